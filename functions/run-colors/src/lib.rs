@@ -1,0 +1,37 @@
+//! `run-colors`: EventBridge cron → Oracle → exclusion rules → per-security ranking → S3.
+//!
+//! This first cut accepts its trigger events and fails them with a typed, plainly named error:
+//! the run-colors issue builds the real work. A scheduled run that reports `NotBuiltYet` in its
+//! Lambda error is honest; one that "succeeds" without doing anything would hide a gap.
+
+use lambda_runtime::Diagnostic;
+
+/// Why an invocation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InvocationError {
+    /// The function's processing is not part of this build yet.
+    #[error("run-colors is not built yet: this build only accepts its trigger events")]
+    NotBuiltYet,
+}
+
+impl From<InvocationError> for Diagnostic {
+    fn from(error: InvocationError) -> Self {
+        let error_type = match error {
+            InvocationError::NotBuiltYet => "NotBuiltYet",
+        };
+        Diagnostic {
+            error_type: error_type.to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// Handles one trigger event (an EventBridge scheduled event or a direct invocation).
+pub fn handle(event: &serde_json::Value) -> Result<serde_json::Value, InvocationError> {
+    let source = event
+        .get("source")
+        .and_then(|s| s.as_str())
+        .unwrap_or("direct invocation");
+    tracing::warn!(source, "invocation received; processing is not built yet");
+    Err(InvocationError::NotBuiltYet)
+}

@@ -1,0 +1,19 @@
+//! The library every orabridge function is built on: what Powertools for AWS Lambda gives other
+//! languages, for Rust, plus the ports and adapters the functions share.
+//!
+//! - [`config`]: typed configuration from the environment, failing fast and naming the variable.
+//! - [`aws`]: one place that builds AWS SDK clients (endpoint overrides, path-style S3).
+//! - [`params`]: SSM parameters with a TTL cache, batching, decryption and stale-on-error.
+//! - [`logging`]: one tracing setup (JSON in Lambda, request id on every line).
+//! - [`metrics`]: CloudWatch Embedded Metric Format, flushed after every invocation.
+//! - [`errors`]: helpers to report an error with its whole cause chain.
+//! - `testkit` (feature `testkit`): real moto server, restate-server and PostgreSQL for tests.
+
+pub mod aws;
+pub mod config;
+pub mod errors;
+pub mod logging;
+pub mod metrics;
+pub mod params;
+#[cfg(feature = "testkit")]
+pub mod testkit;

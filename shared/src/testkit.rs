@@ -1,0 +1,381 @@
+//! Test kit: the real local services that adapter tests and `make demo` run against.
+//!
+//! [`MotoServer`] and [`RestateServer`] start the pinned tools that `make setup` installs
+//! (`.venv/bin/moto_server`, the restate-server binary under `node_modules/`) on free loopback ports, wait
+//! until they answer, and kill them when dropped. [`postgres`] connects to the PostgreSQL the
+//! machine already runs. A missing tool or service is an error naming the fix, never a silent
+//! skip: a test that passes because its service was absent proves nothing.
+//!
+//! Only compiled with the `testkit` feature; no Lambda binary depends on it.
+
+use std::fs::File;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// The region every local emulator is used with.
+pub const LOCAL_REGION: &str = "us-east-1";
+
+/// The PostgreSQL used when `ORABRIDGE_TEST_PG_URL` is not set: the one this machine kind runs.
+pub const DEFAULT_PG_URL: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
+
+/// Why a local service could not be provided.
+#[derive(Debug, thiserror::Error)]
+pub enum TestkitError {
+    /// The tool is not installed where `make setup` puts it.
+    #[error("{tool} not found at {path}: run `make setup` to install the pinned local tools")]
+    MissingTool {
+        /// The tool's name.
+        tool: &'static str,
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// The process could not be started, or its log file created.
+    #[error("could not start {tool}")]
+    Spawn {
+        /// The tool's name.
+        tool: &'static str,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The process started but did not answer in time (or exited).
+    #[error("{tool} did not become ready at {address} within {waited:?}; last output:\n{log_tail}")]
+    NotReady {
+        /// The tool's name.
+        tool: &'static str,
+        /// Where it was probed.
+        address: String,
+        /// How long we waited.
+        waited: Duration,
+        /// The end of its output, to see why.
+        log_tail: String,
+    },
+    /// PostgreSQL did not accept a connection.
+    #[error(
+        "PostgreSQL is not reachable with {url:?}: start the local server, or install Debian's \
+         `postgresql` package (apt-get install postgresql), or point ORABRIDGE_TEST_PG_URL at \
+         one; `make setup` checks this too"
+    )]
+    PostgresUnavailable {
+        /// The connection string tried (it carries no password on this machine kind).
+        url: String,
+        /// The driver's error.
+        #[source]
+        source: tokio_postgres::Error,
+    },
+}
+
+/// The workspace root, where `make setup` installs `.venv/` and `node_modules/`.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The path of a tool installed by `make setup`, or [`TestkitError::MissingTool`].
+pub fn installed_tool(tool: &'static str, relative: &str) -> Result<PathBuf, TestkitError> {
+    let path = workspace_root().join(relative);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(TestkitError::MissingTool { tool, path })
+    }
+}
+
+/// A loopback port that was free a moment ago. The OS may hand it out again before the caller
+/// binds it, so callers start their service right away and fail loudly if the bind loses.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .unwrap_or(0)
+}
+
+/// A child process killed (and reaped) on drop, with its output in a temporary log file.
+#[derive(Debug)]
+struct ManagedProcess {
+    tool: &'static str,
+    child: Option<Child>,
+    log_path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl ManagedProcess {
+    fn spawn(
+        tool: &'static str,
+        command: &mut Command,
+        dir: tempfile::TempDir,
+    ) -> Result<Self, TestkitError> {
+        let log_path = dir.path().join(format!("{tool}.log"));
+        let spawn_err = |source| TestkitError::Spawn { tool, source };
+        let log = File::create(&log_path).map_err(spawn_err)?;
+        let log_err = log.try_clone().map_err(spawn_err)?;
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            .spawn()
+            .map_err(spawn_err)?;
+        Ok(Self {
+            tool,
+            child: Some(child),
+            log_path,
+            _dir: dir,
+        })
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+
+    fn has_exited(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(child) => !matches!(child.try_wait(), Ok(None)),
+            None => true,
+        }
+    }
+
+    /// Polls `path` over HTTP until it answers with a 2xx status.
+    async fn wait_http_ok(
+        &mut self,
+        address: SocketAddr,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<(), TestkitError> {
+        let started = Instant::now();
+        while started.elapsed() < timeout {
+            if self.has_exited() {
+                break;
+            }
+            if let Ok(Ok(status)) =
+                tokio::time::timeout(Duration::from_secs(2), http_get_status(address, path)).await
+                && (200..300).contains(&status)
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(TestkitError::NotReady {
+            tool: self.tool,
+            address: format!("http://{address}{path}"),
+            waited: started.elapsed(),
+            log_tail: self.log_tail(),
+        })
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for ManagedProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A minimal HTTP/1.1 GET returning the status code: enough for readiness probes without
+/// pulling an HTTP client into the library.
+pub async fn http_get_status(address: SocketAddr, path: &str) -> std::io::Result<u16> {
+    let mut stream = TcpStream::connect(address).await?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut head = [0u8; 64];
+    let read = stream.read(&mut head).await?;
+    let status_line = String::from_utf8_lossy(&head[..read]);
+    status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("not an HTTP response: {status_line:?}")))
+}
+
+fn temp_dir(tool: &'static str) -> Result<tempfile::TempDir, TestkitError> {
+    tempfile::Builder::new()
+        .prefix(&format!("orabridge-{tool}-"))
+        .tempdir()
+        .map_err(|source| TestkitError::Spawn { tool, source })
+}
+
+/// A moto server (SSM, SQS, S3, EventBridge, STS emulator) on a free loopback port.
+#[derive(Debug)]
+pub struct MotoServer {
+    process: ManagedProcess,
+    address: SocketAddr,
+}
+
+impl MotoServer {
+    /// Starts moto server and waits until it answers.
+    pub async fn start() -> Result<Self, TestkitError> {
+        Self::start_on(free_port()).await
+    }
+
+    /// Starts moto server on a given port (to bring one back where a test stopped it).
+    pub async fn start_on(port: u16) -> Result<Self, TestkitError> {
+        const TOOL: &str = "moto_server";
+        let binary = installed_tool(TOOL, ".venv/bin/moto_server")?;
+        let address = SocketAddr::from(([127, 0, 0, 1], port));
+        let mut command = Command::new(binary);
+        command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        let mut process = ManagedProcess::spawn(TOOL, &mut command, temp_dir(TOOL)?)?;
+        process
+            .wait_http_ok(address, "/moto-api/", Duration::from_secs(30))
+            .await?;
+        Ok(Self { process, address })
+    }
+
+    /// The endpoint URL to give the AWS SDK (`AWS_ENDPOINT_URL`).
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// An SDK configuration pointing every client at this server, with throwaway credentials
+    /// (moto accepts any), so tests never touch the process environment.
+    pub async fn sdk_config(&self) -> SdkConfig {
+        local_sdk_config(&self.endpoint()).await
+    }
+
+    /// Kills the server, to test what happens when AWS is unreachable.
+    pub fn stop(&mut self) {
+        self.process.kill();
+    }
+}
+
+/// An SDK configuration for a local emulator at `endpoint`, with throwaway credentials.
+pub async fn local_sdk_config(endpoint: &str) -> SdkConfig {
+    let credentials = aws_sdk_ssm::config::Credentials::new(
+        "testing",
+        "testing",
+        None,
+        None,
+        "orabridge-testkit",
+    );
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(LOCAL_REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(credentials)
+        .load()
+        .await
+}
+
+/// A restate-server with its own base directory and free ports for ingress, admin and the
+/// node-to-node fabric, so several can run at once and none touches the defaults.
+#[derive(Debug)]
+pub struct RestateServer {
+    process: ManagedProcess,
+    ingress: SocketAddr,
+    admin: SocketAddr,
+}
+
+impl RestateServer {
+    /// Starts restate-server and waits until its admin API and ingress answer.
+    pub async fn start() -> Result<Self, TestkitError> {
+        const TOOL: &str = "restate-server";
+        let binary = installed_tool(TOOL, &restate_server_binary())?;
+        let dir = temp_dir(TOOL)?;
+        let loopback = |port| SocketAddr::from(([127, 0, 0, 1], port));
+        let (ingress, admin, fabric) = (
+            loopback(free_port()),
+            loopback(free_port()),
+            loopback(free_port()),
+        );
+        let mut command = Command::new(binary);
+        command
+            .arg("--base-dir")
+            .arg(dir.path().join("data"))
+            .args(["--no-logo", "--listen-mode", "tcp"])
+            .env("RESTATE_INGRESS__BIND_ADDRESS", ingress.to_string())
+            .env("RESTATE_ADMIN__BIND_ADDRESS", admin.to_string())
+            .env("RESTATE_BIND_ADDRESS", fabric.to_string())
+            .env("RESTATE_ADVERTISED_ADDRESS", format!("http://{fabric}/"))
+            // A test server needs few partitions; the default 24 slows start-up on 2 cores.
+            .env("RESTATE_DEFAULT_NUM_PARTITIONS", "2")
+            .env("RESTATE_ROCKSDB_TOTAL_MEMORY_SIZE", "256MB")
+            .env("RESTATE_DISABLE_TELEMETRY", "true")
+            .env("RESTATE_LOG_DISABLE_ANSI_CODES", "true");
+        let mut process = ManagedProcess::spawn(TOOL, &mut command, dir)?;
+        process
+            .wait_http_ok(admin, "/health", Duration::from_secs(60))
+            .await?;
+        process
+            .wait_http_ok(ingress, "/restate/health", Duration::from_secs(60))
+            .await?;
+        Ok(Self {
+            process,
+            ingress,
+            admin,
+        })
+    }
+
+    /// The ingress URL (`POST {ingress}/<Service>/<key>/<handler>`).
+    pub fn ingress_url(&self) -> String {
+        format!("http://{}", self.ingress)
+    }
+
+    /// The admin API URL (`POST {admin}/deployments` registers a service endpoint).
+    pub fn admin_url(&self) -> String {
+        format!("http://{}", self.admin)
+    }
+
+    /// Kills the server.
+    pub fn stop(&mut self) {
+        self.process.kill();
+    }
+}
+
+/// The native restate-server inside `node_modules`. The `.bin/restate-server` launcher is a
+/// Node.js script that spawns it as a child, and killing the launcher would orphan the server,
+/// so the kit runs the native binary directly.
+fn restate_server_binary() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "x64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    format!("node_modules/@restatedev/restate-server-linux-{arch}/bin/restate-server")
+}
+
+/// The PostgreSQL connection string for tests: `ORABRIDGE_TEST_PG_URL` or [`DEFAULT_PG_URL`].
+pub fn postgres_url() -> String {
+    std::env::var("ORABRIDGE_TEST_PG_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_PG_URL.to_owned())
+}
+
+/// Connects to the test PostgreSQL and checks it answers a query. The connection task runs on
+/// the current tokio runtime.
+pub async fn postgres() -> Result<tokio_postgres::Client, TestkitError> {
+    let url = postgres_url();
+    let unavailable = |source| TestkitError::PostgresUnavailable {
+        url: url.clone(),
+        source,
+    };
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .map_err(unavailable)?;
+    tokio::spawn(async move {
+        if let Err(err) = connection.await {
+            tracing::warn!(error = %err, "test PostgreSQL connection closed");
+        }
+    });
+    client.simple_query("SELECT 1").await.map_err(unavailable)?;
+    Ok(client)
+}
