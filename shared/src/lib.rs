@@ -9,6 +9,8 @@
 //! - [`errors`]: helpers to report an error with its whole cause chain.
 //! - `testkit` (feature `testkit`): real moto server, restate-server and PostgreSQL for tests.
 
+#![warn(missing_docs)]
+
 pub mod aws;
 pub mod config;
 pub mod errors;

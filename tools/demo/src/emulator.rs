@@ -1,0 +1,222 @@
+//! The Lambda runtime emulator (`cargo lambda watch`) as a child process group, and
+//! invocations through `cargo lambda invoke`.
+//!
+//! `cargo lambda watch` runs each function with `cargo run` on its first invocation, so it is
+//! started in its own process group and the whole group is stopped on drop: killing only the
+//! emulator could leave a function process behind.
+
+use std::fmt;
+use std::fs::File;
+use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use orabridge_shared::testkit;
+
+/// What one invocation returned.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The function's JSON response.
+    Response(serde_json::Value),
+    /// The function failed; `error_type` is the Lambda `errorType`.
+    Error { error_type: String, message: String },
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Response(value) => write!(f, "response {value}"),
+            Outcome::Error {
+                error_type,
+                message,
+            } => write!(f, "error {error_type}: {message}"),
+        }
+    }
+}
+
+pub struct LambdaEmulator {
+    child: Child,
+    address: SocketAddr,
+    log_path: PathBuf,
+}
+
+impl LambdaEmulator {
+    pub async fn start(root: &Path, env_file: &Path, log_path: &Path) -> Result<Self> {
+        let address = SocketAddr::from(([127, 0, 0, 1], testkit::free_port()));
+        let log =
+            File::create(log_path).with_context(|| format!("creating {}", log_path.display()))?;
+        let cargo_lambda = cargo_lambda()?;
+        let child = Command::new(&cargo_lambda)
+            .current_dir(root)
+            // cargo-lambda re-enters itself as `cargo lambda ...`, so its folder must be on PATH.
+            .env("PATH", path_with(&cargo_lambda))
+            .args([
+                "lambda",
+                "watch",
+                "--ignore-changes",
+                "--invoke-address",
+                "127.0.0.1",
+            ])
+            .arg("--invoke-port")
+            .arg(address.port().to_string())
+            .arg("--env-file")
+            .arg(env_file)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .context("starting `cargo lambda watch`")?;
+        let mut emulator = Self {
+            child,
+            address,
+            log_path: log_path.to_path_buf(),
+        };
+        emulator
+            .wait_until_listening(Duration::from_secs(60))
+            .await?;
+        Ok(emulator)
+    }
+
+    async fn wait_until_listening(&mut self, timeout: Duration) -> Result<()> {
+        let started = Instant::now();
+        while started.elapsed() < timeout {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                bail!(
+                    "cargo lambda watch exited ({status}); see {}",
+                    self.log_path.display()
+                );
+            }
+            if tokio::net::TcpStream::connect(self.address).await.is_ok() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        bail!(
+            "cargo lambda watch did not listen on {} within {timeout:?}; see {}",
+            self.address,
+            self.log_path.display()
+        )
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
+    /// Invokes `function` with the event in `event_file`.
+    pub async fn invoke(&self, function: &str, event_file: &Path) -> Result<Outcome> {
+        let output = tokio::process::Command::new(cargo_lambda()?)
+            .args([
+                "lambda",
+                "invoke",
+                function,
+                "--invoke-address",
+                "127.0.0.1",
+            ])
+            .arg("--invoke-port")
+            .arg(self.address.port().to_string())
+            .arg("--data-file")
+            .arg(event_file)
+            .args(["--output-format", "json"])
+            .output()
+            .await
+            .context("running `cargo lambda invoke`")?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if output.status.success() {
+            let value = serde_json::from_str(&stdout)
+                .with_context(|| format!("{function} returned non-JSON output: {stdout}"))?;
+            return Ok(Outcome::Response(value));
+        }
+        parse_error(&stderr).with_context(|| {
+            format!("`cargo lambda invoke {function}` failed without a function error:\n{stderr}")
+        })
+    }
+}
+
+/// The pinned cargo-lambda from `make setup`, whatever the caller's PATH says.
+fn cargo_lambda() -> Result<PathBuf> {
+    Ok(testkit::installed_tool(
+        "cargo-lambda",
+        ".venv/bin/cargo-lambda",
+    )?)
+}
+
+/// PATH with the folder of `tool` in front.
+fn path_with(tool: &Path) -> std::ffi::OsString {
+    let mut folders: Vec<PathBuf> = tool.parent().map(Path::to_path_buf).into_iter().collect();
+    folders.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    std::env::join_paths(folders).unwrap_or_default()
+}
+
+/// `cargo lambda invoke` reports a function error as `Error: <errorType>` followed by the
+/// message on a line starting with `×`.
+fn parse_error(stderr: &str) -> Option<Outcome> {
+    let error_type = stderr
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Error: "))?
+        .trim()
+        .to_owned();
+    let message = stderr
+        .lines()
+        .find_map(|line| line.trim().strip_prefix('×'))
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    Some(Outcome::Error {
+        error_type,
+        message,
+    })
+}
+
+impl Drop for LambdaEmulator {
+    fn drop(&mut self) {
+        // The emulator leads its own process group: signal the group so function processes it
+        // spawned stop with it, then reap it.
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_errors_are_read_from_cargo_lambda_output() {
+        let stderr = "Error: NotBuiltYet\n\n  × run-colors is not built yet\n\n  Was this behavior unexpected?\n";
+        match parse_error(stderr) {
+            Some(Outcome::Error {
+                error_type,
+                message,
+            }) => {
+                assert_eq!(error_type, "NotBuiltYet");
+                assert_eq!(message, "run-colors is not built yet");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn output_without_a_function_error_is_not_mistaken_for_one() {
+        assert!(parse_error("error: could not connect to 127.0.0.1:9000").is_none());
+    }
+}
