@@ -63,7 +63,7 @@ lock-tools: ## Re-resolve tools/requirements*.in into the lock files
 	  /tmp/orabridge-lock/checkov/bin/pip freeze | grep -v '^pip=='; } > tools/requirements-checkov.txt
 
 build: setup ## Build every function for Lambda (arm64, release) into target/lambda/<fn>/
-	cargo lambda build --release --arm64 --output-format zip $(addprefix --bin ,$(FUNCTIONS))
+	cargo lambda build --release --arm64 --output-format zip $(addprefix --package ,$(FUNCTIONS))
 
 test: setup ## Run every test (starts moto server and restate-server itself; needs PostgreSQL)
 	cargo test --workspace --locked

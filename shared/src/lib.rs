@@ -7,6 +7,7 @@
 //! - [`logging`]: one tracing setup (JSON in Lambda, request id on every line).
 //! - [`metrics`]: CloudWatch Embedded Metric Format, flushed after every invocation.
 //! - [`errors`]: helpers to report an error with its whole cause chain.
+//! - [`lambda`]: mapping function errors to Lambda diagnostics with a meaningful `errorType`.
 //! - `testkit` (feature `testkit`): real moto server, restate-server and PostgreSQL for tests.
 
 #![warn(missing_docs)]
@@ -14,6 +15,7 @@
 pub mod aws;
 pub mod config;
 pub mod errors;
+pub mod lambda;
 pub mod logging;
 pub mod metrics;
 pub mod params;

@@ -40,8 +40,8 @@ impl MetricsSettings {
 
 /// The metrics recorder could not be installed (one is already installed in this process).
 #[derive(Debug, thiserror::Error)]
-#[error("could not install the EMF metrics recorder: {0}")]
-pub struct MetricsError(String);
+#[error("could not install the EMF metrics recorder")]
+pub struct MetricsError(#[source] metrics_cloudwatch_embedded::Error);
 
 /// Installs the process-wide EMF recorder. Call once, in `main`.
 pub fn init(settings: &MetricsSettings) -> Result<&'static Collector, MetricsError> {
@@ -52,7 +52,7 @@ pub fn init(settings: &MetricsSettings) -> Result<&'static Collector, MetricsErr
         .with_lambda_request_id("requestId")
         .with_lambda_xray_trace_id("xrayTraceId")
         .init()
-        .map_err(|err| MetricsError(err.to_string()))
+        .map_err(MetricsError)
 }
 
 #[cfg(test)]

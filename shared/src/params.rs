@@ -13,7 +13,8 @@
 //!   the failure, because a configuration outage should not become an application outage;
 //! - reports names the source does not know as [`ParameterError::NotFound`], never as an outage.
 //!
-//! Counters are kept in [`CacheStats`] and emitted as metrics (`ParameterCacheHit`,
+//! Two concurrent misses for the same name may both call the source; that costs one extra call
+//! and keeps the lock out of the await. Counters are kept in [`CacheStats`] and emitted as metrics (`ParameterCacheHit`,
 //! `ParameterFetch`, `ParameterStaleServe`, `ParameterFetchFailure`).
 
 use std::collections::HashMap;
@@ -265,7 +266,7 @@ pub struct GetOptions {
     pub decrypt: bool,
     /// Skip the cache and read from the source (stale values are still served if it fails).
     pub force_refresh: bool,
-    /// Treat cached values older than this as expired (defaults to the store's TTL).
+    /// Treat cached values older than this as expired, for this call (default: the store's TTL).
     pub max_age: Option<Duration>,
 }
 
@@ -291,7 +292,7 @@ impl GetOptions {
         }
     }
 
-    /// The same options, with a tighter freshness bound than the store's TTL.
+    /// The same options, with another freshness bound than the store's TTL for this call.
     pub fn max_age(self, max_age: Duration) -> Self {
         Self {
             max_age: Some(max_age),
@@ -465,7 +466,7 @@ impl<S: ParameterSource, C: Clock> ParameterStore<S, C> {
         options: GetOptions,
     ) -> Result<HashMap<String, Parameter>, ParameterError> {
         let now = self.clock.now();
-        let max_age = options.max_age.unwrap_or(self.ttl).min(self.ttl);
+        let max_age = options.max_age.unwrap_or(self.ttl);
         let mut served = HashMap::with_capacity(names.len());
         let mut to_fetch = Vec::new();
         {
@@ -675,6 +676,22 @@ mod tests {
             .unwrap();
         assert_eq!(forced.expose(), "http://10.0.0.3:3000");
         assert_eq!(source.calls().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn max_age_can_stretch_the_ttl_for_one_call() {
+        let (source, clock, store) = store();
+        store
+            .get("/app/endpoint", GetOptions::plain())
+            .await
+            .unwrap();
+        clock.advance(TTL * 2);
+        let cached = store
+            .get("/app/endpoint", GetOptions::plain().max_age(TTL * 3))
+            .await
+            .unwrap();
+        assert_eq!(cached.origin(), Origin::Cache);
+        assert_eq!(source.calls().len(), 1);
     }
 
     #[tokio::test]

@@ -258,6 +258,28 @@ impl MotoServer {
     }
 }
 
+/// Writes (or overwrites) an SSM parameter: a SecureString when `secure`, else a String.
+pub async fn put_parameter(
+    ssm: &aws_sdk_ssm::Client,
+    name: &str,
+    value: &str,
+    secure: bool,
+) -> Result<(), aws_sdk_ssm::Error> {
+    let kind = if secure {
+        aws_sdk_ssm::types::ParameterType::SecureString
+    } else {
+        aws_sdk_ssm::types::ParameterType::String
+    };
+    ssm.put_parameter()
+        .name(name)
+        .value(value)
+        .r#type(kind)
+        .overwrite(true)
+        .send()
+        .await?;
+    Ok(())
+}
+
 /// An SDK configuration for a local emulator at `endpoint`, with throwaway credentials.
 pub async fn local_sdk_config(endpoint: &str) -> SdkConfig {
     let credentials = aws_sdk_ssm::config::Credentials::new(

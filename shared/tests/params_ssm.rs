@@ -3,11 +3,10 @@
 
 use std::time::Duration;
 
-use aws_sdk_ssm::types::ParameterType;
 use orabridge_shared::params::{
     GetOptions, ManualClock, Origin, ParameterError, ParameterStore, SsmParameterSource,
 };
-use orabridge_shared::testkit::MotoServer;
+use orabridge_shared::testkit::{self, MotoServer};
 
 const TTL: Duration = Duration::from_secs(60);
 
@@ -33,34 +32,29 @@ async fn fixture() -> Fixture {
     }
 }
 
-async fn put(ssm: &aws_sdk_ssm::Client, name: &str, value: &str, kind: ParameterType) {
-    ssm.put_parameter()
-        .name(name)
-        .value(value)
-        .r#type(kind)
-        .overwrite(true)
-        .send()
-        .await
-        .expect("put_parameter");
+impl Fixture {
+    async fn put(&self, name: &str, value: &str) {
+        testkit::put_parameter(&self.ssm, name, value, false)
+            .await
+            .expect("put String");
+    }
+
+    async fn put_secure(&self, name: &str, value: &str) {
+        testkit::put_parameter(&self.ssm, name, value, true)
+            .await
+            .expect("put SecureString");
+    }
 }
 
 #[tokio::test]
 async fn reads_strings_and_decrypts_secure_strings() {
     let f = fixture().await;
-    put(
-        &f.ssm,
+    f.put(
         "/munbon/oracle-api-endpoint",
         "http://10.0.0.1:3000,http://10.0.0.2:3000",
-        ParameterType::String,
     )
     .await;
-    put(
-        &f.ssm,
-        "/munbon/internal-key",
-        "k-123-secret",
-        ParameterType::SecureString,
-    )
-    .await;
+    f.put_secure("/munbon/internal-key", "k-123-secret").await;
 
     let values = f
         .store
@@ -97,7 +91,7 @@ async fn more_names_than_one_ssm_call_allows_are_all_served() {
         .map(|i| format!("/orabridge/test/p{i:02}"))
         .collect();
     for (i, name) in names.iter().enumerate() {
-        put(&f.ssm, name, &format!("value-{i}"), ParameterType::String).await;
+        f.put(name, &format!("value-{i}")).await;
     }
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let values = f.store.get_many(&refs, GetOptions::plain()).await.unwrap();
@@ -108,13 +102,7 @@ async fn more_names_than_one_ssm_call_allows_are_all_served() {
 #[tokio::test]
 async fn a_changed_value_is_picked_up_after_the_ttl() {
     let f = fixture().await;
-    put(
-        &f.ssm,
-        "/app/endpoint",
-        "http://primary:3000",
-        ParameterType::String,
-    )
-    .await;
+    f.put("/app/endpoint", "http://primary:3000").await;
     assert_eq!(
         f.store
             .get("/app/endpoint", GetOptions::plain())
@@ -124,13 +112,7 @@ async fn a_changed_value_is_picked_up_after_the_ttl() {
         "http://primary:3000"
     );
 
-    put(
-        &f.ssm,
-        "/app/endpoint",
-        "http://moved:3000",
-        ParameterType::String,
-    )
-    .await;
+    f.put("/app/endpoint", "http://moved:3000").await;
     f.clock.advance(TTL - Duration::from_secs(1));
     let cached = f
         .store
@@ -157,24 +139,12 @@ async fn a_changed_value_is_picked_up_after_the_ttl() {
 #[tokio::test]
 async fn force_refresh_reads_through_a_fresh_cache() {
     let f = fixture().await;
-    put(
-        &f.ssm,
-        "/app/endpoint",
-        "http://old:3000",
-        ParameterType::String,
-    )
-    .await;
+    f.put("/app/endpoint", "http://old:3000").await;
     f.store
         .get("/app/endpoint", GetOptions::plain())
         .await
         .unwrap();
-    put(
-        &f.ssm,
-        "/app/endpoint",
-        "http://new:3000",
-        ParameterType::String,
-    )
-    .await;
+    f.put("/app/endpoint", "http://new:3000").await;
     let forced = f
         .store
         .get("/app/endpoint", GetOptions::plain().force_refresh())
@@ -186,13 +156,7 @@ async fn force_refresh_reads_through_a_fresh_cache() {
 #[tokio::test]
 async fn cached_values_are_served_stale_while_ssm_is_down() {
     let mut f = fixture().await;
-    put(
-        &f.ssm,
-        "/munbon/internal-key",
-        "k-123-secret",
-        ParameterType::SecureString,
-    )
-    .await;
+    f.put_secure("/munbon/internal-key", "k-123-secret").await;
     f.store
         .get("/munbon/internal-key", GetOptions::decrypted())
         .await
@@ -225,7 +189,7 @@ async fn cached_values_are_served_stale_while_ssm_is_down() {
 #[tokio::test]
 async fn a_missing_parameter_is_named_in_the_error() {
     let f = fixture().await;
-    put(&f.ssm, "/app/present", "yes", ParameterType::String).await;
+    f.put("/app/present", "yes").await;
     let err = f
         .store
         .get_many(&["/app/present", "/app/absent"], GetOptions::plain())

@@ -4,7 +4,7 @@
 //! the finance-closing issue builds the real work. A scheduled run that reports `NotBuiltYet` in its
 //! Lambda error is honest; one that "succeeds" without doing anything would hide a gap.
 
-use lambda_runtime::Diagnostic;
+use orabridge_shared::lambda::{Diagnostic, diagnostic};
 
 /// Why an invocation failed.
 #[derive(Debug, thiserror::Error)]
@@ -19,10 +19,7 @@ impl From<InvocationError> for Diagnostic {
         let error_type = match error {
             InvocationError::NotBuiltYet => "NotBuiltYet",
         };
-        Diagnostic {
-            error_type: error_type.to_owned(),
-            error_message: error.to_string(),
-        }
+        diagnostic(error_type, &error)
     }
 }
 

@@ -49,7 +49,17 @@ impl LambdaEmulator {
         let log =
             File::create(log_path).with_context(|| format!("creating {}", log_path.display()))?;
         let cargo_lambda = cargo_lambda()?;
-        let child = Command::new(&cargo_lambda)
+        let mut command = Command::new(&cargo_lambda);
+        // Under `cargo test`/`cargo run` this process inherits the variables cargo sets for one
+        // package (CARGO_MANIFEST_DIR, CARGO_PKG_NAME, ...). Build scripts such as ring's track
+        // them with rerun-if-env-changed, so passing them on to the emulator's own cargo would
+        // rebuild half the dependency tree on every run, and again for the next outer build.
+        for (name, _) in std::env::vars_os() {
+            if is_package_scoped_cargo_var(&name.to_string_lossy()) {
+                command.env_remove(&name);
+            }
+        }
+        let child = command
             .current_dir(root)
             // cargo-lambda re-enters itself as `cargo lambda ...`, so its folder must be on PATH.
             .env("PATH", path_with(&cargo_lambda))
@@ -149,6 +159,22 @@ fn cargo_lambda() -> Result<PathBuf> {
     )?)
 }
 
+/// Variables cargo sets for the package it is building or running, as opposed to the user's
+/// own cargo configuration (CARGO_HOME, CARGO_TARGET_DIR, ...), which must be kept.
+fn is_package_scoped_cargo_var(name: &str) -> bool {
+    ["CARGO_PKG_", "CARGO_CRATE_", "CARGO_BIN_"]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+        || matches!(
+            name,
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_MANIFEST_LINKS"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_TARGET_TMPDIR"
+        )
+}
+
 /// PATH with the folder of `tool` in front.
 fn path_with(tool: &Path) -> std::ffi::OsString {
     let mut folders: Vec<PathBuf> = tool.parent().map(Path::to_path_buf).into_iter().collect();
@@ -212,6 +238,21 @@ mod tests {
                 assert_eq!(message, "run-colors is not built yet");
             }
             other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn package_scoped_cargo_variables_are_dropped_and_user_settings_kept() {
+        for dropped in [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_PKG_NAME",
+            "CARGO_CRATE_NAME",
+            "CARGO_BIN_EXE_x",
+        ] {
+            assert!(is_package_scoped_cargo_var(dropped), "{dropped}");
+        }
+        for kept in ["CARGO_HOME", "CARGO_TARGET_DIR", "CARGO_BUILD_JOBS", "PATH"] {
+            assert!(!is_package_scoped_cargo_var(kept), "{kept}");
         }
     }
 

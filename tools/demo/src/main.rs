@@ -16,7 +16,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use aws_sdk_ssm::types::ParameterType;
 use orabridge_shared::testkit::{self, MotoServer, RestateServer};
 
 use crate::emulator::LambdaEmulator;
@@ -144,24 +143,11 @@ async fn seed(moto: &MotoServer) -> Result<Seeded> {
     let sdk = moto.sdk_config().await;
     let ssm = orabridge_shared::aws::ssm_client(&sdk);
     // No upstream runs yet in the demo; the proxy issue adds a local Unified API stand-in.
-    for (name, value, kind) in [
-        (
-            UPSTREAM_PARAM,
-            "http://127.0.0.1:3000",
-            ParameterType::String,
-        ),
-        (
-            INTERNAL_KEY_PARAM,
-            "demo-internal-key",
-            ParameterType::SecureString,
-        ),
+    for (name, value, secure) in [
+        (UPSTREAM_PARAM, "http://127.0.0.1:3000", false),
+        (INTERNAL_KEY_PARAM, "demo-internal-key", true),
     ] {
-        ssm.put_parameter()
-            .name(name)
-            .value(value)
-            .r#type(kind)
-            .overwrite(true)
-            .send()
+        testkit::put_parameter(&ssm, name, value, secure)
             .await
             .with_context(|| format!("seeding SSM parameter {name}"))?;
     }
