@@ -3,6 +3,7 @@
 //!
 //! - [`config`]: typed configuration from the environment, failing fast and naming the variable.
 //! - [`aws`]: one place that builds AWS SDK clients (endpoint overrides, path-style S3).
+//! - [`clock`]: an injectable monotonic clock for TTLs and cool-downs.
 //! - [`params`]: SSM parameters with a TTL cache, batching, decryption and stale-on-error.
 //! - [`logging`]: one tracing setup (JSON in Lambda, request id on every line).
 //! - [`metrics`]: CloudWatch Embedded Metric Format, flushed after every invocation.
@@ -13,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod aws;
+pub mod clock;
 pub mod config;
 pub mod errors;
 pub mod lambda;

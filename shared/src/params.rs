@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::clock::{Clock, SystemClock};
 use crate::errors::{BoxError, chain};
 
 /// SSM `GetParameters` accepts at most ten names per call.
@@ -301,55 +302,6 @@ impl GetOptions {
     }
 }
 
-/// A monotonic clock, injectable so tests can move time instead of sleeping.
-pub trait Clock: Send + Sync {
-    /// The current instant.
-    fn now(&self) -> Instant;
-}
-
-/// The real clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Instant {
-        Instant::now()
-    }
-}
-
-/// A clock that only moves when told to. Clones share the same time.
-#[derive(Debug, Clone)]
-pub struct ManualClock {
-    now: Arc<Mutex<Instant>>,
-}
-
-impl Default for ManualClock {
-    fn default() -> Self {
-        Self {
-            now: Arc::new(Mutex::new(Instant::now())),
-        }
-    }
-}
-
-impl ManualClock {
-    /// A clock stopped at the current instant.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Moves the clock forward.
-    pub fn advance(&self, by: Duration) {
-        let mut now = self.now.lock().unwrap_or_else(|p| p.into_inner());
-        *now += by;
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> Instant {
-        *self.now.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
 /// Counters since the store was created (one warm container's lifetime).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CacheStats {
@@ -410,7 +362,7 @@ impl<S, C> fmt::Debug for ParameterStore<S, C> {
 }
 
 impl<S, C> ParameterStore<S, C> {
-    /// A store with an explicit clock (tests use [`ManualClock`]).
+    /// A store with an explicit clock (tests use [`crate::clock::ManualClock`]).
     pub fn with_clock(source: S, ttl: Duration, clock: C) -> Self {
         Self {
             source,
@@ -597,6 +549,7 @@ fn key(name: &str, decrypted: bool) -> CacheKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::ManualClock;
 
     const TTL: Duration = Duration::from_secs(60);
 

@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
+use orabridge_shared::clock::ManualClock;
 use orabridge_shared::params::{
-    GetOptions, ManualClock, Origin, ParameterError, ParameterStore, SsmParameterSource,
+    GetOptions, Origin, ParameterError, ParameterStore, SsmParameterSource,
 };
 use orabridge_shared::testkit::{self, MotoServer};
 

@@ -1,12 +1,32 @@
-//! Composition root of the `proxy` Lambda: logging, metrics, then the runtime loop.
+//! Composition root of the `proxy` Lambda: configuration, clients and the proxy are built once
+//! and shared by every invocation of the warm container.
+
+use std::sync::Arc;
 
 use lambda_http::{Error, service_fn};
+use orabridge_shared::clock::SystemClock;
 use orabridge_shared::config::ProcessEnv;
-use orabridge_shared::{logging, metrics};
+use orabridge_shared::params::SsmParameterSource;
+use orabridge_shared::{aws, logging, metrics};
+use proxy::Proxy;
+use proxy::client::HyperClient;
+use proxy::config::ProxyConfig;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     logging::init();
     let metrics = metrics::init(&metrics::MetricsSettings::from_source(&ProcessEnv, "proxy"))?;
-    metrics::run_http(metrics, service_fn(proxy::handle)).await
+    let config = ProxyConfig::from_source(ProcessEnv)?;
+    let sdk = aws::load_sdk_config().await;
+    let client = HyperClient::new(config.connect_timeout, config.max_body_bytes)?;
+    let source = SsmParameterSource::new(aws::ssm_client(&sdk));
+    let proxy = Arc::new(Proxy::new(config, source, client, SystemClock));
+    metrics::run_http(
+        metrics,
+        service_fn(move |request| {
+            let proxy = Arc::clone(&proxy);
+            async move { Ok::<_, Error>(proxy.handle(request).await) }
+        }),
+    )
+    .await
 }

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use orabridge_shared::testkit::upstream::{Behavior, LoopbackUpstream, refusing_url};
 use orabridge_shared::testkit::{self, MotoServer, RestateServer};
 
 use crate::emulator::LambdaEmulator;
@@ -86,7 +87,23 @@ async fn run(only: Option<&str>) -> Result<bool> {
     testkit::postgres().await?;
     println!("  ✓ PostgreSQL        {}", testkit::postgres_url());
 
-    let seeded = seed(&moto).await?;
+    // The Unified API stand-in answers every path with a small JSON document. The endpoint
+    // list in SSM puts a dead primary in front of it, so the demo shows a failover.
+    let unified_api = LoopbackUpstream::start(
+        "unified-api-stand-in",
+        Behavior::json(
+            200,
+            r#"{"status":"ok","source":"local Unified API stand-in"}"#,
+        ),
+    )
+    .await?;
+    let endpoints = format!("{},{}", refusing_url(), unified_api.url());
+    println!(
+        "  ✓ Unified API       stand-in at {} (primary in SSM refuses connections)",
+        unified_api.url()
+    );
+
+    let seeded = seed(&moto, &endpoints).await?;
     println!(
         "  ✓ seeded            SSM {UPSTREAM_PARAM}, {INTERNAL_KEY_PARAM} (SecureString); bucket {BUCKET}; queues {SENSOR_QUEUE}, {ALERT_QUEUE}"
     );
@@ -130,7 +147,9 @@ async fn run(only: Option<&str>) -> Result<bool> {
         steps.len(),
         emulator.log_path().display()
     );
-    println!("stopping the Lambda emulator, restate-server and moto server");
+    println!(
+        "stopping the Lambda emulator, the Unified API stand-in, restate-server and moto server"
+    );
     Ok(as_expected == steps.len())
 }
 
@@ -139,12 +158,11 @@ struct Seeded {
     alert_queue_url: String,
 }
 
-async fn seed(moto: &MotoServer) -> Result<Seeded> {
+async fn seed(moto: &MotoServer, endpoints: &str) -> Result<Seeded> {
     let sdk = moto.sdk_config().await;
     let ssm = orabridge_shared::aws::ssm_client(&sdk);
-    // No upstream runs yet in the demo; the proxy issue adds a local Unified API stand-in.
     for (name, value, secure) in [
-        (UPSTREAM_PARAM, "http://127.0.0.1:3000", false),
+        (UPSTREAM_PARAM, endpoints, false),
         (INTERNAL_KEY_PARAM, "demo-internal-key", true),
     ] {
         testkit::put_parameter(&ssm, name, value, secure)

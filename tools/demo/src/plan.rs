@@ -33,14 +33,48 @@ pub const PLAN: &[Step] = &[
     Step {
         function: "proxy",
         event: "proxy-v1-health.json",
-        expected: "501 not_implemented until the proxy issue builds /health",
-        check: |outcome| http_status(outcome, 501, "not_implemented"),
+        expected: "200 with the secondary named healthy (the primary in SSM refuses connections)",
+        check: |outcome| match outcome {
+            Outcome::Response(response) => {
+                let body = json_body(response);
+                let status = response["statusCode"].as_u64().unwrap_or_default();
+                Verdict {
+                    summary: format!(
+                        "{status} healthy upstream: {}",
+                        body["upstream"].as_str().unwrap_or("-")
+                    ),
+                    as_expected: status == 200 && body["upstream"] == "secondary",
+                }
+            }
+            other => unexpected(other),
+        },
     },
     Step {
         function: "proxy",
         event: "proxy-v2-get.json",
-        expected: "501 not_implemented until the proxy issue builds forwarding",
-        check: |outcome| http_status(outcome, 501, "not_implemented"),
+        expected: "200 from the Unified API stand-in after failing over from the dead primary",
+        check: |outcome| match outcome {
+            Outcome::Response(response) => {
+                let status = response["statusCode"].as_u64().unwrap_or_default();
+                let upstream = response["headers"]["x-upstream"]
+                    .as_str()
+                    .unwrap_or("-")
+                    .to_owned();
+                Verdict {
+                    summary: format!(
+                        "{status} answered by {upstream} (failed over from the primary)"
+                    ),
+                    as_expected: status == 200 && upstream == "unified-api-stand-in",
+                }
+            }
+            other => unexpected(other),
+        },
+    },
+    Step {
+        function: "proxy",
+        event: "proxy-v2-path-escape.json",
+        expected: "400 bad_request: the path tries to leave /api/v1/",
+        check: |outcome| http_status(outcome, 400, "bad_request"),
     },
     Step {
         function: "sensor-consumer",
@@ -73,15 +107,20 @@ pub const PLAN: &[Step] = &[
     },
 ];
 
+/// The JSON body of an API Gateway proxy response.
+fn json_body(response: &serde_json::Value) -> serde_json::Value {
+    response["body"]
+        .as_str()
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or_default()
+}
+
 fn http_status(outcome: &Outcome, status: u64, code: &str) -> Verdict {
     let Outcome::Response(response) = outcome else {
         return unexpected(outcome);
     };
     let got_status = response["statusCode"].as_u64().unwrap_or_default();
-    let body: serde_json::Value = response["body"]
-        .as_str()
-        .and_then(|text| serde_json::from_str(text).ok())
-        .unwrap_or_default();
+    let body = json_body(response);
     let got_code = body["error"].as_str().unwrap_or("-");
     Verdict {
         summary: format!("{got_status} {got_code}"),

@@ -401,3 +401,5 @@ pub async fn postgres() -> Result<tokio_postgres::Client, TestkitError> {
     client.simple_query("SELECT 1").await.map_err(unavailable)?;
     Ok(client)
 }
+
+pub mod upstream;

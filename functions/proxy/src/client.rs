@@ -1,0 +1,152 @@
+//! The port to the Unified API ([`UpstreamClient`]) and its hyper adapter.
+//!
+//! What matters to failover is whether a failed request may have reached the upstream: a
+//! connect error (refused, unreachable, connect timeout) means it never did, so even a POST may
+//! move on; a timeout or a failure after connecting means it may have, so only idempotent
+//! methods move on. [`SendError`] keeps that distinction.
+
+use std::future::Future;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use orabridge_shared::errors::BoxError;
+
+/// A request to one upstream.
+#[derive(Debug, Clone)]
+pub struct UpstreamRequest {
+    /// The method.
+    pub method: Method,
+    /// The full URL (base + forwarded path + query).
+    pub url: String,
+    /// Headers, already cleaned and completed.
+    pub headers: HeaderMap,
+    /// The body, byte for byte.
+    pub body: Bytes,
+}
+
+/// What an upstream answered.
+#[derive(Debug, Clone)]
+pub struct UpstreamResponse {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers as received.
+    pub headers: HeaderMap,
+    /// The body, byte for byte.
+    pub body: Bytes,
+}
+
+/// Why a request to one upstream failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// No connection could be made: the request was never sent.
+    #[error("could not connect to the upstream")]
+    Connect(#[source] BoxError),
+    /// No complete answer in time: the request may have been executed.
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    /// The answer's body is larger than the proxy may return.
+    #[error("the upstream's response body exceeds {limit} bytes")]
+    ResponseTooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// Anything else after connecting: the request may have been executed.
+    #[error("the upstream request failed")]
+    Failed(#[source] BoxError),
+}
+
+/// Sends one request to one upstream within `timeout`.
+pub trait UpstreamClient: Send + Sync {
+    /// Sends `request`, giving up after `timeout`.
+    fn send(
+        &self,
+        request: UpstreamRequest,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<UpstreamResponse, SendError>> + Send;
+}
+
+/// The real client: hyper with a pooled, keep-alive connection per upstream (kept across warm
+/// invocations), HTTP or HTTPS with the system's root certificates.
+#[derive(Clone)]
+pub struct HyperClient {
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    max_response_bytes: usize,
+}
+
+impl HyperClient {
+    /// A client whose connects give up after `connect_timeout` (reported as connect errors) and
+    /// which refuses response bodies above `max_response_bytes`.
+    pub fn new(connect_timeout: Duration, max_response_bytes: usize) -> std::io::Result<Self> {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(connect_timeout));
+        http.set_nodelay(true);
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()?
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
+            // Idle connections die quietly on the VM side; don't reuse them for long.
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build(https);
+        Ok(Self {
+            client,
+            max_response_bytes,
+        })
+    }
+}
+
+impl UpstreamClient for HyperClient {
+    async fn send(
+        &self,
+        request: UpstreamRequest,
+        timeout: Duration,
+    ) -> Result<UpstreamResponse, SendError> {
+        let mut builder = http::Request::builder()
+            .method(request.method)
+            .uri(&request.url);
+        if let Some(headers) = builder.headers_mut() {
+            *headers = request.headers;
+        }
+        let http_request = builder
+            .body(Full::new(request.body))
+            .map_err(|err| SendError::Failed(err.into()))?;
+        let limit = self.max_response_bytes;
+        let exchange = async {
+            let response = self.client.request(http_request).await.map_err(|err| {
+                if err.is_connect() {
+                    SendError::Connect(err.into())
+                } else {
+                    SendError::Failed(err.into())
+                }
+            })?;
+            let (parts, body) = response.into_parts();
+            let body = Limited::new(body, limit)
+                .collect()
+                .await
+                .map_err(|err| {
+                    if err.is::<http_body_util::LengthLimitError>() {
+                        SendError::ResponseTooLarge { limit }
+                    } else {
+                        SendError::Failed(err)
+                    }
+                })?
+                .to_bytes();
+            Ok(UpstreamResponse {
+                status: parts.status,
+                headers: parts.headers,
+                body,
+            })
+        };
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .unwrap_or(Err(SendError::Timeout(timeout)))
+    }
+}

@@ -1,0 +1,85 @@
+//! The proxy's configuration, read once at start-up from the environment.
+
+use std::time::Duration;
+
+use orabridge_shared::config::{ConfigError, ConfigReader, VarSource};
+
+/// API Gateway ends every integration after 29 seconds, whatever the Lambda's own timeout.
+pub const API_GATEWAY_LIMIT: Duration = Duration::from_secs(29);
+
+/// Everything the proxy reads from its environment (defaults from the contract).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProxyConfig {
+    /// SSM String with one base URL or an ordered, comma-separated list.
+    pub upstream_param: String,
+    /// SSM SecureString with the internal API key.
+    pub internal_key_param: String,
+    /// How long parameters are cached in the warm container.
+    pub param_ttl: Duration,
+    /// The most one upstream attempt may take, connection included.
+    pub upstream_timeout: Duration,
+    /// The most establishing a connection may take; a connect that times out is a connect
+    /// error, so even a POST may move on to the next upstream.
+    pub connect_timeout: Duration,
+    /// Request bodies above this get 413; upstream bodies above it get 502.
+    pub max_body_bytes: usize,
+    /// Time kept back from the Lambda's remaining time to answer before it is cut off.
+    pub deadline_margin: Duration,
+    /// Consecutive failures that open an upstream's circuit.
+    pub breaker_failures: u32,
+    /// How long an open circuit skips its upstream before one trial request.
+    pub breaker_cool_down: Duration,
+    /// Enables `POST /ingest/sensor-data` when set.
+    pub sensor_queue_url: Option<String>,
+}
+
+impl ProxyConfig {
+    /// Reads the configuration; the error names the variable at fault.
+    pub fn from_source(vars: impl VarSource) -> Result<Self, ConfigError> {
+        let reader = ConfigReader::new(vars);
+        let config = Self {
+            upstream_param: reader.string_or("UPSTREAM_PARAM", "/munbon/oracle-api-endpoint"),
+            internal_key_param: reader.string_or("INTERNAL_KEY_PARAM", "/munbon/internal-key"),
+            param_ttl: reader.secs_or("PARAM_TTL_SECS", Duration::from_secs(60))?,
+            upstream_timeout: reader.millis_or("UPSTREAM_TIMEOUT_MS", Duration::from_secs(10))?,
+            connect_timeout: reader
+                .millis_or("UPSTREAM_CONNECT_TIMEOUT_MS", Duration::from_secs(2))?,
+            max_body_bytes: reader.parse_or("MAX_BODY_BYTES", 6_000_000)?,
+            deadline_margin: reader.millis_or("DEADLINE_MARGIN_MS", Duration::from_millis(500))?,
+            breaker_failures: reader.parse_or("BREAKER_FAILURES", 3)?,
+            breaker_cool_down: reader.secs_or("BREAKER_COOL_DOWN_SECS", Duration::from_secs(30))?,
+            sensor_queue_url: reader.optional_string("SENSOR_QUEUE_URL"),
+        };
+        if config.breaker_failures == 0 {
+            return Err(ConfigError::Malformed {
+                name: "BREAKER_FAILURES".into(),
+                reason: "must be at least 1".into(),
+            });
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contract_defaults_apply_when_nothing_is_set() {
+        let config = ProxyConfig::from_source([("UNRELATED", "x")]).unwrap();
+        assert_eq!(config.upstream_param, "/munbon/oracle-api-endpoint");
+        assert_eq!(config.internal_key_param, "/munbon/internal-key");
+        assert_eq!(config.param_ttl, Duration::from_secs(60));
+        assert_eq!(config.upstream_timeout, Duration::from_secs(10));
+        assert_eq!(config.max_body_bytes, 6_000_000);
+        assert_eq!(config.sensor_queue_url, None);
+    }
+
+    #[test]
+    fn a_malformed_value_names_its_variable() {
+        let err = ProxyConfig::from_source([("UPSTREAM_TIMEOUT_MS", "10s")]).unwrap_err();
+        assert_eq!(err.variable(), "UPSTREAM_TIMEOUT_MS");
+        let err = ProxyConfig::from_source([("BREAKER_FAILURES", "0")]).unwrap_err();
+        assert_eq!(err.variable(), "BREAKER_FAILURES");
+    }
+}

@@ -1,0 +1,534 @@
+//! The proxy service: an API Gateway request in, an HTTP response out.
+//!
+//! [`Proxy`] is built once in `main` and shared by every warm invocation, so the parameter
+//! cache, the circuit breakers and the upstream connection pool outlive single requests. It is
+//! generic over its ports (parameter source, upstream client, clock), which is how the tests run
+//! it against moto, real loopback upstreams and a manual clock.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::StatusCode;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use orabridge_shared::clock::Clock;
+use orabridge_shared::errors::chain;
+use orabridge_shared::params::{GetOptions, ParameterError, ParameterSource, ParameterStore};
+use secrecy::SecretString;
+use serde_json::json;
+
+use crate::breaker::CircuitBreakers;
+use crate::client::{UpstreamClient, UpstreamRequest};
+use crate::config::{API_GATEWAY_LIMIT, ProxyConfig};
+use crate::forward::{ForwardError, OutgoingRequest, forward};
+use crate::headers::{ClientContext, client_response_headers, upstream_request_headers};
+use crate::path::{PathError, forward_path};
+use crate::upstreams::{Upstream, UpstreamListError, parse_upstreams};
+use crate::{Route, route};
+
+/// How long `/health` waits for each upstream's own `/health`.
+const HEALTH_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Everything that can go wrong, each mapped to one status and one client-facing code. The
+/// detail (addresses, SDK errors) goes to the log; the client gets the code and a fixed text.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    /// The path could leave `/api/v1/`.
+    #[error("request path refused")]
+    BadPath(#[source] PathError),
+    /// The request body is over `MAX_BODY_BYTES`.
+    #[error("request body of {size} bytes is over the {limit}-byte limit")]
+    BodyTooLarge {
+        /// Bytes received.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The route exists in the contract but is switched off or not built.
+    #[error("route not available")]
+    NotFound,
+    /// SSM could not give the endpoints or the key (and nothing was cached).
+    #[error("configuration unavailable")]
+    Configuration(#[source] ParameterError),
+    /// The endpoint list in SSM is not usable.
+    #[error("upstream list in SSM is invalid")]
+    UpstreamList(#[source] UpstreamListError),
+    /// The key in SSM cannot be sent as a header value.
+    #[error("internal key in SSM is not a valid header value")]
+    InvalidKey,
+    /// A client header cannot be forwarded.
+    #[error("request header not forwardable")]
+    BadHeader,
+    /// `POST /ingest/sensor-data` is configured but not built yet.
+    #[error("sensor ingestion is not built yet")]
+    IngestNotBuilt,
+    /// No upstream gave a usable answer.
+    #[error("no upstream answered")]
+    Upstream(#[source] ForwardError),
+}
+
+impl ProxyError {
+    /// The status, code and message the client sees.
+    pub fn public(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            ProxyError::BadPath(_) => (
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "the request path is not allowed",
+            ),
+            ProxyError::BadHeader => (
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "a request header cannot be forwarded",
+            ),
+            ProxyError::BodyTooLarge { .. } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is too large",
+            ),
+            ProxyError::NotFound => (StatusCode::NOT_FOUND, "not_found", "no such route"),
+            ProxyError::IngestNotBuilt => (
+                StatusCode::NOT_IMPLEMENTED,
+                "not_implemented",
+                "sensor ingestion is not available yet",
+            ),
+            ProxyError::Configuration(_) | ProxyError::UpstreamList(_) | ProxyError::InvalidKey => {
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "configuration_unavailable",
+                    "the proxy's configuration is unavailable; try again shortly",
+                )
+            }
+            ProxyError::Upstream(ForwardError::DeadlineExceeded { .. }) => (
+                StatusCode::GATEWAY_TIMEOUT,
+                "gateway_timeout",
+                "the upstream did not answer in time",
+            ),
+            ProxyError::Upstream(_) => (
+                StatusCode::BAD_GATEWAY,
+                "bad_gateway",
+                "no upstream could serve the request",
+            ),
+        }
+    }
+}
+
+/// The proxy with its long-lived state.
+pub struct Proxy<S, H, C> {
+    config: ProxyConfig,
+    params: ParameterStore<S, C>,
+    breakers: CircuitBreakers<C>,
+    client: H,
+}
+
+/// The endpoints and key, as read from SSM for one request.
+struct Settings {
+    upstreams: Vec<Upstream>,
+    key: SecretString,
+    age: Duration,
+}
+
+impl<S, H, C> Proxy<S, H, C>
+where
+    S: ParameterSource,
+    H: UpstreamClient,
+    C: Clock + Clone,
+{
+    /// Builds the proxy from its configuration and ports.
+    pub fn new(config: ProxyConfig, source: S, client: H, clock: C) -> Self {
+        let params = ParameterStore::with_clock(source, config.param_ttl, clock.clone());
+        let breakers =
+            CircuitBreakers::new(config.breaker_failures, config.breaker_cool_down, clock);
+        Self {
+            config,
+            params,
+            breakers,
+            client,
+        }
+    }
+
+    /// The parameter store (its statistics feed `/health` and the tests).
+    pub fn params(&self) -> &ParameterStore<S, C> {
+        &self.params
+    }
+
+    /// The circuit breakers.
+    pub fn breakers(&self) -> &CircuitBreakers<C> {
+        &self.breakers
+    }
+
+    /// Handles one API Gateway request. Never fails: every error becomes a JSON response.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let client = client_context(&request);
+        let budget = time_budget(&request, self.config.deadline_margin);
+        let method = request.method().clone();
+        let path = request.raw_http_path().to_owned();
+        let result = match route(method.as_str(), &path) {
+            Route::Forward => self.forward(request, &path, &client, budget).await,
+            Route::Health => self.health(budget).await,
+            Route::IngestSensorData if self.config.sensor_queue_url.is_some() => {
+                Err(ProxyError::IngestNotBuilt)
+            }
+            Route::IngestSensorData | Route::Unknown => Err(ProxyError::NotFound),
+        };
+        result.unwrap_or_else(|error| {
+            let (status, code, message) = error.public();
+            if status.is_server_error() {
+                tracing::error!(error = &error as &dyn std::error::Error, status = status.as_u16(), %method, "request failed");
+            } else {
+                tracing::warn!(error = %chain(&error), status = status.as_u16(), %method, "request refused");
+            }
+            json_response(status, &json!({"error": code, "message": message, "requestId": client.request_id}))
+        })
+    }
+
+    async fn settings(&self, force_refresh: bool) -> Result<Settings, ProxyError> {
+        let names = [
+            self.config.upstream_param.as_str(),
+            self.config.internal_key_param.as_str(),
+        ];
+        // One GetParameters call: decryption is harmless for the String and needed for the key.
+        let mut options = GetOptions::decrypted();
+        options.force_refresh = force_refresh;
+        let mut values = self
+            .params
+            .get_many(&names, options)
+            .await
+            .map_err(ProxyError::Configuration)?;
+        let missing = |name: &str| {
+            ProxyError::Configuration(ParameterError::NotFound {
+                names: vec![name.to_owned()],
+            })
+        };
+        let list = values.remove(names[0]).ok_or_else(|| missing(names[0]))?;
+        let key = values.remove(names[1]).ok_or_else(|| missing(names[1]))?;
+        let upstreams = parse_upstreams(list.expose()).map_err(ProxyError::UpstreamList)?;
+        Ok(Settings {
+            upstreams,
+            age: list.age().max(key.age()),
+            key: key.secret().clone(),
+        })
+    }
+
+    async fn forward(
+        &self,
+        request: Request,
+        path: &str,
+        client: &ClientContext,
+        budget: Duration,
+    ) -> Result<Response<Body>, ProxyError> {
+        let body = Bytes::copy_from_slice(request.body().as_ref());
+        if body.len() > self.config.max_body_bytes {
+            return Err(ProxyError::BodyTooLarge {
+                size: body.len(),
+                limit: self.config.max_body_bytes,
+            });
+        }
+        let mut path_and_query = forward_path(path).map_err(ProxyError::BadPath)?;
+        if let Some(query) = request.uri().query().filter(|q| !q.is_empty()) {
+            path_and_query.push('?');
+            path_and_query.push_str(query);
+        }
+        let deadline = tokio::time::Instant::now() + budget;
+        let settings = self.settings(false).await?;
+        let headers = upstream_request_headers(request.headers(), client, &settings.key)
+            .map_err(|_| ProxyError::InvalidKey)?;
+        let outgoing = OutgoingRequest {
+            method: request.method().clone(),
+            path_and_query,
+            headers,
+            body,
+        };
+        let per_attempt = self.config.upstream_timeout;
+        let result = match forward(
+            &self.client,
+            &self.breakers,
+            &settings.upstreams,
+            &outgoing,
+            per_attempt,
+            deadline,
+        )
+        .await
+        {
+            Err(error) if error.nothing_reached() => {
+                // Every endpoint refused: they may have just moved. Re-read SSM once.
+                tracing::warn!("no upstream reachable; re-reading the endpoints from SSM");
+                let fresh = self.settings(true).await?;
+                if fresh.upstreams == settings.upstreams {
+                    Err(error)
+                } else {
+                    let mut outgoing = outgoing;
+                    outgoing.headers =
+                        upstream_request_headers(request.headers(), client, &fresh.key)
+                            .map_err(|_| ProxyError::InvalidKey)?;
+                    forward(
+                        &self.client,
+                        &self.breakers,
+                        &fresh.upstreams,
+                        &outgoing,
+                        per_attempt,
+                        deadline,
+                    )
+                    .await
+                }
+            }
+            other => other,
+        };
+        let forwarded = result.map_err(ProxyError::Upstream)?;
+        Ok(into_lambda_response(
+            forwarded.response.status,
+            &forwarded.response.headers,
+            forwarded.response.body,
+        ))
+    }
+
+    async fn health(&self, budget: Duration) -> Result<Response<Body>, ProxyError> {
+        let settings = self.settings(false).await?;
+        let mut results = Vec::with_capacity(settings.upstreams.len());
+        let deadline = tokio::time::Instant::now() + budget;
+        for upstream in &settings.upstreams {
+            let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let mut headers = http::HeaderMap::new();
+            if let Ok(mut key) =
+                http::HeaderValue::from_str(secrecy::ExposeSecret::expose_secret(&settings.key))
+            {
+                key.set_sensitive(true);
+                headers.insert(crate::headers::INTERNAL_KEY, key);
+            }
+            let started = tokio::time::Instant::now();
+            let outcome = self
+                .client
+                .send(
+                    UpstreamRequest {
+                        method: http::Method::GET,
+                        url: format!("{}/health", upstream.base),
+                        headers,
+                        body: Bytes::new(),
+                    },
+                    HEALTH_PROBE_TIMEOUT.min(remaining),
+                )
+                .await;
+            let latency_ms = started.elapsed().as_millis() as u64;
+            match outcome {
+                Ok(response) if response.status.is_success() => {
+                    return Ok(json_response(
+                        StatusCode::OK,
+                        &json!({
+                            "status": "ok",
+                            "upstream": upstream.role,
+                            "latencyMs": latency_ms,
+                            "parametersAgeSecs": settings.age.as_secs(),
+                        }),
+                    ));
+                }
+                Ok(response) => results.push(json!({"upstream": upstream.role, "result": format!("status {}", response.status.as_u16())})),
+                Err(error) => {
+                    tracing::warn!(upstream = %upstream.role, error = %chain(&error), "health probe failed");
+                    results.push(json!({"upstream": upstream.role, "result": probe_failure(&error)}));
+                }
+            }
+        }
+        Ok(json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({
+                "status": "unavailable",
+                "upstreams": results,
+                "parametersAgeSecs": settings.age.as_secs(),
+            }),
+        ))
+    }
+}
+
+fn probe_failure(error: &crate::client::SendError) -> &'static str {
+    match error {
+        crate::client::SendError::Connect(_) => "connect_error",
+        crate::client::SendError::Timeout(_) => "timeout",
+        crate::client::SendError::ResponseTooLarge { .. } | crate::client::SendError::Failed(_) => {
+            "error"
+        }
+    }
+}
+
+/// The API Gateway request id and client details of either payload version.
+pub fn client_context(request: &Request) -> ClientContext {
+    let (request_id, source_ip) = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(ctx)) => {
+            (ctx.request_id.clone(), ctx.identity.source_ip.clone())
+        }
+        Some(RequestContext::ApiGatewayV2(ctx)) => {
+            (ctx.request_id.clone(), ctx.http.source_ip.clone())
+        }
+        _ => (None, None),
+    };
+    let trace_id = request
+        .headers()
+        .get("x-amzn-trace-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| {
+            request
+                .lambda_context_ref()
+                .and_then(|c| c.xray_trace_id.clone())
+        });
+    ClientContext {
+        request_id: request_id.unwrap_or_default(),
+        source_ip,
+        trace_id,
+    }
+}
+
+/// What is left for this request: the Lambda's remaining time or API Gateway's 29 s, whichever
+/// ends first, less a margin to send the answer.
+fn time_budget(request: &Request, margin: Duration) -> Duration {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    budget(
+        request.lambda_context_ref().map(|ctx| ctx.deadline),
+        now_ms,
+        margin,
+    )
+}
+
+/// Deadlines before 2001 are not wall-clock times: Lambda sends epoch milliseconds, but some
+/// emulators (`cargo lambda watch` sends `600000`) send a duration. Those are ignored rather
+/// than read as "already expired", which would turn every request into a 504.
+const EARLIEST_PLAUSIBLE_DEADLINE_MS: u64 = 978_307_200_000;
+
+fn budget(deadline_ms: Option<u64>, now_ms: u64, margin: Duration) -> Duration {
+    let lambda = deadline_ms
+        .filter(|&deadline| deadline >= EARLIEST_PLAUSIBLE_DEADLINE_MS)
+        .map(|deadline| Duration::from_millis(deadline.saturating_sub(now_ms)));
+    lambda
+        .map_or(API_GATEWAY_LIMIT, |l| l.min(API_GATEWAY_LIMIT))
+        .saturating_sub(margin)
+}
+
+/// Text stays text (API Gateway passes it through untouched); anything else is returned as
+/// binary, which the runtime base64-encodes and API Gateway decodes, byte-exact.
+fn into_lambda_response(
+    status: StatusCode,
+    headers: &http::HeaderMap,
+    body: Bytes,
+) -> Response<Body> {
+    let textual = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(is_textual);
+    let body = if body.is_empty() {
+        Body::Empty
+    } else if textual {
+        match String::from_utf8(body.to_vec()) {
+            Ok(text) => Body::Text(text),
+            Err(err) => Body::Binary(err.into_bytes()),
+        }
+    } else {
+        Body::Binary(body.to_vec())
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    *response.headers_mut() = client_response_headers(headers);
+    response
+}
+
+fn is_textual(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence.starts_with("text/")
+        || essence.ends_with("json")
+        || essence.ends_with("xml")
+        || essence.contains("javascript")
+        || essence == "application/x-www-form-urlencoded"
+}
+
+/// A JSON response.
+pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
+    let mut response = Response::new(Body::Text(body.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn textual_content_types_are_recognised() {
+        for ct in [
+            "application/json",
+            "application/problem+json; charset=utf-8",
+            "text/csv",
+            "application/xml",
+            "application/javascript",
+        ] {
+            assert!(is_textual(ct), "{ct}");
+        }
+        for ct in [
+            "image/png",
+            "application/octet-stream",
+            "application/pdf",
+            "application/zip",
+        ] {
+            assert!(!is_textual(ct), "{ct}");
+        }
+    }
+
+    #[test]
+    fn the_budget_is_the_smaller_of_lambda_time_and_the_gateway_limit_less_the_margin() {
+        let now = 1_795_000_000_000;
+        let margin = Duration::from_millis(500);
+        assert_eq!(
+            budget(Some(now + 10_000), now, margin),
+            Duration::from_millis(9_500)
+        );
+        assert_eq!(
+            budget(Some(now + 900_000), now, margin),
+            Duration::from_millis(28_500)
+        );
+        assert_eq!(budget(Some(now - 5), now, margin), Duration::ZERO);
+        assert_eq!(budget(None, now, margin), Duration::from_millis(28_500));
+    }
+
+    #[test]
+    fn a_deadline_that_is_not_a_wall_clock_time_is_ignored() {
+        let now = 1_795_000_000_000;
+        assert_eq!(
+            budget(Some(600_000), now, Duration::ZERO),
+            API_GATEWAY_LIMIT
+        );
+    }
+
+    #[test]
+    fn every_error_maps_to_the_contract_status() {
+        let cases = [
+            (ProxyError::BadPath(PathError::DotSegment), 400),
+            (ProxyError::BodyTooLarge { size: 2, limit: 1 }, 413),
+            (ProxyError::NotFound, 404),
+            (ProxyError::InvalidKey, 503),
+            (
+                ProxyError::Upstream(ForwardError::AllFailed { attempts: vec![] }),
+                502,
+            ),
+            (
+                ProxyError::Upstream(ForwardError::ResponseTooLarge { attempts: vec![] }),
+                502,
+            ),
+            (
+                ProxyError::Upstream(ForwardError::DeadlineExceeded { attempts: vec![] }),
+                504,
+            ),
+        ];
+        for (error, status) in cases {
+            assert_eq!(error.public().0.as_u16(), status, "{error:?}");
+        }
+    }
+}
