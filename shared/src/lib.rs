@@ -7,6 +7,8 @@
 //! - [`params`]: SSM parameters with a TTL cache, batching, decryption and stale-on-error.
 //! - [`logging`]: one tracing setup (JSON in Lambda, request id on every line).
 //! - [`metrics`]: CloudWatch Embedded Metric Format, flushed after every invocation.
+//! - [`queue`]: the message-queue port (SQS and in-memory), batched to SQS's limits.
+//! - [`sensor`]: the irrigation-sensor reading schema and its validation.
 //! - [`errors`]: helpers to report an error with its whole cause chain.
 //! - [`lambda`]: mapping function errors to Lambda diagnostics with a meaningful `errorType`.
 //! - `testkit` (feature `testkit`): real moto server, restate-server and PostgreSQL for tests.
@@ -21,5 +23,7 @@ pub mod lambda;
 pub mod logging;
 pub mod metrics;
 pub mod params;
+pub mod queue;
+pub mod sensor;
 #[cfg(feature = "testkit")]
 pub mod testkit;

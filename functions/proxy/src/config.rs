@@ -31,6 +31,8 @@ pub struct ProxyConfig {
     pub breaker_cool_down: Duration,
     /// Enables `POST /ingest/sensor-data` when set.
     pub sensor_queue_url: Option<String>,
+    /// Oldest reading timestamp accepted by ingestion (`MAX_AGE_DAYS`, default 30).
+    pub max_reading_age: Duration,
 }
 
 impl ProxyConfig {
@@ -49,6 +51,9 @@ impl ProxyConfig {
             breaker_failures: reader.parse_or("BREAKER_FAILURES", 3)?,
             breaker_cool_down: reader.secs_or("BREAKER_COOL_DOWN_SECS", Duration::from_secs(30))?,
             sensor_queue_url: reader.optional_string("SENSOR_QUEUE_URL"),
+            max_reading_age: Duration::from_secs(
+                reader.parse_or::<u64>("MAX_AGE_DAYS", 30)? * 86_400,
+            ),
         };
         if config.breaker_failures == 0 {
             return Err(ConfigError::Malformed {

@@ -8,13 +8,15 @@
 //!
 //! Modules: [`config`] (environment), [`upstreams`] (the SSM list), [`path`] (what may be
 //! forwarded), [`headers`] (hygiene), [`breaker`], [`client`] (the upstream port and its hyper
-//! adapter), [`forward`] (failover), [`service`] (routing and error mapping).
+//! adapter), [`forward`] (failover), [`ingest`] (sensor readings to SQS), [`service`] (routing
+//! and error mapping).
 
 pub mod breaker;
 pub mod client;
 pub mod config;
 pub mod forward;
 pub mod headers;
+pub mod ingest;
 pub mod path;
 pub mod service;
 pub mod upstreams;

@@ -7,6 +7,7 @@ use lambda_http::{Error, service_fn};
 use orabridge_shared::clock::SystemClock;
 use orabridge_shared::config::ProcessEnv;
 use orabridge_shared::params::SsmParameterSource;
+use orabridge_shared::queue::SqsQueue;
 use orabridge_shared::{aws, logging, metrics};
 use proxy::Proxy;
 use proxy::client::HyperClient;
@@ -20,7 +21,8 @@ async fn main() -> Result<(), Error> {
     let sdk = aws::load_sdk_config().await;
     let client = HyperClient::new(config.connect_timeout, config.max_body_bytes)?;
     let source = SsmParameterSource::new(aws::ssm_client(&sdk));
-    let proxy = Arc::new(Proxy::new(config, source, client, SystemClock));
+    let queue = SqsQueue::new(aws::sqs_client(&sdk));
+    let proxy = Arc::new(Proxy::new(config, source, client, queue, SystemClock));
     metrics::run_http(
         metrics,
         service_fn(move |request| {

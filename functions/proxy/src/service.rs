@@ -22,9 +22,13 @@ use crate::client::{UpstreamClient, UpstreamRequest};
 use crate::config::{API_GATEWAY_LIMIT, ProxyConfig};
 use crate::forward::{ForwardError, OutgoingRequest, forward};
 use crate::headers::{ClientContext, client_response_headers, upstream_request_headers};
+use crate::ingest::{IngestError, ingest};
 use crate::path::{PathError, forward_path};
 use crate::upstreams::{Upstream, UpstreamListError, parse_upstreams};
 use crate::{Route, route};
+use orabridge_shared::metrics::counter;
+use orabridge_shared::queue::MessageQueue;
+use orabridge_shared::sensor::ValidationRules;
 
 /// How long `/health` waits for each upstream's own `/health`.
 const HEALTH_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -59,9 +63,9 @@ pub enum ProxyError {
     /// A client header cannot be forwarded.
     #[error("request header not forwardable")]
     BadHeader,
-    /// `POST /ingest/sensor-data` is configured but not built yet.
-    #[error("sensor ingestion is not built yet")]
-    IngestNotBuilt,
+    /// `POST /ingest/sensor-data` did not enqueue every reading.
+    #[error("sensor readings not ingested")]
+    Ingest(#[source] IngestError),
     /// No upstream gave a usable answer.
     #[error("no upstream answered")]
     Upstream(#[source] ForwardError),
@@ -87,10 +91,15 @@ impl ProxyError {
                 "the request body is too large",
             ),
             ProxyError::NotFound => (StatusCode::NOT_FOUND, "not_found", "no such route"),
-            ProxyError::IngestNotBuilt => (
-                StatusCode::NOT_IMPLEMENTED,
-                "not_implemented",
-                "sensor ingestion is not available yet",
+            ProxyError::Ingest(IngestError::Enqueue { .. }) => (
+                StatusCode::BAD_GATEWAY,
+                "enqueue_failed",
+                "some readings could not be queued; resend the ones listed as failed",
+            ),
+            ProxyError::Ingest(_) => (
+                StatusCode::BAD_REQUEST,
+                "invalid_readings",
+                "the body must be valid sensor readings; nothing was queued",
             ),
             ProxyError::Configuration(_) | ProxyError::UpstreamList(_) | ProxyError::InvalidKey => {
                 (
@@ -111,14 +120,30 @@ impl ProxyError {
             ),
         }
     }
+
+    /// Extra fields for the error body: the sender's own data, never internal detail.
+    pub fn details(&self) -> Option<serde_json::Value> {
+        match self {
+            ProxyError::Ingest(IngestError::Invalid(invalid)) => Some(json!({ "errors": invalid })),
+            ProxyError::Ingest(IngestError::Enqueue {
+                accepted, failed, ..
+            }) => Some(json!({
+                "accepted": accepted.iter().map(|(index, id)| json!({"index": index, "messageId": id})).collect::<Vec<_>>(),
+                "failed": failed,
+            })),
+            _ => None,
+        }
+    }
 }
 
 /// The proxy with its long-lived state.
-pub struct Proxy<S, H, C> {
+pub struct Proxy<S, H, Q, C> {
     config: ProxyConfig,
     params: ParameterStore<S, C>,
     breakers: CircuitBreakers<C>,
     client: H,
+    queue: Q,
+    rules: ValidationRules,
 }
 
 /// The endpoints and key, as read from SSM for one request.
@@ -128,22 +153,29 @@ struct Settings {
     age: Duration,
 }
 
-impl<S, H, C> Proxy<S, H, C>
+impl<S, H, Q, C> Proxy<S, H, Q, C>
 where
     S: ParameterSource,
     H: UpstreamClient,
+    Q: MessageQueue,
     C: Clock + Clone,
 {
     /// Builds the proxy from its configuration and ports.
-    pub fn new(config: ProxyConfig, source: S, client: H, clock: C) -> Self {
+    pub fn new(config: ProxyConfig, source: S, client: H, queue: Q, clock: C) -> Self {
         let params = ParameterStore::with_clock(source, config.param_ttl, clock.clone());
         let breakers =
             CircuitBreakers::new(config.breaker_failures, config.breaker_cool_down, clock);
+        let rules = ValidationRules {
+            max_age: config.max_reading_age,
+            ..ValidationRules::default()
+        };
         Self {
             config,
             params,
             breakers,
             client,
+            queue,
+            rules,
         }
     }
 
@@ -166,10 +198,11 @@ where
         let result = match route(method.as_str(), &path) {
             Route::Forward => self.forward(request, &path, &client, budget).await,
             Route::Health => self.health(budget).await,
-            Route::IngestSensorData if self.config.sensor_queue_url.is_some() => {
-                Err(ProxyError::IngestNotBuilt)
-            }
-            Route::IngestSensorData | Route::Unknown => Err(ProxyError::NotFound),
+            Route::IngestSensorData => match self.config.sensor_queue_url.as_deref() {
+                Some(queue_url) => self.ingest(&request, queue_url, &client).await,
+                None => Err(ProxyError::NotFound),
+            },
+            Route::Unknown => Err(ProxyError::NotFound),
         };
         result.unwrap_or_else(|error| {
             let (status, code, message) = error.public();
@@ -178,7 +211,11 @@ where
             } else {
                 tracing::warn!(error = %chain(&error), status = status.as_u16(), %method, "request refused");
             }
-            json_response(status, &json!({"error": code, "message": message, "requestId": client.request_id}))
+            let mut body = json!({"error": code, "message": message, "requestId": client.request_id});
+            if let (Some(extra), Some(fields)) = (error.details(), body.as_object_mut()) {
+                fields.extend(extra.as_object().cloned().unwrap_or_default());
+            }
+            json_response(status, &body)
         })
     }
 
@@ -279,6 +316,36 @@ where
             forwarded.response.status,
             &forwarded.response.headers,
             forwarded.response.body,
+        ))
+    }
+
+    async fn ingest(
+        &self,
+        request: &Request,
+        queue_url: &str,
+        client: &ClientContext,
+    ) -> Result<Response<Body>, ProxyError> {
+        let body = request.body().as_ref();
+        if body.len() > self.config.max_body_bytes {
+            return Err(ProxyError::BodyTooLarge {
+                size: body.len(),
+                limit: self.config.max_body_bytes,
+            });
+        }
+        let message_ids = ingest(
+            &self.queue,
+            queue_url,
+            body,
+            chrono::Utc::now(),
+            &self.rules,
+        )
+        .await
+        .map_err(ProxyError::Ingest)?;
+        counter!("ReadingsEnqueued").increment(message_ids.len() as u64);
+        tracing::info!(readings = message_ids.len(), "sensor readings enqueued");
+        Ok(json_response(
+            StatusCode::ACCEPTED,
+            &json!({"accepted": message_ids.len(), "messageIds": message_ids, "requestId": client.request_id}),
         ))
     }
 

@@ -13,7 +13,12 @@ struct Fixture {
     moto: MotoServer,
     ssm: aws_sdk_ssm::Client,
     clock: ManualClock,
-    proxy: proxy::Proxy<SsmParameterSource, proxy::client::HyperClient, ManualClock>,
+    proxy: proxy::Proxy<
+        SsmParameterSource,
+        proxy::client::HyperClient,
+        orabridge_shared::queue::MemoryQueue,
+        ManualClock,
+    >,
 }
 
 async fn fixture(endpoints: &str) -> Fixture {

@@ -124,9 +124,11 @@ async fn run(only: Option<&str>) -> Result<bool> {
         .collect();
     let mut as_expected = 0;
     for step in &steps {
-        let outcome = emulator
-            .invoke(step.function, &root.join("events").join(step.event))
-            .await?;
+        let mut event_file = root.join("events").join(step.event);
+        if step.fresh_readings {
+            event_file = with_fresh_readings(&event_file, &state_dir)?;
+        }
+        let outcome = emulator.invoke(step.function, &event_file).await?;
         let verdict = (step.check)(&outcome);
         let mark = if verdict.as_expected { "✓" } else { "✗" };
         println!(
@@ -151,6 +153,29 @@ async fn run(only: Option<&str>) -> Result<bool> {
         "stopping the Lambda emulator, the Unified API stand-in, restate-server and moto server"
     );
     Ok(as_expected == steps.len())
+}
+
+/// Writes a copy of an API Gateway event whose body's readings are stamped one minute apart,
+/// ending now, and returns its path.
+fn with_fresh_readings(event_file: &Path, state_dir: &Path) -> Result<PathBuf> {
+    let text = std::fs::read_to_string(event_file)
+        .with_context(|| format!("reading {}", event_file.display()))?;
+    let mut event: serde_json::Value = serde_json::from_str(&text)?;
+    let mut body: serde_json::Value = serde_json::from_str(event["body"].as_str().unwrap_or("{}"))?;
+    let now = chrono::Utc::now();
+    if let Some(readings) = body["readings"].as_array_mut() {
+        let count = readings.len() as i64;
+        for (i, reading) in readings.iter_mut().enumerate() {
+            let at = now - chrono::Duration::minutes(count - i as i64);
+            reading["timestamp"] = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into();
+        }
+    }
+    event["body"] = body.to_string().into();
+    let name = event_file.file_name().unwrap_or_default();
+    let fresh = state_dir.join(name);
+    std::fs::write(&fresh, event.to_string())
+        .with_context(|| format!("writing {}", fresh.display()))?;
+    Ok(fresh)
 }
 
 struct Seeded {

@@ -13,6 +13,9 @@ pub struct Step {
     pub event: &'static str,
     /// What this build should answer, in words.
     pub expected: &'static str,
+    /// Re-stamp the sensor readings in the event's body to the current time before invoking:
+    /// readings older than 30 days are refused by design, and sample events age.
+    pub fresh_readings: bool,
     /// Reads the outcome into a one-line summary and a verdict.
     pub check: fn(&Outcome) -> Verdict,
 }
@@ -27,12 +30,14 @@ pub const PLAN: &[Step] = &[
     Step {
         function: "proxy",
         event: "proxy-v2-unknown-route.json",
+        fresh_readings: false,
         expected: "404 not_found in the contract's JSON error shape",
         check: |outcome| http_status(outcome, 404, "not_found"),
     },
     Step {
         function: "proxy",
         event: "proxy-v1-health.json",
+        fresh_readings: false,
         expected: "200 with the secondary named healthy (the primary in SSM refuses connections)",
         check: |outcome| match outcome {
             Outcome::Response(response) => {
@@ -52,6 +57,7 @@ pub const PLAN: &[Step] = &[
     Step {
         function: "proxy",
         event: "proxy-v2-get.json",
+        fresh_readings: false,
         expected: "200 from the Unified API stand-in after failing over from the dead primary",
         check: |outcome| match outcome {
             Outcome::Response(response) => {
@@ -72,13 +78,51 @@ pub const PLAN: &[Step] = &[
     },
     Step {
         function: "proxy",
+        event: "proxy-v1-post.json",
+        fresh_readings: false,
+        expected: "200 from the stand-in: a POST moves on only because the primary refused the connection",
+        check: |outcome| match outcome {
+            Outcome::Response(response) => {
+                let status = response["statusCode"].as_u64().unwrap_or_default();
+                Verdict {
+                    summary: format!(
+                        "{status} (POST failed over from a refused connection, sent once)"
+                    ),
+                    as_expected: status == 200,
+                }
+            }
+            other => unexpected(other),
+        },
+    },
+    Step {
+        function: "proxy",
+        event: "proxy-v2-ingest.json",
+        fresh_readings: true,
+        expected: "202 with two SQS message ids from moto",
+        check: |outcome| match outcome {
+            Outcome::Response(response) => {
+                let status = response["statusCode"].as_u64().unwrap_or_default();
+                let body = json_body(response);
+                let ids = body["messageIds"].as_array().map_or(0, Vec::len);
+                Verdict {
+                    summary: format!("{status}, {ids} readings enqueued to the sensor queue"),
+                    as_expected: status == 202 && ids == 2,
+                }
+            }
+            other => unexpected(other),
+        },
+    },
+    Step {
+        function: "proxy",
         event: "proxy-v2-path-escape.json",
+        fresh_readings: false,
         expected: "400 bad_request: the path tries to leave /api/v1/",
         check: |outcome| http_status(outcome, 400, "bad_request"),
     },
     Step {
         function: "sensor-consumer",
         event: "sqs-sensor-clean-batch.json",
+        fresh_readings: false,
         expected: "all 3 messages reported in batchItemFailures (nothing acknowledged unprocessed)",
         check: |outcome| match outcome {
             Outcome::Response(body) => {
@@ -96,12 +140,14 @@ pub const PLAN: &[Step] = &[
     Step {
         function: "run-colors",
         event: "eventbridge-run-colors-schedule.json",
+        fresh_readings: false,
         expected: "error NotBuiltYet until the run-colors issue",
         check: |outcome| function_error(outcome, "NotBuiltYet"),
     },
     Step {
         function: "finance-closing",
         event: "eventbridge-finance-closing-daily.json",
+        fresh_readings: false,
         expected: "error NotBuiltYet until the finance-closing issue",
         check: |outcome| function_error(outcome, "NotBuiltYet"),
     },

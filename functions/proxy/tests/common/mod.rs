@@ -8,6 +8,7 @@ use std::time::Duration;
 use lambda_http::{Body, Request, RequestExt};
 use orabridge_shared::clock::ManualClock;
 use orabridge_shared::params::{MemoryParameterSource, ParameterSource};
+use orabridge_shared::queue::{MemoryQueue, MessageQueue};
 use proxy::Proxy;
 use proxy::client::HyperClient;
 use proxy::config::ProxyConfig;
@@ -29,7 +30,7 @@ pub fn test_config() -> ProxyConfig {
 pub fn proxy_with<S: ParameterSource>(
     source: S,
     clock: &ManualClock,
-) -> Proxy<S, HyperClient, ManualClock> {
+) -> Proxy<S, HyperClient, MemoryQueue, ManualClock> {
     proxy_with_config(source, clock, test_config())
 }
 
@@ -37,16 +38,26 @@ pub fn proxy_with_config<S: ParameterSource>(
     source: S,
     clock: &ManualClock,
     config: ProxyConfig,
-) -> Proxy<S, HyperClient, ManualClock> {
+) -> Proxy<S, HyperClient, MemoryQueue, ManualClock> {
+    proxy_full(source, MemoryQueue::new(), clock, config)
+}
+
+/// A proxy over any parameter source and queue.
+pub fn proxy_full<S: ParameterSource, Q: MessageQueue>(
+    source: S,
+    queue: Q,
+    clock: &ManualClock,
+    config: ProxyConfig,
+) -> Proxy<S, HyperClient, Q, ManualClock> {
     let client = HyperClient::new(config.connect_timeout, config.max_body_bytes).expect("client");
-    Proxy::new(config, source, client, clock.clone())
+    Proxy::new(config, source, client, queue, clock.clone())
 }
 
 /// A proxy reading `upstreams` and the key from an in-memory parameter source.
 pub fn proxy(
     upstreams: &[String],
 ) -> (
-    Proxy<MemoryParameterSource, HyperClient, ManualClock>,
+    Proxy<MemoryParameterSource, HyperClient, MemoryQueue, ManualClock>,
     MemoryParameterSource,
     ManualClock,
 ) {
@@ -58,7 +69,7 @@ pub fn proxy_configured(
     upstreams: &[String],
     config: ProxyConfig,
 ) -> (
-    Proxy<MemoryParameterSource, HyperClient, ManualClock>,
+    Proxy<MemoryParameterSource, HyperClient, MemoryQueue, ManualClock>,
     MemoryParameterSource,
     ManualClock,
 ) {

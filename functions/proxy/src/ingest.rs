@@ -1,0 +1,267 @@
+//! `POST /ingest/sensor-data`: validate the readings, then enqueue them to SQS.
+//!
+//! All or nothing on validation: one invalid reading rejects the request with every reason for
+//! every reading, and nothing is enqueued. Enqueueing is batched to SQS's limits; entries a
+//! batch refuses for a transient reason are retried once. If some still fail, the answer says
+//! exactly which readings were accepted, so the sender resends only the others.
+
+use chrono::{DateTime, Utc};
+use orabridge_shared::queue::{MessageQueue, OutgoingMessage, QueueError, SendOutcome, batches};
+use orabridge_shared::sensor::{ValidationRules, Violation, readings_in, validate};
+use serde::Serialize;
+
+/// The readings of one request that failed validation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InvalidReading {
+    /// Position in the request (0 for a single reading).
+    pub index: usize,
+    /// Every reason it failed.
+    pub violations: Vec<Violation>,
+}
+
+/// Why a request was not (fully) enqueued.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// Not JSON, or not a reading, an array or `{"readings": [...]}`.
+    #[error("body is not a reading, an array of readings or {{\"readings\": [...]}}")]
+    Malformed,
+    /// No readings in the body.
+    #[error("no readings in the body")]
+    Empty,
+    /// At least one reading is invalid; nothing was enqueued.
+    #[error("{} of the readings are invalid", .0.len())]
+    Invalid(Vec<InvalidReading>),
+    /// SQS did not take every reading.
+    #[error("{} readings could not be enqueued", failed.len())]
+    Enqueue {
+        /// (index, message id) of the readings that were enqueued.
+        accepted: Vec<(usize, String)>,
+        /// Indexes of those that were not.
+        failed: Vec<usize>,
+        /// The whole-call error, when a call failed outright.
+        #[source]
+        source: Option<QueueError>,
+    },
+}
+
+/// Validates `body` at `now` and enqueues every reading; returns the message ids in order.
+pub async fn ingest<Q: MessageQueue>(
+    queue: &Q,
+    queue_url: &str,
+    body: &[u8],
+    now: DateTime<Utc>,
+    rules: &ValidationRules,
+) -> Result<Vec<String>, IngestError> {
+    let json: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| IngestError::Malformed)?;
+    let items = readings_in(&json).ok_or(IngestError::Malformed)?;
+    if items.is_empty() {
+        return Err(IngestError::Empty);
+    }
+    let mut invalid = Vec::new();
+    let mut messages = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        match validate(item, now, rules) {
+            Ok(reading) => messages.push(OutgoingMessage {
+                id: index.to_string(),
+                body: serde_json::Value::Object(reading.fields).to_string(),
+            }),
+            Err(violations) => invalid.push(InvalidReading { index, violations }),
+        }
+    }
+    if !invalid.is_empty() {
+        return Err(IngestError::Invalid(invalid));
+    }
+
+    let mut message_ids: Vec<Option<String>> = vec![None; messages.len()];
+    let mut last_error = None;
+    let mut pending: Vec<OutgoingMessage> = messages;
+    // One retry: a transient refusal of part of a batch usually clears on the next call.
+    for _attempt in 0..2 {
+        let mut retry = Vec::new();
+        for batch in batches(&pending) {
+            match queue.send_batch(queue_url, batch).await {
+                Ok(outcomes) => {
+                    for outcome in outcomes {
+                        match outcome {
+                            SendOutcome::Sent { id, message_id } => {
+                                if let Some(slot) = id
+                                    .parse::<usize>()
+                                    .ok()
+                                    .and_then(|i| message_ids.get_mut(i))
+                                {
+                                    *slot = Some(message_id);
+                                }
+                            }
+                            SendOutcome::Failed {
+                                id,
+                                code,
+                                sender_fault,
+                            } => {
+                                tracing::warn!(entry = %id, code = %code, sender_fault, "SQS refused a reading");
+                                if let Some(message) = batch.iter().find(|m| m.id == id) {
+                                    retry.push(message.clone());
+                                }
+                            }
+                        }
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(
+                        error = &error as &dyn std::error::Error,
+                        "SQS batch call failed"
+                    );
+                    retry.extend(batch.iter().cloned());
+                    last_error = Some(error);
+                }
+            }
+        }
+        pending = retry;
+        if pending.is_empty() {
+            break;
+        }
+    }
+    if pending.is_empty() {
+        return Ok(message_ids.into_iter().flatten().collect());
+    }
+    let accepted = message_ids
+        .iter()
+        .enumerate()
+        .filter_map(|(index, id)| id.clone().map(|id| (index, id)))
+        .collect();
+    let failed = pending.iter().filter_map(|m| m.id.parse().ok()).collect();
+    Err(IngestError::Enqueue {
+        accepted,
+        failed,
+        source: last_error,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orabridge_shared::queue::MemoryQueue;
+    use serde_json::json;
+
+    const QUEUE: &str = "https://sqs.local/123/readings";
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-20T10:20:00Z".parse().unwrap()
+    }
+
+    fn reading(id: &str) -> serde_json::Value {
+        json!({"sensorId": id, "sensorType": "flow", "timestamp": "2026-11-20T10:00:00Z", "values": {"m3s": 1.5}})
+    }
+
+    async fn run(queue: &MemoryQueue, body: serde_json::Value) -> Result<Vec<String>, IngestError> {
+        ingest(
+            queue,
+            QUEUE,
+            body.to_string().as_bytes(),
+            now(),
+            &ValidationRules::default(),
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn readings_are_sent_in_batches_of_ten_in_order() {
+        let queue = MemoryQueue::new();
+        let body = json!(
+            (0..23)
+                .map(|i| reading(&format!("F-{i}")))
+                .collect::<Vec<_>>()
+        );
+        let ids = run(&queue, body).await.unwrap();
+        assert_eq!(ids.len(), 23);
+        assert_eq!(queue.calls(), 3);
+        let first: serde_json::Value = serde_json::from_str(&queue.accepted()[0].1.body).unwrap();
+        assert_eq!(first["sensorId"], "F-0");
+    }
+
+    #[tokio::test]
+    async fn one_invalid_reading_rejects_the_request_and_enqueues_nothing() {
+        let queue = MemoryQueue::new();
+        let mut bad = reading("F-2");
+        bad["values"] = json!({});
+        let err = run(&queue, json!({"readings": [reading("F-1"), bad]}))
+            .await
+            .unwrap_err();
+        match err {
+            IngestError::Invalid(invalid) => {
+                assert_eq!(invalid.len(), 1);
+                assert_eq!(invalid[0].index, 1);
+                assert_eq!(invalid[0].violations[0].field, "values");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(queue.calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn malformed_and_empty_bodies_are_refused() {
+        let queue = MemoryQueue::new();
+        assert!(matches!(
+            ingest(
+                &queue,
+                QUEUE,
+                b"{not json",
+                now(),
+                &ValidationRules::default()
+            )
+            .await,
+            Err(IngestError::Malformed)
+        ));
+        assert!(matches!(
+            run(&queue, json!([])).await,
+            Err(IngestError::Empty)
+        ));
+        assert!(matches!(
+            run(&queue, json!(42)).await,
+            Err(IngestError::Malformed)
+        ));
+    }
+
+    #[tokio::test]
+    async fn entries_still_refused_after_one_retry_are_reported_by_index() {
+        let queue = MemoryQueue::new();
+        queue.refuse_bodies_containing(Some("F-1\""));
+        let err = run(
+            &queue,
+            json!([reading("F-0"), reading("F-1"), reading("F-2")]),
+        )
+        .await
+        .unwrap_err();
+        match err {
+            IngestError::Enqueue {
+                accepted, failed, ..
+            } => {
+                assert_eq!(accepted.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [0, 2]);
+                assert_eq!(failed, [1]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(queue.calls(), 2, "one call, one retry of the refused entry");
+    }
+
+    #[tokio::test]
+    async fn a_queue_outage_reports_every_reading_as_not_enqueued() {
+        let queue = MemoryQueue::new();
+        queue.set_available(false);
+        match run(&queue, json!([reading("F-0"), reading("F-1")]))
+            .await
+            .unwrap_err()
+        {
+            IngestError::Enqueue {
+                accepted,
+                failed,
+                source,
+            } => {
+                assert!(accepted.is_empty());
+                assert_eq!(failed, [0, 1]);
+                assert!(source.is_some());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! `POST /ingest/sensor-data` against a real SQS API (moto server).
+
+mod common;
+
+use aws_sdk_sqs::Client as Sqs;
+use common::*;
+use orabridge_shared::clock::ManualClock;
+use orabridge_shared::params::MemoryParameterSource;
+use orabridge_shared::queue::SqsQueue;
+use orabridge_shared::testkit::MotoServer;
+use serde_json::{Value, json};
+
+struct Fixture {
+    moto: MotoServer,
+    sqs: Sqs,
+    queue_url: String,
+    proxy: proxy::Proxy<MemoryParameterSource, proxy::client::HyperClient, SqsQueue, ManualClock>,
+}
+
+async fn fixture() -> Fixture {
+    let moto = MotoServer::start().await.expect("moto server");
+    let sqs = orabridge_shared::aws::sqs_client(&moto.sdk_config().await);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name("sensor-readings")
+        .send()
+        .await
+        .expect("create queue")
+        .queue_url()
+        .unwrap_or_default()
+        .to_owned();
+    let mut config = test_config();
+    config.sensor_queue_url = Some(queue_url.clone());
+    let proxy = proxy_full(
+        MemoryParameterSource::new(),
+        SqsQueue::new(sqs.clone()),
+        &ManualClock::new(),
+        config,
+    );
+    Fixture {
+        moto,
+        sqs,
+        queue_url,
+        proxy,
+    }
+}
+
+/// A reading stamped one minute ago, so it is always within the accepted window.
+fn reading(id: &str) -> Value {
+    let ts = (chrono::Utc::now() - chrono::Duration::minutes(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    json!({"sensorId": id, "sensorType": "water_level", "timestamp": ts, "values": {"level_cm": 120.0}, "zone": "Z1"})
+}
+
+async fn drain(sqs: &Sqs, queue_url: &str) -> Vec<Value> {
+    let mut bodies = Vec::new();
+    loop {
+        let out = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .expect("receive");
+        let messages = out.messages();
+        if messages.is_empty() {
+            return bodies;
+        }
+        for m in messages {
+            bodies.push(serde_json::from_str(m.body().unwrap_or_default()).expect("JSON message"));
+        }
+    }
+}
+
+fn post(body: &Value) -> lambda_http::Request {
+    v2(
+        "POST",
+        "/ingest/sensor-data",
+        "",
+        &[("content-type", "application/json")],
+        Some(body.to_string().as_bytes()),
+    )
+}
+
+#[tokio::test]
+async fn valid_readings_are_enqueued_in_batches_and_answered_202_with_their_ids() {
+    let f = fixture().await;
+    let readings: Vec<Value> = (0..12).map(|i| reading(&format!("WL-{i:02}"))).collect();
+    let response = f.proxy.handle(post(&json!(readings))).await;
+    assert_eq!(response.status(), 202);
+    let body = body_json(&response);
+    assert_eq!(body["accepted"], 12);
+    assert_eq!(body["messageIds"].as_array().map(Vec::len), Some(12));
+
+    let mut queued = drain(&f.sqs, &f.queue_url).await;
+    queued.sort_by_key(|r| r["sensorId"].as_str().unwrap_or_default().to_owned());
+    assert_eq!(queued, readings, "every reading queued once, unchanged");
+}
+
+#[tokio::test]
+async fn a_single_reading_is_accepted_too() {
+    let f = fixture().await;
+    let response = f.proxy.handle(post(&reading("GT-1"))).await;
+    assert_eq!(response.status(), 202);
+    assert_eq!(drain(&f.sqs, &f.queue_url).await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_invalid_reading_gets_400_with_every_reason_and_nothing_is_enqueued() {
+    let f = fixture().await;
+    let mut bad = reading("WL-9");
+    bad["sensorType"] = "pressure".into();
+    bad["values"] = json!({"level_cm": "deep"});
+    let response = f
+        .proxy
+        .handle(post(&json!({"readings": [reading("WL-1"), bad]})))
+        .await;
+    assert_eq!(response.status(), 400);
+    let body = body_json(&response);
+    assert_eq!(body["error"], "invalid_readings");
+    assert_eq!(body["errors"][0]["index"], 1);
+    let fields: Vec<&str> = body["errors"][0]["violations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["sensorType", "values.level_cm"]);
+    assert!(drain(&f.sqs, &f.queue_url).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_gets_400() {
+    let f = fixture().await;
+    let request = v2("POST", "/ingest/sensor-data", "", &[], Some(b"level=231"));
+    let response = f.proxy.handle(request).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(body_json(&response)["error"], "invalid_readings");
+}
+
+#[tokio::test]
+async fn sqs_unreachable_answers_502_listing_every_reading_as_failed() {
+    let mut f = fixture().await;
+    f.moto.stop();
+    let response = f
+        .proxy
+        .handle(post(&json!([reading("A-1"), reading("A-2")])))
+        .await;
+    assert_eq!(response.status(), 502);
+    let body = body_json(&response);
+    assert_eq!(body["error"], "enqueue_failed");
+    assert_eq!(body["failed"], json!([0, 1]));
+    assert_eq!(body["accepted"], json!([]));
+    assert!(
+        !body.to_string().contains("127.0.0.1"),
+        "no internal address in the answer"
+    );
+}

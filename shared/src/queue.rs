@@ -1,0 +1,263 @@
+//! The message queue port ([`MessageQueue`]) with its SQS adapter and an in-memory one.
+//!
+//! Sending is always batched: SQS `SendMessageBatch` takes at most ten messages and 256 KiB per
+//! call, and [`batches`] splits a list to fit both. A batch call can succeed for some entries
+//! and fail for others, so the result is per entry: callers retry or report exactly the ones
+//! that failed.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use crate::errors::BoxError;
+
+/// SQS `SendMessageBatch` takes at most ten entries.
+pub const MAX_BATCH_ENTRIES: usize = 10;
+/// ... and at most 256 KiB of message bodies in total.
+pub const MAX_BATCH_BYTES: usize = 256 * 1024;
+
+/// One message to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    /// The entry id, unique within a batch, echoed in the outcome.
+    pub id: String,
+    /// The message body.
+    pub body: String,
+}
+
+/// What happened to one entry of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// Accepted, with the queue's message id.
+    Sent {
+        /// The entry id.
+        id: String,
+        /// The queue's message id.
+        message_id: String,
+    },
+    /// Refused.
+    Failed {
+        /// The entry id.
+        id: String,
+        /// The queue's error code.
+        code: String,
+        /// True when resending the same entry cannot succeed.
+        sender_fault: bool,
+    },
+}
+
+/// The whole batch call failed (network, throttling, permissions): no entry was accepted.
+#[derive(Debug, thiserror::Error)]
+#[error("{operation} failed")]
+pub struct QueueError {
+    operation: &'static str,
+    #[source]
+    source: BoxError,
+}
+
+impl QueueError {
+    /// Wraps an adapter error.
+    pub fn new(operation: &'static str, source: impl Into<BoxError>) -> Self {
+        Self {
+            operation,
+            source: source.into(),
+        }
+    }
+}
+
+/// A queue that accepts batches of messages.
+pub trait MessageQueue: Send + Sync {
+    /// Sends one batch (at most [`MAX_BATCH_ENTRIES`] entries, [`MAX_BATCH_BYTES`] bytes).
+    fn send_batch(
+        &self,
+        queue_url: &str,
+        messages: &[OutgoingMessage],
+    ) -> impl Future<Output = Result<Vec<SendOutcome>, QueueError>> + Send;
+}
+
+/// Splits `messages` into batches that respect both SQS batch limits, keeping their order.
+pub fn batches(messages: &[OutgoingMessage]) -> Vec<&[OutgoingMessage]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    for (index, message) in messages.iter().enumerate() {
+        let full =
+            index - start == MAX_BATCH_ENTRIES || bytes + message.body.len() > MAX_BATCH_BYTES;
+        if full && index > start {
+            out.push(&messages[start..index]);
+            start = index;
+            bytes = 0;
+        }
+        bytes += message.body.len();
+    }
+    if start < messages.len() {
+        out.push(&messages[start..]);
+    }
+    out
+}
+
+/// The SQS adapter.
+#[derive(Debug, Clone)]
+pub struct SqsQueue {
+    client: aws_sdk_sqs::Client,
+}
+
+impl SqsQueue {
+    /// An adapter over an SQS client (see [`crate::aws::sqs_client`]).
+    pub fn new(client: aws_sdk_sqs::Client) -> Self {
+        Self { client }
+    }
+}
+
+impl MessageQueue for SqsQueue {
+    async fn send_batch(
+        &self,
+        queue_url: &str,
+        messages: &[OutgoingMessage],
+    ) -> Result<Vec<SendOutcome>, QueueError> {
+        let entries = messages
+            .iter()
+            .map(|m| {
+                aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                    .id(&m.id)
+                    .message_body(&m.body)
+                    .build()
+                    .map_err(|err| QueueError::new("building an SQS batch entry", err))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let response = self
+            .client
+            .send_message_batch()
+            .queue_url(queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|err| QueueError::new("SQS SendMessageBatch", err))?;
+        let sent = response.successful().iter().map(|ok| SendOutcome::Sent {
+            id: ok.id().to_owned(),
+            message_id: ok.message_id().to_owned(),
+        });
+        let failed = response.failed().iter().map(|err| SendOutcome::Failed {
+            id: err.id().to_owned(),
+            code: err.code().to_owned(),
+            sender_fault: err.sender_fault(),
+        });
+        Ok(sent.chain(failed).collect())
+    }
+}
+
+/// An in-memory queue for tests: records what it accepted, and can be told to refuse whole
+/// calls or particular entry ids. Clones share state.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryQueue {
+    state: Arc<Mutex<MemoryQueueState>>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryQueueState {
+    accepted: Vec<(String, OutgoingMessage)>,
+    unavailable: bool,
+    refuse_bodies_containing: Option<String>,
+    calls: usize,
+}
+
+impl MemoryQueue {
+    /// An empty, available queue.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, MemoryQueueState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Every message accepted so far, with its queue URL.
+    pub fn accepted(&self) -> Vec<(String, OutgoingMessage)> {
+        self.state().accepted.clone()
+    }
+
+    /// How many batch calls were made.
+    pub fn calls(&self) -> usize {
+        self.state().calls
+    }
+
+    /// Makes whole calls fail (`false`) or succeed (`true`).
+    pub fn set_available(&self, available: bool) {
+        self.state().unavailable = !available;
+    }
+
+    /// Refuses (per entry) every message whose body contains `needle`.
+    pub fn refuse_bodies_containing(&self, needle: Option<&str>) {
+        self.state().refuse_bodies_containing = needle.map(str::to_owned);
+    }
+}
+
+impl MessageQueue for MemoryQueue {
+    async fn send_batch(
+        &self,
+        queue_url: &str,
+        messages: &[OutgoingMessage],
+    ) -> Result<Vec<SendOutcome>, QueueError> {
+        let mut state = self.state();
+        state.calls += 1;
+        if state.unavailable {
+            return Err(QueueError::new(
+                "in-memory queue",
+                "queue marked unavailable",
+            ));
+        }
+        let mut outcomes = Vec::with_capacity(messages.len());
+        for message in messages {
+            let refused = state
+                .refuse_bodies_containing
+                .as_deref()
+                .is_some_and(|needle| message.body.contains(needle));
+            if refused {
+                outcomes.push(SendOutcome::Failed {
+                    id: message.id.clone(),
+                    code: "InternalError".into(),
+                    sender_fault: false,
+                });
+            } else {
+                let message_id = format!("mem-{}", state.accepted.len() + 1);
+                state.accepted.push((queue_url.to_owned(), message.clone()));
+                outcomes.push(SendOutcome::Sent {
+                    id: message.id.clone(),
+                    message_id,
+                });
+            }
+        }
+        Ok(outcomes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: usize, size: usize) -> OutgoingMessage {
+        OutgoingMessage {
+            id: id.to_string(),
+            body: "x".repeat(size),
+        }
+    }
+
+    #[test]
+    fn batches_hold_at_most_ten_messages_in_order() {
+        let messages: Vec<_> = (0..23).map(|i| message(i, 10)).collect();
+        let sizes: Vec<_> = batches(&messages).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, [10, 10, 3]);
+        assert_eq!(batches(&messages)[2][0].id, "20");
+    }
+
+    #[test]
+    fn batches_stay_under_the_byte_limit() {
+        let messages: Vec<_> = (0..4).map(|i| message(i, 100 * 1024)).collect();
+        let sizes: Vec<_> = batches(&messages).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, [2, 2]);
+    }
+
+    #[test]
+    fn no_messages_make_no_batches() {
+        assert!(batches(&[]).is_empty());
+    }
+}

@@ -1,0 +1,362 @@
+//! The irrigation-sensor reading: its schema and validation, shared by the proxy (which
+//! validates before enqueueing) and the sensor consumer (which validates before writing).
+//!
+//! Validation collects every reason a reading fails, not just the first, so one round trip
+//! tells a sender everything to fix. Unknown fields are kept: the schema is a floor, not a
+//! filter.
+
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+/// The sensor types the data lake knows.
+pub const SENSOR_TYPES: [&str; 6] = [
+    "water_level",
+    "moisture",
+    "rainfall",
+    "flow",
+    "gate",
+    "temperature",
+];
+
+/// SQS refuses messages above 256 KiB; a reading must fit in one.
+pub const MAX_READING_BYTES: usize = 256 * 1024;
+
+/// Limits that depend on deployment rather than on the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValidationRules {
+    /// Oldest accepted timestamp, back from now (`MAX_AGE_DAYS`, default 30 days).
+    pub max_age: Duration,
+    /// Furthest accepted timestamp into the future (clock skew allowance, 5 minutes).
+    pub max_future: Duration,
+}
+
+impl Default for ValidationRules {
+    fn default() -> Self {
+        Self {
+            max_age: Duration::from_secs(30 * 24 * 3600),
+            max_future: Duration::from_secs(5 * 60),
+        }
+    }
+}
+
+/// One reason a reading is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Violation {
+    /// The field at fault (`values.level_cm`, `location.lat`, or `reading` for the whole).
+    pub field: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.reason)
+    }
+}
+
+/// A reading that passed validation, with its original fields intact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    /// Every field as received, unknown ones included.
+    pub fields: Map<String, Value>,
+    /// `sensorId`.
+    pub sensor_id: String,
+    /// `sensorType`.
+    pub sensor_type: String,
+    /// `timestamp`, in UTC.
+    pub timestamp: DateTime<Utc>,
+}
+
+/// Validates one reading against the schema at time `now`.
+pub fn validate(
+    value: &Value,
+    now: DateTime<Utc>,
+    rules: &ValidationRules,
+) -> Result<Reading, Vec<Violation>> {
+    let mut violations = Vec::new();
+    let mut fail = |field: &str, reason: String| {
+        violations.push(Violation {
+            field: field.to_owned(),
+            reason,
+        })
+    };
+    let Some(fields) = value.as_object() else {
+        fail("reading", "must be a JSON object".into());
+        return Err(violations);
+    };
+
+    let sensor_id = match fields.get("sensorId") {
+        Some(Value::String(id))
+            if (1..=64).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)) =>
+        {
+            Some(id.clone())
+        }
+        Some(Value::String(_)) => {
+            fail(
+                "sensorId",
+                "must be 1-64 characters of A-Z, a-z, 0-9, _ . -".into(),
+            );
+            None
+        }
+        Some(_) => {
+            fail("sensorId", "must be a string".into());
+            None
+        }
+        None => {
+            fail("sensorId", "is required".into());
+            None
+        }
+    };
+
+    let sensor_type = match fields.get("sensorType") {
+        Some(Value::String(kind)) if SENSOR_TYPES.contains(&kind.as_str()) => Some(kind.clone()),
+        Some(_) => {
+            fail(
+                "sensorType",
+                format!("must be one of {}", SENSOR_TYPES.join(", ")),
+            );
+            None
+        }
+        None => {
+            fail("sensorType", "is required".into());
+            None
+        }
+    };
+
+    let timestamp = match fields.get("timestamp") {
+        Some(Value::String(text)) => match DateTime::parse_from_rfc3339(text) {
+            Ok(parsed) => {
+                let parsed = parsed.with_timezone(&Utc);
+                let ahead = parsed.signed_duration_since(now);
+                let behind = now.signed_duration_since(parsed);
+                if ahead.to_std().is_ok_and(|d| d > rules.max_future) {
+                    fail(
+                        "timestamp",
+                        format!(
+                            "is more than {} s in the future",
+                            rules.max_future.as_secs()
+                        ),
+                    );
+                    None
+                } else if behind.to_std().is_ok_and(|d| d > rules.max_age) {
+                    fail(
+                        "timestamp",
+                        format!("is more than {} days old", rules.max_age.as_secs() / 86_400),
+                    );
+                    None
+                } else {
+                    Some(parsed)
+                }
+            }
+            Err(_) => {
+                fail("timestamp", "must be an RFC 3339 date-time".into());
+                None
+            }
+        },
+        Some(_) => {
+            fail("timestamp", "must be an RFC 3339 string".into());
+            None
+        }
+        None => {
+            fail("timestamp", "is required".into());
+            None
+        }
+    };
+
+    match fields.get("values") {
+        Some(Value::Object(values)) if (1..=32).contains(&values.len()) => {
+            for (name, value) in values {
+                if !value.as_f64().is_some_and(f64::is_finite) {
+                    fail(&format!("values.{name}"), "must be a finite number".into());
+                }
+            }
+        }
+        Some(Value::Object(_)) => fail("values", "must hold 1 to 32 numbers".into()),
+        Some(_) => fail("values", "must be an object of numbers".into()),
+        None => fail("values", "is required".into()),
+    }
+
+    if let Some(location) = fields.get("location") {
+        match location.as_object() {
+            Some(location) => {
+                for (axis, limit) in [("lat", 90.0), ("lng", 180.0)] {
+                    match location.get(axis).and_then(Value::as_f64) {
+                        Some(v) if (-limit..=limit).contains(&v) => {}
+                        Some(_) => fail(
+                            &format!("location.{axis}"),
+                            format!("must be within ±{limit}"),
+                        ),
+                        None => fail(&format!("location.{axis}"), "must be a number".into()),
+                    }
+                }
+            }
+            None => fail("location", "must be an object with lat and lng".into()),
+        }
+    }
+
+    match fields.get("zone") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(zone)) if zone.chars().count() <= 64 => {}
+        Some(_) => fail("zone", "must be a string of at most 64 characters".into()),
+    }
+
+    if value.to_string().len() > MAX_READING_BYTES {
+        fail(
+            "reading",
+            format!("is larger than {MAX_READING_BYTES} bytes"),
+        );
+    }
+
+    match (sensor_id, sensor_type, timestamp) {
+        (Some(sensor_id), Some(sensor_type), Some(timestamp)) if violations.is_empty() => {
+            Ok(Reading {
+                fields: fields.clone(),
+                sensor_id,
+                sensor_type,
+                timestamp,
+            })
+        }
+        _ => Err(violations),
+    }
+}
+
+/// The readings in a request or message body: one reading, an array of readings, or
+/// `{"readings": [...]}`. Returns `None` when the body is not JSON of one of those shapes.
+pub fn readings_in(body: &Value) -> Option<Vec<&Value>> {
+    match body {
+        Value::Array(items) => Some(items.iter().collect()),
+        Value::Object(map) => match map.get("readings") {
+            Some(Value::Array(items)) => Some(items.iter().collect()),
+            Some(_) => None,
+            None => Some(vec![body]),
+        },
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-20T10:20:00Z".parse().unwrap()
+    }
+
+    fn reading() -> Value {
+        json!({
+            "sensorId": "WL-0042",
+            "sensorType": "water_level",
+            "timestamp": "2026-11-20T10:15:00Z",
+            "values": {"level_cm": 231.5, "battery_v": 3.7},
+            "location": {"lat": 14.21, "lng": 100.65},
+            "zone": "Z1",
+            "firmware": "2.4.1"
+        })
+    }
+
+    fn reasons(value: &Value) -> Vec<String> {
+        validate(value, now(), &ValidationRules::default())
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn a_valid_reading_keeps_every_field_including_unknown_ones() {
+        let reading = validate(&reading(), now(), &ValidationRules::default()).unwrap();
+        assert_eq!(reading.sensor_id, "WL-0042");
+        assert_eq!(reading.sensor_type, "water_level");
+        assert_eq!(reading.fields["firmware"], "2.4.1");
+    }
+
+    #[test]
+    fn every_violation_is_reported_not_just_the_first() {
+        let bad = json!({
+            "sensorId": "bad id!",
+            "sensorType": "pressure",
+            "timestamp": "yesterday",
+            "values": {"level_cm": "high"},
+            "location": {"lat": 91.0},
+            "zone": 7
+        });
+        assert_eq!(
+            reasons(&bad),
+            [
+                "sensorId: must be 1-64 characters of A-Z, a-z, 0-9, _ . -",
+                "sensorType: must be one of water_level, moisture, rainfall, flow, gate, temperature",
+                "timestamp: must be an RFC 3339 date-time",
+                "values.level_cm: must be a finite number",
+                "location.lat: must be within ±90",
+                "location.lng: must be a number",
+                "zone: must be a string of at most 64 characters",
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_required_fields_are_each_named() {
+        assert_eq!(
+            reasons(&json!({"zone": "Z1"})),
+            [
+                "sensorId: is required",
+                "sensorType: is required",
+                "timestamp: is required",
+                "values: is required",
+            ]
+        );
+    }
+
+    #[test]
+    fn timestamps_too_far_ahead_or_too_old_are_refused_at_the_edges() {
+        let at = |ts: &str| {
+            let mut r = reading();
+            r["timestamp"] = ts.into();
+            validate(&r, now(), &ValidationRules::default())
+        };
+        assert!(
+            at("2026-11-20T10:25:00Z").is_ok(),
+            "exactly 5 minutes ahead"
+        );
+        assert!(at("2026-11-20T10:25:01Z").is_err());
+        assert!(at("2026-10-21T10:20:00Z").is_ok(), "exactly 30 days old");
+        assert!(at("2026-10-21T10:19:59Z").is_err());
+        assert!(
+            at("2026-11-20T17:15:00+07:00").is_ok(),
+            "offsets are converted to UTC"
+        );
+    }
+
+    #[test]
+    fn values_must_hold_one_to_thirty_two_numbers() {
+        let mut r = reading();
+        r["values"] = json!({});
+        assert_eq!(reasons(&r), ["values: must hold 1 to 32 numbers"]);
+        r["values"] = Value::Object((0..33).map(|i| (format!("v{i}"), json!(i))).collect());
+        assert_eq!(reasons(&r), ["values: must hold 1 to 32 numbers"]);
+    }
+
+    #[test]
+    fn bodies_hold_one_reading_an_array_or_a_readings_envelope() {
+        assert_eq!(readings_in(&reading()).unwrap().len(), 1);
+        assert_eq!(
+            readings_in(&json!([reading(), reading()])).unwrap().len(),
+            2
+        );
+        assert_eq!(
+            readings_in(&json!({"readings": [reading()]}))
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(readings_in(&json!({"readings": 3})).is_none());
+        assert!(readings_in(&json!("text")).is_none());
+    }
+}
