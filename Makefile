@@ -82,10 +82,8 @@ demo: setup ## Run the suite locally on its embedded defaults and print what hap
 $(addprefix invoke-,$(FUNCTIONS)): invoke-%: setup ## Start the local stack and invoke one function with its sample events
 	cargo run --quiet --locked -p orabridge-demo -- demo --only $*
 
-bench: ## Benchmarks (filled in by the function and benchmark issues)
-	@echo "make bench: no benchmarks yet. Each function issue adds its benchmark and the"
-	@echo "benchmark issue makes this target regenerate BENCHMARKS.md."
-	@exit 2
+bench: setup ## Measure and regenerate BENCHMARKS.md (release builds: ~10 min from scratch)
+	bash tools/bench.sh
 
 deploy: ## sam build + sam deploy (filled in by the deployment issue)
 	@echo "make deploy: not built yet. The deployment issue completes template.yaml, the"

@@ -31,15 +31,23 @@ const ALERT_QUEUE: &str = "orabridge-sensor-alerts";
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let only = match parse_args(std::env::args().skip(1)) {
-        Ok(only) => only,
+    let command = match parse_args(std::env::args().skip(1)) {
+        Ok(command) => command,
         Err(err) => {
-            eprintln!("orabridge-demo: {err}\nusage: orabridge-demo demo [--only <function>]");
+            eprintln!(
+                "orabridge-demo: {err}\nusage: orabridge-demo demo [--only <function>] | proxy-rss [invocations]"
+            );
             return ExitCode::from(2);
         }
     };
+    let work = async {
+        match command {
+            Command::Demo { only } => run(only.as_deref()).await,
+            Command::ProxyRss { invocations } => proxy_rss(invocations).await,
+        }
+    };
     let outcome = tokio::select! {
-        result = run(only.as_deref()) => result,
+        result = work => result,
         _ = tokio::signal::ctrl_c() => {
             eprintln!("\ninterrupted: stopping everything the demo started");
             return ExitCode::from(130);
@@ -55,19 +63,107 @@ async fn main() -> ExitCode {
     }
 }
 
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<String>> {
+/// What the driver was asked to do.
+enum Command {
+    /// Run the demo plan, optionally for one function.
+    Demo { only: Option<String> },
+    /// Serve the release proxy and report its peak memory over `invocations`.
+    ProxyRss { invocations: usize },
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command> {
     match args.next().as_deref() {
-        Some("demo") => {}
+        Some("demo") => match (args.next().as_deref(), args.next()) {
+            (None, _) => Ok(Command::Demo { only: None }),
+            (Some("--only"), Some(function)) if PLAN.iter().any(|s| s.function == function) => {
+                Ok(Command::Demo {
+                    only: Some(function),
+                })
+            }
+            (Some("--only"), Some(function)) => bail!("no function named {function:?}"),
+            (other, _) => bail!("unexpected argument {other:?}"),
+        },
+        Some("proxy-rss") => {
+            let invocations = args.next().map(|n| n.parse()).transpose()?.unwrap_or(300);
+            Ok(Command::ProxyRss { invocations })
+        }
         other => bail!("unknown command {other:?}"),
     }
-    match (args.next().as_deref(), args.next()) {
-        (None, _) => Ok(None),
-        (Some("--only"), Some(function)) if PLAN.iter().any(|s| s.function == function) => {
-            Ok(Some(function))
+}
+
+/// Serves the optimised proxy through the emulator against the local stack, invokes it with
+/// its sample events `invocations` times in turn, and prints its peak resident memory.
+async fn proxy_rss(invocations: usize) -> Result<bool> {
+    let root = testkit::workspace_root();
+    let state_dir = root.join(".demo");
+    std::fs::create_dir_all(&state_dir).context("creating .demo/")?;
+    let moto = MotoServer::start().await?;
+    let unified_api = LoopbackUpstream::start(
+        "unified-api-stand-in",
+        Behavior::json(
+            200,
+            r#"{"status":"ok","source":"local Unified API stand-in"}"#,
+        ),
+    )
+    .await?;
+    let seeded = seed(&moto, &format!("{},{}", refusing_url(), unified_api.url())).await?;
+    let env_file = state_dir.join("functions.env");
+    write_env_file(&env_file, &moto, None, &seeded)?;
+    let emulator = LambdaEmulator::start(
+        &root,
+        &env_file,
+        &state_dir.join("lambda-emulator-rss.log"),
+        true,
+    )
+    .await?;
+    let events = [
+        "proxy-v2-get.json",
+        "proxy-v1-health.json",
+        "proxy-v1-post.json",
+        "proxy-v2-path-escape.json",
+    ];
+    let ingest = with_fresh_readings(&root.join("events/proxy-v2-ingest.json"), &state_dir)?;
+    let mut failures = 0;
+    for i in 0..invocations {
+        let event = match i % 5 {
+            4 => ingest.clone(),
+            n => root.join("events").join(events[n]),
+        };
+        if matches!(
+            emulator.invoke("proxy", &event).await?,
+            emulator::Outcome::Error { .. }
+        ) {
+            failures += 1;
         }
-        (Some("--only"), Some(function)) => bail!("no function named {function:?}"),
-        (other, _) => bail!("unexpected argument {other:?}"),
     }
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let binary = target_dir.join("release/proxy");
+    let (peak_kib, now_kib) = emulator::peak_rss_kib(&binary)
+        .with_context(|| format!("no running {} found", binary.display()))?;
+    println!(
+        "### proxy: peak memory while serving
+"
+    );
+    println!("| invocations | function errors | peak RSS (VmHWM) | RSS after |");
+    println!("|---:|---:|---:|---:|");
+    println!(
+        "| {invocations} | {failures} | {:.1} MB | {:.1} MB |",
+        peak_kib as f64 / 1024.0,
+        now_kib as f64 / 1024.0
+    );
+    println!(
+        "\nRelease build on this machine (x86-64), served by `cargo lambda watch --release` with SSM \
+         and SQS on moto; events cycled: GET with failover, /health, POST, path escape, ingest. \
+         Target: peak ≤ 32 MB ({}).",
+        if peak_kib <= 32 * 1024 {
+            "met"
+        } else {
+            "missed"
+        }
+    );
+    Ok(failures == 0)
 }
 
 async fn run(only: Option<&str>) -> Result<bool> {
@@ -109,9 +205,14 @@ async fn run(only: Option<&str>) -> Result<bool> {
     );
 
     let env_file = state_dir.join("functions.env");
-    write_env_file(&env_file, &moto, &restate, &seeded)?;
-    let emulator =
-        LambdaEmulator::start(&root, &env_file, &state_dir.join("lambda-emulator.log")).await?;
+    write_env_file(&env_file, &moto, Some(&restate), &seeded)?;
+    let emulator = LambdaEmulator::start(
+        &root,
+        &env_file,
+        &state_dir.join("lambda-emulator.log"),
+        false,
+    )
+    .await?;
     println!(
         "  ✓ Lambda emulator   cargo lambda watch on {}",
         emulator.address()
@@ -224,7 +325,7 @@ async fn seed(moto: &MotoServer, endpoints: &str) -> Result<Seeded> {
 fn write_env_file(
     path: &Path,
     moto: &MotoServer,
-    restate: &RestateServer,
+    restate: Option<&RestateServer>,
     seeded: &Seeded,
 ) -> Result<PathBuf> {
     let lines = [
@@ -238,9 +339,17 @@ fn write_env_file(
         format!("BUCKET={BUCKET}"),
         format!("SENSOR_QUEUE_URL={}", seeded.sensor_queue_url),
         format!("ALERT_QUEUE_URL={}", seeded.alert_queue_url),
-        format!("RESTATE_INGRESS_URL={}", restate.ingress_url()),
-        format!("RESTATE_ADMIN_URL={}", restate.admin_url()),
     ];
+    let restate_lines = restate.map(|r| {
+        [
+            format!("RESTATE_INGRESS_URL={}", r.ingress_url()),
+            format!("RESTATE_ADMIN_URL={}", r.admin_url()),
+        ]
+    });
+    let lines: Vec<String> = lines
+        .into_iter()
+        .chain(restate_lines.into_iter().flatten())
+        .collect();
     std::fs::write(path, lines.join("\n") + "\n")
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(path.to_path_buf())

@@ -1,0 +1,137 @@
+//! Added latency of the proxy path over a direct call to the same loopback upstream.
+//!
+//! Both paths run in this process against one real HTTP upstream on loopback, interleaved
+//! (direct, proxy, direct, proxy, ...) so machine noise lands on both alike. The proxy path is
+//! what the Lambda runtime runs per invocation: the API Gateway event JSON is deserialized,
+//! passed through `lambda_http`'s adapter to the proxy (parameters already cached, as in a warm
+//! container), forwarded, and the response serialized back to JSON. Only the Runtime API's own
+//! HTTP hop is left out: Lambda adds it to every function alike.
+//!
+//! Run: `cargo bench -p proxy --bench proxy_path` (prints a Markdown table).
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::Method;
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Adapter, Context, LambdaEvent, Service, service_fn};
+use orabridge_shared::clock::SystemClock;
+use orabridge_shared::params::MemoryParameterSource;
+use orabridge_shared::queue::MemoryQueue;
+use orabridge_shared::testkit::upstream::{Behavior, LoopbackUpstream};
+use proxy::Proxy;
+use proxy::client::{HyperClient, UpstreamClient, UpstreamRequest};
+use proxy::config::ProxyConfig;
+
+const WARMUP: usize = 500;
+const SAMPLES: usize = 20_000;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    let body = r#"{"sensorId":"WL-0042","level_cm":231.5,"status":"ok"}"#;
+    let upstream = LoopbackUpstream::start("bench", Behavior::json(200, body)).await?;
+
+    let config = ProxyConfig::from_source([("UNUSED", "")])?;
+    let direct = HyperClient::new(config.connect_timeout, config.max_body_bytes)?;
+    let source = MemoryParameterSource::new();
+    source
+        .put(&config.upstream_param, &upstream.url())
+        .put(&config.internal_key_param, "bench-key");
+    let client = HyperClient::new(config.connect_timeout, config.max_body_bytes)?;
+    let proxy = Proxy::new(config, source, client, MemoryQueue::new(), SystemClock);
+    let proxy = &proxy;
+    let mut adapter = Adapter::from(service_fn(move |request| async move {
+        Ok::<_, std::convert::Infallible>(proxy.handle(request).await)
+    }));
+
+    let event = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../events/proxy-v2-get.json"
+    ))?;
+    let direct_request = UpstreamRequest {
+        method: Method::GET,
+        url: format!(
+            "{}/api/v1/sensors/WL-0042/readings?from=2026-11-20T00%3A00%3A00Z&limit=50",
+            upstream.url()
+        ),
+        headers: http::HeaderMap::new(),
+        body: Bytes::new(),
+    };
+
+    let mut direct_samples = Vec::with_capacity(SAMPLES);
+    let mut proxy_samples = Vec::with_capacity(SAMPLES);
+    for round in 0..WARMUP + SAMPLES {
+        let started = Instant::now();
+        let response = direct
+            .send(direct_request.clone(), Duration::from_secs(5))
+            .await?;
+        std::hint::black_box(&response.body);
+        let direct_time = started.elapsed();
+
+        let started = Instant::now();
+        let lambda_request: LambdaRequest = serde_json::from_str(&event)?;
+        let response = adapter
+            .call(LambdaEvent::new(lambda_request, Context::default()))
+            .await?;
+        let json = serde_json::to_vec(&response)?;
+        std::hint::black_box(&json);
+        let proxy_time = started.elapsed();
+
+        if round == 0 {
+            let parsed: serde_json::Value = serde_json::from_slice(&json)?;
+            anyhow::ensure!(parsed["statusCode"] == 200, "proxy answered {parsed}");
+        }
+        if round >= WARMUP {
+            direct_samples.push(direct_time);
+            proxy_samples.push(proxy_time);
+        }
+    }
+    let mut added: Vec<f64> = proxy_samples
+        .iter()
+        .zip(&direct_samples)
+        .map(|(p, d)| micros(*p) - micros(*d))
+        .collect();
+    added.sort_by(f64::total_cmp);
+    direct_samples.sort();
+    proxy_samples.sort();
+
+    println!(
+        "### proxy: added latency over a direct call (loopback upstream, parameters cached)\n"
+    );
+    println!("{SAMPLES} interleaved samples per path after {WARMUP} warm-up rounds.\n");
+    println!("| path | p50 (µs) | p90 (µs) | p99 (µs) |");
+    println!("|---|---:|---:|---:|");
+    for (name, samples) in [
+        ("direct call", &direct_samples),
+        ("through the proxy", &proxy_samples),
+    ] {
+        println!(
+            "| {name} | {:.1} | {:.1} | {:.1} |",
+            micros(percentile(samples, 0.50)),
+            micros(percentile(samples, 0.90)),
+            micros(percentile(samples, 0.99))
+        );
+    }
+    let at = |p: f64| added[((added.len() as f64 - 1.0) * p).round() as usize];
+    println!(
+        "| **added** (per-round difference) | **{:.1}** | **{:.1}** | **{:.1}** |",
+        at(0.50),
+        at(0.90),
+        at(0.99)
+    );
+    println!(
+        "\nTargets: added p50 ≤ 100 µs ({}), added p99 ≤ 1000 µs ({}).",
+        if at(0.50) <= 100.0 { "met" } else { "missed" },
+        if at(0.99) <= 1000.0 { "met" } else { "missed" }
+    );
+    Ok(())
+}
