@@ -219,6 +219,18 @@ where
         })
     }
 
+    /// The request body, or 413 when it is over `MAX_BODY_BYTES`.
+    fn checked_body<'r>(&self, request: &'r Request) -> Result<&'r [u8], ProxyError> {
+        let body = request.body().as_ref();
+        if body.len() > self.config.max_body_bytes {
+            return Err(ProxyError::BodyTooLarge {
+                size: body.len(),
+                limit: self.config.max_body_bytes,
+            });
+        }
+        Ok(body)
+    }
+
     async fn settings(&self, force_refresh: bool) -> Result<Settings, ProxyError> {
         let names = [
             self.config.upstream_param.as_str(),
@@ -254,13 +266,7 @@ where
         client: &ClientContext,
         budget: Duration,
     ) -> Result<Response<Body>, ProxyError> {
-        let body = Bytes::copy_from_slice(request.body().as_ref());
-        if body.len() > self.config.max_body_bytes {
-            return Err(ProxyError::BodyTooLarge {
-                size: body.len(),
-                limit: self.config.max_body_bytes,
-            });
-        }
+        let body = Bytes::copy_from_slice(self.checked_body(&request)?);
         let mut path_and_query = forward_path(path).map_err(ProxyError::BadPath)?;
         if let Some(query) = request.uri().query().filter(|q| !q.is_empty()) {
             path_and_query.push('?');
@@ -325,13 +331,7 @@ where
         queue_url: &str,
         client: &ClientContext,
     ) -> Result<Response<Body>, ProxyError> {
-        let body = request.body().as_ref();
-        if body.len() > self.config.max_body_bytes {
-            return Err(ProxyError::BodyTooLarge {
-                size: body.len(),
-                limit: self.config.max_body_bytes,
-            });
-        }
+        let body = self.checked_body(request)?;
         let message_ids = ingest(
             &self.queue,
             queue_url,

@@ -156,3 +156,14 @@ async fn sqs_unreachable_answers_502_listing_every_reading_as_failed() {
         "no internal address in the answer"
     );
 }
+
+#[tokio::test]
+async fn an_ingest_body_over_the_limit_gets_413_and_nothing_is_enqueued() {
+    let f = fixture().await;
+    let readings: Vec<Value> = (0..2000).map(|i| reading(&format!("WL-{i:04}"))).collect();
+    let body = json!(readings);
+    assert!(body.to_string().len() > test_config().max_body_bytes);
+    let response = f.proxy.handle(post(&body)).await;
+    assert_eq!(response.status(), 413);
+    assert!(drain(&f.sqs, &f.queue_url).await.is_empty());
+}

@@ -94,19 +94,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command> {
 /// Serves the optimised proxy through the emulator against the local stack, invokes it with
 /// its sample events `invocations` times in turn, and prints its peak resident memory.
 async fn proxy_rss(invocations: usize) -> Result<bool> {
-    let root = testkit::workspace_root();
-    let state_dir = root.join(".demo");
-    std::fs::create_dir_all(&state_dir).context("creating .demo/")?;
+    let (root, state_dir) = workspace_and_state_dir()?;
     let moto = MotoServer::start().await?;
-    let unified_api = LoopbackUpstream::start(
-        "unified-api-stand-in",
-        Behavior::json(
-            200,
-            r#"{"status":"ok","source":"local Unified API stand-in"}"#,
-        ),
-    )
-    .await?;
-    let seeded = seed(&moto, &format!("{},{}", refusing_url(), unified_api.url())).await?;
+    let (_unified_api, endpoints) = start_unified_api().await?;
+    let seeded = seed(&moto, &endpoints).await?;
     let env_file = state_dir.join("functions.env");
     write_env_file(&env_file, &moto, None, &seeded)?;
     let emulator = LambdaEmulator::start(
@@ -167,9 +158,7 @@ async fn proxy_rss(invocations: usize) -> Result<bool> {
 }
 
 async fn run(only: Option<&str>) -> Result<bool> {
-    let root = testkit::workspace_root();
-    let state_dir = root.join(".demo");
-    std::fs::create_dir_all(&state_dir).context("creating .demo/")?;
+    let (root, state_dir) = workspace_and_state_dir()?;
 
     println!("orabridge demo: starting the local stack");
     let moto = MotoServer::start().await?;
@@ -183,17 +172,7 @@ async fn run(only: Option<&str>) -> Result<bool> {
     testkit::postgres().await?;
     println!("  ✓ PostgreSQL        {}", testkit::postgres_url());
 
-    // The Unified API stand-in answers every path with a small JSON document. The endpoint
-    // list in SSM puts a dead primary in front of it, so the demo shows a failover.
-    let unified_api = LoopbackUpstream::start(
-        "unified-api-stand-in",
-        Behavior::json(
-            200,
-            r#"{"status":"ok","source":"local Unified API stand-in"}"#,
-        ),
-    )
-    .await?;
-    let endpoints = format!("{},{}", refusing_url(), unified_api.url());
+    let (unified_api, endpoints) = start_unified_api().await?;
     println!(
         "  ✓ Unified API       stand-in at {} (primary in SSM refuses connections)",
         unified_api.url()
@@ -277,6 +256,30 @@ fn with_fresh_readings(event_file: &Path, state_dir: &Path) -> Result<PathBuf> {
     std::fs::write(&fresh, event.to_string())
         .with_context(|| format!("writing {}", fresh.display()))?;
     Ok(fresh)
+}
+
+/// The workspace root and the demo's state folder (`.demo/`, git-ignored), created.
+fn workspace_and_state_dir() -> Result<(PathBuf, PathBuf)> {
+    let root = testkit::workspace_root();
+    let state_dir = root.join(".demo");
+    std::fs::create_dir_all(&state_dir).context("creating .demo/")?;
+    Ok((root, state_dir))
+}
+
+/// Starts the Unified API stand-in, which answers every path with a small JSON document, and
+/// returns it with the endpoint list to put in SSM: a dead primary in front of it, so every
+/// proxy call shows a failover.
+async fn start_unified_api() -> Result<(LoopbackUpstream, String)> {
+    let stand_in = LoopbackUpstream::start(
+        "unified-api-stand-in",
+        Behavior::json(
+            200,
+            r#"{"status":"ok","source":"local Unified API stand-in"}"#,
+        ),
+    )
+    .await?;
+    let endpoints = format!("{},{}", refusing_url(), stand_in.url());
+    Ok((stand_in, endpoints))
 }
 
 struct Seeded {
