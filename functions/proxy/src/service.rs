@@ -66,6 +66,14 @@ pub enum ProxyError {
     /// `POST /ingest/sensor-data` did not enqueue every reading.
     #[error("sensor readings not ingested")]
     Ingest(#[source] IngestError),
+    /// The upstream's binary answer is too large once base64-encoded for a Lambda response.
+    #[error("base64-encoded response of {encoded} bytes is over the {limit}-byte limit")]
+    ResponseTooLarge {
+        /// Encoded size.
+        encoded: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// No upstream gave a usable answer.
     #[error("no upstream answered")]
     Upstream(#[source] ForwardError),
@@ -113,7 +121,7 @@ impl ProxyError {
                 "gateway_timeout",
                 "the upstream did not answer in time",
             ),
-            ProxyError::Upstream(_) => (
+            ProxyError::Upstream(_) | ProxyError::ResponseTooLarge { .. } => (
                 StatusCode::BAD_GATEWAY,
                 "bad_gateway",
                 "no upstream could serve the request",
@@ -318,11 +326,21 @@ where
             other => other,
         };
         let forwarded = result.map_err(ProxyError::Upstream)?;
-        Ok(into_lambda_response(
+        let response = into_lambda_response(
             forwarded.response.status,
             &forwarded.response.headers,
             forwarded.response.body,
-        ))
+        );
+        // Binary bodies travel base64-encoded, a third larger: check what Lambda will carry.
+        if let Body::Binary(bytes) = response.body()
+            && bytes.len().div_ceil(3) * 4 > self.config.max_body_bytes
+        {
+            return Err(ProxyError::ResponseTooLarge {
+                encoded: bytes.len().div_ceil(3) * 4,
+                limit: self.config.max_body_bytes,
+            });
+        }
+        Ok(response)
     }
 
     async fn ingest(
