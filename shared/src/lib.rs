@@ -7,6 +7,8 @@
 //! - [`params`]: SSM parameters with a TTL cache, batching, decryption and stale-on-error.
 //! - [`logging`]: one tracing setup (JSON in Lambda, request id on every line).
 //! - [`metrics`]: CloudWatch Embedded Metric Format, flushed after every invocation.
+//! - [`batch`]: SQS partial batch responses (standard and FIFO), panics contained per record.
+//! - [`object_store`]: the object-store port (S3 and in-memory).
 //! - [`queue`]: the message-queue port (SQS and in-memory), batched to SQS's limits.
 //! - [`sensor`]: the irrigation-sensor reading schema and its validation.
 //! - [`errors`]: helpers to report an error with its whole cause chain.
@@ -16,12 +18,14 @@
 #![warn(missing_docs)]
 
 pub mod aws;
+pub mod batch;
 pub mod clock;
 pub mod config;
 pub mod errors;
 pub mod lambda;
 pub mod logging;
 pub mod metrics;
+pub mod object_store;
 pub mod params;
 pub mod queue;
 pub mod sensor;

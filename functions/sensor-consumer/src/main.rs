@@ -1,9 +1,17 @@
-//! Composition root of the `sensor-consumer` Lambda: logging, metrics, then the runtime loop.
+//! Composition root of the `sensor-consumer` Lambda: configuration, thresholds and clients are
+//! built once and shared by every invocation of the warm container.
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use std::sync::Arc;
+
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use orabridge_shared::config::ProcessEnv;
-use orabridge_shared::{logging, metrics};
+use orabridge_shared::object_store::S3ObjectStore;
+use orabridge_shared::params::{DEFAULT_TTL, GetOptions, ParameterStore, SsmParameterSource};
+use orabridge_shared::queue::SqsQueue;
+use orabridge_shared::{aws, logging, metrics};
+use sensor_consumer::config::ConsumerConfig;
+use sensor_consumer::consumer::Consumer;
+use sensor_consumer::thresholds::Thresholds;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -12,10 +20,33 @@ async fn main() -> Result<(), Error> {
         &ProcessEnv,
         "sensor-consumer",
     ))?;
+    let config = ConsumerConfig::from_source(ProcessEnv)?;
+    let sdk = aws::load_sdk_config().await;
+    let thresholds = match (&config.thresholds_json, &config.thresholds_param) {
+        (Some(text), _) => Thresholds::parse(text)?,
+        (None, Some(name)) => {
+            let params =
+                ParameterStore::new(SsmParameterSource::new(aws::ssm_client(&sdk)), DEFAULT_TTL);
+            Thresholds::parse(params.get(name, GetOptions::plain()).await?.expose())?
+        }
+        (None, None) => Thresholds::default(),
+    };
+    let store = S3ObjectStore::new(aws::s3_client(&sdk), config.bucket.clone());
+    let queue = SqsQueue::new(aws::sqs_client(&sdk));
+    let consumer = Arc::new(Consumer::new(store, queue, thresholds, config.settings));
     metrics::run(
         metrics,
-        service_fn(|event: LambdaEvent<SqsEvent>| async move {
-            Ok::<SqsBatchResponse, Error>(sensor_consumer::handle(&event.payload))
+        service_fn(move |event: LambdaEvent<serde_json::Value>| {
+            let consumer = Arc::clone(&consumer);
+            async move {
+                sensor_consumer::handle(
+                    &consumer,
+                    event.payload,
+                    &event.context.request_id,
+                    chrono::Utc::now(),
+                )
+                .await
+            }
         }),
     )
     .await

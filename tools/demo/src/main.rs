@@ -229,28 +229,144 @@ async fn run(only: Option<&str>) -> Result<bool> {
         steps.len(),
         emulator.log_path().display()
     );
+    let mut lake_as_expected = true;
+    if steps.iter().any(|s| s.function == "sensor-consumer") {
+        // Check what the consumer left behind, not only what it answered.
+        let lake = LakeContents::read(&moto, &seeded).await?;
+        lake_as_expected = lake.readings > 0 && lake.quarantined == 3 && lake.alerts > 0;
+        let mark = if lake_as_expected { "✓" } else { "✗" };
+        println!(
+            "  {mark} data lake        s3://{BUCKET}/lake: {} readings objects, {} quarantined messages (3 expected); {} alerts on {ALERT_QUEUE}",
+            lake.readings, lake.quarantined, lake.alerts
+        );
+    }
     println!(
         "stopping the Lambda emulator, the Unified API stand-in, restate-server and moto server"
     );
-    Ok(as_expected == steps.len())
+    Ok(as_expected == steps.len() && lake_as_expected)
 }
 
-/// Writes a copy of an API Gateway event whose body's readings are stamped one minute apart,
-/// ending now, and returns its path.
+/// What the sensor consumer wrote, read back from moto.
+struct LakeContents {
+    readings: usize,
+    quarantined: usize,
+    alerts: usize,
+}
+
+impl LakeContents {
+    async fn read(moto: &MotoServer, seeded: &Seeded) -> Result<Self> {
+        let sdk = moto.sdk_config().await;
+        let listed = orabridge_shared::aws::s3_client(&sdk)
+            .list_objects_v2()
+            .bucket(BUCKET)
+            .prefix("lake/")
+            .send()
+            .await
+            .context("listing the data lake")?;
+        let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+        let alerts = orabridge_shared::aws::sqs_client(&sdk)
+            .receive_message()
+            .queue_url(&seeded.alert_queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .context("reading the alert queue")?
+            .messages()
+            .len();
+        Ok(Self {
+            readings: keys
+                .iter()
+                .filter(|k| k.starts_with("lake/readings/"))
+                .count(),
+            quarantined: keys
+                .iter()
+                .filter(|k| k.starts_with("lake/quarantine/"))
+                .count(),
+            alerts,
+        })
+    }
+}
+
+/// Writes a copy of a sample event with every reading's `timestamp` moved by one offset, so the
+/// newest is a minute old (readings older than 30 days are refused by design and sample events
+/// age). One offset keeps duplicates duplicates and order in order. Readings are found in an
+/// API Gateway body, in SQS record bodies, or in a direct `{"readings": [...]}` payload; bodies
+/// that are not JSON (poison messages) are left as they are.
 fn with_fresh_readings(event_file: &Path, state_dir: &Path) -> Result<PathBuf> {
+    use serde_json::Value;
     let text = std::fs::read_to_string(event_file)
         .with_context(|| format!("reading {}", event_file.display()))?;
-    let mut event: serde_json::Value = serde_json::from_str(&text)?;
-    let mut body: serde_json::Value = serde_json::from_str(event["body"].as_str().unwrap_or("{}"))?;
-    let now = chrono::Utc::now();
-    if let Some(readings) = body["readings"].as_array_mut() {
-        let count = readings.len() as i64;
-        for (i, reading) in readings.iter_mut().enumerate() {
-            let at = now - chrono::Duration::minutes(count - i as i64);
-            reading["timestamp"] = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into();
+    let mut event: Value = serde_json::from_str(&text)?;
+
+    // Every place a body string may hold readings.
+    fn bodies(event: &mut Value) -> Vec<&mut Value> {
+        if event.get("Records").is_some() {
+            event["Records"]
+                .as_array_mut()
+                .map(|records| {
+                    records
+                        .iter_mut()
+                        .filter_map(|r| r.get_mut("body"))
+                        .collect()
+                })
+                .unwrap_or_default()
+        } else {
+            event.get_mut("body").into_iter().collect()
         }
     }
-    event["body"] = body.to_string().into();
+    fn timestamps(value: &mut Value, visit: &mut dyn FnMut(&mut Value)) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map.iter_mut() {
+                    if key == "timestamp" {
+                        visit(child);
+                    } else {
+                        timestamps(child, visit);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|child| timestamps(child, visit)),
+            _ => {}
+        }
+    }
+    let parse = |v: &Value| {
+        v.as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+    };
+
+    let mut parsed_bodies: Vec<Option<Value>> = bodies(&mut event)
+        .into_iter()
+        .map(|b| b.as_str().and_then(|t| serde_json::from_str(t).ok()))
+        .collect();
+    let mut newest = None;
+    let mut find_newest = |v: &mut Value| newest = newest.max(parse(v));
+    timestamps(&mut event, &mut find_newest);
+    for body in parsed_bodies.iter_mut().flatten() {
+        timestamps(body, &mut find_newest);
+    }
+    let Some(newest) = newest else {
+        return Ok(event_file.to_path_buf());
+    };
+    let offset = chrono::Utc::now() - chrono::Duration::minutes(1) - newest;
+    let mut shift = |v: &mut Value| {
+        if let Some(at) = parse(v) {
+            *v = (at + offset)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                .into();
+        }
+    };
+    for body in parsed_bodies.iter_mut().flatten() {
+        timestamps(body, &mut shift);
+    }
+    if event.get("readings").is_some() {
+        timestamps(&mut event, &mut shift);
+    }
+    for (slot, parsed) in bodies(&mut event).into_iter().zip(parsed_bodies) {
+        if let Some(body) = parsed {
+            *slot = body.to_string().into();
+        }
+    }
     let name = event_file.file_name().unwrap_or_default();
     let fresh = state_dir.join(name);
     std::fs::write(&fresh, event.to_string())
@@ -340,6 +456,9 @@ fn write_env_file(
         format!("UPSTREAM_PARAM={UPSTREAM_PARAM}"),
         format!("INTERNAL_KEY_PARAM={INTERNAL_KEY_PARAM}"),
         format!("BUCKET={BUCKET}"),
+        "PREFIX=lake".to_owned(),
+        // Single quotes: the env-file format would otherwise stop at the first brace.
+        r#"THRESHOLDS_JSON='{"water_level":{"level_cm":{"gt":200}}}'"#.to_owned(),
         format!("SENSOR_QUEUE_URL={}", seeded.sensor_queue_url),
         format!("ALERT_QUEUE_URL={}", seeded.alert_queue_url),
     ];

@@ -122,18 +122,40 @@ pub const PLAN: &[Step] = &[
     Step {
         function: "sensor-consumer",
         event: "sqs-sensor-clean-batch.json",
-        fresh_readings: false,
-        expected: "all 3 messages reported in batchItemFailures (nothing acknowledged unprocessed)",
+        fresh_readings: true,
+        expected: "no batchItemFailures: all 3 readings written to S3",
+        check: no_batch_failures,
+    },
+    Step {
+        function: "sensor-consumer",
+        event: "sqs-sensor-mixed-batch.json",
+        fresh_readings: true,
+        expected: "no batchItemFailures: poison messages quarantined and acknowledged, duplicate written once",
+        check: no_batch_failures,
+    },
+    Step {
+        function: "sensor-consumer",
+        event: "sqs-sensor-fifo-batch.json",
+        fresh_readings: true,
+        expected: "no batchItemFailures on a FIFO batch",
+        check: no_batch_failures,
+    },
+    Step {
+        function: "sensor-consumer",
+        event: "sensor-direct-readings.json",
+        fresh_readings: true,
+        expected: "a summary: 2 accepted, 0 quarantined, 0 failed",
         check: |outcome| match outcome {
-            Outcome::Response(body) => {
-                let failures = body["batchItemFailures"].as_array().map_or(0, Vec::len);
-                Verdict {
-                    summary: format!(
-                        "{failures} of 3 messages returned to the queue (processing not built yet)"
-                    ),
-                    as_expected: failures == 3,
-                }
-            }
+            Outcome::Response(summary) => Verdict {
+                summary: format!(
+                    "accepted {}, quarantined {}, failed {}, {} objects",
+                    summary["accepted"],
+                    summary["quarantined"],
+                    summary["failed"],
+                    summary["objects"].as_array().map_or(0, Vec::len)
+                ),
+                as_expected: summary["accepted"] == 2 && summary["failed"] == 0,
+            },
             other => unexpected(other),
         },
     },
@@ -171,6 +193,21 @@ fn http_status(outcome: &Outcome, status: u64, code: &str) -> Verdict {
     Verdict {
         summary: format!("{got_status} {got_code}"),
         as_expected: got_status == status && got_code == code,
+    }
+}
+
+fn no_batch_failures(outcome: &Outcome) -> Verdict {
+    match outcome {
+        Outcome::Response(body) => {
+            let failures = body["batchItemFailures"]
+                .as_array()
+                .map_or(usize::MAX, Vec::len);
+            Verdict {
+                summary: format!("{failures} batchItemFailures"),
+                as_expected: failures == 0,
+            }
+        }
+        other => unexpected(other),
     }
 }
 

@@ -17,9 +17,9 @@ fn every_function_answers_its_sample_events_through_the_lambda_emulator() {
         .lines()
         .filter(|l| l.trim_start().starts_with('✓') && l.contains(".json"))
         .count();
-    assert_eq!(invocations, 9, "{stdout}");
+    assert_eq!(invocations, 12, "{stdout}");
     assert!(
-        stdout.contains("9 of 9 invocations answered as this build should"),
+        stdout.contains("12 of 12 invocations answered as this build should"),
         "{stdout}"
     );
 }

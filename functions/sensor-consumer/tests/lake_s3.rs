@@ -1,0 +1,397 @@
+//! The consumer against real S3 and SQS APIs (moto server), with batches shaped like the ones
+//! in `events/`.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use orabridge_shared::object_store::{MemoryObjectStore, S3ObjectStore};
+use orabridge_shared::queue::{MemoryQueue, SqsQueue};
+use orabridge_shared::sensor::ValidationRules;
+use orabridge_shared::testkit::MotoServer;
+use sensor_consumer::consumer::{Consumer, Settings};
+use sensor_consumer::thresholds::Thresholds;
+use serde_json::{Value, json};
+
+const BUCKET: &str = "lake";
+
+fn now() -> DateTime<Utc> {
+    "2026-11-20T10:20:00Z".parse().expect("time")
+}
+
+fn settings(alert_queue_url: Option<String>) -> Settings {
+    Settings {
+        prefix: "iot".into(),
+        alert_queue_url,
+        rules: ValidationRules::default(),
+    }
+}
+
+/// An SQS event from (message id, body) pairs; `fifo` adds a MessageGroupId.
+fn sqs_event(records: &[(&str, String)], fifo: bool) -> Value {
+    let records: Vec<Value> = records
+        .iter()
+        .map(|(id, body)| {
+            let mut attributes = json!({"ApproximateReceiveCount": "1", "SentTimestamp": "1795169700000"});
+            if fifo {
+                attributes["MessageGroupId"] = "field-Z1".into();
+            }
+            json!({"messageId": id, "receiptHandle": "rh", "body": body, "attributes": attributes,
+                   "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                   "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:readings", "awsRegion": "us-east-1"})
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+fn reading(id: &str, kind: &str, ts: &str, values: Value) -> String {
+    json!({"sensorId": id, "sensorType": kind, "timestamp": ts, "values": values, "zone": "Z1"})
+        .to_string()
+}
+
+fn mixed_batch() -> Vec<(&'static str, String)> {
+    vec![
+        ("m-01", reading("WL-1", "water_level", "2026-11-20T10:05:00Z", json!({"level_cm": 231.5}))),
+        ("m-02", reading("WL-2", "water_level", "2026-11-20T10:06:00Z", json!({"level_cm": 120.0}))),
+        ("m-03", reading("RF-1", "rainfall", "2026-11-20T09:55:00Z", json!({"mm": 4.2}))),
+        ("m-04", "{\"sensorId\": \"WL-3\", ".to_owned()),
+        ("m-05", json!({"sensorType": "flow", "values": {"m3s": 1.0}}).to_string()),
+        ("m-06", json!({"sensorId": "SM-1", "sensorType": "moisture", "timestamp": "2026-11-20T10:00:00Z",
+                        "values": {"vwc": 30.0}, "location": {"lat": 123.0, "lng": 100.0}}).to_string()),
+        ("m-07", reading("WL-4", "water_level", "2026-11-20T11:00:00Z", json!({"level_cm": 1.0}))),
+        ("m-08", reading("WL-5", "water_level", "2026-09-01T10:00:00Z", json!({"level_cm": 1.0}))),
+        ("m-09", reading("WL-1", "water_level", "2026-11-20T10:05:00Z", json!({"level_cm": 231.5}))),
+    ]
+}
+
+struct Fixture {
+    moto: MotoServer,
+    s3: aws_sdk_s3::Client,
+    sqs: aws_sdk_sqs::Client,
+    alerts_url: String,
+}
+
+async fn fixture() -> Fixture {
+    let moto = MotoServer::start().await.expect("moto server");
+    let sdk = moto.sdk_config().await;
+    let s3 = orabridge_shared::aws::s3_client(&sdk);
+    s3.create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .expect("bucket");
+    let sqs = orabridge_shared::aws::sqs_client(&sdk);
+    let alerts_url = sqs
+        .create_queue()
+        .queue_name("alerts")
+        .send()
+        .await
+        .expect("queue")
+        .queue_url()
+        .unwrap_or_default()
+        .to_owned();
+    Fixture {
+        moto,
+        s3,
+        sqs,
+        alerts_url,
+    }
+}
+
+impl Fixture {
+    fn consumer(&self, bucket: &str, thresholds: Thresholds) -> Consumer<S3ObjectStore, SqsQueue> {
+        Consumer::new(
+            S3ObjectStore::new(self.s3.clone(), bucket),
+            SqsQueue::new(self.sqs.clone()),
+            thresholds,
+            settings(Some(self.alerts_url.clone())),
+        )
+    }
+
+    async fn objects(&self) -> BTreeMap<String, String> {
+        let listed = self
+            .s3
+            .list_objects_v2()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .expect("list");
+        let mut out = BTreeMap::new();
+        for object in listed.contents() {
+            let key = object.key().unwrap_or_default().to_owned();
+            let got = self
+                .s3
+                .get_object()
+                .bucket(BUCKET)
+                .key(&key)
+                .send()
+                .await
+                .expect("get");
+            let bytes = got.body.collect().await.expect("body").into_bytes();
+            out.insert(key, String::from_utf8_lossy(&bytes).into_owned());
+        }
+        out
+    }
+}
+
+fn failures(response: &Value) -> Vec<&str> {
+    response["batchItemFailures"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["itemIdentifier"].as_str())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_mixed_batch_lands_valid_lines_quarantines_each_bad_message_and_fails_nothing() {
+    let f = fixture().await;
+    let consumer = f.consumer(BUCKET, Thresholds::default());
+    let response =
+        sensor_consumer::handle(&consumer, sqs_event(&mixed_batch(), false), "req", now())
+            .await
+            .unwrap();
+    assert!(failures(&response).is_empty(), "{response}");
+
+    let objects = f.objects().await;
+    let readings: Vec<(&String, &String)> = objects
+        .iter()
+        .filter(|(k, _)| k.contains("/readings/"))
+        .collect();
+    assert_eq!(
+        readings.len(),
+        2,
+        "water_level 10h and rainfall 09h: {:?}",
+        objects.keys()
+    );
+    let water = readings
+        .iter()
+        .find(|(k, _)| k.contains("sensor_type=water_level/date=2026-11-20/hour=10/"))
+        .expect("water group");
+    let lines: Vec<Value> = water
+        .1
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let ids: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l["sensorId"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        ["WL-1", "WL-2"],
+        "the in-batch duplicate (m-09) is written once"
+    );
+    assert_eq!(lines[0]["messageId"], "m-01");
+    assert_eq!(lines[0]["zone"], "Z1", "original fields kept");
+
+    let quarantined: BTreeMap<&str, Value> = objects
+        .iter()
+        .filter(|(k, _)| k.starts_with("iot/quarantine/date=2026-11-20/"))
+        .map(|(k, v)| {
+            (
+                k.rsplit('/').next().unwrap_or_default(),
+                serde_json::from_str(v).expect("JSON"),
+            )
+        })
+        .collect();
+    let names: Vec<&&str> = quarantined.keys().collect();
+    assert_eq!(
+        names,
+        [
+            &"m-04.json",
+            &"m-05.json",
+            &"m-06.json",
+            &"m-07.json",
+            &"m-08.json"
+        ]
+    );
+    assert_eq!(
+        quarantined["m-04.json"]["body"],
+        "{\"sensorId\": \"WL-3\", "
+    );
+    assert_eq!(
+        quarantined["m-05.json"]["reasons"].as_array().map(Vec::len),
+        Some(2),
+        "sensorId and timestamp missing"
+    );
+    assert!(
+        quarantined["m-06.json"]["reasons"][0]
+            .as_str()
+            .is_some_and(|r| r.starts_with("location.lat"))
+    );
+    assert!(
+        quarantined["m-07.json"]["reasons"][0]
+            .as_str()
+            .is_some_and(|r| r.contains("future"))
+    );
+    assert!(
+        quarantined["m-08.json"]["reasons"][0]
+            .as_str()
+            .is_some_and(|r| r.contains("old"))
+    );
+    assert_eq!(
+        quarantined["m-04.json"]["attributes"]["SentTimestamp"],
+        "1795169700000"
+    );
+}
+
+#[tokio::test]
+async fn the_same_batch_delivered_twice_writes_the_same_keys_and_contents() {
+    let f = fixture().await;
+    let consumer = f.consumer(BUCKET, Thresholds::default());
+    sensor_consumer::handle(&consumer, sqs_event(&mixed_batch(), false), "req-1", now())
+        .await
+        .unwrap();
+    let first = f.objects().await;
+    sensor_consumer::handle(&consumer, sqs_event(&mixed_batch(), false), "req-2", now())
+        .await
+        .unwrap();
+    assert_eq!(f.objects().await, first);
+}
+
+#[tokio::test]
+async fn s3_down_reports_every_message_and_quarantines_none() {
+    let mut f = fixture().await;
+    let consumer = f.consumer(BUCKET, Thresholds::default());
+    f.moto.stop();
+    let response =
+        sensor_consumer::handle(&consumer, sqs_event(&mixed_batch(), false), "req", now())
+            .await
+            .unwrap();
+    let mut failed = failures(&response);
+    failed.sort_unstable();
+    assert_eq!(
+        failed,
+        [
+            "m-01", "m-02", "m-03", "m-04", "m-05", "m-06", "m-07", "m-08", "m-09"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_missing_bucket_reports_every_affected_message() {
+    let f = fixture().await;
+    let consumer = f.consumer("no-such-bucket", Thresholds::default());
+    let batch = vec![(
+        "m-1",
+        reading("F-1", "flow", "2026-11-20T10:00:00Z", json!({"m3s": 1.0})),
+    )];
+    let response = sensor_consumer::handle(&consumer, sqs_event(&batch, false), "req", now())
+        .await
+        .unwrap();
+    assert_eq!(failures(&response), ["m-1"]);
+}
+
+#[tokio::test]
+async fn readings_over_a_threshold_send_alerts_to_the_alert_queue() {
+    let f = fixture().await;
+    let thresholds = Thresholds::parse(r#"{"water_level": {"level_cm": {"gt": 200}}}"#).unwrap();
+    let consumer = f.consumer(BUCKET, thresholds);
+    sensor_consumer::handle(&consumer, sqs_event(&mixed_batch(), false), "req", now())
+        .await
+        .unwrap();
+    let received = f
+        .sqs
+        .receive_message()
+        .queue_url(&f.alerts_url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    let alerts: Vec<Value> = received
+        .messages()
+        .iter()
+        .map(|m| serde_json::from_str(m.body().unwrap_or_default()).unwrap())
+        .collect();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["sensorId"], "WL-1");
+    assert_eq!(alerts[0]["breaches"][0]["valueName"], "level_cm");
+    assert_eq!(alerts[0]["breaches"][0]["threshold"], 200.0);
+}
+
+#[tokio::test]
+async fn a_fifo_batch_with_a_failure_in_the_middle_reports_it_and_every_later_record() {
+    let store = MemoryObjectStore::new();
+    store.refuse_prefix(Some("iot/readings/sensor_type=gate/"));
+    let consumer = Consumer::new(
+        store,
+        MemoryQueue::new(),
+        Thresholds::default(),
+        settings(None),
+    );
+    let batch = vec![
+        (
+            "f-1",
+            reading("F-1", "flow", "2026-11-20T10:00:00Z", json!({"m3s": 1.0})),
+        ),
+        (
+            "f-2",
+            reading("G-1", "gate", "2026-11-20T10:01:00Z", json!({"pct": 40.0})),
+        ),
+        (
+            "f-3",
+            reading("F-2", "flow", "2026-11-20T10:02:00Z", json!({"m3s": 1.1})),
+        ),
+        (
+            "f-4",
+            reading("F-3", "flow", "2026-11-20T10:03:00Z", json!({"m3s": 1.2})),
+        ),
+    ];
+    let response = sensor_consumer::handle(&consumer, sqs_event(&batch, true), "req", now())
+        .await
+        .unwrap();
+    assert_eq!(failures(&response), ["f-2", "f-3", "f-4"]);
+    let standard = sensor_consumer::handle(&consumer, sqs_event(&batch, false), "req", now())
+        .await
+        .unwrap();
+    assert_eq!(
+        failures(&standard),
+        ["f-2"],
+        "a standard queue retries only the affected message"
+    );
+}
+
+#[tokio::test]
+async fn a_direct_invocation_returns_a_summary() {
+    let store = MemoryObjectStore::new();
+    let consumer = Consumer::new(
+        store.clone(),
+        MemoryQueue::new(),
+        Thresholds::default(),
+        settings(None),
+    );
+    let payload = json!({"readings": [
+        serde_json::from_str::<Value>(&reading("F-1", "flow", "2026-11-20T10:00:00Z", json!({"m3s": 1.0}))).unwrap(),
+        json!({"sensorId": "bad"}),
+    ]});
+    let summary = sensor_consumer::handle(&consumer, payload, "req-9", now())
+        .await
+        .unwrap();
+    assert_eq!(summary["accepted"], 1);
+    assert_eq!(summary["quarantined"], 1);
+    assert_eq!(summary["failed"], 0);
+    assert_eq!(summary["objects"].as_array().map(Vec::len), Some(1));
+    assert!(
+        store
+            .objects()
+            .keys()
+            .any(|k| k == "iot/quarantine/date=2026-11-20/req-9-1.json")
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_event_is_an_invalid_event_error() {
+    let consumer = Consumer::new(
+        MemoryObjectStore::new(),
+        MemoryQueue::new(),
+        Thresholds::default(),
+        settings(None),
+    );
+    let err = sensor_consumer::handle(&consumer, json!({"hello": 1}), "req", now())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        orabridge_shared::lambda::Diagnostic::from(err).error_type,
+        "InvalidEvent"
+    );
+}

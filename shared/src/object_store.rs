@@ -1,0 +1,128 @@
+//! The object store port ([`ObjectStore`]) with its S3 adapter and an in-memory one.
+//!
+//! Writes are whole-object puts under deterministic keys: writing the same key twice replaces
+//! the object, which is what makes redelivered batches idempotent.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use crate::errors::BoxError;
+
+/// A put failed; the object may or may not exist. Callers retry the whole write.
+#[derive(Debug, thiserror::Error)]
+#[error("writing {key} failed")]
+pub struct StoreError {
+    key: String,
+    #[source]
+    source: BoxError,
+}
+
+impl StoreError {
+    /// Wraps an adapter error for `key`.
+    pub fn new(key: &str, source: impl Into<BoxError>) -> Self {
+        Self {
+            key: key.to_owned(),
+            source: source.into(),
+        }
+    }
+}
+
+/// Somewhere to put whole objects by key.
+pub trait ObjectStore: Send + Sync {
+    /// Writes (or replaces) `key`.
+    fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The S3 adapter: one bucket.
+#[derive(Debug, Clone)]
+pub struct S3ObjectStore {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+impl S3ObjectStore {
+    /// An adapter writing to `bucket` (see [`crate::aws::s3_client`]).
+    pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
+        Self {
+            client,
+            bucket: bucket.into(),
+        }
+    }
+}
+
+impl ObjectStore for S3ObjectStore {
+    async fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), StoreError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(body.into())
+            .send()
+            .await
+            .map_err(|err| StoreError::new(key, err))?;
+        Ok(())
+    }
+}
+
+/// An in-memory store for tests. Clones share state; it can be taken down or told to refuse
+/// keys under a prefix.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryObjectStore {
+    state: Arc<Mutex<MemoryStoreState>>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryStoreState {
+    objects: BTreeMap<String, Vec<u8>>,
+    refuse_prefix: Option<String>,
+    puts: usize,
+}
+
+impl MemoryObjectStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, MemoryStoreState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Every object, by key.
+    pub fn objects(&self) -> BTreeMap<String, Vec<u8>> {
+        self.state().objects.clone()
+    }
+
+    /// How many puts were attempted.
+    pub fn puts(&self) -> usize {
+        self.state().puts
+    }
+
+    /// Refuses puts of keys starting with `prefix` (`Some("")` refuses everything).
+    pub fn refuse_prefix(&self, prefix: Option<&str>) {
+        self.state().refuse_prefix = prefix.map(str::to_owned);
+    }
+}
+
+impl ObjectStore for MemoryObjectStore {
+    async fn put(&self, key: &str, body: Vec<u8>, _content_type: &str) -> Result<(), StoreError> {
+        let mut state = self.state();
+        state.puts += 1;
+        if state
+            .refuse_prefix
+            .as_deref()
+            .is_some_and(|prefix| key.starts_with(prefix))
+        {
+            return Err(StoreError::new(key, "store refused the write"));
+        }
+        state.objects.insert(key.to_owned(), body);
+        Ok(())
+    }
+}
