@@ -21,7 +21,8 @@ pub const SENSOR_TYPES: [&str; 6] = [
     "temperature",
 ];
 
-/// SQS refuses messages above 256 KiB; a reading must fit in one.
+/// SQS refuses messages above 256 KiB; a reading must fit in one (checked by the sender, which
+/// has the serialized message in hand).
 pub const MAX_READING_BYTES: usize = 256 * 1024;
 
 /// Limits that depend on deployment rather than on the schema.
@@ -70,9 +71,10 @@ pub struct Reading {
     pub timestamp: DateTime<Utc>,
 }
 
-/// Validates one reading against the schema at time `now`.
+/// Validates one reading against the schema at time `now`. Takes the reading by value so a
+/// valid one keeps its fields without a copy (this runs once per message on the hot path).
 pub fn validate(
-    value: &Value,
+    value: Value,
     now: DateTime<Utc>,
     rules: &ValidationRules,
 ) -> Result<Reading, Vec<Violation>> {
@@ -83,7 +85,7 @@ pub fn validate(
             reason,
         })
     };
-    let Some(fields) = value.as_object() else {
+    let Value::Object(fields) = value else {
         fail("reading", "must be a JSON object".into());
         return Err(violations);
     };
@@ -206,17 +208,10 @@ pub fn validate(
         Some(_) => fail("zone", "must be a string of at most 64 characters".into()),
     }
 
-    if value.to_string().len() > MAX_READING_BYTES {
-        fail(
-            "reading",
-            format!("is larger than {MAX_READING_BYTES} bytes"),
-        );
-    }
-
     match (sensor_id, sensor_type, timestamp) {
         (Some(sensor_id), Some(sensor_type), Some(timestamp)) if violations.is_empty() => {
             Ok(Reading {
-                fields: fields.clone(),
+                fields,
                 sensor_id,
                 sensor_type,
                 timestamp,
@@ -227,14 +222,14 @@ pub fn validate(
 }
 
 /// The readings in a request or message body: one reading, an array of readings, or
-/// `{"readings": [...]}`. Returns `None` when the body is not JSON of one of those shapes.
-pub fn readings_in(body: &Value) -> Option<Vec<&Value>> {
+/// `{"readings": [...]}`. Returns `None` when the body is none of those shapes.
+pub fn into_readings(body: Value) -> Option<Vec<Value>> {
     match body {
-        Value::Array(items) => Some(items.iter().collect()),
-        Value::Object(map) => match map.get("readings") {
-            Some(Value::Array(items)) => Some(items.iter().collect()),
+        Value::Array(items) => Some(items),
+        Value::Object(mut map) => match map.remove("readings") {
+            Some(Value::Array(items)) => Some(items),
             Some(_) => None,
-            None => Some(vec![body]),
+            None => Some(vec![Value::Object(map)]),
         },
         _ => None,
     }
@@ -262,7 +257,7 @@ mod tests {
     }
 
     fn reasons(value: &Value) -> Vec<String> {
-        validate(value, now(), &ValidationRules::default())
+        validate(value.clone(), now(), &ValidationRules::default())
             .unwrap_err()
             .iter()
             .map(ToString::to_string)
@@ -271,7 +266,7 @@ mod tests {
 
     #[test]
     fn a_valid_reading_keeps_every_field_including_unknown_ones() {
-        let reading = validate(&reading(), now(), &ValidationRules::default()).unwrap();
+        let reading = validate(reading(), now(), &ValidationRules::default()).unwrap();
         assert_eq!(reading.sensor_id, "WL-0042");
         assert_eq!(reading.sensor_type, "water_level");
         assert_eq!(reading.fields["firmware"], "2.4.1");
@@ -319,7 +314,7 @@ mod tests {
         let at = |ts: &str| {
             let mut r = reading();
             r["timestamp"] = ts.into();
-            validate(&r, now(), &ValidationRules::default())
+            validate(r, now(), &ValidationRules::default())
         };
         assert!(
             at("2026-11-20T10:25:00Z").is_ok(),
@@ -345,18 +340,16 @@ mod tests {
 
     #[test]
     fn bodies_hold_one_reading_an_array_or_a_readings_envelope() {
-        assert_eq!(readings_in(&reading()).unwrap().len(), 1);
+        assert_eq!(into_readings(reading()).unwrap(), [reading()]);
         assert_eq!(
-            readings_in(&json!([reading(), reading()])).unwrap().len(),
+            into_readings(json!([reading(), reading()])).unwrap().len(),
             2
         );
         assert_eq!(
-            readings_in(&json!({"readings": [reading()]}))
-                .unwrap()
-                .len(),
-            1
+            into_readings(json!({"readings": [reading()]})).unwrap(),
+            [reading()]
         );
-        assert!(readings_in(&json!({"readings": 3})).is_none());
-        assert!(readings_in(&json!("text")).is_none());
+        assert!(into_readings(json!({"readings": 3})).is_none());
+        assert!(into_readings(json!("text")).is_none());
     }
 }

@@ -7,7 +7,9 @@
 
 use chrono::{DateTime, Utc};
 use orabridge_shared::queue::{MessageQueue, OutgoingMessage, QueueError, SendOutcome, batches};
-use orabridge_shared::sensor::{ValidationRules, Violation, readings_in, validate};
+use orabridge_shared::sensor::{
+    MAX_READING_BYTES, ValidationRules, Violation, into_readings, validate,
+};
 use serde::Serialize;
 
 /// The readings of one request that failed validation.
@@ -54,18 +56,31 @@ pub async fn ingest<Q: MessageQueue>(
 ) -> Result<Vec<String>, IngestError> {
     let json: serde_json::Value =
         serde_json::from_slice(body).map_err(|_| IngestError::Malformed)?;
-    let items = readings_in(&json).ok_or(IngestError::Malformed)?;
+    let items = into_readings(json).ok_or(IngestError::Malformed)?;
     if items.is_empty() {
         return Err(IngestError::Empty);
     }
     let mut invalid = Vec::new();
     let mut messages = Vec::with_capacity(items.len());
-    for (index, item) in items.iter().enumerate() {
+    for (index, item) in items.into_iter().enumerate() {
         match validate(item, now, rules) {
-            Ok(reading) => messages.push(OutgoingMessage {
-                id: index.to_string(),
-                body: serde_json::Value::Object(reading.fields).to_string(),
-            }),
+            Ok(reading) => {
+                let body = serde_json::Value::Object(reading.fields).to_string();
+                if body.len() > MAX_READING_BYTES {
+                    let violations = vec![Violation {
+                        field: "reading".into(),
+                        reason: format!(
+                            "is larger than SQS's {MAX_READING_BYTES}-byte message limit"
+                        ),
+                    }];
+                    invalid.push(InvalidReading { index, violations });
+                } else {
+                    messages.push(OutgoingMessage {
+                        id: index.to_string(),
+                        body,
+                    });
+                }
+            }
             Err(violations) => invalid.push(InvalidReading { index, violations }),
         }
     }

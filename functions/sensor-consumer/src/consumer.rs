@@ -73,11 +73,12 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
     }
 
     /// Writes a parsed batch; returns the ids to retry and the summary.
-    pub async fn process(&self, parsed: &[(Message, Parsed)]) -> (HashSet<String>, Summary) {
+    pub async fn process(&self, parsed: Vec<(Message, Parsed)>) -> (HashSet<String>, Summary) {
+        let received = parsed.len();
         let plan = lake::plan(parsed, &self.settings.prefix);
         let mut failed = HashSet::new();
         let mut summary = Summary {
-            received: parsed.len(),
+            received,
             accepted: plan.accepted,
             duplicates: plan.duplicates,
             ..Summary::default()
@@ -108,15 +109,15 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
             {
                 Ok(()) => {
                     summary.objects.push(key);
-                    for (reading, line) in group.readings.iter().zip(&group.lines) {
-                        let breaches = self.thresholds.breaches(reading);
+                    for line in &group.lines {
+                        let breaches = self.thresholds.breaches(&group_key.0, line);
                         if !breaches.is_empty() {
                             let message_id =
                                 line["messageId"].as_str().unwrap_or_default().to_owned();
                             let body = json!({
                                 "alert": "threshold",
-                                "sensorId": reading.sensor_id,
-                                "sensorType": reading.sensor_type,
+                                "sensorId": line["sensorId"],
+                                "sensorType": group_key.0,
                                 "timestamp": line["timestamp"],
                                 "readingId": line["readingId"],
                                 "breaches": breaches,

@@ -9,7 +9,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
-use orabridge_shared::sensor::{Reading, ValidationRules, readings_in, validate};
+use chrono::{Datelike, Timelike};
+use orabridge_shared::sensor::{Reading, ValidationRules, into_readings, validate};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
@@ -44,8 +45,6 @@ pub struct Group {
     pub lines: Vec<Map<String, Value>>,
     /// Messages with at least one line here: they fail together if the write fails.
     pub message_ids: BTreeSet<String>,
-    /// The readings' originals, kept for threshold checks.
-    pub readings: Vec<Reading>,
 }
 
 /// `(sensor type, YYYY-MM-DD, HH)`.
@@ -68,14 +67,15 @@ pub struct Plan {
 pub type Parsed = Result<Vec<Reading>, Vec<String>>;
 
 /// Builds the plan for a batch of parsed messages.
-pub fn plan(parsed: &[(Message, Parsed)], prefix: &str) -> Plan {
+pub fn plan(parsed: Vec<(Message, Parsed)>, prefix: &str) -> Plan {
     let mut plan = Plan::default();
     // readingId -> the group its first copy went to.
     let mut seen: HashMap<String, GroupKey> = HashMap::new();
     for (message, result) in parsed {
-        match result.clone() {
+        match result {
             Ok(readings) => {
                 plan.accepted += readings.len();
+                let received_at = rfc3339(message.received_at);
                 for reading in readings {
                     let reading_id = reading_id(&reading);
                     if let Some(first) = seen.get(&reading_id) {
@@ -87,27 +87,27 @@ pub fn plan(parsed: &[(Message, Parsed)], prefix: &str) -> Plan {
                         }
                         continue;
                     }
+                    let at = reading.timestamp;
                     let key = (
-                        reading.sensor_type.clone(),
-                        reading.timestamp.format("%Y-%m-%d").to_string(),
-                        reading.timestamp.format("%H").to_string(),
+                        reading.sensor_type,
+                        format!("{:04}-{:02}-{:02}", at.year(), at.month(), at.day()),
+                        format!("{:02}", at.hour()),
                     );
                     seen.insert(reading_id.clone(), key.clone());
-                    let mut line = reading.fields.clone();
+                    let mut line = reading.fields;
                     line.insert("readingId".into(), reading_id.into());
                     line.insert("messageId".into(), message.id.clone().into());
-                    line.insert("receivedAt".into(), rfc3339(message.received_at).into());
+                    line.insert("receivedAt".into(), received_at.clone().into());
                     let group = plan.groups.entry(key).or_default();
                     group.lines.push(line);
                     group.message_ids.insert(message.id.clone());
-                    group.readings.push(reading);
                 }
             }
             Err(reasons) => {
                 tracing::warn!(messageId = %message.id, reasons = ?reasons, body_bytes = message.body.len(), "message quarantined");
                 plan.quarantined.push(Quarantined {
                     message_id: message.id.clone(),
-                    key: quarantine_key(prefix, message),
+                    key: quarantine_key(prefix, &message),
                     document: json!({
                         "messageId": message.id,
                         "body": message.body,
@@ -126,7 +126,7 @@ pub fn plan(parsed: &[(Message, Parsed)], prefix: &str) -> Plan {
 pub fn parse(message: &Message, now: DateTime<Utc>, rules: &ValidationRules) -> Parsed {
     let body: Value = serde_json::from_str(&message.body)
         .map_err(|err| vec![format!("body is not JSON: {err}")])?;
-    let items = readings_in(&body).ok_or_else(|| {
+    let items = into_readings(body).ok_or_else(|| {
         vec!["body is not a reading, an array or {\"readings\": [...]}".to_owned()]
     })?;
     if items.is_empty() {
@@ -135,7 +135,7 @@ pub fn parse(message: &Message, now: DateTime<Utc>, rules: &ValidationRules) -> 
     let mut readings = Vec::with_capacity(items.len());
     let mut reasons = Vec::new();
     let many = items.len() > 1;
-    for (index, item) in items.iter().enumerate() {
+    for (index, item) in items.into_iter().enumerate() {
         match validate(item, now, rules) {
             Ok(reading) => readings.push(reading),
             Err(violations) => reasons.extend(violations.iter().map(|v| {
@@ -154,9 +154,13 @@ pub fn parse(message: &Message, now: DateTime<Utc>, rules: &ValidationRules) -> 
     }
 }
 
-/// A reading's identity: the same sensor at the same instant is the same reading.
+/// A reading's identity: the same sensor at the same instant is the same reading (whatever
+/// offset the timestamp was written with).
 pub fn reading_id(reading: &Reading) -> String {
-    short_hash(&[&reading.sensor_id, &rfc3339(reading.timestamp)])
+    short_hash(&[
+        &reading.sensor_id,
+        &reading.timestamp.timestamp_millis().to_string(),
+    ])
 }
 
 /// The object key of a group: the message ids decide it, so a redelivery overwrites.
@@ -250,7 +254,7 @@ mod tests {
             message("m2", reading("B", "flow", "2026-11-20T10:01:00Z")),
             message("m3", reading("C", "gate", "2026-11-20T17:05:00+07:00")),
         ];
-        let plan = plan(&parsed(&batch), "lake");
+        let plan = plan(parsed(&batch), "lake");
         let keys: Vec<_> = plan.groups.keys().cloned().collect();
         assert_eq!(
             keys,
@@ -265,7 +269,7 @@ mod tests {
     #[test]
     fn lines_carry_the_original_fields_and_the_added_ones() {
         let plan = plan(
-            &parsed(&[message("m1", reading("A", "flow", "2026-11-20T10:00:00Z"))]),
+            parsed(&[message("m1", reading("A", "flow", "2026-11-20T10:00:00Z"))]),
             "",
         );
         let line = &plan.groups.values().next().unwrap().lines[0];
@@ -279,7 +283,7 @@ mod tests {
     fn in_batch_duplicates_are_written_once() {
         let same = reading("A", "flow", "2026-11-20T10:00:00Z");
         let plan = plan(
-            &parsed(&[message("m1", same.clone()), message("m2", same)]),
+            parsed(&[message("m1", same.clone()), message("m2", same)]),
             "",
         );
         assert_eq!(plan.duplicates, 1);
@@ -296,8 +300,8 @@ mod tests {
     #[test]
     fn group_keys_depend_on_message_ids_only() {
         let batch = [message("m1", reading("A", "flow", "2026-11-20T10:00:00Z"))];
-        let a = plan(&parsed(&batch), "/lake/");
-        let b = plan(&parsed(&batch), "lake");
+        let a = plan(parsed(&batch), "/lake/");
+        let b = plan(parsed(&batch), "lake");
         let (ka, ga) = a.groups.iter().next().unwrap();
         let (kb, gb) = b.groups.iter().next().unwrap();
         let key = group_key("/lake/", ka, ga);
@@ -318,7 +322,7 @@ mod tests {
             "m1",
             json!({"readings": [reading("A", "flow", "2026-11-20T10:00:00Z"), bad]}),
         )];
-        let plan = plan(&parsed(&batch), "lake");
+        let plan = plan(parsed(&batch), "lake");
         assert!(plan.groups.is_empty());
         let q = &plan.quarantined[0];
         assert_eq!(q.key, "lake/quarantine/date=2026-11-20/m1.json");
@@ -340,7 +344,7 @@ mod tests {
     fn broken_json_is_quarantined_with_its_body_intact() {
         let mut m = message("m9", json!({}));
         m.body = "{\"sensorId\": ".into();
-        let plan = plan(&parsed(&[m]), "");
+        let plan = plan(parsed(&[m]), "");
         assert_eq!(plan.quarantined[0].document["body"], "{\"sensorId\": ");
         assert!(
             plan.quarantined[0].document["reasons"][0]

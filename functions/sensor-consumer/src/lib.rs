@@ -43,18 +43,33 @@ impl From<InvocationError> for Diagnostic {
     }
 }
 
-/// Handles an SQS batch or a direct invocation.
+/// Which kind of event a payload is, found without building it (a 10,000-record batch is
+/// megabytes of JSON; it is parsed once, straight into its final type).
+#[derive(serde::Deserialize)]
+struct Probe {
+    #[serde(rename = "Records")]
+    records: Option<serde::de::IgnoredAny>,
+    readings: Option<serde::de::IgnoredAny>,
+}
+
+/// Handles an SQS batch or a direct invocation, given the event's JSON text.
 pub async fn handle<O: ObjectStore, Q: MessageQueue>(
     consumer: &Consumer<O, Q>,
-    payload: Value,
+    payload: &str,
     request_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Value, InvocationError> {
-    if payload.get("Records").is_some() {
+    let probe: Probe = serde_json::from_str(payload).map_err(|_| InvocationError::UnknownEvent)?;
+    if probe.records.is_some() {
         let event: SqsEvent =
-            serde_json::from_value(payload).map_err(InvocationError::MalformedSqsEvent)?;
+            serde_json::from_str(payload).map_err(InvocationError::MalformedSqsEvent)?;
         return Ok(handle_sqs(consumer, &event.records, now).await);
     }
+    if probe.readings.is_none() {
+        return Err(InvocationError::UnknownEvent);
+    }
+    let payload: Value =
+        serde_json::from_str(payload).map_err(|_| InvocationError::UnknownEvent)?;
     if let Some(Value::Array(readings)) = payload.get("readings") {
         // Direct invocation: each reading is handled like its own message.
         let parsed: Vec<(Message, Parsed)> = readings
@@ -71,7 +86,7 @@ pub async fn handle<O: ObjectStore, Q: MessageQueue>(
                 (message, parsed)
             })
             .collect();
-        let (_, summary) = consumer.process(&parsed).await;
+        let (_, summary) = consumer.process(parsed).await;
         return Ok(serde_json::to_value(summary).unwrap_or_default());
     }
     Err(InvocationError::UnknownEvent)
@@ -95,7 +110,7 @@ async fn handle_sqs<O: ObjectStore, Q: MessageQueue>(
             RecordResult::Panicked(_) => failed.extend(record.message_id.clone()),
         }
     }
-    let (write_failures, summary) = consumer.process(&parsed).await;
+    let (write_failures, summary) = consumer.process(parsed).await;
     failed.extend(write_failures);
     tracing::info!(
         received = summary.received,

@@ -12,6 +12,7 @@ use orabridge_shared::{aws, logging, metrics};
 use sensor_consumer::config::ConsumerConfig;
 use sensor_consumer::consumer::Consumer;
 use sensor_consumer::thresholds::Thresholds;
+use serde_json::value::RawValue;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -36,12 +37,13 @@ async fn main() -> Result<(), Error> {
     let consumer = Arc::new(Consumer::new(store, queue, thresholds, config.settings));
     metrics::run(
         metrics,
-        service_fn(move |event: LambdaEvent<serde_json::Value>| {
+        // The raw text: a large batch is parsed once, straight into its final type.
+        service_fn(move |event: LambdaEvent<Box<RawValue>>| {
             let consumer = Arc::clone(&consumer);
             async move {
                 sensor_consumer::handle(
                     &consumer,
-                    event.payload,
+                    event.payload.get(),
                     &event.context.request_id,
                     chrono::Utc::now(),
                 )

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use orabridge_shared::sensor::Reading;
 use serde::Deserialize;
+use serde_json::{Map, Value};
 
 /// The bounds for one value.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
@@ -49,12 +49,12 @@ impl Thresholds {
         serde_json::from_str(text).map_err(ThresholdsError)
     }
 
-    /// Every bound `reading` breaches.
-    pub fn breaches(&self, reading: &Reading) -> Vec<Breach> {
-        let Some(limits) = self.0.get(&reading.sensor_type) else {
+    /// Every bound a reading of `sensor_type` with these fields breaches.
+    pub fn breaches(&self, sensor_type: &str, reading: &Map<String, Value>) -> Vec<Breach> {
+        let Some(limits) = self.0.get(sensor_type) else {
             return Vec::new();
         };
-        let Some(values) = reading.fields.get("values").and_then(|v| v.as_object()) else {
+        let Some(values) = reading.get("values").and_then(|v| v.as_object()) else {
             return Vec::new();
         };
         let mut breaches = Vec::new();
@@ -83,13 +83,12 @@ impl Thresholds {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use orabridge_shared::sensor::{ValidationRules, validate};
     use serde_json::json;
 
-    fn reading(kind: &str, values: serde_json::Value) -> Reading {
-        let now = "2026-11-20T10:20:00Z".parse().unwrap();
-        let value = json!({"sensorId": "S-1", "sensorType": kind, "timestamp": "2026-11-20T10:00:00Z", "values": values});
-        validate(&value, now, &ValidationRules::default()).unwrap()
+    fn reading(values: Value) -> Map<String, Value> {
+        let value =
+            json!({"sensorId": "S-1", "timestamp": "2026-11-20T10:00:00Z", "values": values});
+        value.as_object().cloned().unwrap()
     }
 
     #[test]
@@ -97,19 +96,19 @@ mod tests {
         let t =
             Thresholds::parse(r#"{"water_level": {"level_cm": {"gt": 300, "lt": 20}}}"#).unwrap();
         assert_eq!(
-            t.breaches(&reading("water_level", json!({"level_cm": 301.0})))[0].bound,
+            t.breaches("water_level", &reading(json!({"level_cm": 301.0})))[0].bound,
             "gt"
         );
         assert_eq!(
-            t.breaches(&reading("water_level", json!({"level_cm": 19.9})))[0].bound,
+            t.breaches("water_level", &reading(json!({"level_cm": 19.9})))[0].bound,
             "lt"
         );
         assert!(
-            t.breaches(&reading("water_level", json!({"level_cm": 300.0})))
+            t.breaches("water_level", &reading(json!({"level_cm": 300.0})))
                 .is_empty()
         );
         assert!(
-            t.breaches(&reading("flow", json!({"level_cm": 999.0})))
+            t.breaches("flow", &reading(json!({"level_cm": 999.0})))
                 .is_empty(),
             "other types unaffected"
         );

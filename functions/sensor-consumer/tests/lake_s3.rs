@@ -146,10 +146,14 @@ fn failures(response: &Value) -> Vec<&str> {
 async fn a_mixed_batch_lands_valid_lines_quarantines_each_bad_message_and_fails_nothing() {
     let f = fixture().await;
     let consumer = f.consumer(BUCKET, Thresholds::default());
-    let response =
-        sensor_consumer::handle(&consumer, sqs_event(&mixed_batch(), false), "req", now())
-            .await
-            .unwrap();
+    let response = sensor_consumer::handle(
+        &consumer,
+        &sqs_event(&mixed_batch(), false).to_string(),
+        "req",
+        now(),
+    )
+    .await
+    .unwrap();
     assert!(failures(&response).is_empty(), "{response}");
 
     let objects = f.objects().await;
@@ -239,13 +243,23 @@ async fn a_mixed_batch_lands_valid_lines_quarantines_each_bad_message_and_fails_
 async fn the_same_batch_delivered_twice_writes_the_same_keys_and_contents() {
     let f = fixture().await;
     let consumer = f.consumer(BUCKET, Thresholds::default());
-    sensor_consumer::handle(&consumer, sqs_event(&mixed_batch(), false), "req-1", now())
-        .await
-        .unwrap();
+    sensor_consumer::handle(
+        &consumer,
+        &sqs_event(&mixed_batch(), false).to_string(),
+        "req-1",
+        now(),
+    )
+    .await
+    .unwrap();
     let first = f.objects().await;
-    sensor_consumer::handle(&consumer, sqs_event(&mixed_batch(), false), "req-2", now())
-        .await
-        .unwrap();
+    sensor_consumer::handle(
+        &consumer,
+        &sqs_event(&mixed_batch(), false).to_string(),
+        "req-2",
+        now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(f.objects().await, first);
 }
 
@@ -254,10 +268,14 @@ async fn s3_down_reports_every_message_and_quarantines_none() {
     let mut f = fixture().await;
     let consumer = f.consumer(BUCKET, Thresholds::default());
     f.moto.stop();
-    let response =
-        sensor_consumer::handle(&consumer, sqs_event(&mixed_batch(), false), "req", now())
-            .await
-            .unwrap();
+    let response = sensor_consumer::handle(
+        &consumer,
+        &sqs_event(&mixed_batch(), false).to_string(),
+        "req",
+        now(),
+    )
+    .await
+    .unwrap();
     let mut failed = failures(&response);
     failed.sort_unstable();
     assert_eq!(
@@ -276,9 +294,14 @@ async fn a_missing_bucket_reports_every_affected_message() {
         "m-1",
         reading("F-1", "flow", "2026-11-20T10:00:00Z", json!({"m3s": 1.0})),
     )];
-    let response = sensor_consumer::handle(&consumer, sqs_event(&batch, false), "req", now())
-        .await
-        .unwrap();
+    let response = sensor_consumer::handle(
+        &consumer,
+        &sqs_event(&batch, false).to_string(),
+        "req",
+        now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(failures(&response), ["m-1"]);
 }
 
@@ -287,9 +310,14 @@ async fn readings_over_a_threshold_send_alerts_to_the_alert_queue() {
     let f = fixture().await;
     let thresholds = Thresholds::parse(r#"{"water_level": {"level_cm": {"gt": 200}}}"#).unwrap();
     let consumer = f.consumer(BUCKET, thresholds);
-    sensor_consumer::handle(&consumer, sqs_event(&mixed_batch(), false), "req", now())
-        .await
-        .unwrap();
+    sensor_consumer::handle(
+        &consumer,
+        &sqs_event(&mixed_batch(), false).to_string(),
+        "req",
+        now(),
+    )
+    .await
+    .unwrap();
     let received = f
         .sqs
         .receive_message()
@@ -337,13 +365,23 @@ async fn a_fifo_batch_with_a_failure_in_the_middle_reports_it_and_every_later_re
             reading("F-3", "flow", "2026-11-20T10:03:00Z", json!({"m3s": 1.2})),
         ),
     ];
-    let response = sensor_consumer::handle(&consumer, sqs_event(&batch, true), "req", now())
-        .await
-        .unwrap();
+    let response = sensor_consumer::handle(
+        &consumer,
+        &sqs_event(&batch, true).to_string(),
+        "req",
+        now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(failures(&response), ["f-2", "f-3", "f-4"]);
-    let standard = sensor_consumer::handle(&consumer, sqs_event(&batch, false), "req", now())
-        .await
-        .unwrap();
+    let standard = sensor_consumer::handle(
+        &consumer,
+        &sqs_event(&batch, false).to_string(),
+        "req",
+        now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         failures(&standard),
         ["f-2"],
@@ -364,7 +402,7 @@ async fn a_direct_invocation_returns_a_summary() {
         serde_json::from_str::<Value>(&reading("F-1", "flow", "2026-11-20T10:00:00Z", json!({"m3s": 1.0}))).unwrap(),
         json!({"sensorId": "bad"}),
     ]});
-    let summary = sensor_consumer::handle(&consumer, payload, "req-9", now())
+    let summary = sensor_consumer::handle(&consumer, &payload.to_string(), "req-9", now())
         .await
         .unwrap();
     assert_eq!(summary["accepted"], 1);
@@ -387,7 +425,7 @@ async fn an_unknown_event_is_an_invalid_event_error() {
         Thresholds::default(),
         settings(None),
     );
-    let err = sensor_consumer::handle(&consumer, json!({"hello": 1}), "req", now())
+    let err = sensor_consumer::handle(&consumer, r#"{"hello": 1}"#, "req", now())
         .await
         .unwrap_err();
     assert_eq!(

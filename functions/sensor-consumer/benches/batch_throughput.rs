@@ -1,0 +1,123 @@
+//! Throughput of one large batch through parse, validate, de-duplicate, group and encode, with
+//! the object store and alert queue in memory, on one core (current-thread runtime).
+//!
+//! The batch is 10,000 SQS records of realistic readings: six sensor types over three hours,
+//! 1 % in-batch duplicates and 1 % invalid messages. The timed path starts from the event's JSON
+//! text, as the Lambda runtime hands it over (the function takes it as a `RawValue`). Peak RSS is the whole process's high-water mark.
+//!
+//! Run: `cargo bench -p sensor-consumer --bench batch_throughput` (prints a Markdown table).
+
+use std::time::Instant;
+
+use orabridge_shared::object_store::MemoryObjectStore;
+use orabridge_shared::queue::MemoryQueue;
+use orabridge_shared::sensor::{SENSOR_TYPES, ValidationRules};
+use sensor_consumer::consumer::{Consumer, Settings};
+use sensor_consumer::thresholds::Thresholds;
+use serde_json::json;
+
+const MESSAGES: usize = 10_000;
+const RUNS: usize = 7;
+
+fn batch() -> String {
+    let records: Vec<_> = (0..MESSAGES)
+        .map(|i| {
+            let body = if i % 100 == 37 {
+                // 1 % poison: no timestamp and a string value.
+                json!({"sensorId": format!("X-{i}"), "sensorType": "flow", "values": {"m3s": "n/a"}}).to_string()
+            } else {
+                // 1 % duplicates: the same sensor and instant as the record before.
+                let n = if i % 100 == 50 { i - 1 } else { i };
+                let kind = SENSOR_TYPES[n % SENSOR_TYPES.len()];
+                json!({
+                    "sensorId": format!("{}-{:04}", &kind[..2].to_uppercase(), n % 500),
+                    "sensorType": kind,
+                    "timestamp": format!("2026-11-20T{:02}:{:02}:{:02}Z", 8 + n % 3, n % 60, (n / 60) % 60),
+                    "values": {"reading": (n % 1000) as f64 / 3.0, "battery_v": 3.7},
+                    "location": {"lat": 14.2, "lng": 100.6},
+                    "zone": format!("Z{}", n % 9)
+                })
+                .to_string()
+            };
+            json!({"messageId": format!("00000000-0000-4000-8000-{i:012}"), "receiptHandle": "rh", "body": body,
+                   "attributes": {"SentTimestamp": "1795169700000", "ApproximateReceiveCount": "1"},
+                   "messageAttributes": {}, "eventSource": "aws:sqs", "awsRegion": "ap-southeast-1",
+                   "eventSourceARN": "arn:aws:sqs:ap-southeast-1:123456789012:readings"})
+        })
+        .collect();
+    json!({ "Records": records }).to_string()
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .map(str::to_owned)
+        })
+        .and_then(|v| {
+            v.split_whitespace()
+                .next()
+                .and_then(|kib| kib.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    let event_text = batch();
+    let now = "2026-11-20T12:00:00Z".parse()?;
+    let mut rates = Vec::with_capacity(RUNS);
+    let mut objects = 0;
+    for _ in 0..RUNS {
+        let store = MemoryObjectStore::new();
+        let settings = Settings {
+            prefix: "lake".into(),
+            alert_queue_url: None,
+            rules: ValidationRules::default(),
+        };
+        let consumer = Consumer::new(
+            store.clone(),
+            MemoryQueue::new(),
+            Thresholds::default(),
+            settings,
+        );
+        let started = Instant::now();
+        let response = sensor_consumer::handle(&consumer, &event_text, "bench", now).await?;
+        let elapsed = started.elapsed();
+        anyhow::ensure!(
+            response["batchItemFailures"]
+                .as_array()
+                .is_some_and(Vec::is_empty),
+            "unexpected failures: {response}"
+        );
+        objects = store.objects().len();
+        rates.push(MESSAGES as f64 / elapsed.as_secs_f64());
+    }
+    rates.sort_by(f64::total_cmp);
+    let median = rates[RUNS / 2];
+    let peak = peak_rss_mb();
+    println!("### sensor-consumer: one 10,000-message batch, object store in memory\n");
+    println!(
+        "Median of {RUNS} runs on one core (current-thread runtime), from the event's JSON text to"
+    );
+    println!(
+        "the partial batch response; {objects} objects per run (groups plus 1 % quarantined messages).\n"
+    );
+    println!("| messages/s (median) | slowest run | fastest run | peak RSS (process) |");
+    println!("|---:|---:|---:|---:|");
+    println!(
+        "| {:.0} | {:.0} | {:.0} | {:.1} MB |",
+        median,
+        rates[0],
+        rates[RUNS - 1],
+        peak
+    );
+    println!(
+        "\nTargets: ≥ 200,000 messages/s ({}), peak RSS ≤ 64 MB ({}).",
+        if median >= 200_000.0 { "met" } else { "missed" },
+        if peak <= 64.0 { "met" } else { "missed" }
+    );
+    Ok(())
+}
