@@ -9,6 +9,8 @@ trap 'rm -f "$tmp"' EXIT
 
 echo "bench: proxy added latency (cargo bench -p proxy --bench proxy_path)" >&2
 latency=$(cargo bench --locked -q -p proxy --bench proxy_path 2>/dev/null)
+echo "bench: sensor-consumer batch throughput (cargo bench -p sensor-consumer --bench batch_throughput)" >&2
+consumer=$(cargo bench --locked -q -p sensor-consumer --bench batch_throughput 2>/dev/null)
 echo "bench: proxy peak memory (orabridge-demo proxy-rss 300)" >&2
 rss=$(cargo run --locked -q -p orabridge-demo -- proxy-rss 300)
 
@@ -24,12 +26,15 @@ Every figure below comes from the same run.
 |---|---|
 | proxy added latency | \`cargo bench -p proxy --bench proxy_path\` |
 | proxy peak memory | \`cargo run -p orabridge-demo -- proxy-rss 300\` |
+| sensor-consumer throughput and memory | \`cargo bench -p sensor-consumer --bench batch_throughput\` |
 
 $latency
 
 $rss
 
-Not measured yet (their issues add them): sensor-consumer throughput, run-colors against pandas
+$consumer
+
+Not measured yet (their issues add them): run-colors against pandas
 and polars, finance-closing compute per closing, cold starts against a hello-world baseline, and
 the arm64 zip sizes.
 MD

@@ -63,7 +63,7 @@ pub async fn handle<O: ObjectStore, Q: MessageQueue>(
     if probe.records.is_some() {
         let event: SqsEvent =
             serde_json::from_str(payload).map_err(InvocationError::MalformedSqsEvent)?;
-        return Ok(handle_sqs(consumer, &event.records, now).await);
+        return Ok(handle_sqs(consumer, event.records, now).await);
     }
     if probe.readings.is_none() {
         return Err(InvocationError::UnknownEvent);
@@ -94,12 +94,20 @@ pub async fn handle<O: ObjectStore, Q: MessageQueue>(
 
 async fn handle_sqs<O: ObjectStore, Q: MessageQueue>(
     consumer: &Consumer<O, Q>,
-    records: &[SqsMessage],
+    mut records: Vec<SqsMessage>,
     now: DateTime<Utc>,
 ) -> Value {
     let mut failed = HashSet::new();
-    let results = process_records(records, |record| {
-        let message = to_message(record, now);
+    // Bodies move into the messages instead of being copied; the records keep what the
+    // response needs (ids, attributes).
+    let mut bodies = records
+        .iter_mut()
+        .map(|record| record.body.take().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .into_iter();
+    let records = records;
+    let results = process_records(&records, |record| {
+        let message = to_message(record, bodies.next().unwrap_or_default(), now);
         let parsed = consumer.parse(&message, now);
         (message, parsed)
     });
@@ -120,10 +128,10 @@ async fn handle_sqs<O: ObjectStore, Q: MessageQueue>(
         objects = summary.objects.len(),
         "batch processed"
     );
-    serde_json::to_value(batch_response(records, &failed)).unwrap_or_default()
+    serde_json::to_value(batch_response(&records, &failed)).unwrap_or_default()
 }
 
-fn to_message(record: &SqsMessage, now: DateTime<Utc>) -> Message {
+fn to_message(record: &SqsMessage, body: String, now: DateTime<Utc>) -> Message {
     let received_at = record
         .attributes
         .get("SentTimestamp")
@@ -132,7 +140,7 @@ fn to_message(record: &SqsMessage, now: DateTime<Utc>) -> Message {
         .unwrap_or(now);
     Message {
         id: record.message_id.clone().unwrap_or_default(),
-        body: record.body.clone().unwrap_or_default(),
+        body,
         attributes: record
             .attributes
             .iter()
