@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use orabridge_shared::object_store::{MemoryObjectStore, S3ObjectStore};
-use orabridge_shared::queue::{MemoryQueue, SqsQueue};
+use orabridge_shared::object_store::{MemoryObjectStore, ObjectStore, S3ObjectStore};
+use orabridge_shared::queue::{MemoryQueue, MessageQueue, SqsQueue};
 use orabridge_shared::sensor::ValidationRules;
 use orabridge_shared::testkit::MotoServer;
 use sensor_consumer::consumer::{Consumer, Settings};
@@ -133,6 +133,23 @@ impl Fixture {
     }
 }
 
+/// Delivers `batch` to the consumer as one SQS event and returns the function's answer.
+async fn deliver<O: ObjectStore, Q: MessageQueue>(
+    consumer: &Consumer<O, Q>,
+    batch: &[(&str, String)],
+    fifo: bool,
+    request_id: &str,
+) -> Value {
+    sensor_consumer::handle(
+        consumer,
+        &sqs_event(batch, fifo).to_string(),
+        request_id,
+        now(),
+    )
+    .await
+    .expect("an SQS event is always handled")
+}
+
 fn failures(response: &Value) -> Vec<&str> {
     response["batchItemFailures"]
         .as_array()
@@ -146,14 +163,7 @@ fn failures(response: &Value) -> Vec<&str> {
 async fn a_mixed_batch_lands_valid_lines_quarantines_each_bad_message_and_fails_nothing() {
     let f = fixture().await;
     let consumer = f.consumer(BUCKET, Thresholds::default());
-    let response = sensor_consumer::handle(
-        &consumer,
-        &sqs_event(&mixed_batch(), false).to_string(),
-        "req",
-        now(),
-    )
-    .await
-    .unwrap();
+    let response = deliver(&consumer, &mixed_batch(), false, "req").await;
     assert!(failures(&response).is_empty(), "{response}");
 
     let objects = f.objects().await;
@@ -243,23 +253,9 @@ async fn a_mixed_batch_lands_valid_lines_quarantines_each_bad_message_and_fails_
 async fn the_same_batch_delivered_twice_writes_the_same_keys_and_contents() {
     let f = fixture().await;
     let consumer = f.consumer(BUCKET, Thresholds::default());
-    sensor_consumer::handle(
-        &consumer,
-        &sqs_event(&mixed_batch(), false).to_string(),
-        "req-1",
-        now(),
-    )
-    .await
-    .unwrap();
+    deliver(&consumer, &mixed_batch(), false, "req-1").await;
     let first = f.objects().await;
-    sensor_consumer::handle(
-        &consumer,
-        &sqs_event(&mixed_batch(), false).to_string(),
-        "req-2",
-        now(),
-    )
-    .await
-    .unwrap();
+    deliver(&consumer, &mixed_batch(), false, "req-2").await;
     assert_eq!(f.objects().await, first);
 }
 
@@ -268,14 +264,7 @@ async fn s3_down_reports_every_message_and_quarantines_none() {
     let mut f = fixture().await;
     let consumer = f.consumer(BUCKET, Thresholds::default());
     f.moto.stop();
-    let response = sensor_consumer::handle(
-        &consumer,
-        &sqs_event(&mixed_batch(), false).to_string(),
-        "req",
-        now(),
-    )
-    .await
-    .unwrap();
+    let response = deliver(&consumer, &mixed_batch(), false, "req").await;
     let mut failed = failures(&response);
     failed.sort_unstable();
     assert_eq!(
@@ -294,14 +283,7 @@ async fn a_missing_bucket_reports_every_affected_message() {
         "m-1",
         reading("F-1", "flow", "2026-11-20T10:00:00Z", json!({"m3s": 1.0})),
     )];
-    let response = sensor_consumer::handle(
-        &consumer,
-        &sqs_event(&batch, false).to_string(),
-        "req",
-        now(),
-    )
-    .await
-    .unwrap();
+    let response = deliver(&consumer, &batch, false, "req").await;
     assert_eq!(failures(&response), ["m-1"]);
 }
 
@@ -310,14 +292,7 @@ async fn readings_over_a_threshold_send_alerts_to_the_alert_queue() {
     let f = fixture().await;
     let thresholds = Thresholds::parse(r#"{"water_level": {"level_cm": {"gt": 200}}}"#).unwrap();
     let consumer = f.consumer(BUCKET, thresholds);
-    sensor_consumer::handle(
-        &consumer,
-        &sqs_event(&mixed_batch(), false).to_string(),
-        "req",
-        now(),
-    )
-    .await
-    .unwrap();
+    deliver(&consumer, &mixed_batch(), false, "req").await;
     let received = f
         .sqs
         .receive_message()
@@ -365,23 +340,9 @@ async fn a_fifo_batch_with_a_failure_in_the_middle_reports_it_and_every_later_re
             reading("F-3", "flow", "2026-11-20T10:03:00Z", json!({"m3s": 1.2})),
         ),
     ];
-    let response = sensor_consumer::handle(
-        &consumer,
-        &sqs_event(&batch, true).to_string(),
-        "req",
-        now(),
-    )
-    .await
-    .unwrap();
+    let response = deliver(&consumer, &batch, true, "req").await;
     assert_eq!(failures(&response), ["f-2", "f-3", "f-4"]);
-    let standard = sensor_consumer::handle(
-        &consumer,
-        &sqs_event(&batch, false).to_string(),
-        "req",
-        now(),
-    )
-    .await
-    .unwrap();
+    let standard = deliver(&consumer, &batch, false, "req").await;
     assert_eq!(
         failures(&standard),
         ["f-2"],
