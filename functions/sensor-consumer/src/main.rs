@@ -14,6 +14,10 @@ use sensor_consumer::consumer::Consumer;
 use sensor_consumer::thresholds::Thresholds;
 use serde_json::value::RawValue;
 
+// A batch builds and drops one small JSON tree per message: see the benchmark in BENCHMARKS.md.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     logging::init();
