@@ -20,15 +20,9 @@ struct Fixture {
 async fn fixture() -> Fixture {
     let moto = MotoServer::start().await.expect("moto server");
     let sqs = orabridge_shared::aws::sqs_client(&moto.sdk_config().await);
-    let queue_url = sqs
-        .create_queue()
-        .queue_name("sensor-readings")
-        .send()
+    let queue_url = orabridge_shared::testkit::create_queue(&sqs, "sensor-readings")
         .await
-        .expect("create queue")
-        .queue_url()
-        .unwrap_or_default()
-        .to_owned();
+        .expect("create queue");
     let mut config = test_config();
     config.sensor_queue_url = Some(queue_url.clone());
     let proxy = proxy_full(

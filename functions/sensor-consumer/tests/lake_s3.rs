@@ -80,15 +80,9 @@ async fn fixture() -> Fixture {
         .await
         .expect("bucket");
     let sqs = orabridge_shared::aws::sqs_client(&sdk);
-    let alerts_url = sqs
-        .create_queue()
-        .queue_name("alerts")
-        .send()
+    let alerts_url = orabridge_shared::testkit::create_queue(&sqs, "alerts")
         .await
-        .expect("queue")
-        .queue_url()
-        .unwrap_or_default()
-        .to_owned();
+        .expect("create queue");
     Fixture {
         moto,
         s3,

@@ -280,6 +280,15 @@ pub async fn put_parameter(
     Ok(())
 }
 
+/// Creates an SQS queue (or finds it, as SQS does for an existing name) and returns its URL.
+pub async fn create_queue(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+) -> Result<String, aws_sdk_sqs::Error> {
+    let created = sqs.create_queue().queue_name(name).send().await?;
+    Ok(created.queue_url().unwrap_or_default().to_owned())
+}
+
 /// An SDK configuration for a local emulator at `endpoint`, with throwaway credentials.
 pub async fn local_sdk_config(endpoint: &str) -> SdkConfig {
     let credentials = aws_sdk_ssm::config::Credentials::new(

@@ -423,13 +423,10 @@ async fn seed(moto: &MotoServer, endpoints: &str) -> Result<Seeded> {
     let sqs = orabridge_shared::aws::sqs_client(&sdk);
     let mut urls = Vec::new();
     for queue in [SENSOR_QUEUE, ALERT_QUEUE] {
-        let created = sqs
-            .create_queue()
-            .queue_name(queue)
-            .send()
+        let url = testkit::create_queue(&sqs, queue)
             .await
             .with_context(|| format!("creating queue {queue}"))?;
-        urls.push(created.queue_url().unwrap_or_default().to_owned());
+        urls.push(url);
     }
     let [sensor_queue_url, alert_queue_url] =
         <[String; 2]>::try_from(urls).map_err(|_| anyhow::anyhow!("expected two queue URLs"))?;
