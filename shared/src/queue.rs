@@ -95,6 +95,67 @@ pub fn batches(messages: &[OutgoingMessage]) -> Vec<&[OutgoingMessage]> {
     out
 }
 
+/// What [`send_all`] achieved, by entry id.
+#[derive(Debug, Default)]
+pub struct SendReport {
+    /// (entry id, queue message id) of every accepted message, in no particular order.
+    pub sent: Vec<(String, String)>,
+    /// Entry ids still not accepted after the retries.
+    pub failed: Vec<String>,
+    /// The last whole-call failure, if a batch call failed outright.
+    pub last_error: Option<QueueError>,
+}
+
+/// Sends every message in batches that fit SQS's limits, then resends what was refused (per
+/// entry or by a failed call) up to `retries` more times.
+pub async fn send_all<Q: MessageQueue>(
+    queue: &Q,
+    queue_url: &str,
+    messages: Vec<OutgoingMessage>,
+    retries: usize,
+) -> SendReport {
+    let mut report = SendReport::default();
+    let mut pending = messages;
+    for _attempt in 0..=retries {
+        let mut refused = Vec::new();
+        for batch in batches(&pending) {
+            match queue.send_batch(queue_url, batch).await {
+                Ok(outcomes) => {
+                    for outcome in outcomes {
+                        match outcome {
+                            SendOutcome::Sent { id, message_id } => {
+                                report.sent.push((id, message_id))
+                            }
+                            SendOutcome::Failed {
+                                id,
+                                code,
+                                sender_fault,
+                            } => {
+                                tracing::warn!(entry = %id, code = %code, sender_fault, "queue refused a message");
+                                refused.extend(batch.iter().find(|m| m.id == id).cloned());
+                            }
+                        }
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(
+                        error = &error as &dyn std::error::Error,
+                        "queue batch call failed"
+                    );
+                    refused.extend(batch.iter().cloned());
+                    report.last_error = Some(error);
+                }
+            }
+        }
+        pending = refused;
+        if pending.is_empty() {
+            break;
+        }
+    }
+    report.failed = pending.into_iter().map(|m| m.id).collect();
+    report
+}
+
 /// The SQS adapter.
 #[derive(Debug, Clone)]
 pub struct SqsQueue {
@@ -254,6 +315,53 @@ mod tests {
         let messages: Vec<_> = (0..4).map(|i| message(i, 100 * 1024)).collect();
         let sizes: Vec<_> = batches(&messages).iter().map(|b| b.len()).collect();
         assert_eq!(sizes, [2, 2]);
+    }
+
+    #[tokio::test]
+    async fn send_all_retries_refused_entries_and_reports_what_still_fails() {
+        let queue = MemoryQueue::new();
+        queue.refuse_bodies_containing(Some("bad"));
+        let messages = vec![
+            OutgoingMessage {
+                id: "0".into(),
+                body: "ok".into(),
+            },
+            OutgoingMessage {
+                id: "1".into(),
+                body: "bad".into(),
+            },
+        ];
+        let report = send_all(&queue, "q", messages, 1).await;
+        assert_eq!(
+            report
+                .sent
+                .iter()
+                .map(|(id, _)| id.as_str())
+                .collect::<Vec<_>>(),
+            ["0"]
+        );
+        assert_eq!(report.failed, ["1"]);
+        assert_eq!(
+            queue.calls(),
+            2,
+            "one call and one retry of the refused entry"
+        );
+    }
+
+    #[tokio::test]
+    async fn send_all_reports_every_message_when_the_queue_is_down() {
+        let queue = MemoryQueue::new();
+        queue.set_available(false);
+        let messages = (0..12)
+            .map(|i| OutgoingMessage {
+                id: i.to_string(),
+                body: "x".into(),
+            })
+            .collect();
+        let report = send_all(&queue, "q", messages, 0).await;
+        assert_eq!(report.failed.len(), 12);
+        assert!(report.sent.is_empty() && report.last_error.is_some());
+        assert_eq!(queue.calls(), 2, "two batches, no retry");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! exactly which readings were accepted, so the sender resends only the others.
 
 use chrono::{DateTime, Utc};
-use orabridge_shared::queue::{MessageQueue, OutgoingMessage, QueueError, SendOutcome, batches};
+use orabridge_shared::queue::{MessageQueue, OutgoingMessage, QueueError, send_all};
 use orabridge_shared::sensor::{
     MAX_READING_BYTES, ValidationRules, Violation, into_readings, validate,
 };
@@ -88,67 +88,37 @@ pub async fn ingest<Q: MessageQueue>(
         return Err(IngestError::Invalid(invalid));
     }
 
-    let mut message_ids: Vec<Option<String>> = vec![None; messages.len()];
-    let mut last_error = None;
-    let mut pending: Vec<OutgoingMessage> = messages;
+    let count = messages.len();
     // One retry: a transient refusal of part of a batch usually clears on the next call.
-    for _attempt in 0..2 {
-        let mut retry = Vec::new();
-        for batch in batches(&pending) {
-            match queue.send_batch(queue_url, batch).await {
-                Ok(outcomes) => {
-                    for outcome in outcomes {
-                        match outcome {
-                            SendOutcome::Sent { id, message_id } => {
-                                if let Some(slot) = id
-                                    .parse::<usize>()
-                                    .ok()
-                                    .and_then(|i| message_ids.get_mut(i))
-                                {
-                                    *slot = Some(message_id);
-                                }
-                            }
-                            SendOutcome::Failed {
-                                id,
-                                code,
-                                sender_fault,
-                            } => {
-                                tracing::warn!(entry = %id, code = %code, sender_fault, "SQS refused a reading");
-                                if let Some(message) = batch.iter().find(|m| m.id == id) {
-                                    retry.push(message.clone());
-                                }
-                            }
-                        }
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(
-                        error = &error as &dyn std::error::Error,
-                        "SQS batch call failed"
-                    );
-                    retry.extend(batch.iter().cloned());
-                    last_error = Some(error);
-                }
-            }
-        }
-        pending = retry;
-        if pending.is_empty() {
-            break;
+    let report = send_all(queue, queue_url, messages, 1).await;
+    let mut message_ids: Vec<Option<String>> = vec![None; count];
+    for (id, message_id) in report.sent {
+        if let Some(slot) = id
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| message_ids.get_mut(i))
+        {
+            *slot = Some(message_id);
         }
     }
-    if pending.is_empty() {
+    if report.failed.is_empty() {
         return Ok(message_ids.into_iter().flatten().collect());
     }
     let accepted = message_ids
-        .iter()
+        .into_iter()
         .enumerate()
-        .filter_map(|(index, id)| id.clone().map(|id| (index, id)))
+        .filter_map(|(index, id)| id.map(|id| (index, id)))
         .collect();
-    let failed = pending.iter().filter_map(|m| m.id.parse().ok()).collect();
+    let mut failed: Vec<usize> = report
+        .failed
+        .iter()
+        .filter_map(|id| id.parse().ok())
+        .collect();
+    failed.sort_unstable();
     Err(IngestError::Enqueue {
         accepted,
         failed,
-        source: last_error,
+        source: report.last_error,
     })
 }
 

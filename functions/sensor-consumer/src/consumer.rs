@@ -5,12 +5,12 @@
 //! its quarantine object, any group object holding one of its readings, or one of its alerts
 //! could not be written. Redelivery is safe because every key is deterministic.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use orabridge_shared::metrics::counter;
 use orabridge_shared::object_store::ObjectStore;
-use orabridge_shared::queue::{MessageQueue, OutgoingMessage, SendOutcome, batches};
+use orabridge_shared::queue::{MessageQueue, OutgoingMessage, send_all};
 use orabridge_shared::sensor::ValidationRules;
 use serde::Serialize;
 use serde_json::json;
@@ -155,12 +155,7 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
         let Some(queue_url) = self.settings.alert_queue_url.as_deref() else {
             return 0;
         };
-        let by_entry: BTreeMap<String, &String> = alerts
-            .iter()
-            .enumerate()
-            .map(|(i, (message_id, _))| (i.to_string(), message_id))
-            .collect();
-        let messages: Vec<OutgoingMessage> = alerts
+        let messages = alerts
             .iter()
             .enumerate()
             .map(|(i, (_, body))| OutgoingMessage {
@@ -168,33 +163,12 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
                 body: body.clone(),
             })
             .collect();
-        let mut sent = 0;
-        for batch in batches(&messages) {
-            match self.queue.send_batch(queue_url, batch).await {
-                Ok(outcomes) => {
-                    for outcome in outcomes {
-                        match outcome {
-                            SendOutcome::Sent { .. } => sent += 1,
-                            SendOutcome::Failed { id, code, .. } => {
-                                tracing::error!(entry = %id, code = %code, "alert refused");
-                                failed.extend(by_entry.get(&id).map(|m| (*m).clone()));
-                            }
-                        }
-                    }
-                }
-                Err(error) => {
-                    tracing::error!(
-                        error = &error as &dyn std::error::Error,
-                        "alert batch failed"
-                    );
-                    failed.extend(
-                        batch
-                            .iter()
-                            .filter_map(|m| by_entry.get(&m.id).map(|id| (*id).clone())),
-                    );
-                }
-            }
+        // No retry here: a failed alert fails its message, and SQS redelivers it.
+        let report = send_all(&self.queue, queue_url, messages, 0).await;
+        for id in &report.failed {
+            let message_id = id.parse::<usize>().ok().and_then(|i| alerts.get(i));
+            failed.extend(message_id.map(|(message_id, _)| message_id.clone()));
         }
-        sent
+        report.sent.len()
     }
 }
