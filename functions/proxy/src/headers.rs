@@ -35,6 +35,32 @@ pub struct ClientContext {
     pub trace_id: Option<String>,
 }
 
+/// A header the proxy adds cannot be sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderError {
+    /// The key from SSM is not a valid header value (a configuration error).
+    #[error("the internal key is not a valid header value")]
+    InvalidKey,
+    /// A value taken from the request (request id, address, trace id) is not a valid header value.
+    #[error("{name} would not be a valid header value")]
+    InvalidValue {
+        /// The header.
+        name: &'static str,
+    },
+}
+
+/// The `X-Internal-Key` value for `key`, marked sensitive so no `Debug` output shows it.
+pub fn internal_key_value(key: &SecretString) -> Result<HeaderValue, HeaderError> {
+    let mut value =
+        HeaderValue::from_str(key.expose_secret()).map_err(|_| HeaderError::InvalidKey)?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+fn value(name: &'static str, text: &str) -> Result<HeaderValue, HeaderError> {
+    HeaderValue::from_str(text).map_err(|_| HeaderError::InvalidValue { name })
+}
+
 /// Removes hop-by-hop headers, including those the `Connection` header names.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     let named: Vec<HeaderName> = headers
@@ -63,29 +89,27 @@ pub fn upstream_request_headers(
     incoming: &HeaderMap,
     client: &ClientContext,
     internal_key: &SecretString,
-) -> Result<HeaderMap, http::header::InvalidHeaderValue> {
+) -> Result<HeaderMap, HeaderError> {
     let mut headers = incoming.clone();
     strip_hop_by_hop(&mut headers);
     headers.remove(header::HOST);
     headers.remove(header::CONTENT_LENGTH);
     headers.remove(INTERNAL_KEY);
 
-    let mut key = HeaderValue::from_str(internal_key.expose_secret())?;
-    key.set_sensitive(true);
-    headers.insert(INTERNAL_KEY, key);
+    headers.insert(INTERNAL_KEY, internal_key_value(internal_key)?);
     if !client.request_id.is_empty() {
-        headers.insert(REQUEST_ID, HeaderValue::from_str(&client.request_id)?);
+        headers.insert(REQUEST_ID, value("X-Request-Id", &client.request_id)?);
     }
     if let Some(ip) = &client.source_ip {
         let chain = forwarded_for(headers.get(&FORWARDED_FOR), ip);
-        headers.insert(FORWARDED_FOR, HeaderValue::from_str(&chain)?);
+        headers.insert(FORWARDED_FOR, value("X-Forwarded-For", &chain)?);
     }
     if !headers.contains_key(&FORWARDED_PROTO) {
         // API Gateway only listens on HTTPS.
         headers.insert(FORWARDED_PROTO, HeaderValue::from_static("https"));
     }
     if let Some(trace) = &client.trace_id {
-        headers.insert(TRACE_ID, HeaderValue::from_str(trace)?);
+        headers.insert(TRACE_ID, value("X-Amzn-Trace-Id", trace)?);
     }
     Ok(headers)
 }
@@ -176,6 +200,25 @@ mod tests {
         assert_eq!(headers["x-amzn-trace-id"], "Root=1-abc");
         assert!(!headers.contains_key("host"));
         assert!(!headers.contains_key("content-length"));
+    }
+
+    #[test]
+    fn a_bad_key_and_a_bad_request_value_are_told_apart() {
+        let bad_key = SecretString::from("line\nbreak");
+        assert_eq!(
+            upstream_request_headers(&HeaderMap::new(), &ClientContext::default(), &bad_key),
+            Err(HeaderError::InvalidKey)
+        );
+        let client = ClientContext {
+            trace_id: Some("Root=1\r\nHost: evil".into()),
+            ..ClientContext::default()
+        };
+        assert_eq!(
+            upstream_request_headers(&HeaderMap::new(), &client, &key()),
+            Err(HeaderError::InvalidValue {
+                name: "X-Amzn-Trace-Id"
+            })
+        );
     }
 
     #[test]

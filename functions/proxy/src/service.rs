@@ -21,7 +21,10 @@ use crate::breaker::CircuitBreakers;
 use crate::client::{UpstreamClient, UpstreamRequest};
 use crate::config::{API_GATEWAY_LIMIT, ProxyConfig};
 use crate::forward::{ForwardError, OutgoingRequest, forward};
-use crate::headers::{ClientContext, client_response_headers, upstream_request_headers};
+use crate::headers::{
+    ClientContext, HeaderError, INTERNAL_KEY, client_response_headers, internal_key_value,
+    upstream_request_headers,
+};
 use crate::ingest::{IngestError, ingest};
 use crate::path::{PathError, forward_path};
 use crate::upstreams::{Upstream, UpstreamListError, parse_upstreams};
@@ -77,6 +80,15 @@ pub enum ProxyError {
     /// No upstream gave a usable answer.
     #[error("no upstream answered")]
     Upstream(#[source] ForwardError),
+}
+
+impl From<HeaderError> for ProxyError {
+    fn from(error: HeaderError) -> Self {
+        match error {
+            HeaderError::InvalidKey => ProxyError::InvalidKey,
+            HeaderError::InvalidValue { .. } => ProxyError::BadHeader,
+        }
+    }
 }
 
 impl ProxyError {
@@ -282,8 +294,7 @@ where
         }
         let deadline = tokio::time::Instant::now() + budget;
         let settings = self.settings(false).await?;
-        let headers = upstream_request_headers(request.headers(), client, &settings.key)
-            .map_err(|_| ProxyError::InvalidKey)?;
+        let headers = upstream_request_headers(request.headers(), client, &settings.key)?;
         let outgoing = OutgoingRequest {
             method: request.method().clone(),
             path_and_query,
@@ -310,8 +321,7 @@ where
                 } else {
                     let mut outgoing = outgoing;
                     outgoing.headers =
-                        upstream_request_headers(request.headers(), client, &fresh.key)
-                            .map_err(|_| ProxyError::InvalidKey)?;
+                        upstream_request_headers(request.headers(), client, &fresh.key)?;
                     forward(
                         &self.client,
                         &self.breakers,
@@ -374,11 +384,9 @@ where
         for upstream in &settings.upstreams {
             let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
             let mut headers = http::HeaderMap::new();
-            if let Ok(mut key) =
-                http::HeaderValue::from_str(secrecy::ExposeSecret::expose_secret(&settings.key))
-            {
-                key.set_sensitive(true);
-                headers.insert(crate::headers::INTERNAL_KEY, key);
+            // A probe without the key still tells whether the upstream is up.
+            if let Ok(key) = internal_key_value(&settings.key) {
+                headers.insert(INTERNAL_KEY, key);
             }
             let started = tokio::time::Instant::now();
             let outcome = self
@@ -599,6 +607,13 @@ mod tests {
             (ProxyError::BodyTooLarge { size: 2, limit: 1 }, 413),
             (ProxyError::NotFound, 404),
             (ProxyError::InvalidKey, 503),
+            (ProxyError::from(HeaderError::InvalidKey), 503),
+            (
+                ProxyError::from(HeaderError::InvalidValue {
+                    name: "X-Request-Id",
+                }),
+                400,
+            ),
             (
                 ProxyError::Upstream(ForwardError::AllFailed { attempts: vec![] }),
                 502,
