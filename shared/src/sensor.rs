@@ -63,12 +63,20 @@ impl fmt::Display for Violation {
 pub struct Reading {
     /// Every field as received, unknown ones included.
     pub fields: Map<String, Value>,
-    /// `sensorId`.
-    pub sensor_id: String,
-    /// `sensorType`.
-    pub sensor_type: String,
+    /// `sensorType`, as one of [`SENSOR_TYPES`].
+    pub sensor_type: &'static str,
     /// `timestamp`, in UTC.
     pub timestamp: DateTime<Utc>,
+}
+
+impl Reading {
+    /// `sensorId` (validated: 1-64 characters of `[A-Za-z0-9_.-]`).
+    pub fn sensor_id(&self) -> &str {
+        self.fields
+            .get("sensorId")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
 }
 
 /// Validates one reading against the schema at time `now`. Takes the reading by value so a
@@ -97,7 +105,7 @@ pub fn validate(
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)) =>
         {
-            Some(id.clone())
+            Some(())
         }
         Some(Value::String(_)) => {
             fail(
@@ -117,7 +125,9 @@ pub fn validate(
     };
 
     let sensor_type = match fields.get("sensorType") {
-        Some(Value::String(kind)) if SENSOR_TYPES.contains(&kind.as_str()) => Some(kind.clone()),
+        Some(Value::String(kind)) if SENSOR_TYPES.contains(&kind.as_str()) => {
+            SENSOR_TYPES.into_iter().find(|known| known == kind)
+        }
         Some(_) => {
             fail(
                 "sensorType",
@@ -209,14 +219,11 @@ pub fn validate(
     }
 
     match (sensor_id, sensor_type, timestamp) {
-        (Some(sensor_id), Some(sensor_type), Some(timestamp)) if violations.is_empty() => {
-            Ok(Reading {
-                fields,
-                sensor_id,
-                sensor_type,
-                timestamp,
-            })
-        }
+        (Some(()), Some(sensor_type), Some(timestamp)) if violations.is_empty() => Ok(Reading {
+            fields,
+            sensor_type,
+            timestamp,
+        }),
         _ => Err(violations),
     }
 }
@@ -267,7 +274,7 @@ mod tests {
     #[test]
     fn a_valid_reading_keeps_every_field_including_unknown_ones() {
         let reading = validate(reading(), now(), &ValidationRules::default()).unwrap();
-        assert_eq!(reading.sensor_id, "WL-0042");
+        assert_eq!(reading.sensor_id(), "WL-0042");
         assert_eq!(reading.sensor_type, "water_level");
         assert_eq!(reading.fields["firmware"], "2.4.1");
     }

@@ -13,9 +13,8 @@ use orabridge_shared::object_store::ObjectStore;
 use orabridge_shared::queue::{MessageQueue, OutgoingMessage, send_all};
 use orabridge_shared::sensor::ValidationRules;
 use serde::Serialize;
-use serde_json::json;
 
-use crate::lake::{self, Message, Parsed};
+use crate::lake::{Alert, LakeBatch, Plan};
 use crate::thresholds::Thresholds;
 
 /// Where and how the consumer writes.
@@ -67,24 +66,28 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
         }
     }
 
-    /// Parses a message at `now` with the configured rules.
-    pub fn parse(&self, message: &Message, now: DateTime<Utc>) -> Parsed {
-        lake::parse(message, now, &self.settings.rules)
+    /// An empty batch to add messages to, validated at `now`.
+    pub fn batch(&self, now: DateTime<Utc>) -> LakeBatch<'_> {
+        LakeBatch::new(
+            &self.settings.prefix,
+            now,
+            &self.settings.rules,
+            &self.thresholds,
+        )
     }
 
-    /// Writes a parsed batch; returns the ids to retry and the summary.
-    pub async fn process(&self, parsed: Vec<(Message, Parsed)>) -> (HashSet<String>, Summary) {
-        let received = parsed.len();
-        let plan = lake::plan(parsed, &self.settings.prefix);
+    /// Writes a batch's plan and sends its alerts; returns the ids to retry and the summary.
+    pub async fn write(&self, plan: Plan) -> (HashSet<String>, Summary) {
         let mut failed = HashSet::new();
         let mut summary = Summary {
-            received,
+            received: plan.message_ids.len(),
             accepted: plan.accepted,
             duplicates: plan.duplicates,
             ..Summary::default()
         };
+        let ids = &plan.message_ids;
 
-        for quarantined in &plan.quarantined {
+        for quarantined in plan.quarantined {
             let body = quarantined.document.to_string().into_bytes();
             match self
                 .store
@@ -93,47 +96,31 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
             {
                 Ok(()) => summary.quarantined += 1,
                 Err(error) => {
-                    tracing::error!(messageId = %quarantined.message_id, error = &error as &dyn std::error::Error, "quarantine write failed; message will be retried");
-                    failed.insert(quarantined.message_id.clone());
+                    tracing::error!(messageId = %ids[quarantined.message], error = &error as &dyn std::error::Error, "quarantine write failed; message will be retried");
+                    failed.insert(ids[quarantined.message].clone());
                 }
             }
         }
 
         let mut alerts = Vec::new();
-        for (group_key, group) in &plan.groups {
-            let key = lake::group_key(&self.settings.prefix, group_key, group);
+        for object in plan.objects {
             match self
                 .store
-                .put(&key, lake::encode(group), "application/x-ndjson")
+                .put(&object.key, object.body, "application/x-ndjson")
                 .await
             {
                 Ok(()) => {
-                    summary.objects.push(key);
-                    for line in &group.lines {
-                        let breaches = self.thresholds.breaches(&group_key.0, line);
-                        if !breaches.is_empty() {
-                            let message_id =
-                                line["messageId"].as_str().unwrap_or_default().to_owned();
-                            let body = json!({
-                                "alert": "threshold",
-                                "sensorId": line["sensorId"],
-                                "sensorType": group_key.0,
-                                "timestamp": line["timestamp"],
-                                "readingId": line["readingId"],
-                                "breaches": breaches,
-                            });
-                            alerts.push((message_id, body.to_string()));
-                        }
-                    }
+                    summary.objects.push(object.key);
+                    alerts.extend(object.alerts);
                 }
                 Err(error) => {
-                    tracing::error!(object = %key, messages = group.message_ids.len(), error = &error as &dyn std::error::Error, "group write failed; its messages will be retried");
-                    failed.extend(group.message_ids.iter().cloned());
+                    tracing::error!(object = %object.key, messages = object.messages.len(), error = &error as &dyn std::error::Error, "group write failed; its messages will be retried");
+                    failed.extend(object.messages.iter().map(|&i| ids[i].clone()));
                 }
             }
         }
 
-        summary.alerts = self.send_alerts(&alerts, &mut failed).await;
+        summary.alerts = self.send_alerts(&alerts, ids, &mut failed).await;
         summary.failed = failed.len();
         counter!("Received").increment(summary.received as u64);
         counter!("Accepted").increment(summary.accepted as u64);
@@ -149,7 +136,8 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
     /// rewritten under the same keys, so the only cost of a retry is a repeated alert).
     async fn send_alerts(
         &self,
-        alerts: &[(String, String)],
+        alerts: &[Alert],
+        ids: &[String],
         failed: &mut HashSet<String>,
     ) -> usize {
         let Some(queue_url) = self.settings.alert_queue_url.as_deref() else {
@@ -158,16 +146,16 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
         let messages = alerts
             .iter()
             .enumerate()
-            .map(|(i, (_, body))| OutgoingMessage {
+            .map(|(i, alert)| OutgoingMessage {
                 id: i.to_string(),
-                body: body.clone(),
+                body: alert.body.clone(),
             })
             .collect();
         // No retry here: a failed alert fails its message, and SQS redelivers it.
         let report = send_all(&self.queue, queue_url, messages, 0).await;
         for id in &report.failed {
-            let message_id = id.parse::<usize>().ok().and_then(|i| alerts.get(i));
-            failed.extend(message_id.map(|(message_id, _)| message_id.clone()));
+            let alert = id.parse::<usize>().ok().and_then(|i| alerts.get(i));
+            failed.extend(alert.map(|alert| ids[alert.message].clone()));
         }
         report.sent.len()
     }

@@ -13,18 +13,19 @@ pub mod consumer;
 pub mod lake;
 pub mod thresholds;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
-use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use chrono::{DateTime, TimeZone, Utc};
-use orabridge_shared::batch::{RecordResult, batch_response, process_records};
+use orabridge_shared::batch::{
+    BatchRecord, RecordResult, SqsEventRef, SqsRecordRef, batch_response, process_records,
+};
 use orabridge_shared::lambda::{Diagnostic, diagnostic};
 use orabridge_shared::object_store::ObjectStore;
 use orabridge_shared::queue::MessageQueue;
 use serde_json::Value;
 
 use crate::consumer::Consumer;
-use crate::lake::{Message, Parsed};
+use crate::lake::Message;
 
 /// Why an invocation failed as a whole.
 #[derive(Debug, thiserror::Error)]
@@ -61,64 +62,61 @@ pub async fn handle<O: ObjectStore, Q: MessageQueue>(
 ) -> Result<Value, InvocationError> {
     let probe: Probe = serde_json::from_str(payload).map_err(|_| InvocationError::UnknownEvent)?;
     if probe.records.is_some() {
-        let event: SqsEvent =
+        let event: SqsEventRef =
             serde_json::from_str(payload).map_err(InvocationError::MalformedSqsEvent)?;
-        return Ok(handle_sqs(consumer, event.records, now).await);
+        return Ok(handle_sqs(consumer, &event.records, now).await);
     }
     if probe.readings.is_none() {
         return Err(InvocationError::UnknownEvent);
     }
     let payload: Value =
         serde_json::from_str(payload).map_err(|_| InvocationError::UnknownEvent)?;
-    if let Some(Value::Array(readings)) = payload.get("readings") {
-        // Direct invocation: each reading is handled like its own message.
-        let parsed: Vec<(Message, Parsed)> = readings
-            .iter()
-            .enumerate()
-            .map(|(index, reading)| {
-                let message = Message {
-                    id: format!("{request_id}-{index}"),
-                    body: reading.to_string(),
-                    attributes: BTreeMap::new(),
-                    received_at: now,
-                };
-                let parsed = consumer.parse(&message, now);
-                (message, parsed)
-            })
-            .collect();
-        let (_, summary) = consumer.process(parsed).await;
-        return Ok(serde_json::to_value(summary).unwrap_or_default());
+    let Some(Value::Array(readings)) = payload.get("readings") else {
+        return Err(InvocationError::UnknownEvent);
+    };
+    // Direct invocation: each reading is handled like its own message.
+    let ids: Vec<String> = (0..readings.len())
+        .map(|index| format!("{request_id}-{index}"))
+        .collect();
+    let bodies: Vec<String> = readings.iter().map(Value::to_string).collect();
+    let mut batch = consumer.batch(now);
+    for (id, body) in ids.iter().zip(&bodies) {
+        batch.add(&Message {
+            id,
+            body,
+            attributes: None,
+            received_at: now,
+        });
     }
-    Err(InvocationError::UnknownEvent)
+    let (_, summary) = consumer.write(batch.finish()).await;
+    Ok(serde_json::to_value(summary).unwrap_or_default())
 }
 
 async fn handle_sqs<O: ObjectStore, Q: MessageQueue>(
     consumer: &Consumer<O, Q>,
-    mut records: Vec<SqsMessage>,
+    records: &[SqsRecordRef<'_>],
     now: DateTime<Utc>,
 ) -> Value {
     let mut failed = HashSet::new();
-    // Bodies move into the messages instead of being copied; the records keep what the
-    // response needs (ids, attributes).
-    let mut bodies = records
-        .iter_mut()
-        .map(|record| record.body.take().unwrap_or_default())
-        .collect::<Vec<_>>()
-        .into_iter();
-    let records = records;
-    let results = process_records(&records, |record| {
-        let message = to_message(record, bodies.next().unwrap_or_default(), now);
-        let parsed = consumer.parse(&message, now);
-        (message, parsed)
+    let mut batch = consumer.batch(now);
+    let results = process_records(records, |record| {
+        let received_at = record
+            .sent_timestamp_ms()
+            .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
+            .unwrap_or(now);
+        batch.add(&Message {
+            id: record.message_id().unwrap_or_default(),
+            body: record.body.as_deref().unwrap_or_default(),
+            attributes: record.attributes,
+            received_at,
+        });
     });
-    let mut parsed = Vec::with_capacity(results.len());
     for (record, result) in records.iter().zip(results) {
-        match result {
-            RecordResult::Done(item) => parsed.push(item),
-            RecordResult::Panicked(_) => failed.extend(record.message_id.clone()),
+        if let RecordResult::Panicked(_) = result {
+            failed.extend(record.message_id().map(str::to_owned));
         }
     }
-    let (write_failures, summary) = consumer.process(parsed).await;
+    let (write_failures, summary) = consumer.write(batch.finish()).await;
     failed.extend(write_failures);
     tracing::info!(
         received = summary.received,
@@ -128,24 +126,5 @@ async fn handle_sqs<O: ObjectStore, Q: MessageQueue>(
         objects = summary.objects.len(),
         "batch processed"
     );
-    serde_json::to_value(batch_response(&records, &failed)).unwrap_or_default()
-}
-
-fn to_message(record: &SqsMessage, body: String, now: DateTime<Utc>) -> Message {
-    let received_at = record
-        .attributes
-        .get("SentTimestamp")
-        .and_then(|ms| ms.parse::<i64>().ok())
-        .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
-        .unwrap_or(now);
-    Message {
-        id: record.message_id.clone().unwrap_or_default(),
-        body,
-        attributes: record
-            .attributes
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        received_at,
-    }
+    serde_json::to_value(batch_response(records, &failed)).unwrap_or_default()
 }
