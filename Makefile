@@ -17,6 +17,12 @@ export SAM_CLI_TELEMETRY := 0
 
 FUNCTIONS   := proxy sensor-consumer run-colors finance-closing
 TEMPLATE    := template.yaml
+STAGE       ?= dev
+LAYER_ARCH  ?= arm64
+IC_ZIP      ?=
+LIBAIO      ?=
+# Extra `sam deploy` flags; the deploy workflow passes --no-confirm-changeset.
+SAM_DEPLOY_FLAGS ?=
 
 # Stamps record which lock file a tool set was installed from, so `make setup` is a no-op when
 # nothing changed and reinstalls when a lock file did.
@@ -24,7 +30,7 @@ PY_STAMP      := $(VENV)/.installed-$(shell cksum < tools/requirements.txt | cut
 CHECKOV_STAMP := $(CHECKOV_ENV)/.installed-$(shell cksum < tools/requirements-checkov.txt | cut -d' ' -f1)
 NPM_STAMP     := node_modules/.installed-$(shell cksum < package-lock.json | cut -d' ' -f1)
 
-.PHONY: help setup check-postgres build test lint fmt demo bench deploy layer params clean \
+.PHONY: help setup check-postgres build sam-build restate-register-aws test lint fmt demo bench deploy layer params clean \
         lock-tools $(addprefix invoke-,$(FUNCTIONS))
 
 help: ## List the targets
@@ -67,11 +73,14 @@ build: setup ## Build every function for Lambda (arm64, release) into target/lam
 
 test: setup ## Run every test (starts moto server and restate-server itself; needs PostgreSQL)
 	cargo test --workspace --locked
+	$(VENV)/bin/python -m unittest discover --start-directory tools/tests
 
 lint: setup ## rustfmt check, clippy with warnings denied, cfn-lint on the template
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	cfn-lint $(TEMPLATE)
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} sam validate --lint --template $(TEMPLATE)
+	checkov --file $(TEMPLATE) --quiet --compact --skip-download
 
 fmt: ## Format the code
 	cargo fmt --all
@@ -85,19 +94,40 @@ $(addprefix invoke-,$(FUNCTIONS)): invoke-%: setup ## Start the local stack and 
 bench: setup ## Measure and regenerate BENCHMARKS.md (release builds: ~10 min from scratch)
 	bash tools/bench.sh
 
-deploy: ## sam build + sam deploy (filled in by the deployment issue)
-	@echo "make deploy: not built yet. The deployment issue completes template.yaml, the"
-	@echo "Oracle Instant Client layer and this target; template.yaml is only a skeleton today."
-	@exit 2
+sam-build: setup ## sam build: the functions (rust-cargolambda) and the layer (needs IC_ZIP and LIBAIO)
+	IC_ZIP="$(abspath $(IC_ZIP))" LIBAIO="$(if $(LIBAIO),$(abspath $(LIBAIO)))" sam build --beta-features
 
-layer: ## Build the Oracle Instant Client layer (filled in by the deployment issue)
-	@cat layers/oracle-instantclient/README.md
-	@exit 2
+deploy: setup ## sam build + sam deploy for STAGE (guided the first time); needs IC_ZIP and LIBAIO
+	@test -n "$(IC_ZIP)" || { $(PYTHON) layers/oracle-instantclient/build_layer.py; exit 2; }
+	$(MAKE) --no-print-directory sam-build
+	@if grep -q '^\[$(STAGE)\.deploy' samconfig.toml 2>/dev/null; then \
+	  sam deploy --config-env $(STAGE) $(SAM_DEPLOY_FLAGS); \
+	elif [ -n "$${CI:-}" ]; then \
+	  echo "samconfig.toml has no [$(STAGE).deploy.parameters]: run 'make deploy STAGE=$(STAGE)' once (guided) and commit it"; \
+	  exit 2; \
+	else \
+	  echo "First deploy of '$(STAGE)': sam asks for the parameters and saves them in samconfig.toml"; \
+	  sam deploy --guided --config-env $(STAGE) --stack-name orabridge-$(STAGE) \
+	    --capabilities CAPABILITY_IAM CAPABILITY_NAMED_IAM --parameter-overrides Stage=$(STAGE); \
+	fi
 
-params: ## Write the SSM parameters an environment needs (filled in by the deployment issue)
-	@echo "make params: not built yet. Until then, the README lists every parameter each"
-	@echo "function reads; the deployment issue adds a script that writes them."
-	@exit 2
+layer: ## Build the Oracle Instant Client layer into layers/oracle-instantclient/build (IC_ZIP=, LIBAIO=)
+	$(PYTHON) layers/oracle-instantclient/build_layer.py --zip "$(IC_ZIP)" \
+	  $(if $(LIBAIO),--libaio "$(LIBAIO)") --arch $(LAYER_ARCH) --out layers/oracle-instantclient/build
+
+restate-register-aws: ## Register STAGE's newest finance-closing version with Restate (RESTATE_ADMIN_URL, RESTATE_AUTH_TOKEN)
+	@test -n "$${RESTATE_ADMIN_URL:-}" || { echo "set RESTATE_ADMIN_URL (and RESTATE_AUTH_TOKEN) to Restate's admin API"; exit 2; }
+	@outputs=$$(aws cloudformation describe-stacks --stack-name orabridge-$(STAGE) \
+	  --query 'Stacks[0].Outputs[?OutputKey==`FinanceClosingVersionArn` || OutputKey==`RestateInvokerRoleArn`].[OutputKey,OutputValue]' \
+	  --output text); \
+	version=$$(echo "$$outputs" | awk '$$1=="FinanceClosingVersionArn"{print $$2}'); \
+	role=$$(echo "$$outputs" | awk '$$1=="RestateInvokerRoleArn"{print $$2}'); \
+	test -n "$$version" && test -n "$$role" || { echo "stack orabridge-$(STAGE) has no closing version/role outputs"; exit 1; }; \
+	echo "registering $$version (assuming $$role)"; \
+	restate --yes deployments register "$$version" --assume-role-arn "$$role"
+
+params: setup ## Write STAGE's SSM parameters (values: PARAMS_FILE=, ORABRIDGE_PARAM_* or prompts)
+	$(VENV)/bin/python tools/params.py --stage $(STAGE) $(if $(PARAMS_FILE),--values "$(PARAMS_FILE)")
 
 clean: ## Remove build output and local state (keeps the installed tools)
 	cargo clean

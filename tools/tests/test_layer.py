@@ -1,0 +1,165 @@
+"""The Instant Client layer build, on synthetic zips laid out like Oracle's (symlinks included).
+
+Run with the other Python checks by `make test`, or alone:
+`.venv/bin/python -m unittest discover -s tools/tests -t .`
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "layers" / "oracle-instantclient"))
+
+import build_layer  # noqa: E402
+
+AARCH64, X86_64 = 0xB7, 0x3E
+
+
+def fake_library(path: Path, machine: int, size: int = 4096) -> None:
+    """A file with a 64-bit little-endian ELF header for `machine`, padded to `size`."""
+    header = b"\x7fELF\x02\x01\x01" + bytes(11) + machine.to_bytes(2, "little")
+    path.write_bytes(header + bytes(size - len(header)))
+
+
+def oracle_like_tree(root: Path, machine: int = AARCH64, with_clntsh: bool = True) -> Path:
+    """instantclient_23_6/ as Oracle ships it: versioned libraries, unversioned symlinks,
+    executables, a jar and a readme."""
+    home = root / "instantclient_23_6"
+    (home / "network" / "admin").mkdir(parents=True)
+    libraries = ["libclntshcore.so.23.1", "libnnz.so", "libociicus.so", "libocci.so.23.1",
+                 "libtfojdbc1.so"]
+    if with_clntsh:
+        libraries.append("libclntsh.so.23.1")
+    for name in libraries:
+        fake_library(home / name, machine)
+    links = {"libclntshcore.so": "libclntshcore.so.23.1", "libocci.so": "libocci.so.23.1"}
+    if with_clntsh:
+        links |= {"libclntsh.so": "libclntsh.so.23.1", "libclntsh.so.19.1": "libclntsh.so.23.1"}
+    for link, target in links.items():
+        os.symlink(target, home / link)
+    fake_library(home / "adrci", machine)
+    (home / "ojdbc11.jar").write_bytes(b"PK\x03\x04jar")
+    (home / "BASIC_LIGHT_LICENSE").write_text("licence text")
+    (home / "network" / "admin" / "README").write_text("tnsnames go here")
+    return home
+
+
+def zip_tree(home: Path, zip_path: Path) -> Path:
+    """Zips with Info-ZIP's `zip -y`, which stores symlinks as links, as Oracle's zips do."""
+    subprocess.run(["zip", "-q", "-r", "-y", str(zip_path), home.name], cwd=home.parent, check=True)
+    return zip_path
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = build_layer.main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
+class LayerBuildTest(unittest.TestCase):
+    def setUp(self) -> None:
+        self.tmp = Path(tempfile.mkdtemp(prefix="orabridge-layer-"))
+        self.addCleanup(lambda: subprocess.run(["rm", "-rf", str(self.tmp)], check=True))
+        self.libaio = self.tmp / "libaio.so.1.0.2"
+        fake_library(self.libaio, AARCH64)
+        os.symlink(self.libaio.name, self.tmp / "libaio.so.1")
+
+    def build(self, zip_path: Path, *extra: str) -> tuple[int, str, str]:
+        return run("--zip", str(zip_path), "--libaio", str(self.tmp / "libaio.so.1"),
+                   "--out", str(self.tmp / "layer"), *extra)
+
+    def test_an_oracle_like_zip_becomes_a_flat_layer_of_real_files_that_passes_its_check(self):
+        home = oracle_like_tree(self.tmp / "src")
+        self.assertTrue((home / "libclntsh.so").is_symlink(), "the fixture has real symlinks")
+        code, out, err = self.build(zip_tree(home, self.tmp / "ic.zip"))
+        self.assertEqual(code, 0, err)
+        self.assertIn("passes (arm64", out)
+        lib = self.tmp / "layer" / "lib"
+        self.assertEqual(
+            sorted(p.name for p in lib.iterdir()),
+            ["libaio.so.1", "libclntsh.so", "libclntsh.so.19.1", "libclntsh.so.23.1",
+             "libclntshcore.so", "libclntshcore.so.23.1", "libnnz.so", "libocci.so",
+             "libocci.so.23.1", "libociicus.so", "libtfojdbc1.so"],
+        )
+        self.assertEqual([p for p in (self.tmp / "layer").rglob("*") if p.is_symlink()], [])
+        self.assertEqual((lib / "libclntsh.so").read_bytes(), (home / "libclntsh.so.23.1").read_bytes(),
+                         "the link became a copy of its target, not the target's name")
+        self.assertEqual((lib / "libaio.so.1").read_bytes(), self.libaio.read_bytes())
+        self.assertEqual(build_layer.check(self.tmp / "layer", "arm64"), [])
+
+    def test_a_zip_without_libclntsh_fails_the_check_and_says_what_is_missing(self):
+        home = oracle_like_tree(self.tmp / "src", with_clntsh=False)
+        code, _, err = self.build(zip_tree(home, self.tmp / "ic.zip"))
+        self.assertEqual(code, 1)
+        self.assertIn("missing libclntsh.so", err)
+
+    def test_libraries_for_another_architecture_fail_the_check_naming_each(self):
+        home = oracle_like_tree(self.tmp / "src", machine=X86_64)
+        code, _, err = self.build(zip_tree(home, self.tmp / "ic.zip"))
+        self.assertEqual(code, 1)
+        self.assertIn("libclntsh.so.23.1 is built for x86_64, not arm64", err)
+        self.assertNotIn("libaio.so.1 is built", err, "libaio was given for arm64")
+        code, _, err = self.build(self.tmp / "ic.zip", "--arch", "x86_64")
+        self.assertEqual(code, 1, "and the other way round, libaio is the odd one")
+        self.assertIn("libaio.so.1 is built for arm64, not x86_64", err)
+
+    def test_no_zip_fails_with_where_to_download_it_and_what_to_pass(self):
+        code, _, err = run("--out", str(self.tmp / "layer"))
+        self.assertEqual(code, 2)
+        self.assertIn("oracle.com/database/technologies/instant-client", err)
+        self.assertIn("make layer IC_ZIP=", err)
+        code, _, err = self.build(self.tmp / "absent.zip")
+        self.assertEqual(code, 2)
+        self.assertIn("Instant Client zip not found", err)
+
+    def test_a_missing_libaio_stops_the_build_with_how_to_get_it(self):
+        home = oracle_like_tree(self.tmp / "src")
+        zip_path = zip_tree(home, self.tmp / "ic.zip")
+        code, _, err = run("--zip", str(zip_path), "--out", str(self.tmp / "layer"))
+        self.assertEqual(code, 2)
+        self.assertIn("libaio.so.1 is needed", err)
+        self.assertIn("LIBAIO=", err)
+
+    def test_a_layer_over_lambdas_size_limit_fails_the_check(self):
+        home = oracle_like_tree(self.tmp / "src")
+        self.assertEqual(self.build(zip_tree(home, self.tmp / "ic.zip"))[0], 0)
+        big = self.tmp / "layer" / "lib" / "libbig.so"
+        fake_library(big, AARCH64)
+        os.truncate(big, 251 * 1024 * 1024)  # sparse: no disk used
+        problems = build_layer.check(self.tmp / "layer", "arm64")
+        self.assertEqual(len(problems), 1, problems)
+        self.assertIn("over Lambda's limit", problems[0])
+
+    def test_a_symlink_in_a_built_layer_fails_the_check(self):
+        home = oracle_like_tree(self.tmp / "src")
+        self.assertEqual(self.build(zip_tree(home, self.tmp / "ic.zip"))[0], 0)
+        os.symlink("libnnz.so", self.tmp / "layer" / "lib" / "libnnz-link.so")
+        self.assertIn("lib/libnnz-link.so is a symlink; layers need real files",
+                      build_layer.check(self.tmp / "layer", "arm64"))
+
+    def test_sam_builds_the_layer_through_its_makefile(self):
+        home = oracle_like_tree(self.tmp / "src")
+        zip_path = zip_tree(home, self.tmp / "ic.zip")
+        artifacts = self.tmp / "artifacts"
+        result = subprocess.run(
+            ["make", "--no-print-directory", "-C", str(ROOT / "layers" / "oracle-instantclient"),
+             "build-OracleInstantClientLayer", f"IC_ZIP={zip_path}",
+             f"LIBAIO={self.tmp / 'libaio.so.1'}", f"ARTIFACTS_DIR={artifacts}",
+             f"PYTHON={sys.executable}"],
+            capture_output=True, text=True,
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertTrue((artifacts / "lib" / "libclntsh.so").is_file())
+
+
+if __name__ == "__main__":
+    unittest.main()

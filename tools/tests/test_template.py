@@ -1,0 +1,224 @@
+"""What a reviewer checks in template.yaml, as tests: every function has its trigger, IAM is
+scoped to each function's own parameters, prefixes and queues, the queue outlives retries, and
+`make params` writes every parameter the stack reads.
+
+cfn-lint and checkov run in `make lint`; these are the project's own rules on top.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import unittest
+from pathlib import Path
+
+from cfnlint.decode import decode_str
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+
+import params  # noqa: E402
+
+
+def load_template() -> dict:
+    template, matches = decode_str((ROOT / "template.yaml").read_text())
+    assert not matches, matches
+    return template
+
+
+def resources_of_type(template: dict, kind: str) -> dict:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def sub_text(value) -> str | None:
+    """The text of a `!Sub` string (or a plain string); None for other intrinsics."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
+        return value["Fn::Sub"]
+    return None
+
+
+def statements(template: dict, function: dict) -> list[dict]:
+    """Every IAM statement of a function's inline policies, conditional ones included."""
+    found = []
+    for policy in function["Properties"].get("Policies", []):
+        for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+            if "Fn::If" in statement:
+                found.extend(s for s in statement["Fn::If"][1:] if isinstance(s, dict) and "Effect" in s)
+            else:
+                found.append(statement)
+    return found
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+class TemplateTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.template = load_template()
+        cls.functions = resources_of_type(cls.template, "AWS::Serverless::Function")
+
+    def function(self, name: str) -> dict:
+        return self.functions[name]["Properties"]
+
+    def test_every_function_is_a_cargo_lambda_build_of_a_workspace_binary(self):
+        globals_ = self.template["Globals"]["Function"]
+        self.assertEqual(globals_["Runtime"], "provided.al2023")
+        self.assertEqual(globals_["Architectures"], ["arm64"])
+        self.assertEqual(len(self.functions), 5)
+        for name, function in self.functions.items():
+            metadata = function["Metadata"]
+            self.assertEqual(metadata["BuildMethod"], "rust-cargolambda", name)
+            binary = metadata["BuildProperties"]["Binary"]
+            self.assertTrue((ROOT / "functions" / binary / "Cargo.toml").is_file(), f"{name}: {binary}")
+            self.assertEqual(function["Properties"]["CodeUri"], ".", f"{name} builds from the workspace root")
+
+    def test_every_function_has_its_trigger(self):
+        proxy_events = self.function("ProxyFunction")["Events"]
+        routes = {(e["Properties"]["Path"], e["Properties"]["Method"]) for e in proxy_events.values()}
+        self.assertEqual(routes, {("/api/v1/{proxy+}", "ANY"), ("/health", "GET"),
+                                  ("/ingest/sensor-data", "POST")})
+        api = self.template["Resources"]["ProxyApi"]["Properties"]["DefinitionBody"]
+        for path, _ in routes:
+            operations = api["paths"][path]
+            for operation in operations.values():
+                uri = sub_text(operation["x-amazon-apigateway-integration"]["uri"])
+                self.assertIn("${ProxyFunction.Arn}", uri, path)
+
+        sqs = self.function("SensorConsumerFunction")["Events"]["Readings"]
+        self.assertEqual(sqs["Type"], "SQS")
+        self.assertEqual(sqs["Properties"]["Queue"], {"Fn::GetAtt": ["ReadingsQueue", "Arn"]})
+        self.assertEqual(sqs["Properties"]["FunctionResponseTypes"], ["ReportBatchItemFailures"])
+
+        for name in ("RunColorsFunction", "FinanceClosingTriggerFunction"):
+            events = self.function(name)["Events"]
+            self.assertTrue(any(e["Type"] in ("Schedule", "ScheduleV2") for e in events.values()), name)
+
+        closing = self.function("FinanceClosingFunction")
+        self.assertIn("AutoPublishAlias", closing, "Restate must register a fixed version")
+        invoker = self.template["Resources"]["RestateInvokerRole"]["Properties"]
+        statement = invoker["Policies"][0]["PolicyDocument"]["Statement"][0]
+        self.assertEqual(statement["Action"], "lambda:InvokeFunction")
+        self.assertEqual(sub_text(statement["Resource"]), "${FinanceClosingFunction.Arn}:*")
+
+    def test_the_api_requires_auth_chosen_by_a_parameter(self):
+        body = self.template["Resources"]["ProxyApi"]["Properties"]["DefinitionBody"]
+        condition, jwt, api_key = body["security"]["Fn::If"]
+        self.assertEqual((condition, jwt, api_key), ("UseJwt", [{"jwt": []}], [{"api_key": []}]))
+        for path, operations in body["paths"].items():
+            for operation in operations.values():
+                self.assertNotIn("security", operation, f"{path} must not override the API's auth")
+        self.assertEqual(body["x-amazon-apigateway-binary-media-types"], ["*/*"],
+                         "binary bodies pass through the REST API only with this")
+
+    def test_no_iam_statement_grants_a_wildcard_resource_or_action(self):
+        roles = resources_of_type(self.template, "AWS::IAM::Role")
+        documents = [s for f in self.functions.values() for s in statements(self.template, f)]
+        for role in roles.values():
+            for policy in role["Properties"].get("Policies", []):
+                documents.extend(policy["PolicyDocument"]["Statement"])
+        self.assertGreater(len(documents), 8)
+        for statement in documents:
+            if statement["Effect"] != "Allow":
+                continue
+            for resource in as_list(statement["Resource"]):
+                self.assertNotEqual(resource, "*", statement)
+                text = sub_text(resource)
+                if text is not None:
+                    self.assertNotRegex(text, r"^arn:[^/]*:\*$|:parameter/\*$", statement)
+            for action in as_list(statement["Action"]):
+                self.assertNotIn("*", action, statement)
+
+    def test_each_function_reads_only_its_own_parameters_and_can_read_all_of_them(self):
+        own_dir = {"ProxyFunction": "proxy", "SensorConsumerFunction": "sensor-consumer",
+                   "RunColorsFunction": "run-colors", "FinanceClosingFunction": "finance-closing",
+                   "FinanceClosingTriggerFunction": "finance-closing"}
+        for name, directory in own_dir.items():
+            granted = []
+            for statement in statements(self.template, self.functions[name]):
+                if any(a.startswith("ssm:") for a in as_list(statement["Action"])):
+                    granted.extend(sub_text(r) for r in as_list(statement["Resource"]))
+            self.assertTrue(granted, name)
+            for arn in granted:
+                self.assertIn(f"parameter${{SsmRoot}}/${{Stage}}/{directory}", arn, name)
+            for variable, value in self.function(name)["Environment"]["Variables"].items():
+                if not (variable.endswith("_PARAM") or variable.endswith("_PARAM_PREFIX")):
+                    continue
+                path = sub_text(value)
+                self.assertTrue(
+                    any(fnmatch_arn(arn, path) for arn in granted),
+                    f"{name} cannot read its {variable} ({path}) with {granted}",
+                )
+
+    def test_writes_are_limited_to_each_functions_prefix_and_queues(self):
+        consumer = statements(self.template, self.functions["SensorConsumerFunction"])
+        puts = [s for s in consumer if "s3:PutObject" in as_list(s["Action"])]
+        self.assertEqual([sub_text(s["Resource"]) for s in puts], ["${DataBucket.Arn}/${LakePrefix}/*"])
+        colors = statements(self.template, self.functions["RunColorsFunction"])
+        puts = [s for s in colors if "s3:PutObject" in as_list(s["Action"])]
+        self.assertEqual([sub_text(s["Resource"]) for s in puts], ["${DataBucket.Arn}/${RunColorsPrefix}/*"])
+        sends = [s for s in consumer if "sqs:SendMessage" in as_list(s["Action"])]
+        self.assertEqual([s["Resource"] for s in sends], [{"Fn::GetAtt": ["AlertsQueue", "Arn"]}])
+
+    def test_the_queue_outlives_six_consumer_timeouts_and_dead_letters_after_five(self):
+        queue = self.template["Resources"]["ReadingsQueue"]["Properties"]
+        timeout = self.function("SensorConsumerFunction").get(
+            "Timeout", self.template["Globals"]["Function"]["Timeout"])
+        self.assertGreaterEqual(queue["VisibilityTimeout"], 6 * timeout)
+        self.assertEqual(queue["RedrivePolicy"]["maxReceiveCount"], 5)
+        self.assertEqual(queue["RedrivePolicy"]["deadLetterTargetArn"],
+                         {"Fn::GetAtt": ["ReadingsDeadLetterQueue", "Arn"]})
+        alarm = self.template["Resources"]["ReadingsDeadLetterAlarm"]["Properties"]
+        self.assertEqual(alarm["Dimensions"][0]["Value"],
+                         {"Fn::GetAtt": ["ReadingsDeadLetterQueue", "QueueName"]})
+        self.assertEqual((alarm["ComparisonOperator"], alarm["Threshold"]), ("GreaterThanThreshold", 0))
+
+    def test_oracle_functions_have_the_layer_and_the_vpc(self):
+        for name in ("RunColorsFunction", "FinanceClosingFunction"):
+            function = self.function(name)
+            self.assertEqual(function["Layers"], [{"Ref": "OracleInstantClientLayer"}], name)
+            self.assertEqual(function["VpcConfig"]["SubnetIds"], {"Ref": "OracleSubnetIds"}, name)
+        layer = self.template["Resources"]["OracleInstantClientLayer"]
+        self.assertEqual(layer["Properties"]["CompatibleArchitectures"], ["arm64"])
+        self.assertTrue((ROOT / layer["Properties"]["ContentUri"] / "Makefile").is_file())
+
+    def test_make_params_writes_every_parameter_the_stack_reads_and_secrets_as_securestrings(self):
+        written = {p.name: p for p in params.PARAMS}
+        read = set()
+        for function in self.functions.values():
+            for variable, value in function["Properties"]["Environment"]["Variables"].items():
+                path = sub_text(value)
+                if path and path.startswith("${SsmRoot}/${Stage}/"):
+                    name = path.removeprefix("${SsmRoot}/${Stage}/")
+                    if variable.endswith("_PARAM_PREFIX"):
+                        names = {n for n in written if n.startswith(name)}
+                        self.assertTrue(names, f"{variable}: nothing written under {name}")
+                        read |= names
+                    else:
+                        self.assertIn(name, written, f"{variable} reads {name}, which make params does not write")
+                        read.add(name)
+        self.assertEqual(read, set(written), "make params writes nothing the stack does not read")
+        for name, param in written.items():
+            secret = bool(re.search(r"password|key|token", name))
+            self.assertEqual(param.secure, secret, name)
+
+    def test_outputs_give_what_an_operator_needs(self):
+        outputs = set(self.template["Outputs"])
+        self.assertLessEqual({"ApiUrl", "ReadingsQueueUrl", "AlertsQueueUrl", "DataBucketName",
+                              "FinanceClosingVersionArn", "RestateInvokerRoleArn"}, outputs)
+
+
+def fnmatch_arn(granted: str, path: str) -> bool:
+    """True when the ARN pattern `granted` covers the parameter `path` (or, for a prefix
+    ending in '/', every parameter under it)."""
+    arn = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter" + path
+    if granted.endswith("/*"):
+        return arn.startswith(granted[:-1])
+    return granted == arn or (path.endswith("/") and granted + "/" == arn)
+
+
+if __name__ == "__main__":
+    unittest.main()
