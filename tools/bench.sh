@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates BENCHMARKS.md from fresh measurements, all taken in this one run.
 # Called by `make bench` (which installs the tools first). Later issues add their benchmarks here.
+# About 20 minutes from a clean target dir on 2 cores (release and arm64 builds); minutes after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=BENCHMARKS.md
@@ -13,6 +14,12 @@ echo "bench: sensor-consumer batch throughput (cargo bench -p sensor-consumer --
 consumer=$(cargo bench --locked -q -p sensor-consumer --bench batch_throughput 2>/dev/null)
 echo "bench: proxy peak memory (orabridge-demo proxy-rss 300)" >&2
 rss=$(cargo run --locked -q -p orabridge-demo -- proxy-rss 300)
+echo "bench: cold starts against hello-world (cargo build --release; orabridge-demo cold-start 40)" >&2
+cargo build --release --locked -q -p proxy -p sensor-consumer -p run-colors -p finance-closing -p hello-lambda
+# A missed target is reported in the table, not by failing the whole run.
+coldstart=$(cargo run --locked -q -p orabridge-demo -- cold-start 40 || true)
+echo "bench: arm64 release zips (make build)" >&2
+sizes=$(bash tools/artifact-sizes.sh)
 
 cat > "$tmp" <<MD
 # Benchmarks
@@ -27,16 +34,21 @@ Every figure below comes from the same run.
 | proxy added latency | \`cargo bench -p proxy --bench proxy_path\` |
 | proxy peak memory | \`cargo run -p orabridge-demo -- proxy-rss 300\` |
 | sensor-consumer throughput and memory | \`cargo bench -p sensor-consumer --bench batch_throughput\` |
+| cold start and peak RSS per function | \`cargo build --release\`, then \`cargo run -p orabridge-demo -- cold-start 40\` |
+| function zips and layer size | \`make build\`, then \`tools/artifact-sizes.sh\` (the layer with \`IC_ZIP=… LIBAIO=…\`) |
 
 $latency
 
 $rss
 
+$coldstart
+
 $consumer
 
-Not measured yet (their issues add them): run-colors against pandas
-and polars, finance-closing compute per closing, cold starts against a hello-world baseline, and
-the arm64 zip sizes.
+$sizes
+
+Not measured yet (their issues add them): run-colors against pandas and polars, and
+finance-closing compute per closing.
 MD
 mv "$tmp" "$out"
 trap - EXIT

@@ -1,0 +1,256 @@
+//! Cold starts, measured the way Lambda sees them: a fresh process per sample, started against a
+//! small Lambda Runtime API served here, timed from spawn to its first poll for an event
+//! (`GET /runtime/invocation/next`: the end of its init) and to its first answer, with the
+//! process's peak resident memory read from `/proc` once it has answered.
+//!
+//! Every function is measured side by side with `hello-lambda`, a hello-world `lambda_runtime`
+//! binary built with the same profile, in interleaved rounds so a noisy neighbour affects all of
+//! them alike; the report gives medians and the ratio to the baseline.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+/// The Runtime API version prefix every call uses.
+const API: &str = "/2018-06-01/runtime";
+
+/// One function to measure.
+pub struct Subject {
+    /// Its name (the binary's name under `target/release`).
+    pub name: String,
+    /// The event it is invoked with.
+    pub event: Vec<u8>,
+    /// Its environment, on top of the Lambda variables set here.
+    pub env: Vec<(String, String)>,
+}
+
+/// What one cold start came to.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// Spawn to the first `next` poll.
+    pub init: Duration,
+    /// Spawn to the first response or error report.
+    pub first_answer: Duration,
+    /// Peak resident memory once it answered (KiB).
+    pub peak_rss_kib: u64,
+    /// The answer: the response body, or `error: <body>`.
+    pub answer: String,
+}
+
+#[derive(Debug)]
+enum Call {
+    Next(Instant),
+    Answer(Instant, String),
+}
+
+/// Starts `binary` once against a fresh Runtime API and measures it.
+pub async fn measure(binary: &Path, subject: &Subject) -> Result<Sample> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let (calls, mut seen) = mpsc::unbounded_channel();
+    let server = tokio::spawn(serve(listener, Bytes::from(subject.event.clone()), calls));
+
+    let started = Instant::now();
+    let mut child = tokio::process::Command::new(binary)
+        .envs(lambda_env(address, &subject.name))
+        .envs(subject.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    let pid = child.id().context("the process ended at once")?;
+
+    let Call::Next(polled) = next_call(&mut seen, &subject.name, "polled for an event").await?
+    else {
+        bail!("{} answered before polling", subject.name);
+    };
+    let Call::Answer(answered, answer) = next_call(&mut seen, &subject.name, "answered").await?
+    else {
+        bail!("{} polled twice without answering", subject.name);
+    };
+    let peak_rss_kib = peak_rss_kib(pid).unwrap_or(0);
+    child.kill().await.ok();
+    server.abort();
+    Ok(Sample {
+        init: polled - started,
+        first_answer: answered - started,
+        peak_rss_kib,
+        answer,
+    })
+}
+
+/// The next Runtime API call the process made, or an error after a minute of silence.
+async fn next_call(
+    seen: &mut mpsc::UnboundedReceiver<Call>,
+    name: &str,
+    what: &str,
+) -> Result<Call> {
+    tokio::time::timeout(Duration::from_secs(60), seen.recv())
+        .await
+        .ok()
+        .flatten()
+        .with_context(|| format!("{name} never {what}"))
+}
+
+/// The variables the Lambda service sets for every function.
+fn lambda_env(address: SocketAddr, name: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_LAMBDA_RUNTIME_API", address.to_string()),
+        ("AWS_LAMBDA_FUNCTION_NAME", name.to_owned()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".to_owned()),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}")),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", "cold-start".to_owned()),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
+        ("_HANDLER", "bootstrap".to_owned()),
+    ]
+}
+
+/// Serves one invocation: the event on the first `next`, then nothing more (the process is
+/// killed once it has answered).
+async fn serve(listener: TcpListener, event: Bytes, calls: mpsc::UnboundedSender<Call>) {
+    let served = Arc::new(AtomicBool::new(false));
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        let (event, calls, served) = (event.clone(), calls.clone(), Arc::clone(&served));
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+                let (event, calls, served) = (event.clone(), calls.clone(), Arc::clone(&served));
+                async move { Ok::<_, Infallible>(route(request, event, calls, served).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+async fn route(
+    request: Request<Incoming>,
+    event: Bytes,
+    calls: mpsc::UnboundedSender<Call>,
+    served: Arc<AtomicBool>,
+) -> Response<Full<Bytes>> {
+    let at = Instant::now();
+    let path = request.uri().path().to_owned();
+    if path == format!("{API}/invocation/next") {
+        if served.swap(true, Ordering::SeqCst) {
+            // The next invocation never comes: the process is killed before this returns.
+            std::future::pending::<()>().await;
+        }
+        let _ = calls.send(Call::Next(at));
+        let deadline = chrono::Utc::now().timestamp_millis() + 30_000;
+        return Response::builder()
+            .header("Lambda-Runtime-Aws-Request-Id", "cold-start-0001")
+            .header("Lambda-Runtime-Deadline-Ms", deadline.to_string())
+            .header(
+                "Lambda-Runtime-Invoked-Function-Arn",
+                "arn:aws:lambda:us-east-1:123456789012:function:cold-start",
+            )
+            .header(
+                "Lambda-Runtime-Trace-Id",
+                "Root=1-00000000-000000000000000000000000",
+            )
+            .body(Full::new(event))
+            .unwrap_or_default();
+    }
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
+        .unwrap_or_default();
+    let answer = if path.ends_with("/response") {
+        body
+    } else {
+        format!("error: {body}")
+    };
+    let _ = calls.send(Call::Answer(at, answer));
+    Response::builder()
+        .status(202)
+        .body(Full::new(Bytes::new()))
+        .unwrap_or_default()
+}
+
+/// A process's peak resident memory (`VmHWM`, KiB).
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
+}
+
+/// Measures every subject `rounds` times, interleaved, and returns the samples by name.
+pub async fn measure_all(
+    release_dir: &Path,
+    subjects: &[Subject],
+    rounds: usize,
+) -> Result<HashMap<String, Vec<Sample>>> {
+    let mut samples: HashMap<String, Vec<Sample>> = HashMap::new();
+    for subject in subjects {
+        let binary = binary(release_dir, &subject.name)?;
+        // One unmeasured start per binary first, so every measured one finds it in the page
+        // cache, as a warm Lambda host would after the first download.
+        measure(&binary, subject).await?;
+    }
+    for _ in 0..rounds {
+        for subject in subjects {
+            let sample = measure(&binary(release_dir, &subject.name)?, subject).await?;
+            samples
+                .entry(subject.name.clone())
+                .or_default()
+                .push(sample);
+        }
+    }
+    Ok(samples)
+}
+
+fn binary(release_dir: &Path, name: &str) -> Result<PathBuf> {
+    let path = release_dir.join(name);
+    if !path.is_file() {
+        bail!(
+            "{} is not built: run `cargo build --release --locked -p {name}` first (make bench does)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// The median of some durations or sizes.
+pub fn median<T: Copy + Ord>(values: impl IntoIterator<Item = T>) -> Option<T> {
+    let mut values: Vec<T> = values.into_iter().collect();
+    values.sort_unstable();
+    values.get(values.len() / 2).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_median_is_the_middle_value_whatever_the_order() {
+        assert_eq!(median([5, 1, 3]), Some(3));
+        assert_eq!(median([4, 1, 3, 2]), Some(3));
+        assert_eq!(median(Vec::<u32>::new()), None);
+    }
+}
