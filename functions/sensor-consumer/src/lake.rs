@@ -374,11 +374,6 @@ fn reading_digest(reading: &Reading) -> [u8; 8] {
     ])
 }
 
-/// A reading's `readingId`: 16 hex digits.
-pub fn reading_id(reading: &Reading) -> String {
-    hex(&reading_digest(reading))
-}
-
 fn with_slash(prefix: &str) -> String {
     let trimmed = prefix.trim_matches('/');
     if trimmed.is_empty() {
