@@ -9,6 +9,8 @@
 //! - [`metrics`]: CloudWatch Embedded Metric Format, flushed after every invocation.
 //! - [`batch`]: SQS partial batch responses (standard and FIFO), panics contained per record.
 //! - [`object_store`]: the object-store port (S3 and in-memory).
+//! - `oracle` (feature `oracle`): connect in thick mode, validated identifiers, rows as text,
+//!   error mapping that names the Instant Client layer when it is missing.
 //! - [`queue`]: the message-queue port (SQS and in-memory), batched to SQS's limits.
 //! - [`sensor`]: the irrigation-sensor reading schema and its validation.
 //! - [`errors`]: helpers to report an error with its whole cause chain.
@@ -26,6 +28,8 @@ pub mod lambda;
 pub mod logging;
 pub mod metrics;
 pub mod object_store;
+#[cfg(feature = "oracle")]
+pub mod oracle;
 pub mod params;
 pub mod queue;
 pub mod sensor;

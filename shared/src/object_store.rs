@@ -37,6 +37,22 @@ pub trait ObjectStore: Send + Sync {
         body: Vec<u8>,
         content_type: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Writes (or replaces) `key` with the content of a local file. The default reads the file
+    /// into memory; the S3 adapter streams it from disk instead.
+    fn put_file(
+        &self,
+        key: &str,
+        path: &std::path::Path,
+        content_type: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move {
+            let body = tokio::fs::read(path)
+                .await
+                .map_err(|err| StoreError::new(key, err))?;
+            self.put(key, body, content_type).await
+        }
+    }
 }
 
 /// The S3 adapter: one bucket.
@@ -68,6 +84,35 @@ impl ObjectStore for S3ObjectStore {
             .await
             .map_err(|err| StoreError::new(key, err))?;
         Ok(())
+    }
+
+    async fn put_file(
+        &self,
+        key: &str,
+        path: &std::path::Path,
+        content_type: &str,
+    ) -> Result<(), StoreError> {
+        // Streamed from disk: a run's colors.json can be larger than the function's memory.
+        let body = aws_sdk_s3::primitives::ByteStream::from_path(path)
+            .await
+            .map_err(|err| StoreError::new(key, err))?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(body)
+            .send()
+            .await
+            .map_err(|err| StoreError::new(key, err))?;
+        Ok(())
+    }
+}
+
+impl S3ObjectStore {
+    /// The bucket this adapter writes to.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
     }
 }
 

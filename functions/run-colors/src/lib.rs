@@ -1,34 +1,18 @@
 //! `run-colors`: EventBridge cron → Oracle → exclusion rules → per-security ranking → S3.
 //!
-//! This first cut accepts its trigger events and fails them with a typed, plainly named error:
-//! the run-colors issue builds the real work. A scheduled run that reports `NotBuiltYet` in its
-//! Lambda error is honest; one that "succeeds" without doing anything would hide a gap.
+//! The domain ([`values`], [`rules`], [`pipeline`], [`output`]) knows nothing of Lambda or
+//! Oracle: rows arrive through the [`pipeline::RecordSource`] port and the four files are
+//! written to a folder, which a [`publish::Publisher`] then makes visible.
 
-use orabridge_shared::lambda::{Diagnostic, diagnostic};
+#![warn(missing_docs)]
 
-/// Why an invocation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum InvocationError {
-    /// The function's processing is not part of this build yet.
-    #[error("run-colors is not built yet: this build only accepts its trigger events")]
-    NotBuiltYet,
-}
-
-impl From<InvocationError> for Diagnostic {
-    fn from(error: InvocationError) -> Self {
-        let error_type = match error {
-            InvocationError::NotBuiltYet => "NotBuiltYet",
-        };
-        diagnostic(error_type, &error)
-    }
-}
-
-/// Handles one trigger event (an EventBridge scheduled event or a direct invocation).
-pub fn handle(event: &serde_json::Value) -> Result<serde_json::Value, InvocationError> {
-    let source = event
-        .get("source")
-        .and_then(|s| s.as_str())
-        .unwrap_or("direct invocation");
-    tracing::warn!(source, "invocation received; processing is not built yet");
-    Err(InvocationError::NotBuiltYet)
-}
+pub mod cli;
+pub mod csv_source;
+pub mod extract;
+pub mod function;
+pub mod oracle_source;
+pub mod output;
+pub mod pipeline;
+pub mod publish;
+pub mod rules;
+pub mod values;

@@ -1,0 +1,386 @@
+//! The Oracle side of run-colors: the seven connection parameters (SSM, overridable by
+//! environment variables for a person on the VPN), the colors query, and the table catalog the
+//! `extract` command reads.
+//!
+//! Every statement here is built from validated identifiers and bind variables only; the SQL
+//! builders are plain functions so the tests can check exactly what would be sent.
+
+use std::time::Duration;
+
+use orabridge_shared::clock::Clock;
+use orabridge_shared::config::VarSource;
+use orabridge_shared::oracle::{
+    self as ora, ConnectOptions, Identifier, IdentifierError, OracleError, TextRows,
+};
+use orabridge_shared::params::{GetOptions, ParameterError, ParameterSource, ParameterStore};
+use secrecy::SecretString;
+
+use crate::extract::{Catalog, ColumnDescription, TableName};
+use crate::pipeline::{RecordSource, SourceError};
+
+/// The parameters under the prefix, in the order the spec lists them.
+pub const PARAMETER_NAMES: [&str; 7] = [
+    "host",
+    "port",
+    "service_name",
+    "username",
+    "password",
+    "schema",
+    "table",
+];
+
+/// Where the colors live and how to log in.
+#[derive(Debug, Clone)]
+pub struct OracleSettings {
+    /// Connection and login.
+    pub connect: ConnectOptions,
+    /// The schema (owner) of the colors table.
+    pub schema: Identifier,
+    /// The colors table.
+    pub table: Identifier,
+}
+
+/// The settings could not be assembled.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// Neither the SSM parameter nor the environment variable is set.
+    #[error("Oracle setting {name} is missing: set the SSM parameter {parameter} or {variable}")]
+    Missing {
+        /// The setting.
+        name: &'static str,
+        /// Its SSM parameter.
+        parameter: String,
+        /// Its environment variable.
+        variable: String,
+    },
+    /// SSM could not be read.
+    #[error("reading the Oracle parameters under {prefix} failed")]
+    Parameters {
+        /// The prefix.
+        prefix: String,
+        /// The cause.
+        #[source]
+        source: ParameterError,
+    },
+    /// The port is not a port number.
+    #[error("Oracle port {0:?} is not a port number")]
+    Port(String),
+    /// The schema or table is not a plain identifier.
+    #[error(transparent)]
+    Identifier(#[from] IdentifierError),
+}
+
+impl OracleSettings {
+    /// Reads the seven settings: each from `ORACLE_<NAME>` when set, otherwise from the SSM
+    /// parameter `<prefix><name>` (all missing ones in one call; the password decrypted).
+    pub async fn load<S: ParameterSource, C: Clock>(
+        parameters: Option<&ParameterStore<S, C>>,
+        prefix: &str,
+        env: &(impl VarSource + ?Sized),
+        call_timeout: Duration,
+    ) -> Result<OracleSettings, SettingsError> {
+        let prefix = if prefix.is_empty() || prefix.ends_with('/') {
+            prefix.to_owned()
+        } else {
+            format!("{prefix}/")
+        };
+        let variable = |name: &str| format!("ORACLE_{}", name.to_ascii_uppercase());
+        let from_env: Vec<Option<String>> = PARAMETER_NAMES
+            .iter()
+            .map(|name| env.var(&variable(name)).filter(|v| !v.is_empty()))
+            .collect();
+        let wanted: Vec<String> = PARAMETER_NAMES
+            .iter()
+            .zip(&from_env)
+            .filter(|(_, value)| value.is_none())
+            .map(|(name, _)| format!("{prefix}{name}"))
+            .collect();
+        let mut fetched = std::collections::HashMap::new();
+        if let (Some(store), false) = (parameters, wanted.is_empty()) {
+            let names: Vec<&str> = wanted.iter().map(String::as_str).collect();
+            fetched = match store.get_many(&names, GetOptions::decrypted()).await {
+                Ok(values) => values,
+                Err(ParameterError::NotFound { .. }) => {
+                    // Fetch one by one to name exactly which ones are missing.
+                    let mut found = std::collections::HashMap::new();
+                    for name in names {
+                        if let Ok(value) = store.get(name, GetOptions::decrypted()).await {
+                            found.insert(name.to_owned(), value);
+                        }
+                    }
+                    found
+                }
+                Err(source) => {
+                    return Err(SettingsError::Parameters {
+                        prefix: prefix.clone(),
+                        source,
+                    });
+                }
+            };
+        }
+        let mut values: Vec<SecretString> = Vec::with_capacity(PARAMETER_NAMES.len());
+        for (name, env_value) in PARAMETER_NAMES.iter().zip(from_env) {
+            let parameter = format!("{prefix}{name}");
+            let value = match env_value {
+                Some(value) => SecretString::from(value),
+                None => match fetched.get(&parameter) {
+                    Some(value) => value.secret().clone(),
+                    None => {
+                        return Err(SettingsError::Missing {
+                            name,
+                            parameter,
+                            variable: variable(name),
+                        });
+                    }
+                },
+            };
+            values.push(value);
+        }
+        use secrecy::ExposeSecret;
+        let text = |index: usize| values[index].expose_secret().trim().to_owned();
+        let port_text = text(1);
+        let port: u16 = port_text
+            .parse()
+            .map_err(|_| SettingsError::Port(port_text.clone()))?;
+        Ok(OracleSettings {
+            connect: ConnectOptions {
+                username: text(3),
+                password: values[4].clone(),
+                connect_string: ora::easy_connect(&text(0), port, &text(2)),
+                call_timeout,
+            },
+            schema: Identifier::parse("schema", &text(5))?,
+            table: Identifier::parse("table", &text(6))?,
+        })
+    }
+}
+
+/// The colors query: every column of the configured table.
+pub fn colors_query(schema: &Identifier, table: &Identifier) -> String {
+    format!("SELECT * FROM {schema}.{table}")
+}
+
+/// The colors table read row by row as text cells.
+pub struct OracleColors {
+    rows: TextRows,
+    cells: Vec<Option<String>>,
+    description: String,
+    options: ConnectOptions,
+    // Kept for the lifetime of the result set.
+    _connection: oracle::Connection,
+}
+
+impl OracleColors {
+    /// Connects and starts the query. Blocks: run inside `spawn_blocking`.
+    pub fn open(settings: &OracleSettings) -> Result<OracleColors, OracleError> {
+        let connection = ora::connect(&settings.connect)?;
+        let sql = colors_query(&settings.schema, &settings.table);
+        let rows = TextRows::query(&connection, &sql, &[])
+            .map_err(|err| OracleError::from_driver(err, &settings.connect))?;
+        Ok(OracleColors {
+            rows,
+            cells: Vec::new(),
+            description: format!(
+                "oracle:{}.{}",
+                settings.schema.as_str(),
+                settings.table.as_str()
+            ),
+            options: settings.connect.clone(),
+            _connection: connection,
+        })
+    }
+}
+
+impl RecordSource for OracleColors {
+    fn describe(&self) -> String {
+        self.description.clone()
+    }
+
+    fn columns(&self) -> &[String] {
+        self.rows.columns()
+    }
+
+    fn next_record(&mut self, record: &mut csv::StringRecord) -> Result<bool, SourceError> {
+        let more = self.rows.next_into(&mut self.cells).map_err(|err| {
+            SourceError::new(
+                "fetching colors from Oracle failed",
+                OracleError::from_driver(err, &self.options),
+            )
+        })?;
+        if more {
+            record.clear();
+            for cell in &self.cells {
+                record.push_field(cell.as_deref().unwrap_or(""));
+            }
+        }
+        Ok(more)
+    }
+}
+
+/// SQL of the catalog queries, with their binds, as the extract command sends them.
+pub mod catalog_sql {
+    use super::Identifier;
+
+    /// Who and where: no privileged views needed.
+    pub const DATABASE_INFO: &str = "SELECT SYS_CONTEXT('USERENV', 'DB_NAME'), \
+         SYS_CONTEXT('USERENV', 'SERVICE_NAME'), SYS_CONTEXT('USERENV', 'SESSION_USER'), \
+         SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA') FROM DUAL";
+
+    /// Tables and views of one owner visible to this user; bind 1: the owner.
+    pub const ACCESSIBLE_TABLES: &str = "SELECT owner, table_name, 'TABLE' FROM all_tables \
+         WHERE owner = :1 UNION ALL SELECT owner, view_name, 'VIEW' FROM all_views \
+         WHERE owner = :1 ORDER BY 2";
+
+    /// Columns of one table; binds: owner, table.
+    pub const DESCRIBE: &str = "SELECT column_name, data_type, data_length, data_precision, \
+         data_scale, nullable FROM all_tab_columns WHERE owner = :1 AND table_name = :2 \
+         ORDER BY column_id";
+
+    /// The first rows of one table; bind 1: the row limit.
+    pub fn sample(owner: &Identifier, table: &Identifier) -> String {
+        format!("SELECT * FROM {owner}.{table} WHERE ROWNUM <= :1")
+    }
+}
+
+/// The catalog of one schema, read over a live connection.
+pub struct OracleCatalog {
+    connection: oracle::Connection,
+    settings: OracleSettings,
+}
+
+impl OracleCatalog {
+    /// Connects. Blocks.
+    pub fn open(settings: OracleSettings) -> Result<OracleCatalog, OracleError> {
+        Ok(OracleCatalog {
+            connection: ora::connect(&settings.connect)?,
+            settings,
+        })
+    }
+
+    fn map(&self, context: &str, err: oracle::Error) -> SourceError {
+        SourceError::new(
+            context.to_owned(),
+            OracleError::from_driver(err, &self.settings.connect),
+        )
+    }
+}
+
+impl Catalog for OracleCatalog {
+    fn database_info(&mut self) -> Result<serde_json::Value, SourceError> {
+        let row = self
+            .connection
+            .query_row(catalog_sql::DATABASE_INFO, &[])
+            .map_err(|err| self.map("reading the database info failed", err))?;
+        let text = |index: usize| row.get::<_, Option<String>>(index).ok().flatten();
+        let version = self
+            .connection
+            .server_version()
+            .map(|(version, banner)| (version.to_string(), banner))
+            .ok();
+        Ok(serde_json::json!({
+            "db_name": text(0),
+            "service_name": text(1),
+            "session_user": text(2),
+            "current_schema": text(3),
+            "server_version": version.as_ref().map(|v| &v.0),
+            "banner": version.as_ref().map(|v| &v.1),
+            "connect_string": self.settings.connect.connect_string,
+        }))
+    }
+
+    fn default_schema(&self) -> String {
+        self.settings.schema.as_str().to_owned()
+    }
+
+    fn accessible_tables(&mut self, owner: &Identifier) -> Result<Vec<TableName>, SourceError> {
+        let rows = self
+            .connection
+            .query_as::<(String, String, String)>(
+                catalog_sql::ACCESSIBLE_TABLES,
+                &[&owner.as_str()],
+            )
+            .map_err(|err| self.map("listing the accessible tables failed", err))?;
+        rows.map(|row| {
+            row.map(|(owner, name, kind)| TableName { owner, name, kind })
+                .map_err(|err| self.map("listing the accessible tables failed", err))
+        })
+        .collect()
+    }
+
+    fn describe(&mut self, table: &TableName) -> Result<Vec<ColumnDescription>, SourceError> {
+        let rows = self
+            .connection
+            .query_as::<(
+                String,
+                String,
+                Option<i64>,
+                Option<i64>,
+                Option<i64>,
+                String,
+            )>(catalog_sql::DESCRIBE, &[&table.owner, &table.name])
+            .map_err(|err| self.map("describing the table failed", err))?;
+        rows.map(|row| {
+            row.map(
+                |(name, data_type, length, precision, scale, nullable)| ColumnDescription {
+                    name,
+                    data_type,
+                    length,
+                    precision,
+                    scale,
+                    nullable: nullable == "Y",
+                },
+            )
+            .map_err(|err| self.map("describing the table failed", err))
+        })
+        .collect()
+    }
+
+    fn sample(
+        &mut self,
+        table: &TableName,
+        rows: u32,
+    ) -> Result<Box<dyn RecordSource + '_>, SourceError> {
+        let owner = Identifier::parse("schema", &table.owner)
+            .map_err(|err| SourceError::new("invalid owner", err))?;
+        let name = Identifier::parse("table", &table.name)
+            .map_err(|err| SourceError::new("invalid table", err))?;
+        let sql = catalog_sql::sample(&owner, &name);
+        let result = TextRows::query(&self.connection, &sql, &[&rows])
+            .map_err(|err| self.map("sampling the table failed", err))?;
+        Ok(Box::new(SampleRows {
+            rows: result,
+            cells: Vec::new(),
+            description: format!("oracle:{}.{}", table.owner, table.name),
+        }))
+    }
+}
+
+struct SampleRows {
+    rows: TextRows,
+    cells: Vec<Option<String>>,
+    description: String,
+}
+
+impl RecordSource for SampleRows {
+    fn describe(&self) -> String {
+        self.description.clone()
+    }
+
+    fn columns(&self) -> &[String] {
+        self.rows.columns()
+    }
+
+    fn next_record(&mut self, record: &mut csv::StringRecord) -> Result<bool, SourceError> {
+        let more = self
+            .rows
+            .next_into(&mut self.cells)
+            .map_err(|err| SourceError::new("fetching sample rows failed", err))?;
+        if more {
+            record.clear();
+            for cell in &self.cells {
+                record.push_field(cell.as_deref().unwrap_or(""));
+            }
+        }
+        Ok(more)
+    }
+}

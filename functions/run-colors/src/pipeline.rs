@@ -1,0 +1,749 @@
+//! The run itself: rows from a [`RecordSource`], validated and normalised, filtered by the
+//! [`Rules`], ranked per CUSIP and written as the four output files of one run folder.
+//!
+//! Memory is the constraint that shapes this module. Rows stream in; an excluded row goes
+//! straight to `excluded.csv` and is forgotten; an included row's text is appended to one
+//! arena (`text` + `bounds`) and its sort key to a compact vector. The included rows are held
+//! once, sorted by index, and streamed out again, so peak memory is about the size of the
+//! included text plus 40 bytes per row.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use hashbrown::HashTable;
+
+use crate::output::{
+    FileEntry, HashingWriter, Manifest, RowCounts, RulesSummary, push_csv_field, push_json_string,
+    sha256_hex,
+};
+use crate::rules::{Field, PriceOrder, RowValues, Rules};
+use crate::values::{self, Micros};
+
+/// Why a source could not deliver rows.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct SourceError {
+    message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl SourceError {
+    /// An error with a message and its cause.
+    pub fn new(
+        message: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self {
+            message: message.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// An error with a message only.
+    pub fn message(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            source: None,
+        }
+    }
+}
+
+/// Where color rows come from: the CSV file for local runs or the Oracle table. Cells are
+/// text; an empty cell (or SQL NULL) is a missing value.
+pub trait RecordSource {
+    /// A short description for the manifest (`csv:<path>`, `oracle:<SCHEMA>.<TABLE>`).
+    fn describe(&self) -> String;
+    /// The column names in source order.
+    fn columns(&self) -> &[String];
+    /// Reads the next row into `record`; `false` at the end.
+    fn next_record(&mut self, record: &mut csv::StringRecord) -> Result<bool, SourceError>;
+}
+
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The source failed (connection, query, unreadable file).
+    #[error("reading the colors failed")]
+    Source(#[from] SourceError),
+    /// The input's columns cannot be processed.
+    #[error("the input has no usable header: {0}")]
+    Header(String),
+    /// An output file could not be written.
+    #[error("writing {} failed", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The included rows do not fit the 4 GiB text arena.
+    #[error("the input is too large: more than 4 GiB of included text")]
+    TooLarge,
+}
+
+/// What a run needs besides its source.
+#[derive(Debug, Clone, Copy)]
+pub struct RunSettings<'a> {
+    /// The reference time (`older_than_days`, the run id and folder).
+    pub as_of: Micros,
+    /// The validated rules.
+    pub rules: &'a Rules,
+    /// The rules document as read, for its checksum in the manifest.
+    pub rules_document: &'a [u8],
+    /// The folder the four files are written to (created if needed).
+    pub out_dir: &'a Path,
+}
+
+/// The data files of a run folder, in publication order (the manifest comes after them).
+pub const DATA_FILES: [&str; 3] = ["colors.csv", "colors.json", "excluded.csv"];
+/// The manifest's file name.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// Where each known column sits in the source, and which columns pass through.
+#[derive(Debug, Clone)]
+struct Columns {
+    known: [Option<usize>; 6],
+    passthrough: Vec<usize>,
+    passthrough_names: Vec<String>,
+}
+
+impl Columns {
+    fn from_header(header: &[String]) -> Result<Columns, RunError> {
+        let mut known = [None; 6];
+        let mut passthrough = Vec::new();
+        let mut passthrough_names = Vec::new();
+        for (index, name) in header.iter().enumerate() {
+            // A UTF-8 byte order mark from a spreadsheet export would hide the first column.
+            let name = name.trim_start_matches('\u{feff}');
+            match Field::from_name(name) {
+                Some(field) => {
+                    let slot = &mut known[field as usize];
+                    if slot.is_some() {
+                        return Err(RunError::Header(format!(
+                            "column {} appears twice",
+                            field.name()
+                        )));
+                    }
+                    *slot = Some(index);
+                }
+                None => {
+                    passthrough.push(index);
+                    passthrough_names.push(name.to_owned());
+                }
+            }
+        }
+        for required in [Field::Id, Field::Cusip] {
+            if known[required as usize].is_none() {
+                return Err(RunError::Header(format!(
+                    "column {} is missing (found: {})",
+                    required.name(),
+                    header.join(", ")
+                )));
+            }
+        }
+        Ok(Columns {
+            known,
+            passthrough,
+            passthrough_names,
+        })
+    }
+
+    fn cell<'r>(&self, record: &'r csv::StringRecord, field: Field) -> &'r str {
+        self.known[field as usize]
+            .and_then(|index| record.get(index))
+            .unwrap_or("")
+    }
+}
+
+// Flags in `Key::missing`.
+const NO_RANK: u8 = 1;
+const NO_DATE: u8 = 2;
+const NO_PRICE: u8 = 4;
+
+/// The sort key of one included row; `row` indexes the text arena.
+#[derive(Debug, Clone, Copy)]
+struct Key {
+    rank: i64,
+    date: Micros,
+    price: f64,
+    cusip: u32,
+    row: u32,
+    missing: u8,
+}
+
+// Text fields stored per included row, before the passthrough columns.
+const ID: usize = 0;
+const CUSIP: usize = 1;
+const SOURCE: usize = 2;
+const PRICE: usize = 3;
+const FIXED_TEXT_FIELDS: usize = 4;
+
+/// Every ID seen so far (included or excluded), to report repeats.
+#[derive(Default)]
+struct IdSet {
+    text: String,
+    ends: Vec<u32>,
+    table: HashTable<u32>,
+    hasher: hashbrown::DefaultHashBuilder,
+}
+
+impl IdSet {
+    /// Adds `id`; `false` when it was already there.
+    fn insert(&mut self, id: &str) -> Result<bool, RunError> {
+        use std::hash::BuildHasher;
+        let hash = self.hasher.hash_one(id);
+        let Self {
+            text,
+            ends,
+            table,
+            hasher,
+        } = self;
+        let get = |index: u32| {
+            let index = index as usize;
+            let start = if index == 0 {
+                0
+            } else {
+                ends[index - 1] as usize
+            };
+            &text[start..ends[index] as usize]
+        };
+        if table.find(hash, |&seen| get(seen) == id).is_some() {
+            return Ok(false);
+        }
+        text.push_str(id);
+        let end = u32::try_from(text.len()).map_err(|_| RunError::TooLarge)?;
+        ends.push(end);
+        let index = (ends.len() - 1) as u32;
+        let rehash = |&seen: &u32| {
+            let seen = seen as usize;
+            let start = if seen == 0 {
+                0
+            } else {
+                ends[seen - 1] as usize
+            };
+            hasher.hash_one(&text[start..ends[seen] as usize])
+        };
+        table.insert_unique(hash, index, rehash);
+        Ok(true)
+    }
+}
+
+/// Collects one run's rows.
+struct Collector<'a, W: Write> {
+    rules: &'a Rules,
+    as_of: Micros,
+    columns: Columns,
+    fields_per_row: usize,
+    text: String,
+    bounds: Vec<u32>,
+    keys: Vec<Key>,
+    cusips: HashTable<u32>,
+    cusip_rows: Vec<u32>,
+    hasher: hashbrown::DefaultHashBuilder,
+    ids: IdSet,
+    excluded: W,
+    line: Vec<u8>,
+    matched: Vec<usize>,
+    counts: RowCounts,
+}
+
+impl<'a, W: Write> Collector<'a, W> {
+    fn new(rules: &'a Rules, as_of: Micros, columns: Columns, excluded: W) -> Self {
+        let fields_per_row = FIXED_TEXT_FIELDS + columns.passthrough.len();
+        Self {
+            rules,
+            as_of,
+            columns,
+            fields_per_row,
+            text: String::new(),
+            bounds: Vec::new(),
+            keys: Vec::new(),
+            cusips: HashTable::new(),
+            cusip_rows: Vec::new(),
+            hasher: Default::default(),
+            ids: IdSet::default(),
+            excluded,
+            line: Vec::with_capacity(256),
+            matched: Vec::new(),
+            counts: RowCounts::default(),
+        }
+    }
+
+    fn field(&self, row: u32, field: usize) -> &str {
+        let at = row as usize * self.fields_per_row + field;
+        let start = if at == 0 {
+            0
+        } else {
+            self.bounds[at - 1] as usize
+        };
+        &self.text[start..self.bounds[at] as usize]
+    }
+
+    fn push(&mut self, record: &csv::StringRecord) -> Result<(), RunError> {
+        self.counts.input += 1;
+        let columns = &self.columns;
+        let id = columns.cell(record, Field::Id).trim();
+        let raw_cusip = columns.cell(record, Field::Cusip).trim();
+        // CUSIPs are ASCII in practice; upper-casing in place avoids an allocation per row.
+        let mut cusip_buf = [0u8; 32];
+        let upper_cusip;
+        let cusip: &str = if raw_cusip.len() <= cusip_buf.len() && raw_cusip.is_ascii() {
+            let buf = &mut cusip_buf[..raw_cusip.len()];
+            buf.copy_from_slice(raw_cusip.as_bytes());
+            buf.make_ascii_uppercase();
+            std::str::from_utf8(buf).unwrap_or_default()
+        } else {
+            upper_cusip = raw_cusip.to_uppercase();
+            &upper_cusip
+        };
+        let source = Some(columns.cell(record, Field::Source).trim()).filter(|s| !s.is_empty());
+        let rank_text = columns.cell(record, Field::Rank).trim();
+        let date_text = columns.cell(record, Field::ColorDate).trim();
+        let price_text = columns.cell(record, Field::Price).trim();
+
+        let mut invalid: [Option<&str>; 5] = [None; 5];
+        if id.is_empty() || !self.ids.insert(id)? {
+            invalid[0] = Some("invalid:ID");
+        }
+        if cusip.is_empty() {
+            invalid[1] = Some("invalid:CUSIP");
+        }
+        let rank = if rank_text.is_empty() {
+            None
+        } else {
+            let rank = values::parse_rank(rank_text);
+            if rank.is_none() {
+                invalid[2] = Some("invalid:RANK");
+            }
+            rank
+        };
+        let date = if date_text.is_empty() {
+            None
+        } else {
+            let date = values::parse_timestamp(date_text);
+            if date.is_none() {
+                invalid[3] = Some("invalid:COLOR_DATE");
+            }
+            date
+        };
+        let price = if price_text.is_empty() {
+            None
+        } else {
+            let price = values::parse_price(price_text);
+            if price.is_none() {
+                invalid[4] = Some("invalid:PRICE");
+            }
+            price
+        };
+        if invalid.iter().any(Option::is_some) {
+            let reasons = invalid.iter().flatten().copied();
+            return self.exclude(id, cusip, reasons.collect::<Vec<_>>().join(";"));
+        }
+
+        let values = RowValues {
+            id,
+            cusip,
+            source,
+            rank,
+            color_date: date,
+            price: price.as_ref().map(|p| p.value),
+        };
+        self.matched.clear();
+        self.rules.evaluate(&values, self.as_of, &mut self.matched);
+        if !self.matched.is_empty() {
+            let reasons = self
+                .matched
+                .iter()
+                .map(|&index| self.rules.id(index))
+                .collect::<Vec<_>>()
+                .join(";");
+            return self.exclude(id, cusip, reasons);
+        }
+
+        let row = u32::try_from(self.keys.len()).map_err(|_| RunError::TooLarge)?;
+        let cusip_id = self.intern_cusip(cusip, row);
+        let price_canonical = price.as_ref().map_or("", |p| p.text.as_str());
+        for text in [id, cusip, source.unwrap_or(""), price_canonical] {
+            self.text.push_str(text);
+            self.bounds
+                .push(u32::try_from(self.text.len()).map_err(|_| RunError::TooLarge)?);
+        }
+        for &index in &self.columns.passthrough {
+            self.text.push_str(record.get(index).unwrap_or(""));
+            self.bounds
+                .push(u32::try_from(self.text.len()).map_err(|_| RunError::TooLarge)?);
+        }
+        self.keys.push(Key {
+            rank: rank.unwrap_or(0),
+            date: date.unwrap_or(0),
+            price: price.as_ref().map_or(0.0, |p| p.value),
+            cusip: cusip_id,
+            row,
+            missing: (if rank.is_none() { NO_RANK } else { 0 })
+                | (if date.is_none() { NO_DATE } else { 0 })
+                | (if price.is_none() { NO_PRICE } else { 0 }),
+        });
+        self.counts.included += 1;
+        Ok(())
+    }
+
+    /// The CUSIP's id: the index of its first row in `cusip_rows`. Called before the row's
+    /// own text is stored, so a new CUSIP records the row index it is about to get.
+    fn intern_cusip(&mut self, cusip: &str, row: u32) -> u32 {
+        use std::hash::BuildHasher;
+        let hash = self.hasher.hash_one(cusip);
+        let Self {
+            cusips,
+            cusip_rows,
+            text,
+            bounds,
+            fields_per_row,
+            hasher,
+            ..
+        } = self;
+        let field_text = |row: u32| {
+            let at = row as usize * *fields_per_row + CUSIP;
+            &text[bounds[at - 1] as usize..bounds[at] as usize]
+        };
+        if let Some(&id) = cusips.find(hash, |&id| field_text(cusip_rows[id as usize]) == cusip) {
+            return id;
+        }
+        let id = cusip_rows.len() as u32;
+        cusip_rows.push(row);
+        cusips.insert_unique(hash, id, |&id| {
+            hasher.hash_one(field_text(cusip_rows[id as usize]))
+        });
+        id
+    }
+
+    fn exclude(&mut self, id: &str, cusip: &str, reasons: String) -> Result<(), RunError> {
+        self.counts.excluded += 1;
+        self.line.clear();
+        push_csv_field(&mut self.line, id);
+        self.line.push(b',');
+        push_csv_field(&mut self.line, cusip);
+        self.line.push(b',');
+        push_csv_field(&mut self.line, &reasons);
+        self.line.push(b'\n');
+        self.excluded
+            .write_all(&self.line)
+            .map_err(|source| RunError::Write {
+                path: PathBuf::from("excluded.csv"),
+                source,
+            })
+    }
+
+    /// Sorts the included rows: CUSIP, then RANK ascending, COLOR_DATE newest first, PRICE
+    /// in the document's order (missing last at every level), then ID.
+    fn sort(&mut self, price_order: PriceOrder) {
+        // Replace each CUSIP id by its position in CUSIP order, so the row sort compares
+        // integers first and strings only on full ties.
+        let mut order: Vec<u32> = (0..self.cusip_rows.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| {
+            self.field(self.cusip_rows[a as usize], CUSIP)
+                .cmp(self.field(self.cusip_rows[b as usize], CUSIP))
+        });
+        let mut position = vec![0u32; order.len()];
+        for (rank, &id) in order.iter().enumerate() {
+            position[id as usize] = rank as u32;
+        }
+        for key in &mut self.keys {
+            key.cusip = position[key.cusip as usize];
+        }
+        let mut keys = std::mem::take(&mut self.keys);
+        keys.sort_unstable_by(|a, b| {
+            a.cusip
+                .cmp(&b.cusip)
+                .then_with(|| (a.missing & NO_RANK).cmp(&(b.missing & NO_RANK)))
+                .then_with(|| a.rank.cmp(&b.rank))
+                .then_with(|| (a.missing & NO_DATE).cmp(&(b.missing & NO_DATE)))
+                .then_with(|| b.date.cmp(&a.date))
+                .then_with(|| (a.missing & NO_PRICE).cmp(&(b.missing & NO_PRICE)))
+                .then_with(|| {
+                    let by_price = a.price.total_cmp(&b.price);
+                    match price_order {
+                        PriceOrder::Desc => by_price.reverse(),
+                        PriceOrder::Asc => by_price,
+                    }
+                })
+                .then_with(|| self.field(a.row, ID).cmp(self.field(b.row, ID)))
+        });
+        self.keys = keys;
+    }
+
+    fn write_ranked(
+        &self,
+        csv_out: &mut impl Write,
+        json_out: &mut impl Write,
+    ) -> std::io::Result<u64> {
+        let mut csv = Vec::with_capacity(1 << 16);
+        let mut json = Vec::with_capacity(1 << 16);
+        csv.extend_from_slice(
+            b"CUSIP,POSITION,IS_PARENT,PARENT_ID,ID,SOURCE,RANK,COLOR_DATE,PRICE",
+        );
+        for name in &self.columns.passthrough_names {
+            csv.push(b',');
+            push_csv_field(&mut csv, name);
+        }
+        csv.push(b'\n');
+        json.push(b'[');
+        let mut securities = 0u64;
+        let mut start = 0;
+        while start < self.keys.len() {
+            let cusip = self.keys[start].cusip;
+            let end = start
+                + self.keys[start..]
+                    .iter()
+                    .take_while(|key| key.cusip == cusip)
+                    .count();
+            let group = &self.keys[start..end];
+            let parent_id = self.field(group[0].row, ID);
+            if securities > 0 {
+                json.push(b',');
+            }
+            json.extend_from_slice(b"\n{\"cusip\":");
+            push_json_string(&mut json, self.field(group[0].row, CUSIP));
+            json.extend_from_slice(b",\"parent\":");
+            for (position, key) in group.iter().enumerate() {
+                if position == 1 {
+                    json.extend_from_slice(b",\"children\":[");
+                } else if position > 1 {
+                    json.push(b',');
+                }
+                self.write_csv_row(&mut csv, key, position, parent_id);
+                self.write_json_row(&mut json, key, position, parent_id);
+            }
+            if group.len() == 1 {
+                json.extend_from_slice(b",\"children\":[");
+            }
+            json.extend_from_slice(b"]}");
+            securities += 1;
+            start = end;
+            // Hand the buffers to the writers in chunks: bounded memory, few syscalls.
+            if csv.len() > 1 << 16 {
+                csv_out.write_all(&csv)?;
+                csv.clear();
+            }
+            if json.len() > 1 << 16 {
+                json_out.write_all(&json)?;
+                json.clear();
+            }
+        }
+        json.extend_from_slice(if securities > 0 { b"\n]\n" } else { b"]\n" });
+        csv_out.write_all(&csv)?;
+        json_out.write_all(&json)?;
+        Ok(securities)
+    }
+
+    fn write_csv_row(&self, out: &mut Vec<u8>, key: &Key, position: usize, parent_id: &str) {
+        push_csv_field(out, self.field(key.row, CUSIP));
+        out.push(b',');
+        out.extend_from_slice(itoa(position as i64, &mut [0; 20]));
+        if position == 0 {
+            out.extend_from_slice(b",Y,,");
+        } else {
+            out.extend_from_slice(b",N,");
+            push_csv_field(out, parent_id);
+            out.push(b',');
+        }
+        push_csv_field(out, self.field(key.row, ID));
+        out.push(b',');
+        push_csv_field(out, self.field(key.row, SOURCE));
+        out.push(b',');
+        if key.missing & NO_RANK == 0 {
+            out.extend_from_slice(itoa(key.rank, &mut [0; 20]));
+        }
+        out.push(b',');
+        if key.missing & NO_DATE == 0 {
+            values::write_timestamp(out, key.date);
+        }
+        out.push(b',');
+        out.extend_from_slice(self.field(key.row, PRICE).as_bytes());
+        for index in 0..self.columns.passthrough.len() {
+            out.push(b',');
+            push_csv_field(out, self.field(key.row, FIXED_TEXT_FIELDS + index));
+        }
+        out.push(b'\n');
+    }
+
+    fn write_json_row(&self, out: &mut Vec<u8>, key: &Key, position: usize, parent_id: &str) {
+        out.extend_from_slice(b"{\"POSITION\":");
+        out.extend_from_slice(itoa(position as i64, &mut [0; 20]));
+        if position == 0 {
+            out.extend_from_slice(b",\"IS_PARENT\":\"Y\",\"PARENT_ID\":null,\"ID\":");
+        } else {
+            out.extend_from_slice(b",\"IS_PARENT\":\"N\",\"PARENT_ID\":");
+            push_json_string(out, parent_id);
+            out.extend_from_slice(b",\"ID\":");
+        }
+        push_json_string(out, self.field(key.row, ID));
+        out.extend_from_slice(b",\"SOURCE\":");
+        match self.field(key.row, SOURCE) {
+            "" => out.extend_from_slice(b"null"),
+            source => push_json_string(out, source),
+        }
+        out.extend_from_slice(b",\"RANK\":");
+        if key.missing & NO_RANK == 0 {
+            out.extend_from_slice(itoa(key.rank, &mut [0; 20]));
+        } else {
+            out.extend_from_slice(b"null");
+        }
+        out.extend_from_slice(b",\"COLOR_DATE\":");
+        if key.missing & NO_DATE == 0 {
+            out.push(b'"');
+            values::write_timestamp(out, key.date);
+            out.push(b'"');
+        } else {
+            out.extend_from_slice(b"null");
+        }
+        out.extend_from_slice(b",\"PRICE\":");
+        match self.field(key.row, PRICE) {
+            "" => out.extend_from_slice(b"null"),
+            // The canonical price text is a valid JSON number.
+            price => out.extend_from_slice(price.as_bytes()),
+        }
+        for (index, name) in self.columns.passthrough_names.iter().enumerate() {
+            out.push(b',');
+            push_json_string(out, name);
+            out.push(b':');
+            push_json_string(out, self.field(key.row, FIXED_TEXT_FIELDS + index));
+        }
+        out.push(b'}');
+    }
+}
+
+fn itoa(value: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut n = value.unsigned_abs();
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    &buf[at..]
+}
+
+fn create(dir: &Path, name: &str) -> Result<HashingWriter<BufWriter<File>>, RunError> {
+    let path = dir.join(name);
+    let file = File::create(&path).map_err(|source| RunError::Write { path, source })?;
+    Ok(HashingWriter::new(BufWriter::with_capacity(1 << 17, file)))
+}
+
+fn finish(
+    dir: &Path,
+    name: &str,
+    writer: HashingWriter<BufWriter<File>>,
+) -> Result<FileEntry, RunError> {
+    let (size, sha256) = writer.finish().map_err(|source| RunError::Write {
+        path: dir.join(name),
+        source,
+    })?;
+    Ok(FileEntry {
+        name: name.to_owned(),
+        size,
+        sha256,
+    })
+}
+
+/// Reads every row from `source`, applies the rules, ranks, and writes `colors.csv`,
+/// `colors.json`, `excluded.csv` and then `manifest.json` into `settings.out_dir`.
+pub fn run(
+    source: &mut impl RecordSource,
+    settings: &RunSettings<'_>,
+) -> Result<Manifest, RunError> {
+    let started = Instant::now();
+    let dir = settings.out_dir;
+    std::fs::create_dir_all(dir).map_err(|source| RunError::Write {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let columns = Columns::from_header(source.columns())?;
+    let mut excluded = create(dir, "excluded.csv")?;
+    excluded
+        .write_all(b"ID,CUSIP,REASONS\n")
+        .map_err(|source| RunError::Write {
+            path: dir.join("excluded.csv"),
+            source,
+        })?;
+    let mut collector = Collector::new(settings.rules, settings.as_of, columns, excluded);
+    let mut record = csv::StringRecord::new();
+    while source.next_record(&mut record)? {
+        collector.push(&record).map_err(|err| with_dir(err, dir))?;
+    }
+    collector.sort(settings.rules.price_order());
+
+    let mut colors_csv = create(dir, "colors.csv")?;
+    let mut colors_json = create(dir, "colors.json")?;
+    let securities = collector
+        .write_ranked(&mut colors_csv, &mut colors_json)
+        .map_err(|source| RunError::Write {
+            path: dir.join("colors.csv"),
+            source,
+        })?;
+    let Collector {
+        counts, excluded, ..
+    } = collector;
+    let files = vec![
+        finish(dir, "colors.csv", colors_csv)?,
+        finish(dir, "colors.json", colors_json)?,
+        finish(dir, "excluded.csv", excluded)?,
+    ];
+
+    let mut digest_input = String::new();
+    for file in &files {
+        digest_input.push_str(&file.sha256);
+    }
+    let run_id = format!(
+        "{}-{}",
+        compact_timestamp(settings.as_of),
+        &sha256_hex(digest_input.as_bytes())[..8]
+    );
+    let manifest = Manifest {
+        run_id,
+        as_of: values::format_timestamp(settings.as_of),
+        source: source.describe(),
+        rows: counts,
+        securities,
+        rules: RulesSummary {
+            count: settings.rules.len(),
+            price_order: match settings.rules.price_order() {
+                PriceOrder::Desc => "desc".into(),
+                PriceOrder::Asc => "asc".into(),
+            },
+            sha256: sha256_hex(settings.rules_document),
+        },
+        duration_ms: started.elapsed().as_millis() as u64,
+        files,
+    };
+    let path = dir.join(MANIFEST_FILE);
+    let mut body = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
+    body.push(b'\n');
+    std::fs::write(&path, body).map_err(|source| RunError::Write { path, source })?;
+    Ok(manifest)
+}
+
+fn with_dir(err: RunError, dir: &Path) -> RunError {
+    match err {
+        RunError::Write { path, source } if path.is_relative() => RunError::Write {
+            path: dir.join(path),
+            source,
+        },
+        other => other,
+    }
+}
+
+/// `2026-11-20T16:00:00Z` → `20261120T160000Z`.
+fn compact_timestamp(micros: Micros) -> String {
+    values::format_timestamp(micros - micros.rem_euclid(1_000_000)).replace(['-', ':'], "")
+}

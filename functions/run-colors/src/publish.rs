@@ -1,0 +1,116 @@
+//! Publication of a finished run folder: to S3 under `<prefix>/runs/<date>/<run_id>/`, then
+//! `<prefix>/latest.json` pointing at it.
+//!
+//! The pointer is written last and only after every file is in place, so a reader that follows
+//! `latest.json` never sees half a run; a failure anywhere before it leaves the previous pointer
+//! untouched. Run folders are immutable by construction (the run id hashes the outputs), so a
+//! retried publication rewrites identical objects.
+
+use std::path::Path;
+
+use orabridge_shared::object_store::{ObjectStore, StoreError};
+use serde::Serialize;
+
+use crate::output::Manifest;
+use crate::pipeline::{DATA_FILES, MANIFEST_FILE};
+use crate::values;
+
+/// Where a run was published.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Latest {
+    /// The run id.
+    pub run_id: String,
+    /// The run's `as_of`.
+    pub as_of: String,
+    /// The run folder's key prefix, ending in `/`.
+    pub folder: String,
+    /// The manifest's key.
+    pub manifest: String,
+}
+
+/// A publication that did not complete; `latest.json` was not changed.
+#[derive(Debug, thiserror::Error)]
+#[error("publishing run {run_id} failed; latest.json still points at the previous run")]
+pub struct PublishError {
+    run_id: String,
+    #[source]
+    source: StoreError,
+}
+
+/// The S3 layout of runs under one prefix.
+#[derive(Debug, Clone)]
+pub struct RunLayout {
+    prefix: String,
+}
+
+impl RunLayout {
+    /// Runs under `prefix` (surrounding slashes ignored; empty means the bucket root).
+    pub fn new(prefix: &str) -> Self {
+        let trimmed = prefix.trim_matches('/');
+        Self {
+            prefix: if trimmed.is_empty() {
+                String::new()
+            } else {
+                format!("{trimmed}/")
+            },
+        }
+    }
+
+    /// `<prefix>/runs/<YYYY-MM-DD>/<run_id>/`
+    pub fn folder(&self, manifest: &Manifest) -> String {
+        let date = values::parse_timestamp(&manifest.as_of)
+            .map(values::format_date)
+            .unwrap_or_else(|| manifest.as_of.chars().take(10).collect());
+        format!("{}runs/{date}/{}/", self.prefix, manifest.run_id)
+    }
+
+    /// `<prefix>/latest.json`
+    pub fn latest_key(&self) -> String {
+        format!("{}latest.json", self.prefix)
+    }
+}
+
+fn content_type(name: &str) -> &'static str {
+    if name.ends_with(".json") {
+        "application/json"
+    } else {
+        "text/csv; charset=utf-8"
+    }
+}
+
+/// Uploads the run folder `dir` (as written by [`crate::pipeline::run`]) and then the pointer.
+pub async fn publish(
+    store: &impl ObjectStore,
+    layout: &RunLayout,
+    dir: &Path,
+    manifest: &Manifest,
+) -> Result<Latest, PublishError> {
+    let folder = layout.folder(manifest);
+    let fail = |source| PublishError {
+        run_id: manifest.run_id.clone(),
+        source,
+    };
+    for name in DATA_FILES.iter().chain([&MANIFEST_FILE]) {
+        store
+            .put_file(
+                &format!("{folder}{name}"),
+                &dir.join(name),
+                content_type(name),
+            )
+            .await
+            .map_err(fail)?;
+    }
+    let latest = Latest {
+        run_id: manifest.run_id.clone(),
+        as_of: manifest.as_of.clone(),
+        manifest: format!("{folder}{MANIFEST_FILE}"),
+        folder,
+    };
+    let mut body = serde_json::to_vec_pretty(&latest).unwrap_or_default();
+    body.push(b'\n');
+    store
+        .put(&layout.latest_key(), body, "application/json")
+        .await
+        .map_err(fail)?;
+    Ok(latest)
+}

@@ -1,0 +1,375 @@
+//! Parsing and formatting of the typed columns: `COLOR_DATE` timestamps, `RANK` integers and
+//! `PRICE` decimals.
+//!
+//! These run once per cell on a million-row input, so they are small hand-written parsers over
+//! bytes rather than general date or number libraries. A timestamp is microseconds since the
+//! Unix epoch in UTC: integer comparison is then the ordering the ranking and rules need.
+
+/// Microseconds since 1970-01-01T00:00:00Z.
+pub type Micros = i64;
+
+const MICROS_PER_SECOND: i64 = 1_000_000;
+const SECONDS_PER_DAY: i64 = 86_400;
+
+/// Parses `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` (or with `T`) with an optional fraction, and
+/// RFC 3339 with `Z` or a `±HH:MM` offset. No offset means UTC.
+pub fn parse_timestamp(text: &str) -> Option<Micros> {
+    let b = text.as_bytes();
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let year = digits(&b[0..4])?;
+    let month = digits(&b[5..7])?;
+    let day = digits(&b[8..10])?;
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    if b.len() == 10 {
+        return Some(days * SECONDS_PER_DAY * MICROS_PER_SECOND);
+    }
+    if b.len() < 19 || !(b[10] == b' ' || b[10] == b'T' || b[10] == b't') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (hour, minute, second) = (
+        digits(&b[11..13])?,
+        digits(&b[14..16])?,
+        digits(&b[17..19])?,
+    );
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let mut rest = &b[19..];
+    let mut micros = 0i64;
+    if let Some((b'.', fraction)) = rest.split_first() {
+        let len = fraction.iter().take_while(|c| c.is_ascii_digit()).count();
+        if len == 0 {
+            return None;
+        }
+        // Digits past the sixth are below our resolution: truncated, not rounded, so a
+        // nanosecond Oracle TIMESTAMP(9) never moves into the next microsecond.
+        for (i, digit) in fraction[..len].iter().take(6).enumerate() {
+            micros += i64::from(digit - b'0') * 10i64.pow(5 - i as u32);
+        }
+        rest = &fraction[len..];
+    }
+    let offset_seconds = match rest {
+        [] | [b'Z'] | [b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let hours = digits(&[*h1, *h2])?;
+            let minutes = digits(&[*m1, *m2])?;
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            let offset = (hours * 60 + minutes) * 60;
+            if *sign == b'-' { -offset } else { offset }
+        }
+        _ => return None,
+    };
+    let seconds = days * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second - offset_seconds;
+    Some(seconds * MICROS_PER_SECOND + micros)
+}
+
+/// Writes `micros` as RFC 3339 UTC: `2026-11-20T14:30:00Z`, with `.mmm` or `.uuuuuu` only when
+/// the value has a fraction.
+pub fn write_timestamp(out: &mut Vec<u8>, micros: Micros) {
+    let seconds = micros.div_euclid(MICROS_PER_SECOND);
+    let fraction = micros.rem_euclid(MICROS_PER_SECOND);
+    let days = seconds.div_euclid(SECONDS_PER_DAY);
+    let second_of_day = seconds.rem_euclid(SECONDS_PER_DAY);
+    let (year, month, day) = civil_from_days(days);
+    push_padded(out, year, 4);
+    out.push(b'-');
+    push_padded(out, month, 2);
+    out.push(b'-');
+    push_padded(out, day, 2);
+    out.push(b'T');
+    push_padded(out, second_of_day / 3600, 2);
+    out.push(b':');
+    push_padded(out, second_of_day / 60 % 60, 2);
+    out.push(b':');
+    push_padded(out, second_of_day % 60, 2);
+    if fraction != 0 {
+        out.push(b'.');
+        if fraction % 1000 == 0 {
+            push_padded(out, fraction / 1000, 3);
+        } else {
+            push_padded(out, fraction, 6);
+        }
+    }
+    out.push(b'Z');
+}
+
+/// `micros` as an RFC 3339 UTC string.
+pub fn format_timestamp(micros: Micros) -> String {
+    let mut out = Vec::with_capacity(27);
+    write_timestamp(&mut out, micros);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The UTC calendar date of `micros` as `YYYY-MM-DD` (the S3 run folder's date).
+pub fn format_date(micros: Micros) -> String {
+    let (year, month, day) = civil_from_days(
+        micros
+            .div_euclid(MICROS_PER_SECOND)
+            .div_euclid(SECONDS_PER_DAY),
+    );
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// One day in microseconds.
+pub const MICROS_PER_DAY: i64 = SECONDS_PER_DAY * MICROS_PER_SECOND;
+
+/// Parses a `RANK`: an integer, or an integral decimal such as `2.0` (what a float column
+/// written by pandas looks like when the column has gaps). `2.5` is not a rank.
+pub fn parse_rank(text: &str) -> Option<i64> {
+    if let Ok(rank) = text.parse::<i64>() {
+        return Some(rank);
+    }
+    let (whole, fraction) = text.split_once('.')?;
+    if fraction.is_empty() || !fraction.bytes().all(|c| c == b'0') {
+        return None;
+    }
+    whole.parse::<i64>().ok()
+}
+
+/// A `PRICE`: its value for comparisons and its canonical decimal text for the outputs (a
+/// valid JSON number: no leading `+`, no bare `.5` or `1.`), so the files repeat what the
+/// source said, digit for digit, rather than a float's rendering of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Price {
+    /// The value compared by rules and the ranking.
+    pub value: f64,
+    /// The canonical text written to the outputs.
+    pub text: String,
+}
+
+/// Parses a decimal `[+-]digits[.digits][e[+-]digits]` (`.5` and `1.` accepted), never
+/// `inf` or `NaN`.
+pub fn parse_price(text: &str) -> Option<Price> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    let negative = match b.first() {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let int_start = i;
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    let int_digits = &text[int_start..i];
+    let mut frac_digits = "";
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        frac_digits = &text[start..i];
+    }
+    if int_digits.is_empty() && frac_digits.is_empty() {
+        return None;
+    }
+    let mut exponent = "";
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        let start = i;
+        i += 1;
+        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+            i += 1;
+        }
+        let digits_start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == digits_start {
+            return None;
+        }
+        exponent = &text[start..i];
+    }
+    if i != b.len() {
+        return None;
+    }
+    let mut canonical = String::with_capacity(text.len() + 1);
+    if negative {
+        canonical.push('-');
+    }
+    canonical.push_str(if int_digits.is_empty() {
+        "0"
+    } else {
+        int_digits
+    });
+    if !frac_digits.is_empty() {
+        canonical.push('.');
+        canonical.push_str(frac_digits);
+    }
+    canonical.push_str(exponent);
+    let value: f64 = canonical.parse().ok()?;
+    value.is_finite().then_some(Price {
+        value,
+        text: canonical,
+    })
+}
+
+fn digits(b: &[u8]) -> Option<i64> {
+    b.iter().try_fold(0i64, |acc, &c| {
+        c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+    })
+}
+
+fn push_padded(out: &mut Vec<u8>, value: i64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let mut n = value.unsigned_abs();
+    let mut len = 0;
+    while n > 0 || len == 0 {
+        buf[19 - len] = b'0' + (n % 10) as u8;
+        n /= 10;
+        len += 1;
+    }
+    if value < 0 {
+        out.push(b'-');
+    }
+    for _ in len..width {
+        out.push(b'0');
+    }
+    out.extend_from_slice(&buf[20 - len..]);
+}
+
+fn is_leap(year: i64) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_three_timestamp_forms_agree_on_the_same_instant() {
+        let rfc = parse_timestamp("2026-11-20T14:30:00Z").unwrap();
+        assert_eq!(parse_timestamp("2026-11-20 14:30:00"), Some(rfc));
+        assert_eq!(parse_timestamp("2026-11-20T14:30:00"), Some(rfc));
+        assert_eq!(parse_timestamp("2026-11-20T15:30:00+01:00"), Some(rfc));
+        assert_eq!(parse_timestamp("2026-11-20T09:30:00-05:00"), Some(rfc));
+        assert_eq!(
+            parse_timestamp("2026-11-20"),
+            Some(rfc - (14 * 3600 + 30 * 60) * 1_000_000)
+        );
+        assert_eq!(format_timestamp(rfc), "2026-11-20T14:30:00Z");
+    }
+
+    #[test]
+    fn timestamps_round_trip_through_the_output_format_across_centuries_and_leap_days() {
+        for text in [
+            "1970-01-01T00:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "2000-02-29T12:00:00Z",
+            "2024-02-29T23:59:59.250Z",
+            "2100-12-31T00:00:00.000001Z",
+            "1900-03-01T00:00:00Z",
+        ] {
+            assert_eq!(format_timestamp(parse_timestamp(text).unwrap()), text);
+        }
+        assert_eq!(
+            parse_timestamp("1970-01-01T00:00:01Z"),
+            Some(1_000_000),
+            "epoch arithmetic"
+        );
+    }
+
+    #[test]
+    fn fractions_beyond_microseconds_are_truncated() {
+        let nanos = parse_timestamp("2026-01-01 00:00:00.123456789").unwrap();
+        assert_eq!(format_timestamp(nanos), "2026-01-01T00:00:00.123456Z");
+    }
+
+    #[test]
+    fn impossible_or_malformed_timestamps_are_rejected() {
+        for text in [
+            "",
+            "2026-13-01",
+            "2026-02-29",
+            "2026-04-31",
+            "2026-11-20 24:00:00",
+            "2026-11-20 12:60:00",
+            "2026-11-20T12:00",
+            "2026-11-20T12:00:00.",
+            "2026-11-20T12:00:00+0100",
+            "2026-11-20T12:00:00Q",
+            "20261120",
+            "2026/11/20",
+            "yesterday",
+            "2026-1a-20",
+        ] {
+            assert_eq!(parse_timestamp(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn ranks_are_integers_or_integral_decimals() {
+        assert_eq!(parse_rank("3"), Some(3));
+        assert_eq!(parse_rank("-1"), Some(-1));
+        assert_eq!(parse_rank("2.0"), Some(2));
+        assert_eq!(parse_rank("2.00"), Some(2));
+        for bad in ["2.5", "2.", "two", "", "1e3", "0x10"] {
+            assert_eq!(parse_rank(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn prices_keep_their_digits_in_canonical_form() {
+        let price = parse_price("101.50").unwrap();
+        assert_eq!((price.value, price.text.as_str()), (101.5, "101.50"));
+        assert_eq!(parse_price("+7").unwrap().text, "7");
+        assert_eq!(parse_price(".5").unwrap().text, "0.5");
+        assert_eq!(parse_price("-.5").unwrap().text, "-0.5");
+        assert_eq!(parse_price("3.").unwrap().text, "3");
+        assert_eq!(parse_price("1.5e2").unwrap().value, 150.0);
+        for bad in [
+            "", "-", ".", "abc", "1,5", "inf", "NaN", "1e", "1e400", "1.2.3", " 1",
+        ] {
+            assert_eq!(parse_price(bad), None, "{bad:?}");
+        }
+    }
+}
