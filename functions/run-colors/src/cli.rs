@@ -3,6 +3,7 @@
 //! ```text
 //! run-colors --input colors.csv --rules rules.json [--as-of <RFC 3339>] --out out/
 //! run-colors extract --out sample_data/ [--tables T1,T2] [--rows 1000] [--param-prefix /p/]
+//! run-colors generate --out colors.csv [--rows 1000] [--cusips 200] [--seed 1]
 //! ```
 //!
 //! The first needs neither AWS nor Oracle. `extract` reads the Oracle settings from
@@ -20,6 +21,7 @@ use crate::extract::{ExtractRequest, extract};
 use crate::oracle_source::{OracleCatalog, OracleSettings};
 use crate::pipeline::{RunSettings, run};
 use crate::rules::Rules;
+use crate::sample::{SampleSpec, generate};
 use crate::values;
 
 /// How to use the command line.
@@ -27,6 +29,7 @@ pub const USAGE: &str = "\
 usage:
   run-colors --input <colors.csv> --rules <rules.json> [--as-of <RFC 3339>] --out <dir>
   run-colors extract --out <dir> [--tables T1,OWNER.T2] [--rows 1000] [--param-prefix /prefix/]
+  run-colors generate --out <colors.csv> [--rows 1000] [--cusips 200] [--seed 1] [--as-of <RFC 3339>]
 
 Without arguments the binary runs as an AWS Lambda function.";
 
@@ -60,6 +63,13 @@ pub enum Command {
         /// SSM prefix of the Oracle settings.
         param_prefix: Option<String>,
     },
+    /// Write a generated colors CSV.
+    Generate {
+        /// Output file.
+        out: PathBuf,
+        /// What to generate.
+        spec: SampleSpec,
+    },
     /// Print the usage.
     Help,
 }
@@ -68,12 +78,18 @@ pub enum Command {
 pub fn parse(args: &[String]) -> Result<Command, UsageError> {
     let mut args = args.iter();
     let mut flags = std::collections::HashMap::new();
-    let mut extract_mode = false;
+    let mut mode = "rank";
     let mut first = true;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "-h" | "--help" | "help" => return Ok(Command::Help),
-            "extract" if first => extract_mode = true,
+            "extract" | "generate" if first => {
+                mode = if arg == "extract" {
+                    "extract"
+                } else {
+                    "generate"
+                }
+            }
             flag if flag.starts_with("--") => {
                 let value = args
                     .next()
@@ -87,7 +103,37 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         first = false;
     }
     let mut take = |name: &str| flags.remove(name);
-    let command = if extract_mode {
+    let mut number = |name: &str, default: u64| -> Result<u64, UsageError> {
+        match take(name) {
+            None => Ok(default),
+            Some(text) => text
+                .parse()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| UsageError(format!("{name} {text:?} is not a positive number"))),
+        }
+    };
+    let command = if mode == "generate" {
+        let rows = number("--rows", 1000)?;
+        let cusips = number("--cusips", (rows / 5).max(1))?;
+        let seed = number("--seed", 1)?;
+        let as_of = match take("--as-of") {
+            None => values::parse_timestamp("2026-11-20T16:00:00Z").unwrap_or_default(),
+            Some(text) => values::parse_timestamp(&text)
+                .ok_or_else(|| UsageError(format!("--as-of {text:?} is not a timestamp")))?,
+        };
+        Command::Generate {
+            out: take("--out")
+                .ok_or_else(|| UsageError("--out is required".into()))?
+                .into(),
+            spec: SampleSpec {
+                rows,
+                cusips,
+                seed,
+                as_of,
+            },
+        }
+    } else if mode == "extract" {
         let rows =
             match take("--rows") {
                 None => 1000,
@@ -136,6 +182,14 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
 /// Runs a command; the error is what to print.
 pub async fn execute(command: Command) -> anyhow::Result<()> {
     match command {
+        Command::Generate { out, spec } => {
+            let file = std::fs::File::create(&out)
+                .map_err(|err| anyhow::anyhow!("cannot create {}: {err}", out.display()))?;
+            let mut writer = std::io::BufWriter::new(file);
+            generate(&spec, &mut writer)?;
+            std::io::Write::flush(&mut writer)?;
+            Ok(())
+        }
         Command::Help => {
             println!("{USAGE}");
             Ok(())

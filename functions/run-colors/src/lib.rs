@@ -15,4 +15,5 @@ pub mod output;
 pub mod pipeline;
 pub mod publish;
 pub mod rules;
+pub mod sample;
 pub mod values;

@@ -1,0 +1,257 @@
+//! The Oracle adapter without a database: the SQL and binds it sends, the settings it
+//! assembles from SSM and the environment, and the names it refuses. The tests that need a
+//! live database are at the end, ignored unless `ORACLE_TEST_*` is set (`make test-oracle`).
+
+use std::time::Duration;
+
+use orabridge_shared::oracle::Identifier;
+use orabridge_shared::params::{MemoryParameterSource, ParameterStore};
+use run_colors::oracle_source::{OracleSettings, catalog_sql, colors_query};
+use secrecy::ExposeSecret;
+
+fn id(what: &'static str, name: &str) -> Identifier {
+    Identifier::parse(what, name).expect("valid identifier")
+}
+
+#[test]
+fn the_colors_query_names_the_table_only_through_quoted_identifiers() {
+    assert_eq!(
+        colors_query(&id("schema", "market"), &id("table", "run_colors")),
+        r#"SELECT * FROM "MARKET"."RUN_COLORS""#
+    );
+}
+
+#[test]
+fn catalog_queries_take_owner_and_table_as_binds() {
+    assert!(catalog_sql::ACCESSIBLE_TABLES.contains("WHERE owner = :1"));
+    assert!(catalog_sql::DESCRIBE.contains("WHERE owner = :1 AND table_name = :2"));
+    assert!(
+        !catalog_sql::DATABASE_INFO.contains(':'),
+        "no binds, no user input"
+    );
+    assert_eq!(
+        catalog_sql::sample(&id("schema", "market"), &id("table", "colors")),
+        r#"SELECT * FROM "MARKET"."COLORS" WHERE ROWNUM <= :1"#
+    );
+}
+
+fn store(prefix: &str, values: &[(&str, &str)]) -> ParameterStore<MemoryParameterSource> {
+    store_and_source(prefix, values).0
+}
+
+/// The store and a handle on its source (clones share state).
+fn store_and_source(
+    prefix: &str,
+    values: &[(&str, &str)],
+) -> (ParameterStore<MemoryParameterSource>, MemoryParameterSource) {
+    let source = MemoryParameterSource::new();
+    for (name, value) in values {
+        source.put(&format!("{prefix}{name}"), value);
+    }
+    (
+        ParameterStore::new(source.clone(), Duration::from_secs(60)),
+        source,
+    )
+}
+
+const ALL: [(&str, &str); 7] = [
+    ("host", " db.vpn.example "),
+    ("port", "1521"),
+    ("service_name", "MPPROD"),
+    ("username", "MP_READER"),
+    ("password", "hunter2-from-ssm"),
+    ("schema", "market"),
+    ("table", "run_colors"),
+];
+
+#[tokio::test]
+async fn the_seven_settings_come_from_ssm_with_environment_overrides() {
+    let prefix = "/sp-incb/ci/market-pulse/oracle/";
+    let (parameters, source) = store_and_source(prefix, &ALL);
+    let env = [("ORACLE_TABLE", "colors_v2"), ("ORACLE_PORT", "")];
+    let settings = OracleSettings::load(
+        Some(&parameters),
+        prefix.trim_end_matches('/'),
+        &env,
+        Duration::from_secs(30),
+    )
+    .await
+    .expect("settings");
+    assert_eq!(
+        settings.connect.connect_string,
+        "//db.vpn.example:1521/MPPROD"
+    );
+    assert_eq!(settings.connect.username, "MP_READER");
+    assert_eq!(
+        settings.connect.password.expose_secret(),
+        "hunter2-from-ssm"
+    );
+    assert_eq!(settings.schema.as_str(), "MARKET");
+    assert_eq!(settings.table.as_str(), "COLORS_V2", "the environment wins");
+    assert!(!format!("{settings:?}").contains("hunter2"));
+    // One SSM call for the six not overridden (an empty variable counts as unset).
+    let calls = source.calls();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].len(), 6);
+    assert!(!calls[0].iter().any(|name| name.ends_with("/table")));
+}
+
+#[tokio::test]
+async fn every_setting_can_come_from_the_environment_alone() {
+    let env: Vec<(String, String)> = ALL
+        .iter()
+        .map(|(name, value)| {
+            (
+                format!("ORACLE_{}", name.to_uppercase()),
+                (*value).to_owned(),
+            )
+        })
+        .collect();
+    let env: std::collections::HashMap<String, String> = env.into_iter().collect();
+    let settings = OracleSettings::load::<
+        MemoryParameterSource,
+        orabridge_shared::clock::SystemClock,
+    >(None, "", &env, Duration::from_secs(30))
+    .await
+    .expect("settings from the environment");
+    assert_eq!(settings.table.as_str(), "RUN_COLORS");
+}
+
+#[tokio::test]
+async fn a_table_name_that_is_not_an_identifier_is_refused_before_connecting() {
+    let mut values = ALL;
+    values[6] = ("table", "colors; drop table colors");
+    let parameters = store("/p/", &values);
+    let err = OracleSettings::load(Some(&parameters), "/p/", &[("X", "")], Duration::ZERO)
+        .await
+        .expect_err("invalid table");
+    assert!(
+        err.to_string()
+            .starts_with("table \"colors; drop table colors\" is not a valid Oracle identifier"),
+        "{err}"
+    );
+    values[6] = ("table", "colors");
+    values[1] = ("port", "fifteen");
+    let parameters = store("/p/", &values);
+    let err = OracleSettings::load(Some(&parameters), "/p/", &[("X", "")], Duration::ZERO)
+        .await
+        .expect_err("invalid port");
+    assert_eq!(
+        err.to_string(),
+        "Oracle port \"fifteen\" is not a port number"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_parameter_store_is_reported_as_such() {
+    let (parameters, source) = store_and_source("/p/", &ALL);
+    source.set_available(false);
+    let err = OracleSettings::load(Some(&parameters), "/p/", &[("X", "")], Duration::ZERO)
+        .await
+        .expect_err("SSM down");
+    assert!(
+        err.to_string()
+            .contains("reading the Oracle parameters under /p/ failed"),
+        "{err}"
+    );
+}
+
+/// The live database, when `ORACLE_TEST_*` describe one.
+mod live {
+    use super::*;
+    use run_colors::csv_source::CsvSource;
+    use run_colors::extract::{ExtractRequest, extract};
+    use run_colors::oracle_source::{OracleCatalog, OracleColors};
+    use run_colors::pipeline::{RunSettings, run};
+    use run_colors::rules::Rules;
+
+    /// Settings from `ORACLE_TEST_HOST`, `_PORT`, `_SERVICE_NAME`, `_USERNAME`, `_PASSWORD`,
+    /// `_SCHEMA`, `_TABLE`. Run with `--ignored`, a missing variable is a failure, not a pass.
+    async fn settings() -> OracleSettings {
+        let env: std::collections::HashMap<String, String> = std::env::vars()
+            .filter_map(|(k, v)| {
+                k.strip_prefix("ORACLE_TEST_")
+                    .map(|n| (format!("ORACLE_{n}"), v))
+            })
+            .collect();
+        OracleSettings::load::<MemoryParameterSource, orabridge_shared::clock::SystemClock>(
+            None,
+            "",
+            &env,
+            Duration::from_secs(60),
+        )
+        .await
+        .expect("set ORACLE_TEST_HOST, _PORT, _SERVICE_NAME, _USERNAME, _PASSWORD, _SCHEMA, _TABLE")
+    }
+
+    fn from_oracle_table() -> String {
+        std::env::var("ORACLE_TEST_TABLE")
+            .unwrap_or_default()
+            .to_uppercase()
+    }
+
+    #[tokio::test]
+    #[ignore = "needs a live Oracle database: set ORACLE_TEST_* and run make test-oracle"]
+    async fn the_configured_table_ranks_from_oracle_as_from_its_extracted_csv() {
+        let settings = settings().await;
+        let rules = Rules::parse(b"{}").expect("rules");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let table = settings.table.as_str().to_owned();
+        let extract_settings = settings.clone();
+        let out = dir.path().to_owned();
+        let from_oracle = tokio::task::spawn_blocking(move || {
+            let mut colors = OracleColors::open(&settings).expect("connect and query");
+            run(
+                &mut colors,
+                &RunSettings {
+                    as_of: 0,
+                    rules: &rules,
+                    rules_document: b"{}",
+                    out_dir: &out.join("oracle"),
+                },
+            )
+            .expect("run")
+        })
+        .await
+        .expect("join");
+        assert!(from_oracle.rows.input > 0, "the table is empty");
+        let out = dir.path().to_owned();
+        tokio::task::spawn_blocking(move || {
+            let mut catalog = OracleCatalog::open(extract_settings).expect("connect");
+            extract(
+                &mut catalog,
+                &ExtractRequest {
+                    out_dir: out.join("sample"),
+                    tables: vec![table],
+                    rows: 100,
+                },
+            )
+            .expect("extract");
+        })
+        .await
+        .expect("join");
+        let sample = std::fs::read_dir(dir.path().join("sample"))
+            .expect("sample dir")
+            .count();
+        assert!(
+            sample >= 5,
+            "database_info, accessible_tables, schema, csv, json"
+        );
+        let csv = dir
+            .path()
+            .join("sample")
+            .join(format!("{}_sample.csv", from_oracle_table()));
+        let mut source = CsvSource::open(&csv).expect("the extracted sample reads back");
+        let rules = Rules::parse(b"{}").expect("rules");
+        run(
+            &mut source,
+            &RunSettings {
+                as_of: 0,
+                rules: &rules,
+                rules_document: b"{}",
+                out_dir: &dir.path().join("csv"),
+            },
+        )
+        .expect("the extracted CSV ranks");
+    }
+}
