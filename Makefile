@@ -30,7 +30,7 @@ PY_STAMP      := $(VENV)/.installed-$(shell cksum < tools/requirements.txt | cut
 CHECKOV_STAMP := $(CHECKOV_ENV)/.installed-$(shell cksum < tools/requirements-checkov.txt | cut -d' ' -f1)
 NPM_STAMP     := node_modules/.installed-$(shell cksum < package-lock.json | cut -d' ' -f1)
 
-.PHONY: help setup check-postgres build sam-build restate-register-aws test lint fmt demo bench deploy layer params clean \
+.PHONY: help setup bench-setup test-oracle check-postgres build sam-build restate-register-aws test lint fmt demo bench deploy layer params clean \
         lock-tools $(addprefix invoke-,$(FUNCTIONS))
 
 help: ## List the targets
@@ -75,6 +75,10 @@ test: setup ## Run every test (starts moto server and restate-server itself; nee
 	cargo test --workspace --locked
 	$(VENV)/bin/python -m unittest discover --start-directory tools/tests
 
+test-oracle: ## The tests that need a live Oracle database and Instant Client (set ORACLE_TEST_*)
+	@test -n "$$ORACLE_TEST_HOST" || { echo "set ORACLE_TEST_HOST, _PORT, _SERVICE_NAME, _USERNAME, _PASSWORD, _SCHEMA, _TABLE"; exit 2; }
+	cargo test --locked -p run-colors --test oracle -- --ignored
+
 lint: setup ## rustfmt check, clippy with warnings denied, cfn-lint on the template
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -91,7 +95,14 @@ demo: setup ## Run the suite locally on its embedded defaults and print what hap
 $(addprefix invoke-,$(FUNCTIONS)): invoke-%: setup ## Start the local stack and invoke one function with its sample events
 	cargo run --quiet --locked -p orabridge-demo -- demo --only $*
 
-bench: setup ## Measure and regenerate BENCHMARKS.md (release builds: ~10 min from scratch)
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): tools/requirements-bench.txt $(PY_STAMP)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements-bench.txt
+	@touch $@
+
+bench-setup: $(BENCH_STAMP) ## Install pandas and polars (pinned) for the run-colors comparison
+
+bench: setup bench-setup ## Measure and regenerate BENCHMARKS.md (release builds: ~10 min from scratch)
 	bash tools/bench.sh
 
 sam-build: setup ## sam build: the functions (rust-cargolambda) and the layer (needs IC_ZIP and LIBAIO)

@@ -18,6 +18,8 @@ echo "bench: cold starts against hello-world (cargo build --release; orabridge-d
 cargo build --release --locked -q -p proxy -p sensor-consumer -p run-colors -p finance-closing -p hello-lambda
 # A missed target is reported in the table, not by failing the whole run.
 coldstart=$(cargo run --locked -q -p orabridge-demo -- cold-start 40 || true)
+echo "bench: run-colors against pandas and polars (tools/bench/run_colors_compare.py)" >&2
+colors=$(.venv/bin/python tools/bench/run_colors_compare.py --binary "${CARGO_TARGET_DIR:-target}/release/run-colors" --rows 1000000 --rounds 5)
 echo "bench: arm64 release zips (make build)" >&2
 sizes=$(bash tools/artifact-sizes.sh)
 
@@ -35,6 +37,7 @@ Every figure below comes from the same run.
 | proxy peak memory | \`cargo run -p orabridge-demo -- proxy-rss 300\` |
 | sensor-consumer throughput and memory | \`cargo bench -p sensor-consumer --bench batch_throughput\` |
 | cold start and peak RSS per function | \`cargo build --release\`, then \`cargo run -p orabridge-demo -- cold-start 40\` |
+| run-colors vs pandas and polars, 1,000,000 rows | \`cargo build --release -p run-colors\`, then \`.venv/bin/python tools/bench/run_colors_compare.py --binary target/release/run-colors\` |
 | function zips and layer size | \`make build\`, then \`tools/artifact-sizes.sh\` (the layer with \`IC_ZIP=… LIBAIO=…\`) |
 
 $latency
@@ -45,10 +48,11 @@ $coldstart
 
 $consumer
 
+$colors
+
 $sizes
 
-Not measured yet (their issues add them): run-colors against pandas and polars, and
-finance-closing compute per closing.
+Not measured yet (its issue adds it): finance-closing compute per closing.
 MD
 mv "$tmp" "$out"
 trap - EXIT

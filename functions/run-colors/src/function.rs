@@ -57,7 +57,7 @@ pub enum ColorsSource {
 pub struct Config {
     /// Bucket of the published runs (`BUCKET`).
     pub bucket: String,
-    /// Key prefix of the runs (`PREFIX`, default `run-colors`).
+    /// Key prefix of the runs (`RUNS_PREFIX`, default `run-colors`).
     pub prefix: String,
     /// The rules document.
     pub rules: RulesLocation,
@@ -114,7 +114,7 @@ impl Config {
         };
         Ok(Config {
             bucket: reader.string("BUCKET")?,
-            prefix: reader.string_or("PREFIX", "run-colors"),
+            prefix: reader.string_or("RUNS_PREFIX", "run-colors"),
             rules,
             source,
             work_dir: reader

@@ -114,3 +114,39 @@ pub async fn publish(
         .map_err(fail)?;
     Ok(latest)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::{RowCounts, RulesSummary};
+
+    fn manifest() -> Manifest {
+        Manifest {
+            run_id: "20261120T160000Z-0a1b2c3d".into(),
+            as_of: "2026-11-20T23:30:00-05:00".into(),
+            source: "memory".into(),
+            rows: RowCounts::default(),
+            securities: 0,
+            rules: RulesSummary {
+                count: 0,
+                price_order: "desc".into(),
+                sha256: String::new(),
+            },
+            duration_ms: 0,
+            files: vec![],
+        }
+    }
+
+    #[test]
+    fn the_folder_date_is_the_utc_date_of_as_of_and_slashes_are_normalised() {
+        let layout = RunLayout::new("/market-pulse/colors/");
+        assert_eq!(
+            layout.folder(&manifest()),
+            "market-pulse/colors/runs/2026-11-21/20261120T160000Z-0a1b2c3d/"
+        );
+        assert_eq!(layout.latest_key(), "market-pulse/colors/latest.json");
+        let root = RunLayout::new("");
+        assert_eq!(root.latest_key(), "latest.json");
+        assert!(root.folder(&manifest()).starts_with("runs/2026-11-21/"));
+    }
+}

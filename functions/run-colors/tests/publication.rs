@@ -492,7 +492,7 @@ fn configuration_names_what_is_missing_or_contradictory() {
     );
     let template_env = Config::from_source([
         ("BUCKET", "b"),
-        ("PREFIX", "mp"),
+        ("RUNS_PREFIX", "mp"),
         ("ORACLE_PARAM_PREFIX", "/orabridge/prod/run-colors/oracle/"),
         ("RULES_PARAM", "/orabridge/prod/run-colors/rules"),
     ])

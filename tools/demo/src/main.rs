@@ -27,6 +27,7 @@ use crate::plan::{PLAN, Step};
 const UPSTREAM_PARAM: &str = "/munbon/oracle-api-endpoint";
 const INTERNAL_KEY_PARAM: &str = "/munbon/internal-key";
 const BUCKET: &str = "orabridge-demo";
+const RUNS_PREFIX: &str = "market-pulse";
 const SENSOR_QUEUE: &str = "orabridge-sensor-readings";
 const ALERT_QUEUE: &str = "orabridge-sensor-alerts";
 
@@ -248,10 +249,66 @@ async fn run(only: Option<&str>) -> Result<bool> {
             lake.readings, lake.quarantined, lake.alerts
         );
     }
+    let mut runs_as_expected = true;
+    if steps.iter().any(|s| s.function == "run-colors") {
+        // The published run, followed from latest.json as MarketPulse would.
+        let check = published_run(&moto).await;
+        runs_as_expected = check.is_ok();
+        match check {
+            Ok(summary) => println!("  ✓ published run     {summary}"),
+            Err(err) => println!("  ✗ published run     {err:#}"),
+        }
+    }
     println!(
         "stopping the Lambda emulator, the Unified API stand-in, restate-server and moto server"
     );
-    Ok(as_expected == steps.len() && lake_as_expected)
+    Ok(as_expected == steps.len() && lake_as_expected && runs_as_expected)
+}
+
+/// Follows `latest.json` to the run's manifest and checks every file's size and SHA-256.
+async fn published_run(moto: &MotoServer) -> Result<String> {
+    use sha2::Digest;
+    let s3 = orabridge_shared::aws::s3_client(&moto.sdk_config().await);
+    let get = |key: String| {
+        let s3 = s3.clone();
+        async move {
+            let object = s3
+                .get_object()
+                .bucket(BUCKET)
+                .key(&key)
+                .send()
+                .await
+                .with_context(|| format!("reading s3://{BUCKET}/{key}"))?;
+            anyhow::Ok(object.body.collect().await?.into_bytes().to_vec())
+        }
+    };
+    let latest: serde_json::Value =
+        serde_json::from_slice(&get(format!("{RUNS_PREFIX}/latest.json")).await?)?;
+    let folder = latest["folder"]
+        .as_str()
+        .context("latest.json has no folder")?;
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &get(latest["manifest"].as_str().unwrap_or_default().to_owned()).await?,
+    )?;
+    for file in manifest["files"]
+        .as_array()
+        .context("manifest has no files")?
+    {
+        let name = file["name"].as_str().unwrap_or_default();
+        let body = get(format!("{folder}{name}")).await?;
+        let digest: String = sha2::Sha256::digest(&body)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        anyhow::ensure!(
+            file["sha256"] == digest.as_str() && file["size"] == body.len(),
+            "{name} does not match its manifest entry"
+        );
+    }
+    Ok(format!(
+        "s3://{BUCKET}/{folder}: {} securities, {} rows in, {} excluded; checksums verified",
+        manifest["securities"], manifest["rows"]["input"], manifest["rows"]["excluded"]
+    ))
 }
 
 /// What the sensor consumer wrote, read back from moto.
@@ -465,6 +522,10 @@ fn function_env(
             "THRESHOLDS_JSON",
             r#"{"water_level":{"level_cm":{"gt":200}}}"#.to_owned(),
         ),
+        // run-colors on its CSV source (no Oracle here), publishing to the same bucket.
+        ("RUNS_PREFIX", RUNS_PREFIX.to_owned()),
+        ("COLORS_CSV", root_path("events/run-colors-sample.csv")),
+        ("RULES_FILE", root_path("events/run-colors-rules.json")),
         ("SENSOR_QUEUE_URL", seeded.sensor_queue_url.clone()),
         ("ALERT_QUEUE_URL", seeded.alert_queue_url.clone()),
     ]
@@ -479,6 +540,14 @@ fn function_env(
         env.push(("RESTATE_ADMIN_URL".into(), restate.admin_url().to_string()));
     }
     env
+}
+
+/// An absolute path inside the workspace.
+fn root_path(relative: &str) -> String {
+    testkit::workspace_root()
+        .join(relative)
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Writes [`function_env`] as the emulator's env file.

@@ -163,8 +163,44 @@ pub const PLAN: &[Step] = &[
         function: "run-colors",
         event: "eventbridge-run-colors-schedule.json",
         fresh_readings: false,
-        expected: "error NotBuiltYet until the run-colors issue",
-        check: |outcome| function_error(outcome, "NotBuiltYet"),
+        expected: "a manifest: 240 rows ranked from the sample CSV and published with latest.json",
+        check: |outcome| match outcome {
+            Outcome::Response(response) => {
+                let manifest = &response["manifest"];
+                Verdict {
+                    summary: format!(
+                        "run {}: {} in, {} included, {} excluded, {} securities",
+                        manifest["run_id"].as_str().unwrap_or("-"),
+                        manifest["rows"]["input"],
+                        manifest["rows"]["included"],
+                        manifest["rows"]["excluded"],
+                        manifest["securities"]
+                    ),
+                    as_expected: manifest["rows"]["input"] == 240
+                        && response["published"]["folder"].is_string(),
+                }
+            }
+            other => unexpected(other),
+        },
+    },
+    Step {
+        function: "run-colors",
+        event: "run-colors-direct-dry-run.json",
+        fresh_readings: false,
+        expected: "a manifest and nothing published (dry run)",
+        check: |outcome| match outcome {
+            Outcome::Response(response) => Verdict {
+                summary: format!(
+                    "dry run {}: {} securities, published: {}",
+                    response["manifest"]["run_id"].as_str().unwrap_or("-"),
+                    response["manifest"]["securities"],
+                    response["published"]
+                ),
+                as_expected: response["published"].is_null()
+                    && response["manifest"]["rows"]["input"] == 240,
+            },
+            other => unexpected(other),
+        },
     },
     Step {
         function: "finance-closing",
