@@ -203,6 +203,8 @@ pub fn parse_price(text: &str) -> Option<Price> {
     if negative {
         canonical.push('-');
     }
+    // JSON numbers allow no leading zeros: `007.5` is written `7.5`.
+    let int_digits = int_digits.trim_start_matches('0');
     canonical.push_str(if int_digits.is_empty() {
         "0"
     } else {
@@ -365,6 +367,12 @@ mod tests {
         assert_eq!(parse_price(".5").unwrap().text, "0.5");
         assert_eq!(parse_price("-.5").unwrap().text, "-0.5");
         assert_eq!(parse_price("3.").unwrap().text, "3");
+        assert_eq!(parse_price("007.50").unwrap().text, "7.50");
+        assert_eq!(parse_price("-00").unwrap().text, "-0");
+        for text in ["007.50", "0.5", "1e5", "-0", "12"] {
+            let canonical = parse_price(text).unwrap().text;
+            assert!(serde_json::from_str::<f64>(&canonical).is_ok(), "{canonical} is JSON");
+        }
         assert_eq!(parse_price("1.5e2").unwrap().value, 150.0);
         for bad in [
             "", "-", ".", "abc", "1,5", "inf", "NaN", "1e", "1e400", "1.2.3", " 1",
