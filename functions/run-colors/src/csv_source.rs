@@ -12,6 +12,7 @@ pub struct CsvSource<R: Read> {
     reader: csv::Reader<R>,
     columns: Vec<String>,
     description: String,
+    size: Option<u64>,
 }
 
 impl CsvSource<File> {
@@ -20,7 +21,10 @@ impl CsvSource<File> {
         let file = File::open(path).map_err(|err| {
             SourceError::new(format!("cannot open the input {}", path.display()), err)
         })?;
-        Self::new(file, format!("csv:{}", path.display()))
+        let size = file.metadata().ok().map(|m| m.len());
+        let mut source = Self::new(file, format!("csv:{}", path.display()))?;
+        source.size = size;
+        Ok(source)
     }
 }
 
@@ -43,6 +47,7 @@ impl<R: Read> CsvSource<R> {
             reader,
             columns,
             description,
+            size: None,
         })
     }
 }
@@ -54,6 +59,13 @@ impl<R: Read> RecordSource for CsvSource<R> {
 
     fn columns(&self) -> &[String] {
         &self.columns
+    }
+
+    fn size_hint(&self) -> Option<(usize, usize)> {
+        // About 8 bytes per cell is a low guess for color files, so the guess errs on
+        // reserving more: untouched capacity costs address space, not memory.
+        let bytes = usize::try_from(self.size?).ok()?;
+        Some((bytes / (8 * self.columns.len().max(1)), bytes))
     }
 
     fn next_record(&mut self, record: &mut csv::StringRecord) -> Result<bool, SourceError> {

@@ -60,6 +60,12 @@ pub trait RecordSource {
     fn columns(&self) -> &[String];
     /// Reads the next row into `record`; `false` at the end.
     fn next_record(&mut self, record: &mut csv::StringRecord) -> Result<bool, SourceError>;
+
+    /// Roughly how many rows and bytes of text are coming, when the source can tell: the run
+    /// reserves its arenas and hash tables once instead of growing them row by row.
+    fn size_hint(&self) -> Option<(usize, usize)> {
+        None
+    }
 }
 
 /// Why a run stopped.
@@ -159,6 +165,9 @@ impl Columns {
     }
 }
 
+// The ranked files are handed to their writers in chunks of about this size.
+const CHUNK: usize = 1 << 16;
+
 // Flags in `Key::missing`.
 const NO_RANK: u8 = 1;
 const NO_DATE: u8 = 2;
@@ -176,11 +185,11 @@ struct Key {
 }
 
 // Text fields stored per included row, before the passthrough columns.
+// (The CUSIP is not among them: it lives once per security in the CUSIP arena.)
 const ID: usize = 0;
-const CUSIP: usize = 1;
-const SOURCE: usize = 2;
-const PRICE: usize = 3;
-const FIXED_TEXT_FIELDS: usize = 4;
+const SOURCE: usize = 1;
+const PRICE: usize = 2;
+const FIXED_TEXT_FIELDS: usize = 3;
 
 /// Every ID seen so far (included or excluded), to report repeats.
 #[derive(Default)]
@@ -242,33 +251,55 @@ struct Collector<'a, W: Write> {
     bounds: Vec<u32>,
     keys: Vec<Key>,
     cusips: HashTable<u32>,
-    cusip_rows: Vec<u32>,
+    // Each distinct CUSIP once, in a small arena of its own: the per-row lookup stays in cache
+    // instead of chasing into the big row arena.
+    cusip_text: String,
+    cusip_ends: Vec<u32>,
+    // After sorting: security position → CUSIP id.
+    cusip_order: Vec<u32>,
     hasher: hashbrown::DefaultHashBuilder,
     ids: IdSet,
     excluded: W,
     line: Vec<u8>,
     matched: Vec<usize>,
+    reasons: String,
     counts: RowCounts,
 }
 
 impl<'a, W: Write> Collector<'a, W> {
-    fn new(rules: &'a Rules, as_of: Micros, columns: Columns, excluded: W) -> Self {
+    fn new(
+        rules: &'a Rules,
+        as_of: Micros,
+        columns: Columns,
+        excluded: W,
+        size_hint: Option<(usize, usize)>,
+    ) -> Self {
         let fields_per_row = FIXED_TEXT_FIELDS + columns.passthrough.len();
+        let (rows, bytes) = size_hint.unwrap_or((0, 0));
         Self {
             rules,
             as_of,
             columns,
             fields_per_row,
-            text: String::new(),
-            bounds: Vec::new(),
-            keys: Vec::new(),
-            cusips: HashTable::new(),
-            cusip_rows: Vec::new(),
+            text: String::with_capacity(bytes),
+            bounds: Vec::with_capacity(rows * fields_per_row),
+            keys: Vec::with_capacity(rows),
+            // Securities typically have several colors each.
+            cusips: HashTable::with_capacity(rows / 4),
+            cusip_text: String::with_capacity(rows / 4 * 9),
+            cusip_ends: Vec::with_capacity(rows / 4),
+            cusip_order: Vec::new(),
             hasher: Default::default(),
-            ids: IdSet::default(),
+            ids: IdSet {
+                text: String::with_capacity(rows * 10),
+                ends: Vec::with_capacity(rows),
+                table: HashTable::with_capacity(rows),
+                hasher: Default::default(),
+            },
             excluded,
             line: Vec::with_capacity(256),
             matched: Vec::new(),
+            reasons: String::new(),
             counts: RowCounts::default(),
         }
     }
@@ -340,8 +371,11 @@ impl<'a, W: Write> Collector<'a, W> {
             price
         };
         if invalid.iter().any(Option::is_some) {
-            let reasons = invalid.iter().flatten().copied();
-            return self.exclude(id, cusip, reasons.collect::<Vec<_>>().join(";"));
+            self.reasons.clear();
+            for reason in invalid.iter().flatten() {
+                self.push_reason(reason);
+            }
+            return self.exclude(id, cusip);
         }
 
         let values = RowValues {
@@ -355,19 +389,21 @@ impl<'a, W: Write> Collector<'a, W> {
         self.matched.clear();
         self.rules.evaluate(&values, self.as_of, &mut self.matched);
         if !self.matched.is_empty() {
-            let reasons = self
-                .matched
-                .iter()
-                .map(|&index| self.rules.id(index))
-                .collect::<Vec<_>>()
-                .join(";");
-            return self.exclude(id, cusip, reasons);
+            self.reasons.clear();
+            for index in 0..self.matched.len() {
+                let rule = self.rules.id(self.matched[index]);
+                if !self.reasons.is_empty() {
+                    self.reasons.push(';');
+                }
+                self.reasons.push_str(rule);
+            }
+            return self.exclude(id, cusip);
         }
 
         let row = u32::try_from(self.keys.len()).map_err(|_| RunError::TooLarge)?;
-        let cusip_id = self.intern_cusip(cusip, row);
-        let price_canonical = price.as_ref().map_or("", |p| p.text.as_str());
-        for text in [id, cusip, source.unwrap_or(""), price_canonical] {
+        let cusip_id = self.intern_cusip(cusip)?;
+        let price_canonical = price.as_ref().map_or("", |p| p.text.as_ref());
+        for text in [id, source.unwrap_or(""), price_canonical] {
             self.text.push_str(text);
             self.bounds
                 .push(u32::try_from(self.text.len()).map_err(|_| RunError::TooLarge)?);
@@ -391,43 +427,54 @@ impl<'a, W: Write> Collector<'a, W> {
         Ok(())
     }
 
-    /// The CUSIP's id: the index of its first row in `cusip_rows`. Called before the row's
-    /// own text is stored, so a new CUSIP records the row index it is about to get.
-    fn intern_cusip(&mut self, cusip: &str, row: u32) -> u32 {
+    /// The CUSIP's id: its index in the CUSIP arena.
+    fn intern_cusip(&mut self, cusip: &str) -> Result<u32, RunError> {
         use std::hash::BuildHasher;
         let hash = self.hasher.hash_one(cusip);
         let Self {
             cusips,
-            cusip_rows,
-            text,
-            bounds,
-            fields_per_row,
+            cusip_text,
+            cusip_ends,
             hasher,
             ..
         } = self;
-        let field_text = |row: u32| {
-            let at = row as usize * *fields_per_row + CUSIP;
-            &text[bounds[at - 1] as usize..bounds[at] as usize]
-        };
-        if let Some(&id) = cusips.find(hash, |&id| field_text(cusip_rows[id as usize]) == cusip) {
-            return id;
+        if let Some(&id) = cusips.find(hash, |&id| arena_get(cusip_text, cusip_ends, id) == cusip) {
+            return Ok(id);
         }
-        let id = cusip_rows.len() as u32;
-        cusip_rows.push(row);
+        cusip_text.push_str(cusip);
+        cusip_ends.push(u32::try_from(cusip_text.len()).map_err(|_| RunError::TooLarge)?);
+        let id = (cusip_ends.len() - 1) as u32;
         cusips.insert_unique(hash, id, |&id| {
-            hasher.hash_one(field_text(cusip_rows[id as usize]))
+            hasher.hash_one(arena_get(cusip_text, cusip_ends, id))
         });
-        id
+        Ok(id)
     }
 
-    fn exclude(&mut self, id: &str, cusip: &str, reasons: String) -> Result<(), RunError> {
+    /// The CUSIP of the security at `position` in the sorted output.
+    fn cusip_at(&self, position: u32) -> &str {
+        arena_get(
+            &self.cusip_text,
+            &self.cusip_ends,
+            self.cusip_order[position as usize],
+        )
+    }
+
+    fn push_reason(&mut self, reason: &str) {
+        if !self.reasons.is_empty() {
+            self.reasons.push(';');
+        }
+        self.reasons.push_str(reason);
+    }
+
+    /// Writes the excluded row with the reasons gathered in `self.reasons`.
+    fn exclude(&mut self, id: &str, cusip: &str) -> Result<(), RunError> {
         self.counts.excluded += 1;
         self.line.clear();
         push_csv_field(&mut self.line, id);
         self.line.push(b',');
         push_csv_field(&mut self.line, cusip);
         self.line.push(b',');
-        push_csv_field(&mut self.line, &reasons);
+        push_csv_field(&mut self.line, &self.reasons);
         self.line.push(b'\n');
         self.excluded
             .write_all(&self.line)
@@ -442,10 +489,13 @@ impl<'a, W: Write> Collector<'a, W> {
     fn sort(&mut self, price_order: PriceOrder) {
         // Replace each CUSIP id by its position in CUSIP order, so the row sort compares
         // integers first and strings only on full ties.
-        let mut order: Vec<u32> = (0..self.cusip_rows.len() as u32).collect();
+        let mut order: Vec<u32> = (0..self.cusip_ends.len() as u32).collect();
         order.sort_unstable_by(|&a, &b| {
-            self.field(self.cusip_rows[a as usize], CUSIP)
-                .cmp(self.field(self.cusip_rows[b as usize], CUSIP))
+            arena_get(&self.cusip_text, &self.cusip_ends, a).cmp(arena_get(
+                &self.cusip_text,
+                &self.cusip_ends,
+                b,
+            ))
         });
         let mut position = vec![0u32; order.len()];
         for (rank, &id) in order.iter().enumerate() {
@@ -473,6 +523,7 @@ impl<'a, W: Write> Collector<'a, W> {
                 .then_with(|| self.field(a.row, ID).cmp(self.field(b.row, ID)))
         });
         self.keys = keys;
+        self.cusip_order = order;
     }
 
     fn write_ranked(
@@ -480,8 +531,8 @@ impl<'a, W: Write> Collector<'a, W> {
         csv_out: &mut impl Write,
         json_out: &mut impl Write,
     ) -> std::io::Result<u64> {
-        let mut csv = Vec::with_capacity(1 << 16);
-        let mut json = Vec::with_capacity(1 << 16);
+        let mut csv = Vec::with_capacity(2 * CHUNK);
+        let mut json = Vec::with_capacity(2 * CHUNK);
         csv.extend_from_slice(
             b"CUSIP,POSITION,IS_PARENT,PARENT_ID,ID,SOURCE,RANK,COLOR_DATE,PRICE",
         );
@@ -492,6 +543,7 @@ impl<'a, W: Write> Collector<'a, W> {
         csv.push(b'\n');
         json.push(b'[');
         let mut securities = 0u64;
+        let mut stamp = Vec::with_capacity(32);
         let mut start = 0;
         while start < self.keys.len() {
             let cusip = self.keys[start].cusip;
@@ -502,11 +554,12 @@ impl<'a, W: Write> Collector<'a, W> {
                     .count();
             let group = &self.keys[start..end];
             let parent_id = self.field(group[0].row, ID);
+            let cusip_text = self.cusip_at(cusip);
             if securities > 0 {
                 json.push(b',');
             }
             json.extend_from_slice(b"\n{\"cusip\":");
-            push_json_string(&mut json, self.field(group[0].row, CUSIP));
+            push_json_string(&mut json, cusip_text);
             json.extend_from_slice(b",\"parent\":");
             for (position, key) in group.iter().enumerate() {
                 if position == 1 {
@@ -514,8 +567,13 @@ impl<'a, W: Write> Collector<'a, W> {
                 } else if position > 1 {
                     json.push(b',');
                 }
-                self.write_csv_row(&mut csv, key, position, parent_id);
-                self.write_json_row(&mut json, key, position, parent_id);
+                // Formatted once for both files.
+                stamp.clear();
+                if key.missing & NO_DATE == 0 {
+                    values::write_timestamp(&mut stamp, key.date);
+                }
+                self.write_csv_row(&mut csv, key, cusip_text, position, parent_id, &stamp);
+                self.write_json_row(&mut json, key, position, parent_id, &stamp);
             }
             if group.len() == 1 {
                 json.extend_from_slice(b",\"children\":[");
@@ -524,11 +582,11 @@ impl<'a, W: Write> Collector<'a, W> {
             securities += 1;
             start = end;
             // Hand the buffers to the writers in chunks: bounded memory, few syscalls.
-            if csv.len() > 1 << 16 {
+            if csv.len() > CHUNK {
                 csv_out.write_all(&csv)?;
                 csv.clear();
             }
-            if json.len() > 1 << 16 {
+            if json.len() > CHUNK {
                 json_out.write_all(&json)?;
                 json.clear();
             }
@@ -539,8 +597,16 @@ impl<'a, W: Write> Collector<'a, W> {
         Ok(securities)
     }
 
-    fn write_csv_row(&self, out: &mut Vec<u8>, key: &Key, position: usize, parent_id: &str) {
-        push_csv_field(out, self.field(key.row, CUSIP));
+    fn write_csv_row(
+        &self,
+        out: &mut Vec<u8>,
+        key: &Key,
+        cusip: &str,
+        position: usize,
+        parent_id: &str,
+        stamp: &[u8],
+    ) {
+        push_csv_field(out, cusip);
         out.push(b',');
         out.extend_from_slice(itoa(position as i64, &mut [0; 20]));
         if position == 0 {
@@ -558,9 +624,7 @@ impl<'a, W: Write> Collector<'a, W> {
             out.extend_from_slice(itoa(key.rank, &mut [0; 20]));
         }
         out.push(b',');
-        if key.missing & NO_DATE == 0 {
-            values::write_timestamp(out, key.date);
-        }
+        out.extend_from_slice(stamp);
         out.push(b',');
         out.extend_from_slice(self.field(key.row, PRICE).as_bytes());
         for index in 0..self.columns.passthrough.len() {
@@ -570,7 +634,14 @@ impl<'a, W: Write> Collector<'a, W> {
         out.push(b'\n');
     }
 
-    fn write_json_row(&self, out: &mut Vec<u8>, key: &Key, position: usize, parent_id: &str) {
+    fn write_json_row(
+        &self,
+        out: &mut Vec<u8>,
+        key: &Key,
+        position: usize,
+        parent_id: &str,
+        stamp: &[u8],
+    ) {
         out.extend_from_slice(b"{\"POSITION\":");
         out.extend_from_slice(itoa(position as i64, &mut [0; 20]));
         if position == 0 {
@@ -593,9 +664,9 @@ impl<'a, W: Write> Collector<'a, W> {
             out.extend_from_slice(b"null");
         }
         out.extend_from_slice(b",\"COLOR_DATE\":");
-        if key.missing & NO_DATE == 0 {
+        if !stamp.is_empty() {
             out.push(b'"');
-            values::write_timestamp(out, key.date);
+            out.extend_from_slice(stamp);
             out.push(b'"');
         } else {
             out.extend_from_slice(b"null");
@@ -616,6 +687,17 @@ impl<'a, W: Write> Collector<'a, W> {
     }
 }
 
+/// Entry `index` of an arena of strings stored end to end with their end offsets.
+fn arena_get<'t>(text: &'t str, ends: &[u32], index: u32) -> &'t str {
+    let index = index as usize;
+    let start = if index == 0 {
+        0
+    } else {
+        ends[index - 1] as usize
+    };
+    &text[start..ends[index] as usize]
+}
+
 fn itoa(value: i64, buf: &mut [u8; 20]) -> &[u8] {
     let mut n = value.unsigned_abs();
     let mut at = buf.len();
@@ -634,10 +716,16 @@ fn itoa(value: i64, buf: &mut [u8; 20]) -> &[u8] {
     &buf[at..]
 }
 
-fn create(dir: &Path, name: &str) -> Result<HashingWriter<BufWriter<File>>, RunError> {
+/// A hashed, buffered output file. The ranked files are written in chunks larger than
+/// `buffer`, which then go straight to the file instead of through another copy.
+fn create(
+    dir: &Path,
+    name: &str,
+    buffer: usize,
+) -> Result<HashingWriter<BufWriter<File>>, RunError> {
     let path = dir.join(name);
     let file = File::create(&path).map_err(|source| RunError::Write { path, source })?;
-    Ok(HashingWriter::new(BufWriter::with_capacity(1 << 17, file)))
+    Ok(HashingWriter::new(BufWriter::with_capacity(buffer, file)))
 }
 
 fn finish(
@@ -669,22 +757,28 @@ pub fn run(
         source,
     })?;
     let columns = Columns::from_header(source.columns())?;
-    let mut excluded = create(dir, "excluded.csv")?;
+    let mut excluded = create(dir, "excluded.csv", 1 << 17)?;
     excluded
         .write_all(b"ID,CUSIP,REASONS\n")
         .map_err(|source| RunError::Write {
             path: dir.join("excluded.csv"),
             source,
         })?;
-    let mut collector = Collector::new(settings.rules, settings.as_of, columns, excluded);
+    let mut collector = Collector::new(
+        settings.rules,
+        settings.as_of,
+        columns,
+        excluded,
+        source.size_hint(),
+    );
     let mut record = csv::StringRecord::new();
     while source.next_record(&mut record)? {
         collector.push(&record).map_err(|err| with_dir(err, dir))?;
     }
     collector.sort(settings.rules.price_order());
 
-    let mut colors_csv = create(dir, "colors.csv")?;
-    let mut colors_json = create(dir, "colors.json")?;
+    let mut colors_csv = create(dir, "colors.csv", CHUNK)?;
+    let mut colors_json = create(dir, "colors.json", CHUNK)?;
     let securities = collector
         .write_ranked(&mut colors_csv, &mut colors_json)
         .map_err(|source| RunError::Write {

@@ -81,17 +81,34 @@ pub fn write_timestamp(out: &mut Vec<u8>, micros: Micros) {
     let days = seconds.div_euclid(SECONDS_PER_DAY);
     let second_of_day = seconds.rem_euclid(SECONDS_PER_DAY);
     let (year, month, day) = civil_from_days(days);
-    push_padded(out, year, 4);
-    out.push(b'-');
-    push_padded(out, month, 2);
-    out.push(b'-');
-    push_padded(out, day, 2);
-    out.push(b'T');
-    push_padded(out, second_of_day / 3600, 2);
-    out.push(b':');
-    push_padded(out, second_of_day / 60 % 60, 2);
-    out.push(b':');
-    push_padded(out, second_of_day % 60, 2);
+    if (0..=9999).contains(&year) {
+        // The common case, written as one fixed-width block: this runs for every ranked row.
+        let mut b = *b"0000-00-00T00:00:00";
+        let two = |b: &mut [u8], at: usize, v: i64| {
+            b[at] = b'0' + (v / 10) as u8;
+            b[at + 1] = b'0' + (v % 10) as u8;
+        };
+        two(&mut b, 0, year / 100);
+        two(&mut b, 2, year % 100);
+        two(&mut b, 5, month);
+        two(&mut b, 8, day);
+        two(&mut b, 11, second_of_day / 3600);
+        two(&mut b, 14, second_of_day / 60 % 60);
+        two(&mut b, 17, second_of_day % 60);
+        out.extend_from_slice(&b);
+    } else {
+        push_padded(out, year, 4);
+        out.push(b'-');
+        push_padded(out, month, 2);
+        out.push(b'-');
+        push_padded(out, day, 2);
+        out.push(b'T');
+        push_padded(out, second_of_day / 3600, 2);
+        out.push(b':');
+        push_padded(out, second_of_day / 60 % 60, 2);
+        out.push(b':');
+        push_padded(out, second_of_day % 60, 2);
+    }
     if fraction != 0 {
         out.push(b'.');
         if fraction % 1000 == 0 {
@@ -140,16 +157,16 @@ pub fn parse_rank(text: &str) -> Option<i64> {
 /// valid JSON number: no leading `+`, no bare `.5` or `1.`), so the files repeat what the
 /// source said, digit for digit, rather than a float's rendering of it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Price {
+pub struct Price<'a> {
     /// The value compared by rules and the ranking.
     pub value: f64,
-    /// The canonical text written to the outputs.
-    pub text: String,
+    /// The canonical text written to the outputs (borrowed when the input already is).
+    pub text: std::borrow::Cow<'a, str>,
 }
 
 /// Parses a decimal `[+-]digits[.digits][e[+-]digits]` (`.5` and `1.` accepted), never
 /// `inf` or `NaN`.
-pub fn parse_price(text: &str) -> Option<Price> {
+pub fn parse_price(text: &str) -> Option<Price<'_>> {
     let b = text.as_bytes();
     let mut i = 0;
     let negative = match b.first() {
@@ -169,7 +186,8 @@ pub fn parse_price(text: &str) -> Option<Price> {
     }
     let int_digits = &text[int_start..i];
     let mut frac_digits = "";
-    if i < b.len() && b[i] == b'.' {
+    let has_point = i < b.len() && b[i] == b'.';
+    if has_point {
         i += 1;
         let start = i;
         while i < b.len() && b[i].is_ascii_digit() {
@@ -199,6 +217,18 @@ pub fn parse_price(text: &str) -> Option<Price> {
     if i != b.len() {
         return None;
     }
+    let already_canonical = b[0] != b'+'
+        && !int_digits.is_empty()
+        && !(int_digits.len() > 1 && int_digits.starts_with('0'))
+        && !(has_point && frac_digits.is_empty());
+    if already_canonical {
+        // The common case: no copy, one float parse.
+        let value: f64 = text.parse().ok()?;
+        return value.is_finite().then_some(Price {
+            value,
+            text: std::borrow::Cow::Borrowed(text),
+        });
+    }
     let mut canonical = String::with_capacity(text.len() + 1);
     if negative {
         canonical.push('-');
@@ -218,7 +248,7 @@ pub fn parse_price(text: &str) -> Option<Price> {
     let value: f64 = canonical.parse().ok()?;
     value.is_finite().then_some(Price {
         value,
-        text: canonical,
+        text: std::borrow::Cow::Owned(canonical),
     })
 }
 
@@ -362,7 +392,7 @@ mod tests {
     #[test]
     fn prices_keep_their_digits_in_canonical_form() {
         let price = parse_price("101.50").unwrap();
-        assert_eq!((price.value, price.text.as_str()), (101.5, "101.50"));
+        assert_eq!((price.value, price.text.as_ref()), (101.5, "101.50"));
         assert_eq!(parse_price("+7").unwrap().text, "7");
         assert_eq!(parse_price(".5").unwrap().text, "0.5");
         assert_eq!(parse_price("-.5").unwrap().text, "-0.5");
@@ -371,7 +401,10 @@ mod tests {
         assert_eq!(parse_price("-00").unwrap().text, "-0");
         for text in ["007.50", "0.5", "1e5", "-0", "12"] {
             let canonical = parse_price(text).unwrap().text;
-            assert!(serde_json::from_str::<f64>(&canonical).is_ok(), "{canonical} is JSON");
+            assert!(
+                serde_json::from_str::<f64>(&canonical).is_ok(),
+                "{canonical} is JSON"
+            );
         }
         assert_eq!(parse_price("1.5e2").unwrap().value, 150.0);
         for bad in [
