@@ -219,8 +219,8 @@ pub fn parse_price(text: &str) -> Option<Price<'_>> {
     }
     let already_canonical = b[0] != b'+'
         && !int_digits.is_empty()
-        && !(int_digits.len() > 1 && int_digits.starts_with('0'))
-        && !(has_point && frac_digits.is_empty());
+        && (int_digits.len() == 1 || !int_digits.starts_with('0'))
+        && (!has_point || !frac_digits.is_empty());
     if already_canonical {
         // The common case: no copy, one float parse.
         let value: f64 = text.parse().ok()?;
