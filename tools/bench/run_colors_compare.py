@@ -25,8 +25,10 @@ AS_OF = "2026-11-20T16:00:00Z"
 
 
 def measure(argv):
+    # close_fds=False lets subprocess use posix_spawn (vfork): a fork of this harness would
+    # otherwise count the harness's own memory in the child's peak RSS.
     started = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, close_fds=False)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -45,7 +47,17 @@ def excluded(out_dir):
         return [(r["ID"], r["REASONS"]) for r in csv.DictReader(f)]
 
 
+def check(reference_dir, *others):
+    reference = ranked(reference_dir), excluded(reference_dir)
+    for out in others:
+        if (ranked(out), excluded(out)) != reference:
+            sys.exit(f"{out} disagrees with {reference_dir} on the ranking or the exclusions")
+    print(f"outputs agree: {len(reference[0]):,} ranked rows, {len(reference[1]):,} excluded", file=sys.stderr)
+
+
 def main():
+    if sys.argv[1:2] == ["--check"]:
+        return check(*sys.argv[2:])
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -74,11 +86,8 @@ def main():
             results[name].append(measure(argv(out)))
             outputs[name] = out
         if round_number == 0:
-            reference = ranked(outputs["run-colors (Rust)"]), excluded(outputs["run-colors (Rust)"])
-            for name, out in outputs.items():
-                if (ranked(out), excluded(out)) != reference:
-                    sys.exit(f"{name} disagrees with run-colors on the ranking or the exclusions")
-            print(f"outputs agree: {len(reference[0]):,} ranked rows, {len(reference[1]):,} excluded", file=sys.stderr)
+            # In a child process, so this harness stays small while it measures the others.
+            subprocess.run([sys.executable, __file__, "--check", *outputs.values()], check=True)
 
     size = os.path.getsize(source) / 1e6
     rust = statistics.median(w for w, _, _ in results["run-colors (Rust)"])
