@@ -1,8 +1,16 @@
 //! `finance-closing`: the daily Oracle closing as a durable Restate workflow, results copied to PostgreSQL.
 //!
-//! This first cut accepts its trigger events and fails them with a typed, plainly named error:
-//! the finance-closing issue builds the real work. A scheduled run that reports `NotBuiltYet` in its
+//! Built so far: the closing vocabulary ([`closing`]), the ERP port with the simulated ERP
+//! ([`erp`]) and the PostgreSQL side ([`store`]). The Restate workflow and the Oracle adapter
+//! are not wired yet, so the function still accepts its trigger events and fails them with a
+//! typed, plainly named error. A scheduled run that reports `NotBuiltYet` in its
 //! Lambda error is honest; one that "succeeds" without doing anything would hide a gap.
+
+#![warn(missing_docs)]
+
+pub mod closing;
+pub mod erp;
+pub mod store;
 
 use orabridge_shared::lambda::{Diagnostic, diagnostic};
 
