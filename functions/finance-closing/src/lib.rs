@@ -1,8 +1,8 @@
 //! `finance-closing`: the daily Oracle closing as a durable Restate workflow, results copied to PostgreSQL.
 //!
 //! Built so far: the closing vocabulary ([`closing`]), the ERP port with the simulated ERP
-//! ([`erp`]) and the PostgreSQL side ([`store`]). The Restate workflow and the Oracle adapter
-//! are not wired yet, so the function still accepts its trigger events and fails them with a
+//! ([`erp`]), the Oracle adapter ([`oracle_erp`]) and the PostgreSQL side ([`store`]). The
+//! Restate workflow is not wired yet, so the function still accepts its trigger events and fails them with a
 //! typed, plainly named error. A scheduled run that reports `NotBuiltYet` in its
 //! Lambda error is honest; one that "succeeds" without doing anything would hide a gap.
 
@@ -10,6 +10,7 @@
 
 pub mod closing;
 pub mod erp;
+pub mod oracle_erp;
 pub mod store;
 
 use orabridge_shared::lambda::{Diagnostic, diagnostic};
