@@ -13,7 +13,7 @@ use crate::closing::{ClosingDate, JobState};
 use crate::store::{StoreError, quoted_identifier};
 
 /// A job's state with its times.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct JobStatus {
     /// Where the job is.
     pub state: JobState,

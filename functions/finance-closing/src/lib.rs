@@ -12,6 +12,9 @@ pub mod closing;
 pub mod erp;
 pub mod oracle_erp;
 pub mod store;
+// The #[workflow] macro generates undocumented public items.
+#[allow(missing_docs)]
+pub mod workflow;
 
 use orabridge_shared::lambda::{Diagnostic, diagnostic};
 

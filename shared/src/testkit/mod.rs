@@ -202,6 +202,36 @@ pub async fn http_get_status(address: SocketAddr, path: &str) -> std::io::Result
         .ok_or_else(|| std::io::Error::other(format!("not an HTTP response: {status_line:?}")))
 }
 
+/// Sends one HTTP request with an optional JSON body (and extra headers) and returns the status
+/// and the body text: enough to drive restate-server's ingress and admin APIs from a test.
+pub async fn http_request(
+    method: &str,
+    url: &str,
+    body: Option<&serde_json::Value>,
+    headers: &[(&str, &str)],
+) -> Result<(u16, String), Box<dyn std::error::Error + Send + Sync>> {
+    use http_body_util::{BodyExt, Full};
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<bytes::Bytes>>();
+    let mut request = http::Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let payload = match body {
+        Some(json) => {
+            request = request.header("content-type", "application/json");
+            serde_json::to_vec(json)?
+        }
+        None => Vec::new(),
+    };
+    let response = client
+        .request(request.body(Full::new(bytes::Bytes::from(payload)))?)
+        .await?;
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await?.to_bytes();
+    Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+}
+
 fn temp_dir(tool: &'static str) -> Result<tempfile::TempDir, TestkitError> {
     tempfile::Builder::new()
         .prefix(&format!("orabridge-{tool}-"))

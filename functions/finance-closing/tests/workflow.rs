@@ -1,0 +1,303 @@
+//! The workflow through the real restate-server and PostgreSQL, against the simulated ERP:
+//! a closing completes, a second start attaches, a failing job fails terminally with Oracle's
+//! text, `cancel` stops the job, `force` replaces a day's rows.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use finance_closing::closing::{ClosingDate, ClosingReport, Phase};
+use finance_closing::erp::{SIMULATED_ROWS, SimulatedErp};
+use finance_closing::store::{Store, pool};
+use finance_closing::workflow::{ErpBackend, FinanceClosing, Timing};
+use orabridge_shared::testkit::{self, RestateServer, http_request};
+use restate_sdk::prelude::{Endpoint, HttpServer};
+use serde_json::{Value, json};
+
+const TABLES: [&str; 2] = ["gl_balances", "claims_reserves"];
+
+struct Stack {
+    restate: RestateServer,
+    store: Store,
+    erp: SimulatedErp,
+    pool: deadpool_postgres::Pool,
+    schema: String,
+}
+
+impl Stack {
+    async fn start(tag: &str, job_duration: Duration) -> Stack {
+        testkit::postgres().await.expect("PostgreSQL for the tests");
+        let restate = RestateServer::start().await.expect("restate-server");
+        let config: tokio_postgres::Config = testkit::postgres_url().parse().expect("url");
+        let pool = pool(config, 8).expect("pool");
+        let schema = format!("fc_wf_{tag}_{}", std::process::id());
+        pool.get()
+            .await
+            .expect("connection")
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            .await
+            .expect("clean schema");
+        let store = Store::new(pool.clone(), &schema).expect("store");
+        let tables: Vec<String> = TABLES.map(str::to_owned).to_vec();
+        store.migrate(&tables).await.expect("migrate");
+        let erp = SimulatedErp::new(pool.clone(), &schema, job_duration).expect("simulator");
+        erp.migrate().await.expect("simulator tables");
+
+        let workflow = FinanceClosing::new(
+            ErpBackend::Simulated(erp.clone()),
+            store.clone(),
+            tables,
+            Timing {
+                poll_interval: Duration::from_millis(200),
+                max_duration: Duration::from_secs(60),
+            },
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("listener");
+        let address: SocketAddr = listener.local_addr().expect("address");
+        tokio::spawn(HttpServer::new(Endpoint::builder().bind(workflow).build()).serve(listener));
+        let (status, body) = http_request(
+            "POST",
+            &format!("{}/deployments", restate.admin_url()),
+            Some(&json!({"uri": format!("http://{address}")})),
+            &[],
+        )
+        .await
+        .expect("register");
+        assert!(status < 300, "registration failed: {status} {body}");
+        Stack {
+            restate,
+            store,
+            erp,
+            pool,
+            schema,
+        }
+    }
+
+    async fn call(&self, key: &str, handler: &str, body: Option<Value>) -> (u16, String) {
+        http_request(
+            "POST",
+            &format!(
+                "{}/FinanceClosing/{key}/{handler}",
+                self.restate.ingress_url()
+            ),
+            body.as_ref(),
+            &[],
+        )
+        .await
+        .expect("ingress")
+    }
+
+    async fn send(&self, key: &str, body: Value) {
+        let (status, text) = self.call(key, "run/send", Some(body)).await;
+        assert!(status < 300, "send: {status} {text}");
+    }
+
+    async fn attach(&self, key: &str) -> (u16, String) {
+        http_request(
+            "GET",
+            &format!(
+                "{}/restate/workflow/FinanceClosing/{key}/attach",
+                self.restate.ingress_url()
+            ),
+            None,
+            &[],
+        )
+        .await
+        .expect("attach")
+    }
+
+    async fn status(&self, key: &str) -> Value {
+        let (status, body) = self.call(key, "status", None).await;
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).expect("status json")
+    }
+
+    async fn rows(&self, date: ClosingDate) -> Vec<i64> {
+        let mut counts = Vec::new();
+        for table in TABLES {
+            counts.push(self.store.count_results(table, date).await.expect("count"));
+        }
+        counts
+    }
+
+    async fn drop_schema(&self) {
+        let _ = self
+            .pool
+            .get()
+            .await
+            .expect("connection")
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema))
+            .await;
+    }
+}
+
+fn day(text: &str) -> ClosingDate {
+    ClosingDate::parse(text).expect("date")
+}
+
+#[tokio::test]
+async fn a_closing_completes_and_the_report_closing_runs_and_rows_agree() {
+    let stack = Stack::start("full", Duration::from_millis(800)).await;
+    let date = day("2026-11-20");
+    let (status, body) = stack
+        .call("2026-11-20", "run", Some(json!({"date": "2026-11-20"})))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let report: ClosingReport = serde_json::from_str(&body).expect("report");
+    assert_eq!(report.phase, Phase::Succeeded);
+    assert_eq!(report.job, "FC_20261120_A1");
+    assert_eq!(report.tables.len(), 2);
+    assert!(
+        report
+            .tables
+            .iter()
+            .all(|t| t.rows == u64::from(SIMULATED_ROWS))
+    );
+    assert!(report.started_at.is_some() && report.ended_at.is_some());
+
+    let stored = stack
+        .store
+        .run_of(date)
+        .await
+        .expect("lookup")
+        .expect("recorded");
+    assert_eq!(stored.status, "succeeded");
+    assert_eq!(stored.report, report);
+    assert_eq!(stack.rows(date).await, [i64::from(SIMULATED_ROWS); 2]);
+    let status = stack.status("2026-11-20").await;
+    assert_eq!(status["phase"], "succeeded");
+    assert_eq!(status["rows_copied"], 2 * SIMULATED_ROWS);
+    stack.drop_schema().await;
+}
+
+#[tokio::test]
+async fn starting_the_same_date_twice_submits_one_job_and_copies_one_set_of_rows() {
+    let stack = Stack::start("twice", Duration::from_millis(1500)).await;
+    let date = day("2026-11-19");
+    stack.send("2026-11-19", json!({})).await;
+    stack.send("2026-11-19", json!({})).await;
+    let (status, body) = stack.attach("2026-11-19").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(stack.erp.jobs_for(date).await.expect("jobs"), 1);
+    assert_eq!(stack.rows(date).await, [i64::from(SIMULATED_ROWS); 2]);
+    // Restate refuses a second run of the key; the caller attaches to the first one instead.
+    let (status, again) = stack.call("2026-11-19", "run", Some(json!({}))).await;
+    assert_eq!(status, 409, "{again}");
+    assert!(again.contains("already invoked"), "{again}");
+    let (status, first) = stack.attach("2026-11-19").await;
+    assert_eq!((status, first), (200, body));
+    assert_eq!(stack.erp.jobs_for(date).await.expect("jobs"), 1);
+    stack.drop_schema().await;
+}
+
+#[tokio::test]
+async fn a_failing_job_fails_the_closing_terminally_with_the_oracle_text() {
+    let stack = Stack::start("fail", Duration::from_millis(500)).await;
+    let date = day("2026-11-18");
+    stack
+        .erp
+        .fail_date(date, Some("ORA-20001: ledger GL-01 is out of balance"))
+        .await
+        .expect("arm failure");
+    let (status, body) = stack.call("2026-11-18", "run", Some(json!({}))).await;
+    assert!(
+        status >= 400,
+        "a failed closing is an error: {status} {body}"
+    );
+    assert!(
+        body.contains("ORA-20001: ledger GL-01 is out of balance"),
+        "{body}"
+    );
+    let stored = stack
+        .store
+        .run_of(date)
+        .await
+        .expect("lookup")
+        .expect("recorded");
+    assert_eq!(stored.status, "failed");
+    assert_eq!(
+        stored.report.error.as_deref(),
+        Some("ORA-20001: ledger GL-01 is out of balance")
+    );
+    assert_eq!(stack.rows(date).await, [0, 0], "nothing copied");
+    assert_eq!(stack.status("2026-11-18").await["phase"], "failed");
+    stack.drop_schema().await;
+}
+
+#[tokio::test]
+async fn cancel_stops_the_job_and_ends_the_closing_as_cancelled() {
+    let stack = Stack::start("cancel", Duration::from_secs(3600)).await;
+    let date = day("2026-11-17");
+    stack.send("2026-11-17", json!({})).await;
+    // Wait until the job is submitted and running.
+    for _ in 0..100 {
+        if stack.status("2026-11-17").await["phase"] == "running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(stack.status("2026-11-17").await["phase"], "running");
+    let (status, body) = stack.call("2026-11-17", "cancel", None).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = stack.attach("2026-11-17").await;
+    assert_eq!(status, 200, "{body}");
+    let report: ClosingReport = serde_json::from_str(&body).expect("report");
+    assert_eq!(report.phase, Phase::Cancelled);
+    let job_state = {
+        use finance_closing::erp::Erp;
+        stack.erp.poll(&date.job_name(1)).await.expect("poll").state
+    };
+    assert_eq!(job_state, finance_closing::closing::JobState::Stopped);
+    assert_eq!(
+        stack
+            .store
+            .run_of(date)
+            .await
+            .expect("lookup")
+            .expect("recorded")
+            .status,
+        "cancelled"
+    );
+    stack.drop_schema().await;
+}
+
+#[tokio::test]
+async fn force_re_runs_a_succeeded_date_and_replaces_its_rows() {
+    let stack = Stack::start("force", Duration::from_millis(400)).await;
+    let date = day("2026-11-16");
+    let (status, body) = stack.call("2026-11-16", "run", Some(json!({}))).await;
+    assert_eq!(status, 200, "{body}");
+    // Without force, a new workflow for the same date returns the stored report.
+    let (status, body) = stack.call("2026-11-16+r2", "run", Some(json!({}))).await;
+    assert_eq!(status, 200, "{body}");
+    let unforced: ClosingReport = serde_json::from_str(&body).expect("report");
+    assert_eq!(unforced.job, "FC_20261116_A1");
+    assert_eq!(stack.erp.jobs_for(date).await.expect("jobs"), 1);
+    // With force: a second job, the rows replaced, not appended.
+    let (status, body) = stack
+        .call("2026-11-16+r3", "run", Some(json!({"force": true})))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let forced: ClosingReport = serde_json::from_str(&body).expect("report");
+    assert_eq!(forced.job, "FC_20261116_A2");
+    assert_eq!(stack.erp.jobs_for(date).await.expect("jobs"), 2);
+    assert_eq!(stack.rows(date).await, [i64::from(SIMULATED_ROWS); 2]);
+    stack.drop_schema().await;
+}
+
+#[tokio::test]
+async fn a_key_that_is_not_a_date_is_refused_terminally() {
+    let stack = Stack::start("badkey", Duration::from_millis(100)).await;
+    let (status, body) = stack.call("yesterday", "run", Some(json!({}))).await;
+    assert!(status >= 400, "{status} {body}");
+    assert!(body.contains("is not a calendar date"), "{body}");
+    let (status, body) = stack
+        .call("2026-11-20", "run", Some(json!({"date": "2026-11-21"})))
+        .await;
+    assert!(
+        status >= 400 && body.contains("differs from the workflow key"),
+        "{status} {body}"
+    );
+    stack.drop_schema().await;
+}
