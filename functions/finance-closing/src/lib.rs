@@ -9,8 +9,10 @@
 #![warn(missing_docs)]
 
 pub mod closing;
+pub mod config;
 pub mod erp;
 pub mod oracle_erp;
+pub mod service;
 pub mod store;
 // The #[workflow] macro generates undocumented public items.
 #[allow(missing_docs)]

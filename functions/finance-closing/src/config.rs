@@ -1,0 +1,280 @@
+//! The service's configuration, read once at start-up: which ERP, the PostgreSQL connection,
+//! the result tables and the workflow's pacing. Secrets come from the environment locally or
+//! from SSM SecureStrings in AWS (`*_PASSWORD_PARAM`), and stay in `SecretString`.
+
+use std::time::Duration;
+
+use orabridge_shared::config::{ConfigError, ConfigReader, VarSource};
+use secrecy::SecretString;
+
+/// Which ERP the workflow drives.
+#[derive(Debug, Clone)]
+pub enum ErpConfig {
+    /// Genius on Oracle.
+    Oracle {
+        /// Database user.
+        user: String,
+        /// Easy Connect string or TNS alias.
+        connect_string: String,
+        /// Password, or the SSM parameter holding it.
+        password: Secret,
+        /// `[SCHEMA.]PACKAGE.PROCEDURE` run as the closing.
+        procedure: String,
+        /// Owner of the result tables.
+        results_owner: String,
+        /// OCI call timeout.
+        call_timeout: Duration,
+    },
+    /// The simulated ERP (named as such in every log line).
+    Simulated {
+        /// Schema of the simulator's tables.
+        schema: String,
+        /// How long a simulated closing takes.
+        job_duration: Duration,
+    },
+}
+
+/// A secret given directly (local runs) or as an SSM parameter name (AWS).
+#[derive(Debug, Clone)]
+pub enum Secret {
+    /// The value.
+    Value(SecretString),
+    /// The SSM SecureString parameter to read.
+    Parameter(String),
+}
+
+/// The PostgreSQL side.
+#[derive(Debug, Clone)]
+pub struct PostgresConfig {
+    /// Host.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Database.
+    pub database: String,
+    /// User.
+    pub user: String,
+    /// Password (absent: trust or peer authentication).
+    pub password: Option<Secret>,
+    /// Schema of `closing_runs` and the result tables.
+    pub schema: String,
+}
+
+/// The whole service configuration.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// The ERP.
+    pub erp: ErpConfig,
+    /// PostgreSQL.
+    pub postgres: PostgresConfig,
+    /// Result tables copied after a successful job.
+    pub result_tables: Vec<String>,
+    /// Durable sleep between polls.
+    pub poll_interval: Duration,
+    /// Longest a job may run.
+    pub max_duration: Duration,
+}
+
+/// Parses `500ms`, `60s`, `15m`, `8h` or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    Some(match unit {
+        "" | "s" => Duration::from_secs(number),
+        "ms" => Duration::from_millis(number),
+        "m" => Duration::from_secs(number * 60),
+        "h" => Duration::from_secs(number * 3600),
+        _ => return None,
+    })
+}
+
+fn duration(
+    reader: &ConfigReader<impl VarSource>,
+    name: &str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    match reader.optional_string(name) {
+        None => Ok(default),
+        Some(text) => parse_duration(&text)
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| ConfigError::Malformed {
+                name: name.into(),
+                reason: format!("expected a duration like 500ms, 60s, 15m or 8h, got {text:?}"),
+            }),
+    }
+}
+
+fn secret(
+    reader: &ConfigReader<impl VarSource>,
+    value: &str,
+    parameter: &str,
+) -> Result<Option<Secret>, ConfigError> {
+    Ok(
+        match (
+            reader.optional_secret(value)?,
+            reader.optional_string(parameter),
+        ) {
+            (Some(value), _) => Some(Secret::Value(value)),
+            (None, Some(name)) => Some(Secret::Parameter(name)),
+            (None, None) => None,
+        },
+    )
+}
+
+impl ServiceConfig {
+    /// Reads the configuration, naming any variable that is missing or malformed.
+    pub fn from_source(vars: impl VarSource) -> Result<ServiceConfig, ConfigError> {
+        let reader = ConfigReader::new(vars);
+        let erp = match reader.string_or("ERP_BACKEND", "oracle").as_str() {
+            "oracle" => {
+                let procedure = reader.string("CLOSING_PROCEDURE")?;
+                let user = reader.string("ORACLE_USER")?;
+                // SCHEMA.PACKAGE.PROCEDURE names the owner; otherwise the tables are the user's.
+                let results_owner = reader
+                    .optional_string("CLOSING_RESULT_OWNER")
+                    .unwrap_or_else(|| {
+                        let parts: Vec<&str> = procedure.split('.').collect();
+                        if parts.len() == 3 {
+                            parts[0].to_owned()
+                        } else {
+                            user.clone()
+                        }
+                    });
+                ErpConfig::Oracle {
+                    connect_string: reader.string("ORACLE_CONNECT_STRING")?,
+                    password: secret(&reader, "ORACLE_PASSWORD", "ORACLE_PASSWORD_PARAM")?
+                        .ok_or_else(|| ConfigError::Missing {
+                            name: "ORACLE_PASSWORD (or ORACLE_PASSWORD_PARAM)".into(),
+                        })?,
+                    user,
+                    procedure,
+                    results_owner,
+                    call_timeout: reader
+                        .secs_or("ORACLE_CALL_TIMEOUT_SECS", Duration::from_secs(60))?,
+                }
+            }
+            "simulated" => ErpConfig::Simulated {
+                schema: reader.string_or("SIMULATOR_SCHEMA", "erp_simulator"),
+                job_duration: duration(&reader, "SIMULATED_JOB_DURATION", Duration::from_secs(30))?,
+            },
+            other => {
+                return Err(ConfigError::Malformed {
+                    name: "ERP_BACKEND".into(),
+                    reason: format!("expected oracle or simulated, got {other:?}"),
+                });
+            }
+        };
+        let result_tables: Vec<String> = reader
+            .string("CLOSING_RESULT_TABLES")?
+            .split(',')
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect();
+        Ok(ServiceConfig {
+            erp,
+            postgres: PostgresConfig {
+                host: reader.string("PG_HOST")?,
+                port: reader.parse_or("PG_PORT", 5432)?,
+                database: reader.string("PG_DATABASE")?,
+                user: reader.string("PG_USER")?,
+                password: secret(&reader, "PG_PASSWORD", "PG_PASSWORD_PARAM")?,
+                schema: reader.string_or("PG_SCHEMA", "finance"),
+            },
+            result_tables,
+            poll_interval: duration(&reader, "POLL_INTERVAL", Duration::from_secs(60))?,
+            max_duration: duration(&reader, "MAX_DURATION", Duration::from_secs(8 * 3600))?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_the_usual_units() {
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("60"), Some(Duration::from_secs(60)));
+        assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
+        assert_eq!(parse_duration("8h"), Some(Duration::from_secs(28_800)));
+        for bad in ["", "h", "1.5h", "10 s", "1d", "-1"] {
+            assert_eq!(parse_duration(bad), None, "{bad:?}");
+        }
+    }
+
+    const PG: [(&str, &str); 5] = [
+        ("PG_HOST", "127.0.0.1"),
+        ("PG_DATABASE", "postgres"),
+        ("PG_USER", "postgres"),
+        ("CLOSING_RESULT_TABLES", "gl_balances, claims_reserves,"),
+        ("ERP_BACKEND", "simulated"),
+    ];
+
+    #[test]
+    fn the_simulated_backend_needs_only_postgres_and_the_tables() {
+        let config = ServiceConfig::from_source(PG).expect("config");
+        assert_eq!(config.result_tables, ["gl_balances", "claims_reserves"]);
+        assert_eq!(config.poll_interval, Duration::from_secs(60));
+        assert_eq!(config.max_duration, Duration::from_secs(28_800));
+        assert!(matches!(config.erp, ErpConfig::Simulated { .. }));
+        assert!(config.postgres.password.is_none());
+    }
+
+    #[test]
+    fn the_template_variables_configure_the_oracle_backend() {
+        let config = ServiceConfig::from_source([
+            ("ERP_BACKEND", "oracle"),
+            ("ORACLE_USER", "GENIUS_BATCH"),
+            ("ORACLE_CONNECT_STRING", "//10.0.0.9:1521/GENIUS"),
+            (
+                "ORACLE_PASSWORD_PARAM",
+                "/orabridge/prod/finance-closing/oracle-password",
+            ),
+            ("CLOSING_PROCEDURE", "GENIUS.PKG_CLOSING.RUN_DAILY"),
+            ("CLOSING_RESULT_TABLES", "GL_BALANCES"),
+            ("PG_HOST", "reporting.internal"),
+            ("PG_PORT", "5433"),
+            ("PG_DATABASE", "reporting"),
+            ("PG_USER", "closing"),
+            ("PG_SCHEMA", "finance"),
+            (
+                "PG_PASSWORD_PARAM",
+                "/orabridge/prod/finance-closing/pg-password",
+            ),
+        ])
+        .expect("config");
+        let ErpConfig::Oracle {
+            results_owner,
+            password,
+            ..
+        } = &config.erp
+        else {
+            panic!("oracle expected");
+        };
+        assert_eq!(results_owner, "GENIUS");
+        assert!(matches!(password, Secret::Parameter(name) if name.ends_with("oracle-password")));
+        assert_eq!(config.postgres.port, 5433);
+    }
+
+    #[test]
+    fn mistakes_name_the_variable() {
+        let mut vars: Vec<(&str, &str)> = PG.to_vec();
+        vars.push(("POLL_INTERVAL", "soon"));
+        let err = ServiceConfig::from_source(vars.as_slice()).expect_err("bad interval");
+        assert_eq!(err.variable(), "POLL_INTERVAL");
+        let err = ServiceConfig::from_source([("ERP_BACKEND", "sap")]).expect_err("bad backend");
+        assert_eq!(err.variable(), "ERP_BACKEND");
+        let err = ServiceConfig::from_source([
+            ("ERP_BACKEND", "oracle"),
+            ("CLOSING_PROCEDURE", "P.R"),
+            ("ORACLE_USER", "U"),
+            ("ORACLE_CONNECT_STRING", "c"),
+        ])
+        .expect_err("no password");
+        assert!(err.to_string().contains("ORACLE_PASSWORD"), "{err}");
+    }
+}

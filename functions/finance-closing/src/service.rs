@@ -1,0 +1,120 @@
+//! Builds the workflow from its configuration: secrets resolved (SSM when given as parameter
+//! names), the PostgreSQL pool, migrations run, the ERP chosen, and for Oracle the Instant
+//! Client loaded at start so a missing layer fails the init by name.
+
+use orabridge_shared::oracle::{self as ora, ConnectOptions, OracleError};
+use orabridge_shared::params::{GetOptions, ParameterError, ParameterSource, ParameterStore};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::config::{ErpConfig, Secret, ServiceConfig};
+use crate::erp::SimulatedErp;
+use crate::oracle_erp::OracleErp;
+use crate::store::{Store, StoreError, pool};
+use crate::workflow::{ErpBackend, FinanceClosing, Timing};
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A secret could not be read from SSM.
+    #[error("reading the SSM parameter {name} failed")]
+    Parameter {
+        /// The parameter.
+        name: String,
+        /// The cause.
+        #[source]
+        source: ParameterError,
+    },
+    /// A secret is an SSM parameter but no parameter store was given.
+    #[error("{0} is an SSM parameter but this process has no parameter store")]
+    NoParameterStore(String),
+    /// PostgreSQL could not be prepared.
+    #[error("preparing PostgreSQL failed")]
+    Store(#[from] StoreError),
+    /// The Oracle client could not be loaded.
+    #[error(transparent)]
+    Oracle(#[from] OracleError),
+    /// The Oracle settings are invalid.
+    #[error("the Oracle settings are invalid: {0}")]
+    OracleSettings(String),
+}
+
+async fn resolve<S: ParameterSource>(
+    secret: &Secret,
+    parameters: Option<&ParameterStore<S>>,
+) -> Result<SecretString, StartError> {
+    match secret {
+        Secret::Value(value) => Ok(value.clone()),
+        Secret::Parameter(name) => {
+            let store = parameters.ok_or_else(|| StartError::NoParameterStore(name.clone()))?;
+            store
+                .get(name, GetOptions::decrypted())
+                .await
+                .map(|p| p.secret().clone())
+                .map_err(|source| StartError::Parameter {
+                    name: name.clone(),
+                    source,
+                })
+        }
+    }
+}
+
+/// The workflow for `config`, with migrations run.
+pub async fn build<S: ParameterSource>(
+    config: &ServiceConfig,
+    parameters: Option<&ParameterStore<S>>,
+) -> Result<FinanceClosing, StartError> {
+    let pg = &config.postgres;
+    let mut pg_config = tokio_postgres::Config::new();
+    pg_config
+        .host(&pg.host)
+        .port(pg.port)
+        .dbname(&pg.database)
+        .user(&pg.user)
+        .application_name("orabridge-finance-closing");
+    if let Some(secret) = &pg.password {
+        pg_config.password(resolve(secret, parameters).await?.expose_secret());
+    }
+    let pool = pool(pg_config, 4)?;
+    let store = Store::new(pool.clone(), &pg.schema)?;
+    store.migrate(&config.result_tables).await?;
+    let erp = match &config.erp {
+        ErpConfig::Simulated {
+            schema,
+            job_duration,
+        } => {
+            tracing::warn!(schema, "using the SIMULATED ERP, not Oracle");
+            let simulator = SimulatedErp::new(pool, schema, *job_duration)?;
+            simulator.migrate().await?;
+            ErpBackend::Simulated(simulator)
+        }
+        ErpConfig::Oracle {
+            user,
+            connect_string,
+            password,
+            procedure,
+            results_owner,
+            call_timeout,
+        } => {
+            ora::load_client()?;
+            let options = ConnectOptions {
+                username: user.clone(),
+                password: resolve(password, parameters).await?,
+                connect_string: connect_string.clone(),
+                call_timeout: *call_timeout,
+            };
+            ErpBackend::Oracle(
+                OracleErp::new(options, procedure, results_owner)
+                    .map_err(StartError::OracleSettings)?,
+            )
+        }
+    };
+    Ok(FinanceClosing::new(
+        erp,
+        store,
+        config.result_tables.clone(),
+        Timing {
+            poll_interval: config.poll_interval,
+            max_duration: config.max_duration,
+        },
+    ))
+}
