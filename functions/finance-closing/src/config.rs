@@ -262,9 +262,12 @@ mod tests {
 
     #[test]
     fn mistakes_name_the_variable() {
-        let mut vars: Vec<(&str, &str)> = PG.to_vec();
-        vars.push(("POLL_INTERVAL", "soon"));
-        let err = ServiceConfig::from_source(vars.as_slice()).expect_err("bad interval");
+        let vars: std::collections::HashMap<String, String> = PG
+            .iter()
+            .chain(&[("POLL_INTERVAL", "soon")])
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let err = ServiceConfig::from_source(vars).expect_err("bad interval");
         assert_eq!(err.variable(), "POLL_INTERVAL");
         let err = ServiceConfig::from_source([("ERP_BACKEND", "sap")]).expect_err("bad backend");
         assert_eq!(err.variable(), "ERP_BACKEND");
