@@ -30,7 +30,7 @@ PY_STAMP      := $(VENV)/.installed-$(shell cksum < tools/requirements.txt | cut
 CHECKOV_STAMP := $(CHECKOV_ENV)/.installed-$(shell cksum < tools/requirements-checkov.txt | cut -d' ' -f1)
 NPM_STAMP     := node_modules/.installed-$(shell cksum < package-lock.json | cut -d' ' -f1)
 
-.PHONY: help setup bench-setup test-oracle check-postgres build sam-build restate-register-aws test lint fmt demo bench deploy layer params clean \
+.PHONY: help setup bench-setup test-oracle check-postgres build sam-build closing-service restate-register restate-register-aws test lint fmt demo bench deploy layer params clean \
         lock-tools $(addprefix invoke-,$(FUNCTIONS))
 
 help: ## List the targets
@@ -125,6 +125,16 @@ deploy: setup ## sam build + sam deploy for STAGE (guided the first time); needs
 layer: ## Build the Oracle Instant Client layer into layers/oracle-instantclient/build (IC_ZIP=, LIBAIO=)
 	$(PYTHON) layers/oracle-instantclient/build_layer.py --zip "$(IC_ZIP)" \
 	  $(if $(LIBAIO),--libaio "$(LIBAIO)") --arch $(LAYER_ARCH) --out layers/oracle-instantclient/build
+
+closing-service: setup ## Serve the FinanceClosing workflow over HTTP on 127.0.0.1:9080 (SIMULATED ERP unless ERP_BACKEND=oracle; PG_* default to the local PostgreSQL)
+	FINANCE_CLOSING_MODE=service ERP_BACKEND=$${ERP_BACKEND:-simulated} \
+	  CLOSING_RESULT_TABLES=$${CLOSING_RESULT_TABLES:-gl_balances,claims_reserves} \
+	  PG_HOST=$${PG_HOST:-127.0.0.1} PG_DATABASE=$${PG_DATABASE:-postgres} PG_USER=$${PG_USER:-postgres} \
+	  cargo run --quiet --locked -p finance-closing
+
+restate-register: setup ## Register the local workflow service (CLOSING_URL, default http://127.0.0.1:9080) with a local restate-server (RESTATE_ADMIN_URL, default http://127.0.0.1:9070)
+	RESTATE_ADMIN_URL=$${RESTATE_ADMIN_URL:-http://127.0.0.1:9070} \
+	  restate --yes deployments register $${CLOSING_URL:-http://127.0.0.1:9080}
 
 restate-register-aws: ## Register STAGE's newest finance-closing version with Restate (RESTATE_ADMIN_URL, RESTATE_AUTH_TOKEN)
 	@test -n "$${RESTATE_ADMIN_URL:-}" || { echo "set RESTATE_ADMIN_URL (and RESTATE_AUTH_TOKEN) to Restate's admin API"; exit 2; }

@@ -9,6 +9,7 @@
 //! Each step of the plan states what this build of the function is expected to answer; the demo
 //! exits non-zero when an answer differs, so it doubles as an end-to-end smoke test.
 
+mod closing;
 mod coldstart;
 mod emulator;
 mod plan;
@@ -259,10 +260,61 @@ async fn run(only: Option<&str>) -> Result<bool> {
             Err(err) => println!("  ✗ published run     {err:#}"),
         }
     }
+    let mut closing_as_expected = true;
+    if steps.iter().any(|s| s.function == "finance-closing") {
+        let check = simulated_closing(&root, &state_dir, &restate).await;
+        closing_as_expected = check.is_ok();
+        match check {
+            Ok(summary) => println!("  ✓ closing workflow  {summary}"),
+            Err(err) => println!("  ✗ closing workflow  {err:#}"),
+        }
+    }
     println!(
         "stopping the Lambda emulator, the Unified API stand-in, restate-server and moto server"
     );
-    Ok(as_expected == steps.len() && lake_as_expected && runs_as_expected)
+    Ok(as_expected == steps.len() && lake_as_expected && runs_as_expected && closing_as_expected)
+}
+
+/// One short closing on the SIMULATED ERP through restate-server, then PostgreSQL read back.
+async fn simulated_closing(
+    root: &Path,
+    state_dir: &Path,
+    restate: &RestateServer,
+) -> Result<String> {
+    let service = closing::ClosingService::start(root, &state_dir.join("finance-closing.log"))?;
+    service.register(restate).await?;
+    let today = chrono::Utc::now().date_naive();
+    // The date the daily trigger will choose.
+    let date = finance_closing::closing::ClosingDate::previous_business_day(today).to_string();
+    let started = std::time::Instant::now();
+    let report = closing::run_closing(restate, &date).await?;
+    let (status, rows) = closing::stored(&date).await?;
+    anyhow::ensure!(
+        report["phase"] == "succeeded" && status == "succeeded",
+        "the closing of {date} ended as {} (closing_runs: {status})",
+        report["phase"]
+    );
+    for (table, count) in &rows {
+        let reported = report["tables"]
+            .as_array()
+            .and_then(|t| t.iter().find(|t| t["table"] == table.as_str()))
+            .map(|t| t["rows"].clone());
+        anyhow::ensure!(
+            reported == Some((*count).into()),
+            "{table}: the report says {reported:?}, PostgreSQL holds {count}"
+        );
+    }
+    Ok(format!(
+        "FinanceClosing/{date} on the SIMULATED ERP via {}: job {}, {} in {:.1} s; {}; closing_runs agrees",
+        service.address(),
+        report["job"].as_str().unwrap_or("-"),
+        report["phase"].as_str().unwrap_or("-"),
+        started.elapsed().as_secs_f64(),
+        rows.iter()
+            .map(|(t, n)| format!("{n} rows in {}.{t}", closing::SCHEMA))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }
 
 /// Follows `latest.json` to the run's manifest and checks every file's size and SHA-256.

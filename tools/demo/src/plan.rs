@@ -206,7 +206,7 @@ pub const PLAN: &[Step] = &[
         function: "finance-closing",
         event: "eventbridge-finance-closing-daily.json",
         fresh_readings: false,
-        expected: "error NotBuiltYet until the finance-closing issue",
+        expected: "error NotBuiltYet: the daily trigger is not built yet (the workflow is, below)",
         check: |outcome| function_error(outcome, "NotBuiltYet"),
     },
 ];

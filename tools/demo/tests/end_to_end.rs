@@ -23,6 +23,7 @@ fn every_function_answers_its_sample_events_through_the_lambda_emulator() {
         "{stdout}"
     );
     assert!(stdout.contains("✓ published run"), "{stdout}");
+    assert!(stdout.contains("✓ closing workflow"), "{stdout}");
 }
 
 #[test]

@@ -1,0 +1,153 @@
+//! The finance-closing part of `make demo`: the workflow served by the real binary
+//! (`FINANCE_CLOSING_MODE=service`, over HTTP), registered with the demo's restate-server, and
+//! one short closing run on the SIMULATED ERP with results copied to PostgreSQL.
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use orabridge_shared::testkit::{self, RestateServer, http_request};
+use serde_json::{Value, json};
+
+/// The demo's schema for `closing_runs`, the result tables and the simulator's jobs.
+pub const SCHEMA: &str = "orabridge_demo";
+const TABLES: &str = "gl_balances,claims_reserves";
+
+/// The service process; killed when dropped.
+pub struct ClosingService {
+    child: Child,
+    address: SocketAddr,
+}
+
+impl Drop for ClosingService {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl ClosingService {
+    /// Builds and starts the service on a free loopback port, logging to `log`.
+    pub fn start(root: &Path, log: &Path) -> Result<Self> {
+        let status = Command::new("cargo")
+            .args(["build", "--quiet", "--locked", "-p", "finance-closing"])
+            .current_dir(root)
+            .status()
+            .context("building finance-closing")?;
+        if !status.success() {
+            bail!("cargo build -p finance-closing failed");
+        }
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
+        let pg: tokio_postgres::Config = testkit::postgres_url().parse()?;
+        let host = match pg.get_hosts().first() {
+            Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+            _ => "127.0.0.1".to_owned(),
+        };
+        let address = SocketAddr::from(([127, 0, 0, 1], testkit::free_port()));
+        let log_file = std::fs::File::create(log)?;
+        let mut command = Command::new(target.join("debug/finance-closing"));
+        command
+            .env("FINANCE_CLOSING_MODE", "service")
+            .env("FINANCE_CLOSING_HTTP_ADDR", address.to_string())
+            .env("ERP_BACKEND", "simulated")
+            .env("SIMULATOR_SCHEMA", format!("{SCHEMA}_erp"))
+            .env("SIMULATED_JOB_DURATION", "4s")
+            .env("POLL_INTERVAL", "1s")
+            .env("CLOSING_RESULT_TABLES", TABLES)
+            .env("PG_HOST", host)
+            .env(
+                "PG_PORT",
+                pg.get_ports().first().copied().unwrap_or(5432).to_string(),
+            )
+            .env("PG_DATABASE", pg.get_dbname().unwrap_or("postgres"))
+            .env("PG_USER", pg.get_user().unwrap_or("postgres"))
+            .env("PG_SCHEMA", SCHEMA)
+            .env_remove("AWS_LAMBDA_RUNTIME_API")
+            .stdout(Stdio::null())
+            .stderr(log_file);
+        if let Some(password) = pg.get_password() {
+            command.env(
+                "PG_PASSWORD",
+                String::from_utf8_lossy(password).into_owned(),
+            );
+        }
+        let child = command.spawn().context("starting finance-closing")?;
+        let service = Self { child, address };
+        for _ in 0..200 {
+            if TcpStream::connect(address).is_ok() {
+                return Ok(service);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        bail!(
+            "finance-closing never listened on {address}; see {}",
+            log.display()
+        )
+    }
+
+    /// Registers the service with restate-server (what `make restate-register` does).
+    pub async fn register(&self, restate: &RestateServer) -> Result<()> {
+        let (status, body) = http_request(
+            "POST",
+            &format!("{}/deployments", restate.admin_url()),
+            Some(&json!({"uri": format!("http://{}", self.address)})),
+            &[],
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("registering with restate-server: {e}"))?;
+        if status >= 300 {
+            bail!("restate-server refused the deployment: {status} {body}");
+        }
+        Ok(())
+    }
+
+    /// The service's address.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+}
+
+/// Runs one forced closing of `date` and returns the report.
+pub async fn run_closing(restate: &RestateServer, date: &str) -> Result<Value> {
+    let (status, body) = http_request(
+        "POST",
+        &format!("{}/FinanceClosing/{date}/run", restate.ingress_url()),
+        Some(&json!({"date": date, "force": true})),
+        &[],
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("calling the workflow: {e}"))?;
+    if status != 200 {
+        bail!("the closing answered {status}: {body}");
+    }
+    Ok(serde_json::from_str(&body)?)
+}
+
+/// Rows in PostgreSQL for `date`, per result table, and the recorded status.
+pub async fn stored(date: &str) -> Result<(String, Vec<(String, i64)>)> {
+    let client = testkit::postgres().await?;
+    let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")?;
+    let status: String = client
+        .query_one(
+            &format!("SELECT status FROM {SCHEMA}.closing_runs WHERE closing_date = $1"),
+            &[&day],
+        )
+        .await?
+        .get(0);
+    let mut rows = Vec::new();
+    for table in TABLES.split(',') {
+        let count: i64 = client
+            .query_one(
+                &format!("SELECT count(*) FROM {SCHEMA}.{table} WHERE closing_date = $1"),
+                &[&day],
+            )
+            .await?
+            .get(0);
+        rows.push((table.to_owned(), count));
+    }
+    Ok((status, rows))
+}
