@@ -1,14 +1,14 @@
 //! Composition root of `finance-closing`. `FINANCE_CLOSING_MODE=service` serves the Restate
 //! workflow: through `LambdaEndpoint` inside Lambda, over HTTP (`FINANCE_CLOSING_HTTP_ADDR`,
-//! default `127.0.0.1:9080`) anywhere else. Without it (the daily trigger) the function still
-//! answers `NotBuiltYet`: the trigger is not built yet.
+//! default `127.0.0.1:9080`) anywhere else. Otherwise it is the daily trigger.
 
 use std::net::SocketAddr;
 
 use finance_closing::config::ServiceConfig;
+use finance_closing::trigger::Trigger;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use orabridge_shared::config::{ConfigReader, ProcessEnv};
-use orabridge_shared::params::{DEFAULT_TTL, ParameterStore, SsmParameterSource};
+use orabridge_shared::config::{ConfigError, ConfigReader, ProcessEnv};
+use orabridge_shared::params::{DEFAULT_TTL, GetOptions, ParameterStore, SsmParameterSource};
 use orabridge_shared::{aws, logging, metrics};
 use restate_sdk::prelude::{Endpoint, HttpServer, LambdaEndpoint};
 
@@ -23,13 +23,58 @@ async fn main() -> Result<(), Error> {
         &ProcessEnv,
         "finance-closing",
     ))?;
+    let trigger = std::sync::Arc::new(trigger(&reader).await?);
     metrics::run(
         metrics,
-        service_fn(|event: LambdaEvent<serde_json::Value>| async move {
-            finance_closing::handle(&event.payload)
+        service_fn(move |event: LambdaEvent<serde_json::Value>| {
+            let trigger = std::sync::Arc::clone(&trigger);
+            async move { trigger.handle(&event.payload).await }
         }),
     )
     .await
+}
+
+/// The trigger: the ingress URL and token from the environment locally, from SSM in AWS.
+async fn trigger(reader: &ConfigReader<ProcessEnv>) -> Result<Trigger, Error> {
+    let direct_url = reader.optional_string("RESTATE_INGRESS_URL");
+    let direct_token = reader.optional_secret("RESTATE_TOKEN")?;
+    let url_param = reader.optional_string("RESTATE_INGRESS_URL_PARAM");
+    let token_param = reader.optional_string("RESTATE_TOKEN_PARAM");
+    let parameters = if url_param.is_some() || token_param.is_some() {
+        let sdk = aws::load_sdk_config().await;
+        Some(ParameterStore::new(
+            SsmParameterSource::new(aws::ssm_client(&sdk)),
+            DEFAULT_TTL,
+        ))
+    } else {
+        None
+    };
+    let url = match (direct_url, &url_param, &parameters) {
+        (Some(url), _, _) => url,
+        (None, Some(name), Some(store)) => store
+            .get(name, GetOptions::plain())
+            .await?
+            .expose()
+            .to_owned(),
+        _ => {
+            return Err(ConfigError::Missing {
+                name: "RESTATE_INGRESS_URL (or RESTATE_INGRESS_URL_PARAM)".into(),
+            }
+            .into());
+        }
+    };
+    let token = match (direct_token, &token_param, &parameters) {
+        (Some(token), _, _) => Some(token),
+        (None, Some(name), Some(store)) => Some(
+            store
+                .get(name, GetOptions::decrypted())
+                .await?
+                .secret()
+                .clone(),
+        ),
+        _ => None,
+    };
+    Ok(Trigger::new(&url, token)?)
 }
 
 async fn service(reader: &ConfigReader<ProcessEnv>) -> Result<(), Error> {

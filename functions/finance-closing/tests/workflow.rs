@@ -301,3 +301,52 @@ async fn a_key_that_is_not_a_date_is_refused_terminally() {
     );
     stack.drop_schema().await;
 }
+
+#[tokio::test]
+async fn the_daily_trigger_starts_a_date_once_and_reports_an_unreachable_or_refusing_ingress() {
+    use finance_closing::trigger::{Trigger, TriggerError};
+    let stack = Stack::start("trigger", Duration::from_millis(600)).await;
+    let trigger = Trigger::new(&stack.restate.ingress_url(), None).expect("trigger");
+    let first = trigger
+        .handle(&json!({"date": "2026-11-12"}))
+        .await
+        .expect("started");
+    assert_eq!(first.status.as_deref(), Some("Accepted"), "{first:?}");
+    let second = trigger
+        .handle(&json!({"date": "2026-11-12"}))
+        .await
+        .expect("started again");
+    assert_eq!(
+        second.status.as_deref(),
+        Some("PreviouslyAccepted"),
+        "{second:?}"
+    );
+    assert_eq!(first.invocation_id, second.invocation_id);
+    let (status, body) = stack.attach("2026-11-12").await;
+    assert_eq!(status, 200, "{body}");
+    let date = day("2026-11-12");
+    assert_eq!(stack.erp.jobs_for(date).await.expect("jobs"), 1);
+    assert_eq!(stack.rows(date).await, [i64::from(SIMULATED_ROWS); 2]);
+
+    let closed = format!("http://127.0.0.1:{}", testkit::free_port());
+    let secret = secrecy::SecretString::from("restate-token-9931");
+    let err = Trigger::new(&closed, Some(secret.clone()))
+        .expect("trigger")
+        .handle(&json!({"date": "2026-11-12"}))
+        .await
+        .expect_err("nothing listens there");
+    assert!(matches!(err, TriggerError::Unreachable { .. }), "{err:?}");
+    assert!(err.to_string().contains(&closed));
+    // The admin API has no FinanceClosing route: a refusal, with its status.
+    let err = Trigger::new(&stack.restate.admin_url(), Some(secret))
+        .expect("trigger")
+        .handle(&json!({"date": "2026-11-12"}))
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(err, TriggerError::Refused { status: 404, .. }),
+        "{err:?}"
+    );
+    assert!(!format!("{err:?} {err}").contains("restate-token-9931"));
+    stack.drop_schema().await;
+}

@@ -83,15 +83,7 @@ impl HyperClient {
     /// A client whose connects give up after `connect_timeout` (reported as connect errors) and
     /// which refuses response bodies above `max_response_bytes`.
     pub fn new(connect_timeout: Duration, max_response_bytes: usize) -> std::io::Result<Self> {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(connect_timeout));
-        http.set_nodelay(true);
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()?
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
+        let https = orabridge_shared::http::https_connector(connect_timeout)?;
         let client = Client::builder(TokioExecutor::new())
             // Idle connections die quietly on the VM side; don't reuse them for long.
             .pool_idle_timeout(Duration::from_secs(30))

@@ -1,6 +1,7 @@
 //! The finance-closing part of `make demo`: the workflow served by the real binary
 //! (`FINANCE_CLOSING_MODE=service`, over HTTP), registered with the demo's restate-server, and
-//! one short closing run on the SIMULATED ERP with results copied to PostgreSQL.
+//! one short closing, started by the daily trigger's sample event, run on the SIMULATED ERP
+//! with results copied to PostgreSQL.
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -29,8 +30,16 @@ impl Drop for ClosingService {
 }
 
 impl ClosingService {
-    /// Builds and starts the service on a free loopback port, logging to `log`.
-    pub fn start(root: &Path, log: &Path) -> Result<Self> {
+    /// Resets the demo's schemas, builds and starts the service on a free loopback port,
+    /// logging to `log`.
+    pub async fn start(root: &Path, log: &Path) -> Result<Self> {
+        // Every demo closes for real: no closing_runs row or simulated job left from before.
+        testkit::postgres()
+            .await?
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; DROP SCHEMA IF EXISTS {SCHEMA}_erp CASCADE"
+            ))
+            .await?;
         let status = Command::new("cargo")
             .args(["build", "--quiet", "--locked", "-p", "finance-closing"])
             .current_dir(root)
@@ -111,16 +120,19 @@ impl ClosingService {
     }
 }
 
-/// Runs one forced closing of `date` and returns the report.
-pub async fn run_closing(restate: &RestateServer, date: &str) -> Result<Value> {
+/// Waits for the workflow of `date` (started by the trigger) and returns its report.
+pub async fn attach(restate: &RestateServer, date: &str) -> Result<Value> {
     let (status, body) = http_request(
-        "POST",
-        &format!("{}/FinanceClosing/{date}/run", restate.ingress_url()),
-        Some(&json!({"date": date, "force": true})),
+        "GET",
+        &format!(
+            "{}/restate/workflow/FinanceClosing/{date}/attach",
+            restate.ingress_url()
+        ),
+        None,
         &[],
     )
     .await
-    .map_err(|e| anyhow::anyhow!("calling the workflow: {e}"))?;
+    .map_err(|e| anyhow::anyhow!("attaching to the workflow: {e}"))?;
     if status != 200 {
         bail!("the closing answered {status}: {body}");
     }
