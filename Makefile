@@ -78,6 +78,7 @@ test: setup ## Run every test (starts moto server and restate-server itself; nee
 test-oracle: ## The tests that need a live Oracle database and Instant Client (set ORACLE_TEST_*)
 	@test -n "$$ORACLE_TEST_HOST" || { echo "set ORACLE_TEST_HOST, _PORT, _SERVICE_NAME, _USERNAME, _PASSWORD, _SCHEMA, _TABLE"; exit 2; }
 	cargo test --locked -p run-colors --test oracle -- --ignored
+	cargo test --locked -p finance-closing --test oracle_live -- --ignored
 
 lint: setup ## rustfmt check, clippy with warnings denied, cfn-lint on the template
 	cargo fmt --all -- --check

@@ -20,6 +20,8 @@ cargo build --release --locked -q -p proxy -p sensor-consumer -p run-colors -p f
 coldstart=$(cargo run --locked -q -p orabridge-demo -- cold-start 40 || true)
 echo "bench: run-colors against pandas and polars (tools/bench/run_colors_compare.py)" >&2
 colors=$(.venv/bin/python tools/bench/run_colors_compare.py --binary "${CARGO_TARGET_DIR:-target}/release/run-colors" --rows 1000000 --rounds 5)
+echo "bench: finance-closing compute per closing (cargo bench -p finance-closing --bench lambda_time)" >&2
+closing=$(cargo bench --locked -q -p finance-closing --bench lambda_time 2>/dev/null)
 echo "bench: arm64 release zips (make build)" >&2
 sizes=$(bash tools/artifact-sizes.sh)
 
@@ -38,6 +40,7 @@ Every figure below comes from the same run.
 | sensor-consumer throughput and memory | \`cargo bench -p sensor-consumer --bench batch_throughput\` |
 | cold start and peak RSS per function | \`cargo build --release\`, then \`cargo run -p orabridge-demo -- cold-start 40\` |
 | run-colors vs pandas and polars, 1,000,000 rows | \`cargo build --release -p run-colors\`, then \`.venv/bin/python tools/bench/run_colors_compare.py --binary target/release/run-colors\` |
+| finance-closing compute per closing, durable step | \`cargo bench -p finance-closing --bench lambda_time\` |
 | function zips and layer size | \`make build\`, then \`tools/artifact-sizes.sh\` (the layer with \`IC_ZIP=… LIBAIO=…\`) |
 
 $latency
@@ -50,9 +53,9 @@ $consumer
 
 $colors
 
-$sizes
+$closing
 
-Not measured yet (its issue adds it): finance-closing compute per closing.
+$sizes
 MD
 mv "$tmp" "$out"
 trap - EXIT
