@@ -34,21 +34,26 @@ async fn main() -> Result<(), Error> {
     .await
 }
 
+/// The SSM parameter store, when some setting is an SSM parameter name: a local run with
+/// everything in the environment needs no AWS configuration at all.
+async fn ssm_if(needed: bool) -> Option<ParameterStore<SsmParameterSource>> {
+    if !needed {
+        return None;
+    }
+    let sdk = aws::load_sdk_config().await;
+    Some(ParameterStore::new(
+        SsmParameterSource::new(aws::ssm_client(&sdk)),
+        DEFAULT_TTL,
+    ))
+}
+
 /// The trigger: the ingress URL and token from the environment locally, from SSM in AWS.
 async fn trigger(reader: &ConfigReader<ProcessEnv>) -> Result<Trigger, Error> {
     let direct_url = reader.optional_string("RESTATE_INGRESS_URL");
     let direct_token = reader.optional_secret("RESTATE_TOKEN")?;
     let url_param = reader.optional_string("RESTATE_INGRESS_URL_PARAM");
     let token_param = reader.optional_string("RESTATE_TOKEN_PARAM");
-    let parameters = if url_param.is_some() || token_param.is_some() {
-        let sdk = aws::load_sdk_config().await;
-        Some(ParameterStore::new(
-            SsmParameterSource::new(aws::ssm_client(&sdk)),
-            DEFAULT_TTL,
-        ))
-    } else {
-        None
-    };
+    let parameters = ssm_if(url_param.is_some() || token_param.is_some()).await;
     let url = match (direct_url, &url_param, &parameters) {
         (Some(url), _, _) => url,
         (None, Some(name), Some(store)) => store
@@ -81,18 +86,12 @@ async fn service(reader: &ConfigReader<ProcessEnv>) -> Result<(), Error> {
     let config = ServiceConfig::from_source(ProcessEnv)?;
     let in_lambda = reader.optional_string("AWS_LAMBDA_RUNTIME_API").is_some();
     // SSM only when a secret is given as a parameter name (always the case in AWS).
-    let parameters = if in_lambda
-        || reader.optional_string("PG_PASSWORD_PARAM").is_some()
-        || reader.optional_string("ORACLE_PASSWORD_PARAM").is_some()
-    {
-        let sdk = aws::load_sdk_config().await;
-        Some(ParameterStore::new(
-            SsmParameterSource::new(aws::ssm_client(&sdk)),
-            DEFAULT_TTL,
-        ))
-    } else {
-        None
-    };
+    let parameters = ssm_if(
+        in_lambda
+            || reader.optional_string("PG_PASSWORD_PARAM").is_some()
+            || reader.optional_string("ORACLE_PASSWORD_PARAM").is_some(),
+    )
+    .await;
     let workflow = finance_closing::service::build(&config, parameters.as_ref()).await?;
     let endpoint = Endpoint::builder().bind(workflow).build();
     if in_lambda {

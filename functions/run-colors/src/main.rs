@@ -24,19 +24,15 @@ async fn main() -> ExitCode {
                 eprintln!("{usage}");
                 ExitCode::from(2)
             }
-            Ok(command) => match cli::execute(command).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(err) => {
-                    eprintln!(
-                        "run-colors: {}",
-                        orabridge_shared::errors::chain(err.as_ref())
-                    );
-                    ExitCode::FAILURE
-                }
-            },
+            Ok(command) => exit_code(cli::execute(command).await.map_err(Into::into)),
         };
     }
-    match lambda().await {
+    exit_code(lambda().await)
+}
+
+/// Success, or the whole error chain on stderr and a failure exit.
+fn exit_code(result: Result<(), lambda_runtime::Error>) -> ExitCode {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!(
