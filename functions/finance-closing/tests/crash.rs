@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use finance_closing::closing::{ClosingDate, ClosingReport, Phase};
 use finance_closing::erp::{SIMULATED_ROWS, SimulatedErp};
-use finance_closing::store::{Store, pool};
+use finance_closing::store::Store;
 use orabridge_shared::testkit::{self, RestateServer, free_port, http_request};
 use serde_json::{Value, json};
+
+mod common;
 
 /// Kills the service on drop, so a failing test leaves no process behind.
 struct Service(Child);
@@ -81,29 +83,14 @@ async fn status(restate: &RestateServer, key: &str) -> Value {
 
 #[tokio::test]
 async fn a_killed_service_resumes_without_resubmitting_or_duplicating() {
-    testkit::postgres().await.expect("PostgreSQL for the tests");
+    let pool = common::test_pool(2).await;
     let restate = RestateServer::start().await.expect("restate-server");
     let schema = format!("fc_crash_{}", std::process::id());
-    let config: tokio_postgres::Config = testkit::postgres_url().parse().expect("url");
-    let pool = pool(config, 2).expect("pool");
-    pool.get()
-        .await
-        .expect("connection")
-        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        .await
-        .expect("clean");
+    common::drop_schema(&pool, &schema).await;
 
     let address = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let mut service = start_service(address, &schema);
-    let (code, body) = http_request(
-        "POST",
-        &format!("{}/deployments", restate.admin_url()),
-        Some(&json!({"uri": format!("http://{address}")})),
-        &[],
-    )
-    .await
-    .expect("register");
-    assert!(code < 300, "{code} {body}");
+    common::register(&restate, address).await;
     let key = "2026-11-13";
     let (code, body) = http_request(
         "POST",
@@ -158,10 +145,5 @@ async fn a_killed_service_resumes_without_resubmitting_or_duplicating() {
         i64::from(SIMULATED_ROWS),
         "one copy of the day's rows"
     );
-    pool.get()
-        .await
-        .expect("connection")
-        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        .await
-        .expect("clean");
+    common::drop_schema(&pool, &schema).await;
 }

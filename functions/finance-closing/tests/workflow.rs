@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use finance_closing::closing::{ClosingDate, ClosingReport, Phase};
 use finance_closing::erp::{SIMULATED_ROWS, SimulatedErp};
-use finance_closing::store::{Store, pool};
+use finance_closing::store::Store;
 use finance_closing::workflow::{ErpBackend, FinanceClosing, Timing};
 use orabridge_shared::testkit::{self, RestateServer, http_request};
 use restate_sdk::prelude::{Endpoint, HttpServer};
 use serde_json::{Value, json};
+
+mod common;
 
 const TABLES: [&str; 2] = ["gl_balances", "claims_reserves"];
 
@@ -25,17 +27,10 @@ struct Stack {
 
 impl Stack {
     async fn start(tag: &str, job_duration: Duration) -> Stack {
-        testkit::postgres().await.expect("PostgreSQL for the tests");
+        let pool = common::test_pool(8).await;
         let restate = RestateServer::start().await.expect("restate-server");
-        let config: tokio_postgres::Config = testkit::postgres_url().parse().expect("url");
-        let pool = pool(config, 8).expect("pool");
         let schema = format!("fc_wf_{tag}_{}", std::process::id());
-        pool.get()
-            .await
-            .expect("connection")
-            .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            .await
-            .expect("clean schema");
+        common::drop_schema(&pool, &schema).await;
         let store = Store::new(pool.clone(), &schema).expect("store");
         let tables: Vec<String> = TABLES.map(str::to_owned).to_vec();
         store.migrate(&tables).await.expect("migrate");
@@ -56,15 +51,7 @@ impl Stack {
             .expect("listener");
         let address: SocketAddr = listener.local_addr().expect("address");
         tokio::spawn(HttpServer::new(Endpoint::builder().bind(workflow).build()).serve(listener));
-        let (status, body) = http_request(
-            "POST",
-            &format!("{}/deployments", restate.admin_url()),
-            Some(&json!({"uri": format!("http://{address}")})),
-            &[],
-        )
-        .await
-        .expect("register");
-        assert!(status < 300, "registration failed: {status} {body}");
+        common::register(&restate, address).await;
         Stack {
             restate,
             store,
@@ -122,13 +109,7 @@ impl Stack {
     }
 
     async fn drop_schema(&self) {
-        let _ = self
-            .pool
-            .get()
-            .await
-            .expect("connection")
-            .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema))
-            .await;
+        common::drop_schema(&self.pool, &self.schema).await;
     }
 }
 

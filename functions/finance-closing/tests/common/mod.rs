@@ -1,0 +1,40 @@
+//! Helpers the finance-closing integration tests share: a pool on the test PostgreSQL, a
+//! per-test schema, and registering a workflow endpoint with restate-server.
+
+#![allow(dead_code)] // Each test file uses its own subset.
+
+use std::net::SocketAddr;
+
+use finance_closing::store::pool;
+use orabridge_shared::testkit::{self, RestateServer, http_request};
+use serde_json::json;
+
+/// A pool of `size` connections on the test PostgreSQL (fails with how to get one).
+pub async fn test_pool(size: usize) -> deadpool_postgres::Pool {
+    testkit::postgres().await.expect("PostgreSQL for the tests");
+    let config: tokio_postgres::Config = testkit::postgres_url().parse().expect("url");
+    pool(config, size).expect("pool")
+}
+
+/// Drops `schema` and everything in it (a test's leftovers from an earlier run, or its own).
+pub async fn drop_schema(pool: &deadpool_postgres::Pool, schema: &str) {
+    pool.get()
+        .await
+        .expect("connection")
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .await
+        .expect("drop schema");
+}
+
+/// Registers the endpoint at `address` with `restate`.
+pub async fn register(restate: &RestateServer, address: SocketAddr) {
+    let (status, body) = http_request(
+        "POST",
+        &format!("{}/deployments", restate.admin_url()),
+        Some(&json!({"uri": format!("http://{address}")})),
+        &[],
+    )
+    .await
+    .expect("register");
+    assert!(status < 300, "registration failed: {status} {body}");
+}
