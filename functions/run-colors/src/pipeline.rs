@@ -191,53 +191,60 @@ const SOURCE: usize = 1;
 const PRICE: usize = 2;
 const FIXED_TEXT_FIELDS: usize = 3;
 
-/// Every ID seen so far (included or excluded), to report repeats.
+/// A set of strings stored once, end to end in one arena, each known by its index: the IDs seen
+/// so far (to report repeats) and the distinct CUSIPs (so a row's lookup stays in a small,
+/// cache-friendly arena instead of chasing into the big row arena).
 #[derive(Default)]
-struct IdSet {
+struct Interner {
     text: String,
     ends: Vec<u32>,
     table: HashTable<u32>,
     hasher: hashbrown::DefaultHashBuilder,
 }
 
-impl IdSet {
-    /// Adds `id`; `false` when it was already there.
-    fn insert(&mut self, id: &str) -> Result<bool, RunError> {
+impl Interner {
+    /// Room for about `count` strings of `bytes` bytes in all.
+    fn with_capacity(count: usize, bytes: usize) -> Self {
+        Self {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(count),
+            table: HashTable::with_capacity(count),
+            hasher: Default::default(),
+        }
+    }
+
+    /// How many strings it holds.
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// String `index`.
+    fn get(&self, index: u32) -> &str {
+        arena_get(&self.text, &self.ends, index as usize)
+    }
+
+    /// The index of `value`, added if new; `true` when it was added.
+    fn intern(&mut self, value: &str) -> Result<(u32, bool), RunError> {
         use std::hash::BuildHasher;
-        let hash = self.hasher.hash_one(id);
+        let hash = self.hasher.hash_one(value);
         let Self {
             text,
             ends,
             table,
             hasher,
         } = self;
-        let get = |index: u32| {
-            let index = index as usize;
-            let start = if index == 0 {
-                0
-            } else {
-                ends[index - 1] as usize
-            };
-            &text[start..ends[index] as usize]
-        };
-        if table.find(hash, |&seen| get(seen) == id).is_some() {
-            return Ok(false);
+        if let Some(&index) =
+            table.find(hash, |&seen| arena_get(text, ends, seen as usize) == value)
+        {
+            return Ok((index, false));
         }
-        text.push_str(id);
-        let end = u32::try_from(text.len()).map_err(|_| RunError::TooLarge)?;
-        ends.push(end);
+        text.push_str(value);
+        ends.push(u32::try_from(text.len()).map_err(|_| RunError::TooLarge)?);
         let index = (ends.len() - 1) as u32;
-        let rehash = |&seen: &u32| {
-            let seen = seen as usize;
-            let start = if seen == 0 {
-                0
-            } else {
-                ends[seen - 1] as usize
-            };
-            hasher.hash_one(&text[start..ends[seen] as usize])
-        };
-        table.insert_unique(hash, index, rehash);
-        Ok(true)
+        table.insert_unique(hash, index, |&seen| {
+            hasher.hash_one(arena_get(text, ends, seen as usize))
+        });
+        Ok((index, true))
     }
 }
 
@@ -250,15 +257,10 @@ struct Collector<'a, W: Write> {
     text: String,
     bounds: Vec<u32>,
     keys: Vec<Key>,
-    cusips: HashTable<u32>,
-    // Each distinct CUSIP once, in a small arena of its own: the per-row lookup stays in cache
-    // instead of chasing into the big row arena.
-    cusip_text: String,
-    cusip_ends: Vec<u32>,
+    cusips: Interner,
     // After sorting: security position → CUSIP id.
     cusip_order: Vec<u32>,
-    hasher: hashbrown::DefaultHashBuilder,
-    ids: IdSet,
+    ids: Interner,
     excluded: W,
     line: Vec<u8>,
     matched: Vec<usize>,
@@ -285,17 +287,9 @@ impl<'a, W: Write> Collector<'a, W> {
             bounds: Vec::with_capacity(rows * fields_per_row),
             keys: Vec::with_capacity(rows),
             // Securities typically have several colors each.
-            cusips: HashTable::with_capacity(rows / 4),
-            cusip_text: String::with_capacity(rows / 4 * 9),
-            cusip_ends: Vec::with_capacity(rows / 4),
+            cusips: Interner::with_capacity(rows / 4, rows / 4 * 9),
             cusip_order: Vec::new(),
-            hasher: Default::default(),
-            ids: IdSet {
-                text: String::with_capacity(rows * 10),
-                ends: Vec::with_capacity(rows),
-                table: HashTable::with_capacity(rows),
-                hasher: Default::default(),
-            },
+            ids: Interner::with_capacity(rows, rows * 10),
             excluded,
             line: Vec::with_capacity(256),
             matched: Vec::new(),
@@ -305,13 +299,11 @@ impl<'a, W: Write> Collector<'a, W> {
     }
 
     fn field(&self, row: u32, field: usize) -> &str {
-        let at = row as usize * self.fields_per_row + field;
-        let start = if at == 0 {
-            0
-        } else {
-            self.bounds[at - 1] as usize
-        };
-        &self.text[start..self.bounds[at] as usize]
+        arena_get(
+            &self.text,
+            &self.bounds,
+            row as usize * self.fields_per_row + field,
+        )
     }
 
     fn push(&mut self, record: &csv::StringRecord) -> Result<(), RunError> {
@@ -337,7 +329,7 @@ impl<'a, W: Write> Collector<'a, W> {
         let price_text = columns.cell(record, Field::Price).trim();
 
         let mut invalid: [Option<&str>; 5] = [None; 5];
-        if id.is_empty() || !self.ids.insert(id)? {
+        if id.is_empty() || !self.ids.intern(id)?.1 {
             invalid[0] = Some("invalid:ID");
         }
         if cusip.is_empty() {
@@ -401,7 +393,7 @@ impl<'a, W: Write> Collector<'a, W> {
         }
 
         let row = u32::try_from(self.keys.len()).map_err(|_| RunError::TooLarge)?;
-        let cusip_id = self.intern_cusip(cusip)?;
+        let (cusip_id, _) = self.cusips.intern(cusip)?;
         let price_canonical = price.as_ref().map_or("", |p| p.text.as_ref());
         for text in [id, source.unwrap_or(""), price_canonical] {
             self.text.push_str(text);
@@ -427,36 +419,9 @@ impl<'a, W: Write> Collector<'a, W> {
         Ok(())
     }
 
-    /// The CUSIP's id: its index in the CUSIP arena.
-    fn intern_cusip(&mut self, cusip: &str) -> Result<u32, RunError> {
-        use std::hash::BuildHasher;
-        let hash = self.hasher.hash_one(cusip);
-        let Self {
-            cusips,
-            cusip_text,
-            cusip_ends,
-            hasher,
-            ..
-        } = self;
-        if let Some(&id) = cusips.find(hash, |&id| arena_get(cusip_text, cusip_ends, id) == cusip) {
-            return Ok(id);
-        }
-        cusip_text.push_str(cusip);
-        cusip_ends.push(u32::try_from(cusip_text.len()).map_err(|_| RunError::TooLarge)?);
-        let id = (cusip_ends.len() - 1) as u32;
-        cusips.insert_unique(hash, id, |&id| {
-            hasher.hash_one(arena_get(cusip_text, cusip_ends, id))
-        });
-        Ok(id)
-    }
-
     /// The CUSIP of the security at `position` in the sorted output.
     fn cusip_at(&self, position: u32) -> &str {
-        arena_get(
-            &self.cusip_text,
-            &self.cusip_ends,
-            self.cusip_order[position as usize],
-        )
+        self.cusips.get(self.cusip_order[position as usize])
     }
 
     fn push_reason(&mut self, reason: &str) {
@@ -489,14 +454,8 @@ impl<'a, W: Write> Collector<'a, W> {
     fn sort(&mut self, price_order: PriceOrder) {
         // Replace each CUSIP id by its position in CUSIP order, so the row sort compares
         // integers first and strings only on full ties.
-        let mut order: Vec<u32> = (0..self.cusip_ends.len() as u32).collect();
-        order.sort_unstable_by(|&a, &b| {
-            arena_get(&self.cusip_text, &self.cusip_ends, a).cmp(arena_get(
-                &self.cusip_text,
-                &self.cusip_ends,
-                b,
-            ))
-        });
+        let mut order: Vec<u32> = (0..self.cusips.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| self.cusips.get(a).cmp(self.cusips.get(b)));
         let mut position = vec![0u32; order.len()];
         for (rank, &id) in order.iter().enumerate() {
             position[id as usize] = rank as u32;
@@ -688,8 +647,7 @@ impl<'a, W: Write> Collector<'a, W> {
 }
 
 /// Entry `index` of an arena of strings stored end to end with their end offsets.
-fn arena_get<'t>(text: &'t str, ends: &[u32], index: u32) -> &'t str {
-    let index = index as usize;
+fn arena_get<'t>(text: &'t str, ends: &[u32], index: usize) -> &'t str {
     let start = if index == 0 {
         0
     } else {
