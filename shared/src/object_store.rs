@@ -74,16 +74,7 @@ impl S3ObjectStore {
 
 impl ObjectStore for S3ObjectStore {
     async fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), StoreError> {
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type(content_type)
-            .body(body.into())
-            .send()
-            .await
-            .map_err(|err| StoreError::new(key, err))?;
-        Ok(())
+        self.put_body(key, body.into(), content_type).await
     }
 
     async fn put_file(
@@ -96,6 +87,17 @@ impl ObjectStore for S3ObjectStore {
         let body = aws_sdk_s3::primitives::ByteStream::from_path(path)
             .await
             .map_err(|err| StoreError::new(key, err))?;
+        self.put_body(key, body, content_type).await
+    }
+}
+
+impl S3ObjectStore {
+    async fn put_body(
+        &self,
+        key: &str,
+        body: aws_sdk_s3::primitives::ByteStream,
+        content_type: &str,
+    ) -> Result<(), StoreError> {
         self.client
             .put_object()
             .bucket(&self.bucket)
@@ -106,13 +108,6 @@ impl ObjectStore for S3ObjectStore {
             .await
             .map_err(|err| StoreError::new(key, err))?;
         Ok(())
-    }
-}
-
-impl S3ObjectStore {
-    /// The bucket this adapter writes to.
-    pub fn bucket(&self) -> &str {
-        &self.bucket
     }
 }
 

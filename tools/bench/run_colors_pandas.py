@@ -5,14 +5,14 @@ benchmark in BENCHMARKS.md. Same inputs, rules and outputs as `run-colors --inpu
 usage: run_colors_pandas.py INPUT.csv RULES.json AS_OF OUT_DIR
 """
 
-import hashlib
 import json
 import os
-import re
 import sys
 
 import numpy as np
 import pandas as pd
+
+from run_colors_manifest import write_manifest
 
 KNOWN = ["ID", "CUSIP", "SOURCE", "RANK", "COLOR_DATE", "PRICE"]
 
@@ -150,20 +150,15 @@ def main(input_path, rules_path, as_of_text, out_dir):
     with open(os.path.join(out_dir, "colors.json"), "w") as f:
         json.dump(groups, f, separators=(",", ":"))
 
-    files = []
-    for name in ["colors.csv", "colors.json", "excluded.csv"]:
-        body = open(os.path.join(out_dir, name), "rb").read()
-        files.append({"name": name, "size": len(body), "sha256": hashlib.sha256(body).hexdigest()})
-    manifest = {
-        "as_of": as_of_text,
-        "source": "csv:" + input_path,
-        "rows": {"input": len(df), "included": len(out), "excluded": int(excluded_mask.sum())},
-        "securities": int(out["CUSIP"].nunique()),
-        "rules": {"count": len(rules.get("rules", [])), "sha256": hashlib.sha256(document).hexdigest()},
-        "files": files,
-    }
-    with open(os.path.join(out_dir, "manifest.json"), "w") as f:
-        json.dump(manifest, f, indent=2)
+    write_manifest(
+        out_dir,
+        as_of=as_of_text,
+        input_path=input_path,
+        rows={"input": len(df), "included": len(out), "excluded": int(excluded_mask.sum())},
+        securities=int(out["CUSIP"].nunique()),
+        rules=rules,
+        document=document,
+    )
 
 
 if __name__ == "__main__":

@@ -4,13 +4,14 @@ BENCHMARKS.md. Same inputs, rules and outputs as `run-colors --input ...`.
 usage: run_colors_polars.py INPUT.csv RULES.json AS_OF OUT_DIR
 """
 
-import hashlib
 import json
 import os
 import sys
 from datetime import datetime, timedelta, timezone
 
 import polars as pl
+
+from run_colors_manifest import write_manifest
 
 KNOWN = ["ID", "CUSIP", "SOURCE", "RANK", "COLOR_DATE", "PRICE"]
 
@@ -142,20 +143,15 @@ def main(input_path, rules_path, as_of_text, out_dir):
     )
     nested.write_json(os.path.join(out_dir, "colors.json"))
 
-    files = []
-    for name in ["colors.csv", "colors.json", "excluded.csv"]:
-        body = open(os.path.join(out_dir, name), "rb").read()
-        files.append({"name": name, "size": len(body), "sha256": hashlib.sha256(body).hexdigest()})
-    manifest = {
-        "as_of": as_of_text,
-        "source": "csv:" + input_path,
-        "rows": {"input": df.height, "included": out.height, "excluded": excluded.height},
-        "securities": out["CUSIP"].n_unique(),
-        "rules": {"count": len(rules.get("rules", [])), "sha256": hashlib.sha256(document).hexdigest()},
-        "files": files,
-    }
-    with open(os.path.join(out_dir, "manifest.json"), "w") as f:
-        json.dump(manifest, f, indent=2)
+    write_manifest(
+        out_dir,
+        as_of=as_of_text,
+        input_path=input_path,
+        rows={"input": df.height, "included": out.height, "excluded": excluded.height},
+        securities=out["CUSIP"].n_unique(),
+        rules=rules,
+        document=document,
+    )
 
 
 if __name__ == "__main__":

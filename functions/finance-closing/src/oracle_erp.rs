@@ -98,11 +98,14 @@ pub fn job_state(
 /// Maps a driver error: network and timeouts are transient, the rest permanent, and the
 /// missing Instant Client says which layer to attach.
 pub fn erp_error(err: oracle::Error, options: &ConnectOptions) -> ErpError {
-    let mapped = OracleError::from_driver(err, options);
-    if mapped.is_transient() {
-        ErpError::Transient(Box::new(mapped))
+    from_oracle(OracleError::from_driver(err, options))
+}
+
+fn from_oracle(err: OracleError) -> ErpError {
+    if err.is_transient() {
+        ErpError::Transient(Box::new(err))
     } else {
-        ErpError::Permanent(orabridge_shared::errors::chain(&mapped).to_string())
+        ErpError::Permanent(orabridge_shared::errors::chain(&err).to_string())
     }
 }
 
@@ -134,13 +137,7 @@ impl OracleErp {
     ) -> Result<T, ErpError> {
         let options = self.options.clone();
         tokio::task::spawn_blocking(move || {
-            let connection = ora::connect(&options).map_err(|err| {
-                if err.is_transient() {
-                    ErpError::Transient(Box::new(err))
-                } else {
-                    ErpError::Permanent(orabridge_shared::errors::chain(&err).to_string())
-                }
-            })?;
+            let connection = ora::connect(&options).map_err(from_oracle)?;
             call(&connection, &options)
         })
         .await

@@ -25,12 +25,6 @@ impl Drop for Service {
 }
 
 fn start_service(address: SocketAddr, schema: &str) -> Service {
-    let url: tokio_postgres::Config = testkit::postgres_url().parse().expect("url");
-    let host = match &url.get_hosts()[0] {
-        tokio_postgres::config::Host::Tcp(host) => host.clone(),
-        #[allow(unreachable_patterns)]
-        _ => "127.0.0.1".to_owned(),
-    };
     let mut command = Command::new(env!("CARGO_BIN_EXE_finance-closing"));
     command
         .env_clear()
@@ -42,22 +36,10 @@ fn start_service(address: SocketAddr, schema: &str) -> Service {
         .env("SIMULATED_JOB_DURATION", "4s")
         .env("POLL_INTERVAL", "300ms")
         .env("CLOSING_RESULT_TABLES", "gl_balances")
-        .env("PG_HOST", host)
-        .env(
-            "PG_PORT",
-            url.get_ports().first().copied().unwrap_or(5432).to_string(),
-        )
-        .env("PG_DATABASE", url.get_dbname().unwrap_or("postgres"))
-        .env("PG_USER", url.get_user().unwrap_or("postgres"))
+        .envs(testkit::postgres_env().expect("PostgreSQL settings"))
         .env("PG_SCHEMA", schema)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    if let Some(password) = url.get_password() {
-        command.env(
-            "PG_PASSWORD",
-            String::from_utf8_lossy(password).into_owned(),
-        );
-    }
     let service = Service(command.spawn().expect("start the service binary"));
     for _ in 0..200 {
         if TcpStream::connect(address).is_ok() {

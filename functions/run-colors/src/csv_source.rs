@@ -111,10 +111,15 @@ impl RecordSource for MemorySource {
         let Some(row) = self.rows.pop_front() else {
             return Ok(false);
         };
-        record.clear();
-        for cell in row {
-            record.push_field(cell.as_deref().unwrap_or(""));
-        }
+        fill_record(record, &row);
         Ok(true)
+    }
+}
+
+/// Replaces `record`'s cells with `cells`, NULL as an empty cell (what the run reads as missing).
+pub(crate) fn fill_record(record: &mut csv::StringRecord, cells: &[Option<String>]) {
+    record.clear();
+    for cell in cells {
+        record.push_field(cell.as_deref().unwrap_or(""));
     }
 }

@@ -15,6 +15,7 @@ use orabridge_shared::oracle::{
 use orabridge_shared::params::{GetOptions, ParameterError, ParameterSource, ParameterStore};
 use secrecy::SecretString;
 
+use crate::csv_source::fill_record;
 use crate::extract::{Catalog, ColumnDescription, TableName};
 use crate::pipeline::{RecordSource, SourceError};
 
@@ -160,12 +161,38 @@ pub fn colors_query(schema: &Identifier, table: &Identifier) -> String {
     format!("SELECT * FROM {schema}.{table}")
 }
 
-/// The colors table read row by row as text cells.
-pub struct OracleColors {
+/// An Oracle query read row by row as text cells (NULL as an empty cell).
+struct OracleRecords {
     rows: TextRows,
     cells: Vec<Option<String>>,
     description: String,
     options: ConnectOptions,
+    context: &'static str,
+}
+
+impl RecordSource for OracleRecords {
+    fn describe(&self) -> String {
+        self.description.clone()
+    }
+
+    fn columns(&self) -> &[String] {
+        self.rows.columns()
+    }
+
+    fn next_record(&mut self, record: &mut csv::StringRecord) -> Result<bool, SourceError> {
+        let more = self.rows.next_into(&mut self.cells).map_err(|err| {
+            SourceError::new(self.context, OracleError::from_driver(err, &self.options))
+        })?;
+        if more {
+            fill_record(record, &self.cells);
+        }
+        Ok(more)
+    }
+}
+
+/// The colors table read row by row as text cells.
+pub struct OracleColors {
+    records: OracleRecords,
     // Kept for the lifetime of the result set.
     _connection: oracle::Connection,
 }
@@ -178,14 +205,17 @@ impl OracleColors {
         let rows = TextRows::query(&connection, &sql, &[])
             .map_err(|err| OracleError::from_driver(err, &settings.connect))?;
         Ok(OracleColors {
-            rows,
-            cells: Vec::new(),
-            description: format!(
-                "oracle:{}.{}",
-                settings.schema.as_str(),
-                settings.table.as_str()
-            ),
-            options: settings.connect.clone(),
+            records: OracleRecords {
+                rows,
+                cells: Vec::new(),
+                description: format!(
+                    "oracle:{}.{}",
+                    settings.schema.as_str(),
+                    settings.table.as_str()
+                ),
+                options: settings.connect.clone(),
+                context: "fetching colors from Oracle failed",
+            },
             _connection: connection,
         })
     }
@@ -193,27 +223,15 @@ impl OracleColors {
 
 impl RecordSource for OracleColors {
     fn describe(&self) -> String {
-        self.description.clone()
+        self.records.describe()
     }
 
     fn columns(&self) -> &[String] {
-        self.rows.columns()
+        self.records.columns()
     }
 
     fn next_record(&mut self, record: &mut csv::StringRecord) -> Result<bool, SourceError> {
-        let more = self.rows.next_into(&mut self.cells).map_err(|err| {
-            SourceError::new(
-                "fetching colors from Oracle failed",
-                OracleError::from_driver(err, &self.options),
-            )
-        })?;
-        if more {
-            record.clear();
-            for cell in &self.cells {
-                record.push_field(cell.as_deref().unwrap_or(""));
-            }
-        }
-        Ok(more)
+        self.records.next_record(record)
     }
 }
 
@@ -347,40 +365,12 @@ impl Catalog for OracleCatalog {
         let sql = catalog_sql::sample(&owner, &name);
         let result = TextRows::query(&self.connection, &sql, &[&rows])
             .map_err(|err| self.map("sampling the table failed", err))?;
-        Ok(Box::new(SampleRows {
+        Ok(Box::new(OracleRecords {
             rows: result,
             cells: Vec::new(),
             description: format!("oracle:{}.{}", table.owner, table.name),
+            options: self.settings.connect.clone(),
+            context: "fetching sample rows failed",
         }))
-    }
-}
-
-struct SampleRows {
-    rows: TextRows,
-    cells: Vec<Option<String>>,
-    description: String,
-}
-
-impl RecordSource for SampleRows {
-    fn describe(&self) -> String {
-        self.description.clone()
-    }
-
-    fn columns(&self) -> &[String] {
-        self.rows.columns()
-    }
-
-    fn next_record(&mut self, record: &mut csv::StringRecord) -> Result<bool, SourceError> {
-        let more = self
-            .rows
-            .next_into(&mut self.cells)
-            .map_err(|err| SourceError::new("fetching sample rows failed", err))?;
-        if more {
-            record.clear();
-            for cell in &self.cells {
-                record.push_field(cell.as_deref().unwrap_or(""));
-            }
-        }
-        Ok(more)
     }
 }

@@ -421,6 +421,43 @@ pub fn postgres_url() -> String {
         .unwrap_or_else(|| DEFAULT_PG_URL.to_owned())
 }
 
+/// The test PostgreSQL as the `PG_HOST`, `PG_PORT`, `PG_DATABASE`, `PG_USER` (and
+/// `PG_PASSWORD` when it has one) variables a function reads, for starting a function binary.
+pub fn postgres_env() -> Result<Vec<(String, String)>, tokio_postgres::Error> {
+    let config: tokio_postgres::Config = postgres_url().parse()?;
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+        _ => "127.0.0.1".to_owned(),
+    };
+    let mut env = vec![
+        ("PG_HOST".to_owned(), host),
+        (
+            "PG_PORT".to_owned(),
+            config
+                .get_ports()
+                .first()
+                .copied()
+                .unwrap_or(5432)
+                .to_string(),
+        ),
+        (
+            "PG_DATABASE".to_owned(),
+            config.get_dbname().unwrap_or("postgres").to_owned(),
+        ),
+        (
+            "PG_USER".to_owned(),
+            config.get_user().unwrap_or("postgres").to_owned(),
+        ),
+    ];
+    if let Some(password) = config.get_password() {
+        env.push((
+            "PG_PASSWORD".to_owned(),
+            String::from_utf8_lossy(password).into_owned(),
+        ));
+    }
+    Ok(env)
+}
+
 /// Connects to the test PostgreSQL and checks it answers a query. The connection task runs on
 /// the current tokio runtime.
 pub async fn postgres() -> Result<tokio_postgres::Client, TestkitError> {

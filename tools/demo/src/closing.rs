@@ -51,11 +51,6 @@ impl ClosingService {
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|| root.join("target"));
-        let pg: tokio_postgres::Config = testkit::postgres_url().parse()?;
-        let host = match pg.get_hosts().first() {
-            Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
-            _ => "127.0.0.1".to_owned(),
-        };
         let address = SocketAddr::from(([127, 0, 0, 1], testkit::free_port()));
         let log_file = std::fs::File::create(log)?;
         let mut command = Command::new(target.join("debug/finance-closing"));
@@ -67,23 +62,11 @@ impl ClosingService {
             .env("SIMULATED_JOB_DURATION", "4s")
             .env("POLL_INTERVAL", "1s")
             .env("CLOSING_RESULT_TABLES", TABLES)
-            .env("PG_HOST", host)
-            .env(
-                "PG_PORT",
-                pg.get_ports().first().copied().unwrap_or(5432).to_string(),
-            )
-            .env("PG_DATABASE", pg.get_dbname().unwrap_or("postgres"))
-            .env("PG_USER", pg.get_user().unwrap_or("postgres"))
+            .envs(testkit::postgres_env()?)
             .env("PG_SCHEMA", SCHEMA)
             .env_remove("AWS_LAMBDA_RUNTIME_API")
             .stdout(Stdio::null())
             .stderr(log_file);
-        if let Some(password) = pg.get_password() {
-            command.env(
-                "PG_PASSWORD",
-                String::from_utf8_lossy(password).into_owned(),
-            );
-        }
         let child = command.spawn().context("starting finance-closing")?;
         let service = Self { child, address };
         for _ in 0..200 {
