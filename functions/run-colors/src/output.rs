@@ -10,28 +10,29 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 /// Appends `field` to a CSV line, quoted only when it has to be (RFC 4180).
-pub fn push_csv_field(out: &mut Vec<u8>, field: &str) {
+pub fn push_csv_field(out: &mut Vec<u8>, field: impl AsRef<[u8]>) {
+    let field = field.as_ref();
     let needs_quotes = field
-        .bytes()
-        .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'));
+        .iter()
+        .any(|&b| matches!(b, b',' | b'"' | b'\n' | b'\r'));
     if !needs_quotes {
-        out.extend_from_slice(field.as_bytes());
+        out.extend_from_slice(field);
         return;
     }
     out.push(b'"');
-    for part in field.split('"').enumerate() {
-        if part.0 > 0 {
+    for (index, part) in field.split(|&b| b == b'"').enumerate() {
+        if index > 0 {
             out.extend_from_slice(b"\"\"");
         }
-        out.extend_from_slice(part.1.as_bytes());
+        out.extend_from_slice(part);
     }
     out.push(b'"');
 }
 
-/// Appends `text` as a JSON string literal.
-pub fn push_json_string(out: &mut Vec<u8>, text: &str) {
+/// Appends `text` (UTF-8) as a JSON string literal.
+pub fn push_json_string(out: &mut Vec<u8>, text: impl AsRef<[u8]>) {
     out.push(b'"');
-    let bytes = text.as_bytes();
+    let bytes = text.as_ref();
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let escape: &[u8] = match b {
