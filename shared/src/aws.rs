@@ -6,14 +6,58 @@
 //! SDK itself; this module adds what the SDK does not do on its own: path-style S3 addressing when
 //! an endpoint is overridden, because local emulators (moto) cannot serve virtual-hosted buckets.
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 use crate::config::VarSource;
+use crate::http::root_store;
+use crate::http::sdk::SdkHttpClient;
 
-/// Loads the SDK configuration from the standard provider chain (environment, profile, the
-/// Lambda execution role). Call once per process and share the result.
-pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+/// Loads the SDK configuration from the standard provider chains (environment, profile,
+/// container or instance metadata), with the suite's HTTP client. Call once per process and
+/// share the result.
+///
+/// Lambda puts the region and the execution role's credentials in the environment, where both
+/// chains look first anyway; when they are there they are used directly (see
+/// [`EnvironmentShortcuts`]), which spares every cold start the construction of the chains'
+/// STS and instance-metadata clients. The HTTP client is [`SdkHttpClient`] trusting
+/// [`root_store`]: fails only when `SSL_CERT_FILE` names an unusable file.
+pub async fn load_sdk_config() -> std::io::Result<SdkConfig> {
+    let env = crate::config::ProcessEnv;
+    let shortcuts = EnvironmentShortcuts::from_env(&env);
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(SdkHttpClient::new(root_store(&env)?)?);
+    if let Some(region) = shortcuts.region {
+        loader = loader.region(region);
+    }
+    if shortcuts.credentials {
+        loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
+    }
+    Ok(loader.load().await)
+}
+
+/// What the environment settles before any provider chain runs: the same answers the chains
+/// would give, since both look at these variables first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvironmentShortcuts {
+    /// `AWS_REGION`, else `AWS_DEFAULT_REGION`, when set and not blank.
+    pub region: Option<Region>,
+    /// Whether `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` are both set and not blank.
+    pub credentials: bool,
+}
+
+impl EnvironmentShortcuts {
+    /// Reads the variables from `env`.
+    pub fn from_env(env: &impl VarSource) -> Self {
+        let set = |name: &str| env.var(name).filter(|value| !value.trim().is_empty());
+        Self {
+            region: set("AWS_REGION")
+                .or_else(|| set("AWS_DEFAULT_REGION"))
+                .map(|region| Region::new(region.trim().to_owned())),
+            credentials: set("AWS_ACCESS_KEY_ID").is_some()
+                && set("AWS_SECRET_ACCESS_KEY").is_some(),
+        }
+    }
 }
 
 /// An SSM client.
@@ -54,6 +98,46 @@ mod tests {
             builder = builder.endpoint_url(url);
         }
         builder.build()
+    }
+
+    #[test]
+    fn lambda_environment_settles_region_and_credentials() {
+        let shortcuts = EnvironmentShortcuts::from_env(&[
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_SESSION_TOKEN", "token"),
+        ]);
+        assert_eq!(shortcuts.region, Some(Region::new("eu-west-1")));
+        assert!(shortcuts.credentials);
+    }
+
+    #[test]
+    fn the_default_region_is_the_fallback_and_blanks_do_not_count() {
+        let shortcuts = EnvironmentShortcuts::from_env(&[
+            ("AWS_REGION", " "),
+            ("AWS_DEFAULT_REGION", "ap-south-1"),
+            ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", ""),
+        ]);
+        assert_eq!(shortcuts.region, Some(Region::new("ap-south-1")));
+        assert!(
+            !shortcuts.credentials,
+            "a blank secret leaves the chain in charge"
+        );
+    }
+
+    #[test]
+    fn without_the_variables_the_chains_decide() {
+        let shortcuts = EnvironmentShortcuts::from_env(&[("AWS_PROFILE", "dev")]);
+        assert_eq!(
+            shortcuts,
+            EnvironmentShortcuts {
+                region: None,
+                credentials: false
+            }
+        );
     }
 
     #[test]

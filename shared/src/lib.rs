@@ -13,7 +13,8 @@
 //!   error mapping that names the Instant Client layer when it is missing.
 //! - [`queue`]: the message-queue port (SQS and in-memory), batched to SQS's limits.
 //! - [`sensor`]: the irrigation-sensor reading schema and its validation.
-//! - `http` (feature `https`): the HTTPS connector the HTTP-calling functions share.
+//! - [`http`]: the HTTPS connector the HTTP-calling functions share, and the AWS SDK's HTTP
+//!   client on the same trust (Mozilla's roots compiled in, plus `SSL_CERT_FILE`).
 //! - [`errors`]: helpers to report an error with its whole cause chain.
 //! - [`lambda`]: mapping function errors to Lambda diagnostics with a meaningful `errorType`.
 //! - `testkit` (feature `testkit`): real moto server, restate-server and PostgreSQL for tests.
@@ -25,7 +26,6 @@ pub mod batch;
 pub mod clock;
 pub mod config;
 pub mod errors;
-#[cfg(feature = "https")]
 pub mod http;
 pub mod lambda;
 pub mod logging;

@@ -36,15 +36,15 @@ async fn main() -> Result<(), Error> {
 
 /// The SSM parameter store, when some setting is an SSM parameter name: a local run with
 /// everything in the environment needs no AWS configuration at all.
-async fn ssm_if(needed: bool) -> Option<ParameterStore<SsmParameterSource>> {
+async fn ssm_if(needed: bool) -> std::io::Result<Option<ParameterStore<SsmParameterSource>>> {
     if !needed {
-        return None;
+        return Ok(None);
     }
-    let sdk = aws::load_sdk_config().await;
-    Some(ParameterStore::new(
+    let sdk = aws::load_sdk_config().await?;
+    Ok(Some(ParameterStore::new(
         SsmParameterSource::new(aws::ssm_client(&sdk)),
         DEFAULT_TTL,
-    ))
+    )))
 }
 
 /// The trigger: the ingress URL and token from the environment locally, from SSM in AWS.
@@ -53,7 +53,7 @@ async fn trigger(reader: &ConfigReader<ProcessEnv>) -> Result<Trigger, Error> {
     let direct_token = reader.optional_secret("RESTATE_TOKEN")?;
     let url_param = reader.optional_string("RESTATE_INGRESS_URL_PARAM");
     let token_param = reader.optional_string("RESTATE_TOKEN_PARAM");
-    let parameters = ssm_if(url_param.is_some() || token_param.is_some()).await;
+    let parameters = ssm_if(url_param.is_some() || token_param.is_some()).await?;
     let url = match (direct_url, &url_param, &parameters) {
         (Some(url), _, _) => url,
         (None, Some(name), Some(store)) => store
@@ -91,7 +91,7 @@ async fn service(reader: &ConfigReader<ProcessEnv>) -> Result<(), Error> {
             || reader.optional_string("PG_PASSWORD_PARAM").is_some()
             || reader.optional_string("ORACLE_PASSWORD_PARAM").is_some(),
     )
-    .await;
+    .await?;
     let workflow = finance_closing::service::build(&config, parameters.as_ref()).await?;
     let endpoint = Endpoint::builder().bind(workflow).build();
     if in_lambda {

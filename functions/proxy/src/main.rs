@@ -18,7 +18,7 @@ async fn main() -> Result<(), Error> {
     logging::init();
     let metrics = metrics::init(&metrics::MetricsSettings::from_source(&ProcessEnv, "proxy"))?;
     let config = ProxyConfig::from_source(ProcessEnv)?;
-    let sdk = aws::load_sdk_config().await;
+    let sdk = aws::load_sdk_config().await?;
     let client = HyperClient::new(config.connect_timeout, config.max_body_bytes)?;
     let source = SsmParameterSource::new(aws::ssm_client(&sdk));
     let queue = SqsQueue::new(aws::sqs_client(&sdk));

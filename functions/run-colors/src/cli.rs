@@ -233,7 +233,7 @@ pub async fn execute(command: Command) -> anyhow::Result<()> {
             let parameters = if prefix.is_empty() {
                 None
             } else {
-                let sdk = orabridge_shared::aws::load_sdk_config().await;
+                let sdk = orabridge_shared::aws::load_sdk_config().await?;
                 Some(ParameterStore::new(
                     SsmParameterSource::new(orabridge_shared::aws::ssm_client(&sdk)),
                     DEFAULT_TTL,

@@ -55,7 +55,7 @@ async fn lambda() -> Result<(), lambda_runtime::Error> {
         // Fail the init, naming the layer, rather than every scheduled run.
         oracle::load_client()?;
     }
-    let sdk = aws::load_sdk_config().await;
+    let sdk = aws::load_sdk_config().await?;
     let s3 = aws::s3_client(&sdk);
     let store = S3ObjectStore::new(s3.clone(), config.bucket.clone());
     let parameters =

@@ -26,7 +26,7 @@ async fn main() -> Result<(), Error> {
         "sensor-consumer",
     ))?;
     let config = ConsumerConfig::from_source(ProcessEnv)?;
-    let sdk = aws::load_sdk_config().await;
+    let sdk = aws::load_sdk_config().await?;
     let thresholds = match (&config.thresholds_json, &config.thresholds_param) {
         (Some(text), _) => Thresholds::parse(text)?,
         (None, Some(name)) => {

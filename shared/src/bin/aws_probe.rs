@@ -11,7 +11,7 @@ async fn main() -> anyhow::Result<()> {
     let (Some(bucket), Some(key), Some(body)) = (args.next(), args.next(), args.next()) else {
         anyhow::bail!("usage: orabridge-aws-probe <bucket> <key> <body>");
     };
-    let s3 = aws::s3_client(&aws::load_sdk_config().await);
+    let s3 = aws::s3_client(&aws::load_sdk_config().await?);
     s3.create_bucket()
         .bucket(&bucket)
         .send()

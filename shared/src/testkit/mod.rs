@@ -328,10 +328,16 @@ pub async fn local_sdk_config(endpoint: &str) -> SdkConfig {
         None,
         "orabridge-testkit",
     );
+    // The suite's own HTTP client, as the functions use it (load_sdk_config).
+    let http_client = crate::http::sdk::SdkHttpClient::new(
+        crate::http::root_store(&[("UNRELATED", "")]).expect("the built-in roots"),
+    )
+    .expect("a TLS configuration from the built-in roots");
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(LOCAL_REGION))
         .endpoint_url(endpoint)
         .credentials_provider(credentials)
+        .http_client(http_client)
         .load()
         .await
 }
