@@ -10,7 +10,7 @@ use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 use crate::config::VarSource;
-use crate::http::root_store;
+use crate::http::process_root_store;
 use crate::http::sdk::SdkHttpClient;
 
 /// Loads the SDK configuration from the standard provider chains (environment, profile,
@@ -21,12 +21,12 @@ use crate::http::sdk::SdkHttpClient;
 /// chains look first anyway; when they are there they are used directly (see
 /// [`EnvironmentShortcuts`]), which spares every cold start the construction of the chains'
 /// STS and instance-metadata clients. The HTTP client is [`SdkHttpClient`] trusting
-/// [`root_store`]: fails only when `SSL_CERT_FILE` names an unusable file.
+/// [`process_root_store`]: fails only when `SSL_CERT_FILE` names an unusable file.
 pub async fn load_sdk_config() -> std::io::Result<SdkConfig> {
     let env = crate::config::ProcessEnv;
     let shortcuts = EnvironmentShortcuts::from_env(&env);
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(SdkHttpClient::new(root_store(&env)?)?);
+        .http_client(SdkHttpClient::new(process_root_store()?)?);
     if let Some(region) = shortcuts.region {
         loader = loader.region(region);
     }

@@ -8,7 +8,7 @@
 //! roots cost nothing at start-up; parsing the system's PEM bundle took about 2 ms of every
 //! cold start (see BENCHMARKS.md), and Lambda's bundle is Mozilla's list anyway.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use hyper_rustls::HttpsConnector;
@@ -25,23 +25,38 @@ pub const EXTRA_ROOTS_VAR: &str = "SSL_CERT_FILE";
 pub mod sdk;
 
 /// A connector for `http://` and `https://` URLs whose connects give up after
-/// `connect_timeout`, trusting [`root_store`] for the process environment.
+/// `connect_timeout`, trusting [`process_root_store`].
 pub fn https_connector(
     connect_timeout: Duration,
 ) -> std::io::Result<HttpsConnector<HttpConnector>> {
-    https_connector_trusting(connect_timeout, root_store(&crate::config::ProcessEnv)?)
+    https_connector_trusting(connect_timeout, process_root_store()?)
 }
 
 /// [`https_connector`] trusting exactly `roots`.
 pub fn https_connector_trusting(
     connect_timeout: Duration,
-    roots: RootCertStore,
+    roots: impl Into<Arc<RootCertStore>>,
 ) -> std::io::Result<HttpsConnector<HttpConnector>> {
     Ok(connector(Some(connect_timeout), tls_config(roots)?))
 }
 
+/// [`root_store`] for the process environment, built once: the SDK's client and every
+/// connector of the process share it, so an `SSL_CERT_FILE` bundle is parsed only once.
+pub fn process_root_store() -> std::io::Result<Arc<RootCertStore>> {
+    static ROOTS: OnceLock<Result<Arc<RootCertStore>, (std::io::ErrorKind, String)>> =
+        OnceLock::new();
+    ROOTS
+        .get_or_init(|| {
+            root_store(&crate::config::ProcessEnv)
+                .map(Arc::new)
+                .map_err(|err| (err.kind(), err.to_string()))
+        })
+        .clone()
+        .map_err(|(kind, message)| std::io::Error::new(kind, message))
+}
+
 /// TLS 1.2 and 1.3 with aws-lc-rs (the SDK's own provider), trusting `roots`.
-fn tls_config(roots: RootCertStore) -> std::io::Result<ClientConfig> {
+fn tls_config(roots: impl Into<Arc<RootCertStore>>) -> std::io::Result<ClientConfig> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     Ok(ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

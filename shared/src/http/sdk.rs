@@ -40,8 +40,8 @@ pub struct SdkHttpClient {
 type Timeouts = (Option<Duration>, Option<Duration>);
 
 impl SdkHttpClient {
-    /// A client trusting `roots` (usually [`super::root_store`]).
-    pub fn new(roots: RootCertStore) -> std::io::Result<Self> {
+    /// A client trusting `roots` (usually [`super::process_root_store`]).
+    pub fn new(roots: impl Into<Arc<RootCertStore>>) -> std::io::Result<Self> {
         Ok(Self {
             tls: Arc::new(super::tls_config(roots)?),
             connectors: Arc::default(),

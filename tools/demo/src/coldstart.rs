@@ -66,6 +66,12 @@ pub async fn measure(binary: &Path, subject: &Subject) -> Result<Sample> {
 
     let started = Instant::now();
     let mut child = tokio::process::Command::new(binary)
+        // Only what Lambda sets: this machine's own variables (SSL_CERT_FILE pointing at the
+        // system's CA bundle, say) would measure work a Lambda never does.
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("LANG", "en_US.UTF-8")
+        .env("TZ", ":UTC")
         .envs(lambda_env(address, &subject.name))
         .envs(subject.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdin(Stdio::null())

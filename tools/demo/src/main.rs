@@ -695,7 +695,8 @@ async fn cold_start(rounds: usize) -> Result<bool> {
     println!(
         "Median of {rounds} fresh processes per binary, interleaved, each against a Runtime API served \
          by the harness (`orabridge-demo cold-start`); release builds with the suite's profile on \
-         this machine (x86-64). AWS calls go to moto on loopback.\n"
+         this machine (x86-64), each process given only the variables Lambda sets (plus the \
+         functions' own). AWS calls go to moto on loopback.\n"
     );
     println!(
         "| function | init (ms) | init ÷ hello-world | first answer (ms) | peak RSS | answer |"
