@@ -7,22 +7,24 @@ cd "$(dirname "$0")/.."
 out=BENCHMARKS.md
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
+# Each step says when it starts, in seconds since the run began.
+step() { echo "bench [+${SECONDS}s]: $*" >&2; }
 
-echo "bench: proxy added latency (cargo bench -p proxy --bench proxy_path)" >&2
+step "proxy added latency (cargo bench -p proxy --bench proxy_path)"
 latency=$(cargo bench --locked -q -p proxy --bench proxy_path 2>/dev/null)
-echo "bench: sensor-consumer batch throughput (cargo bench -p sensor-consumer --bench batch_throughput)" >&2
+step "sensor-consumer batch throughput (cargo bench -p sensor-consumer --bench batch_throughput)"
 consumer=$(cargo bench --locked -q -p sensor-consumer --bench batch_throughput 2>/dev/null)
-echo "bench: proxy peak memory (orabridge-demo proxy-rss 300)" >&2
+step "proxy peak memory (orabridge-demo proxy-rss 300)"
 rss=$(cargo run --locked -q -p orabridge-demo -- proxy-rss 300)
-echo "bench: cold starts against hello-world (cargo build --release; orabridge-demo cold-start 40)" >&2
+step "cold starts against hello-world (cargo build --release; orabridge-demo cold-start 40)"
 cargo build --release --locked -q -p proxy -p sensor-consumer -p run-colors -p finance-closing -p hello-lambda
 # A missed target is reported in the table, not by failing the whole run.
 coldstart=$(cargo run --locked -q -p orabridge-demo -- cold-start 40 || true)
-echo "bench: run-colors against pandas and polars (tools/bench/run_colors_compare.py)" >&2
+step "run-colors against pandas and polars (tools/bench/run_colors_compare.py)"
 colors=$(.venv/bin/python tools/bench/run_colors_compare.py --binary "${CARGO_TARGET_DIR:-target}/release/run-colors" --rows 1000000 --rounds 5)
-echo "bench: finance-closing compute per closing (cargo bench -p finance-closing --bench lambda_time)" >&2
+step "finance-closing compute per closing (cargo bench -p finance-closing --bench lambda_time)"
 closing=$(cargo bench --locked -q -p finance-closing --bench lambda_time 2>/dev/null)
-echo "bench: arm64 release zips (make build)" >&2
+step "arm64 release zips (make build)"
 sizes=$(bash tools/artifact-sizes.sh)
 
 cat > "$tmp" <<MD
@@ -59,4 +61,4 @@ $sizes
 MD
 mv "$tmp" "$out"
 trap - EXIT
-echo "bench: wrote $out" >&2
+step "wrote $out"
