@@ -20,21 +20,24 @@ const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 /// the test CA's `localhost` certificate.
 async fn tls_server(content_type: &'static str, body: &'static [u8]) -> u16 {
     let chain = CertificateDer::pem_file_iter(format!("{DATA}/test-server.pem"))
-        .unwrap()
+        .expect("the test certificate")
         .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    let key = PrivateKeyDer::from_pem_file(format!("{DATA}/test-server.key")).unwrap();
+        .expect("a PEM certificate chain");
+    let key =
+        PrivateKeyDer::from_pem_file(format!("{DATA}/test-server.key")).expect("the test key");
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::aws_lc_rs::default_provider(),
     ))
     .with_safe_default_protocol_versions()
-    .unwrap()
+    .expect("TLS 1.2 and 1.3")
     .with_no_client_auth()
     .with_single_cert(chain, key)
-    .unwrap();
+    .expect("a server certificate");
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let port = listener.local_addr().expect("its address").port();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let acceptor = acceptor.clone();
@@ -58,9 +61,9 @@ async fn tls_server(content_type: &'static str, body: &'static [u8]) -> u16 {
 }
 
 async fn get(roots: rustls::RootCertStore, port: u16) -> Result<String, String> {
-    let connector = https_connector_trusting(Duration::from_secs(5), roots).unwrap();
+    let connector = https_connector_trusting(Duration::from_secs(5), roots).expect("a connector");
     let client = Client::builder(TokioExecutor::new()).build::<_, Empty<Bytes>>(connector);
-    let uri = format!("https://localhost:{port}/").parse().unwrap();
+    let uri = format!("https://localhost:{port}/").parse().expect("a URI");
     let response = client.get(uri).await.map_err(|err| {
         let mut text = err.to_string();
         let mut source = std::error::Error::source(&err);
@@ -70,7 +73,12 @@ async fn get(roots: rustls::RootCertStore, port: u16) -> Result<String, String> 
         }
         text
     })?;
-    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("the body")
+        .to_bytes();
     Ok(String::from_utf8_lossy(&body).into_owned())
 }
 

@@ -104,6 +104,30 @@ def main():
         rss = statistics.median(m for _, _, m in samples)
         print(f"| {name} | {wall:.3f} | {cpu:.3f} | {rss:.0f} | {wall / rust:.1f}× | {rss / rust_rss:.1f}× |")
     print()
+    print(targets(results))
+    print()
+
+
+def targets(results):
+    """The issue's targets and the spec's scale goal, each judged on the medians above."""
+    median = lambda name, i: statistics.median(sample[i] for sample in results[name])
+    rust, polars, pandas = "run-colors (Rust)", "polars", "pandas"
+    met = lambda ok: "met" if ok else "missed"
+    wall = {name: median(name, 0) for name in results}
+    rss = {name: median(name, 2) for name in results}
+    rust_cpu = median(rust, 1)
+    lines = [
+        f"Targets: faster than polars ({met(wall[rust] < wall[polars])}: "
+        f"{wall[polars] / wall[rust]:.1f}× less wall time), at least 10× faster than pandas "
+        f"({met(wall[pandas] >= 10 * wall[rust])}: {wall[pandas] / wall[rust]:.0f}×), lower peak "
+        f"memory than both ({met(rss[rust] < min(rss[polars], rss[pandas]))}: "
+        f"{rss[polars] / rss[rust]:.0f}× and {rss[pandas] / rss[rust]:.0f}× less).",
+        # "Well under a second" is read as at most 0.8 s of CPU (user + system) on one core.
+        f"The spec's scale goal, a million rows ranked and written in well under a second of CPU "
+        f"on one core (read here as ≤ 0.8 s, user + system): {rust_cpu:.2f} s "
+        f"({met(rust_cpu <= 0.8)}).",
+    ]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
