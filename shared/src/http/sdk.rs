@@ -150,13 +150,14 @@ enum Kind {
 fn classify_kind(err: &hyper_util::client::legacy::Error) -> Kind {
     if err.is_connect() {
         // The connect timeout surfaces here too: never sent, safe to retry either way.
-        return if chain_has::<std::io::Error>(err, |io| io.kind() == std::io::ErrorKind::TimedOut) {
+        let timed_out = |io: &std::io::Error| io.kind() == std::io::ErrorKind::TimedOut;
+        return if find(err, timed_out).is_some() {
             Kind::Timeout
         } else {
             Kind::Io
         };
     }
-    if let Some(hyper) = find::<hyper::Error>(err) {
+    if let Some(hyper) = find(err, |_: &hyper::Error| true) {
         if hyper.is_timeout() {
             return Kind::Timeout;
         }
@@ -171,35 +172,25 @@ fn classify_kind(err: &hyper_util::client::legacy::Error) -> Kind {
             return Kind::Transient;
         }
     }
-    if find::<std::io::Error>(err).is_some() {
+    if find(err, |_: &std::io::Error| true).is_some() {
         return Kind::Io;
     }
     Kind::Other
 }
 
-fn find<'a, E: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a E> {
+/// The first error of type `E` in `err`'s chain (itself, then its sources) that `matches`.
+fn find<'a, E: StdError + 'static>(
+    err: &'a (dyn StdError + 'static),
+    matches: impl Fn(&E) -> bool,
+) -> Option<&'a E> {
     let mut next = Some(err);
     while let Some(err) = next {
-        if let Some(found) = err.downcast_ref::<E>() {
+        if let Some(found) = err.downcast_ref::<E>().filter(|found| matches(found)) {
             return Some(found);
         }
         next = err.source();
     }
     None
-}
-
-fn chain_has<E: StdError + 'static>(
-    err: &(dyn StdError + 'static),
-    test: impl Fn(&E) -> bool,
-) -> bool {
-    let mut next = Some(err);
-    while let Some(err) = next {
-        if err.downcast_ref::<E>().is_some_and(&test) {
-            return true;
-        }
-        next = err.source();
-    }
-    false
 }
 
 #[cfg(test)]
