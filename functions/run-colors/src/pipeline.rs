@@ -18,7 +18,7 @@ use crate::output::{
     FileEntry, HashingWriter, Manifest, RowCounts, RulesSummary, push_csv_field, push_json_string,
     sha256_hex,
 };
-use crate::rules::{CusipVerdicts, Field, PriceOrder, RowValues, Rules};
+use crate::rules::{Field, PriceOrder, RowValues, Rules};
 use crate::values::{self, Micros};
 
 /// Why a source could not deliver rows.
@@ -193,81 +193,16 @@ const FIXED_TEXT_FIELDS: usize = 3;
 
 /// A set of strings stored once, end to end in one arena, each known by its index: the IDs seen
 /// so far (to report repeats) and the distinct CUSIPs (so a row's lookup stays in a small,
-/// cache-friendly arena instead of chasing into the big row arena). What a hash-table slot
-/// holds is `S`: the bare index ([`u32`]), or the index with a short string inline
-/// ([`InlineSlot`]).
+/// cache-friendly arena instead of chasing into the big row arena).
 #[derive(Default)]
-struct Interner<S = u32> {
+struct Interner {
     text: String,
     ends: Vec<u32>,
-    table: HashTable<S>,
+    table: HashTable<u32>,
     hasher: hashbrown::DefaultHashBuilder,
 }
 
-/// What an [`Interner`]'s hash table stores per string.
-trait Slot: Copy {
-    /// The slot for string `index`, whose text is `value`.
-    fn new(index: u32, value: &str) -> Self;
-    /// The string's index.
-    fn index(self) -> u32;
-    /// Whether the slot's string is `value`; `stored` reads a string from the arena.
-    fn holds<'t>(self, value: &str, stored: impl Fn(u32) -> &'t str) -> bool;
-}
-
-impl Slot for u32 {
-    fn new(index: u32, _value: &str) -> Self {
-        index
-    }
-
-    fn index(self) -> u32 {
-        self
-    }
-
-    fn holds<'t>(self, value: &str, stored: impl Fn(u32) -> &'t str) -> bool {
-        stored(self) == value
-    }
-}
-
-// CUSIPs are nine characters: with the index and a length, a 16-byte slot.
-const INLINE: usize = 11;
-
-/// A slot with its string inline when it is at most [`INLINE`] bytes long. The lookup that
-/// every included row makes for its CUSIP is nearly always a hit, and a hit compared against
-/// the arena cost two cache misses more (offsets, then text) than one within the slot.
-#[derive(Clone, Copy)]
-struct InlineSlot {
-    index: u32,
-    // The inline length, or `u8::MAX` for a string kept only in the arena.
-    len: u8,
-    bytes: [u8; INLINE],
-}
-
-impl Slot for InlineSlot {
-    fn new(index: u32, value: &str) -> Self {
-        let mut bytes = [0; INLINE];
-        let len = match bytes.get_mut(..value.len()) {
-            Some(inline) => {
-                inline.copy_from_slice(value.as_bytes());
-                value.len() as u8
-            }
-            None => u8::MAX,
-        };
-        Self { index, len, bytes }
-    }
-
-    fn index(self) -> u32 {
-        self.index
-    }
-
-    fn holds<'t>(self, value: &str, stored: impl Fn(u32) -> &'t str) -> bool {
-        match self.bytes.get(..self.len as usize) {
-            Some(inline) => inline == value.as_bytes(),
-            None => value.len() > INLINE && stored(self.index) == value,
-        }
-    }
-}
-
-impl<S: Slot> Interner<S> {
+impl Interner {
     /// Room for about `count` strings of `bytes` bytes in all.
     fn with_capacity(count: usize, bytes: usize) -> Self {
         Self {
@@ -298,15 +233,16 @@ impl<S: Slot> Interner<S> {
             table,
             hasher,
         } = self;
-        let stored = |index: u32| arena_get(text, ends, index as usize);
-        if let Some(&slot) = table.find(hash, |&slot| slot.holds(value, stored)) {
-            return Ok((slot.index(), false));
+        if let Some(&index) =
+            table.find(hash, |&seen| arena_get(text, ends, seen as usize) == value)
+        {
+            return Ok((index, false));
         }
         text.push_str(value);
         ends.push(u32::try_from(text.len()).map_err(|_| RunError::TooLarge)?);
         let index = (ends.len() - 1) as u32;
-        table.insert_unique(hash, S::new(index, value), |&slot| {
-            hasher.hash_one(arena_get(text, ends, slot.index() as usize))
+        table.insert_unique(hash, index, |&seen| {
+            hasher.hash_one(arena_get(text, ends, seen as usize))
         });
         Ok((index, true))
     }
@@ -397,8 +333,7 @@ struct Collector<'a, W: Write> {
     fields_per_row: usize,
     rows: RowArena,
     keys: Vec<Key>,
-    cusips: Interner<InlineSlot>,
-    cusip_verdicts: CusipVerdicts,
+    cusips: Interner,
     // After sorting: security position → CUSIP id.
     cusip_order: Vec<u32>,
     ids: Interner,
@@ -428,7 +363,6 @@ impl<'a, W: Write> Collector<'a, W> {
             keys: Vec::with_capacity(rows),
             // Securities typically have several colors each.
             cusips: Interner::with_capacity(rows / 4, rows / 4 * 9),
-            cusip_verdicts: CusipVerdicts::default(),
             cusip_order: Vec::new(),
             ids: Interner::with_capacity(rows, rows * 10),
             excluded,
@@ -516,17 +450,8 @@ impl<'a, W: Write> Collector<'a, W> {
             color_date: date,
             price: price.as_ref().map(|p| p.value),
         };
-        // Interned before the rules (rule-excluded rows too), so the rules on CUSIP are worked
-        // out once per CUSIP.
-        let (cusip_id, _) = self.cusips.intern(cusip)?;
         self.matched.clear();
-        self.rules.evaluate_remembering(
-            &values,
-            self.as_of,
-            &mut self.matched,
-            cusip_id,
-            &mut self.cusip_verdicts,
-        );
+        self.rules.evaluate(&values, self.as_of, &mut self.matched);
         if !self.matched.is_empty() {
             self.reasons.clear();
             for index in 0..self.matched.len() {
@@ -540,6 +465,7 @@ impl<'a, W: Write> Collector<'a, W> {
         }
 
         let row = self.rows.next_row()?;
+        let (cusip_id, _) = self.cusips.intern(cusip)?;
         let price_canonical = price.as_ref().map_or("", |p| p.text.as_ref());
         for text in [id, source.unwrap_or(""), price_canonical] {
             self.rows.push_field(text.as_bytes())?;
@@ -971,59 +897,6 @@ fn compact_timestamp(micros: Micros) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn interns_every_string_once<S: Slot>() {
-        let long = "A-CUSIP-LONGER-THAN-THE-SLOT";
-        let edge = "ABCDEFGHIJK"; // exactly INLINE bytes
-        let mut interner = Interner::<S>::with_capacity(2, 16);
-        let values = [
-            "912828YK0",
-            long,
-            "",
-            edge,
-            "912828YK0",
-            long,
-            edge,
-            "912828YK1",
-        ];
-        let interned: Vec<(u32, bool)> = values
-            .iter()
-            .map(|value| interner.intern(value).unwrap())
-            .collect();
-        assert_eq!(
-            interned,
-            [
-                (0, true),
-                (1, true),
-                (2, true),
-                (3, true),
-                (0, false),
-                (1, false),
-                (3, false),
-                (4, true)
-            ]
-        );
-        assert_eq!(interner.len(), 5);
-        for (index, value) in ["912828YK0", long, "", edge, "912828YK1"]
-            .iter()
-            .enumerate()
-        {
-            assert_eq!(interner.get(index as u32), *value);
-        }
-        // A long string never matches a short one sharing its first bytes, nor the reverse.
-        assert!(interner.intern("A-CUSIP-LO").unwrap().1);
-        assert!(interner.intern("A-CUSIP-LONGER-THAN-THE-SLOT!").unwrap().1);
-    }
-
-    #[test]
-    fn interner_with_bare_indexes() {
-        interns_every_string_once::<u32>();
-    }
-
-    #[test]
-    fn interner_with_inline_strings() {
-        interns_every_string_once::<InlineSlot>();
-    }
 
     #[test]
     fn row_arena_gives_back_every_field_of_every_row() {

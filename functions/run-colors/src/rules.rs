@@ -191,16 +191,7 @@ struct Rule {
 pub struct Rules {
     price_order: PriceOrder,
     rules: Vec<Rule>,
-    // How many rules test CUSIP.
-    cusip_rules: usize,
 }
-
-/// The verdicts of the rules on CUSIP, remembered per CUSIP by [`Rules::evaluate_remembering`].
-#[derive(Debug, Default)]
-pub struct CusipVerdicts(Vec<u64>);
-
-// In a remembered verdict: it has been worked out (bit i: the i-th rule on CUSIP matched).
-const KNOWN: u64 = 1 << 63;
 
 const OPS: &str = "eq, ne, in, not_in, lt, le, gt, ge, matches, missing, older_than_days";
 
@@ -249,15 +240,7 @@ impl Rules {
                 }
             }
         }
-        let cusip_rules = rules
-            .iter()
-            .filter(|rule| rule.field == Field::Cusip)
-            .count();
-        Ok(Rules {
-            price_order,
-            rules,
-            cusip_rules,
-        })
+        Ok(Rules { price_order, rules })
     }
 
     /// How prices rank.
@@ -284,50 +267,6 @@ impl Rules {
     pub fn evaluate(&self, row: &RowValues<'_>, as_of: Micros, matched: &mut Vec<usize>) {
         for (index, rule) in self.rules.iter().enumerate() {
             if rule.matches(row, as_of) {
-                matched.push(index);
-            }
-        }
-    }
-
-    /// [`Rules::evaluate`], with the rules on CUSIP worked out once per CUSIP and remembered
-    /// in `verdicts`: such a rule (a regex, say) looks at nothing else, and a security has
-    /// several colors. `cusip` numbers `row`'s CUSIP: equal CUSIPs, equal numbers (an
-    /// interner's index).
-    pub fn evaluate_remembering(
-        &self,
-        row: &RowValues<'_>,
-        as_of: Micros,
-        matched: &mut Vec<usize>,
-        cusip: u32,
-        verdicts: &mut CusipVerdicts,
-    ) {
-        if self.cusip_rules == 0 || self.cusip_rules >= 63 {
-            return self.evaluate(row, as_of, matched);
-        }
-        let cusip = cusip as usize;
-        if verdicts.0.len() <= cusip {
-            verdicts.0.resize(cusip + 1, 0);
-        }
-        let mut verdict = verdicts.0[cusip];
-        if verdict & KNOWN == 0 {
-            verdict = KNOWN;
-            let on_cusip = self.rules.iter().filter(|rule| rule.field == Field::Cusip);
-            for (bit, rule) in on_cusip.enumerate() {
-                if rule.matches(row, as_of) {
-                    verdict |= 1 << bit;
-                }
-            }
-            verdicts.0[cusip] = verdict;
-        }
-        let mut bit = 0;
-        for (index, rule) in self.rules.iter().enumerate() {
-            let hit = if rule.field == Field::Cusip {
-                bit += 1;
-                verdict & (1 << (bit - 1)) != 0
-            } else {
-                rule.matches(row, as_of)
-            };
-            if hit {
                 matched.push(index);
             }
         }
@@ -588,75 +527,6 @@ mod tests {
 
     fn hits(rules: &Rules, row: &RowValues<'_>) -> bool {
         !matched(rules, row).is_empty()
-    }
-
-    #[test]
-    fn remembered_cusip_verdicts_give_the_same_matches_in_the_same_order() {
-        let rules = rules(
-            r#"{"rules":[
-                {"id":"test-cusips","field":"CUSIP","op":"matches","value":"^TEST"},
-                {"id":"cheap","field":"PRICE","op":"lt","value":50},
-                {"id":"blocked","field":"CUSIP","op":"in","values":["037833100"]},
-                {"id":"no-rank","field":"RANK","op":"missing"},
-                {"id":"not-apple","field":"CUSIP","op":"ne","value":"037833100"}
-            ]}"#,
-        );
-        // (CUSIP number, row): the same CUSIP comes back with other prices and ranks.
-        let rows = [
-            (0, row()),
-            (
-                1,
-                RowValues {
-                    cusip: "TEST00001",
-                    price: Some(10.0),
-                    ..row()
-                },
-            ),
-            (
-                0,
-                RowValues {
-                    price: Some(1.0),
-                    rank: None,
-                    ..row()
-                },
-            ),
-            (
-                1,
-                RowValues {
-                    cusip: "TEST00001",
-                    ..row()
-                },
-            ),
-            (
-                2,
-                RowValues {
-                    cusip: "912828YK0",
-                    rank: None,
-                    ..row()
-                },
-            ),
-            (
-                0,
-                RowValues {
-                    price: None,
-                    ..row()
-                },
-            ),
-        ];
-        let mut verdicts = CusipVerdicts::default();
-        let mut seen_all = Vec::new();
-        for (cusip, row) in &rows {
-            let mut remembered = Vec::new();
-            rules.evaluate_remembering(row, as_of(), &mut remembered, *cusip, &mut verdicts);
-            let mut direct = Vec::new();
-            rules.evaluate(row, as_of(), &mut direct);
-            assert_eq!(remembered, direct, "{row:?}");
-            seen_all.extend(remembered);
-        }
-        // Every rule matched somewhere, so the comparison above covered each kind.
-        seen_all.sort_unstable();
-        seen_all.dedup();
-        assert_eq!(seen_all, [0, 1, 2, 3, 4]);
     }
 
     #[test]
