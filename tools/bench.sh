@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates BENCHMARKS.md from fresh measurements, all taken in this one run.
 # Called by `make bench` (which installs the tools first). Later issues add their benchmarks here.
-# About 20 minutes on 2 cores (release and bench builds); BENCH_ARM64=1 adds the arm64 build.
+# 20-30 minutes on 2 cores, mostly release and bench builds; BENCH_ARM64=1 adds the arm64 build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=BENCHMARKS.md
