@@ -10,6 +10,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use orabridge_shared::http::{EXTRA_ROOTS_VAR, https_connector_trusting, root_store};
+use orabridge_shared::testkit;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
@@ -105,27 +106,18 @@ async fn the_sdk_client_trusts_the_same_roots() {
         br#"{"Parameter":{"Name":"/orabridge/probe","Type":"String","Value":"over TLS","Version":1}}"#,
     )
     .await;
-    let ssm = async |roots| {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("eu-west-1"))
-            .endpoint_url(format!("https://localhost:{port}"))
-            .credentials_provider(aws_sdk_ssm::config::Credentials::new(
-                "testing", "testing", None, None, "test",
-            ))
-            .http_client(orabridge_shared::http::sdk::SdkHttpClient::new(roots).unwrap())
-            .load()
-            .await;
+    let get_probe = async |roots| {
+        let sdk =
+            testkit::local_sdk_config_trusting(&format!("https://localhost:{port}"), roots).await;
         aws_sdk_ssm::Client::new(&sdk)
+            .get_parameter()
+            .name("/orabridge/probe")
+            .send()
+            .await
     };
 
     let builtin = root_store(&[("UNRELATED", "x")]).unwrap();
-    let refused = ssm(builtin)
-        .await
-        .get_parameter()
-        .name("/orabridge/probe")
-        .send()
-        .await
-        .unwrap_err();
+    let refused = get_probe(builtin).await.unwrap_err();
     let refused = orabridge_shared::errors::chain(&refused).to_string();
     assert!(
         refused.to_lowercase().contains("certificate"),
@@ -134,12 +126,6 @@ async fn the_sdk_client_trusts_the_same_roots() {
 
     let ca = format!("{DATA}/test-ca.pem");
     let with_ca = root_store(&[(EXTRA_ROOTS_VAR, ca.as_str())]).unwrap();
-    let answer = ssm(with_ca)
-        .await
-        .get_parameter()
-        .name("/orabridge/probe")
-        .send()
-        .await
-        .unwrap();
+    let answer = get_probe(with_ca).await.unwrap();
     assert_eq!(answer.parameter().and_then(|p| p.value()), Some("over TLS"));
 }

@@ -321,6 +321,13 @@ pub async fn create_queue(
 
 /// An SDK configuration for a local emulator at `endpoint`, with throwaway credentials.
 pub async fn local_sdk_config(endpoint: &str) -> SdkConfig {
+    let builtin = crate::http::root_store(&[("UNRELATED", "")]).expect("the built-in roots");
+    local_sdk_config_trusting(endpoint, builtin).await
+}
+
+/// [`local_sdk_config`] whose HTTP client trusts exactly `roots` (for an HTTPS endpoint signed
+/// by a test CA).
+pub async fn local_sdk_config_trusting(endpoint: &str, roots: rustls::RootCertStore) -> SdkConfig {
     let credentials = aws_sdk_ssm::config::Credentials::new(
         "testing",
         "testing",
@@ -329,10 +336,8 @@ pub async fn local_sdk_config(endpoint: &str) -> SdkConfig {
         "orabridge-testkit",
     );
     // The suite's own HTTP client, as the functions use it (load_sdk_config).
-    let http_client = crate::http::sdk::SdkHttpClient::new(
-        crate::http::root_store(&[("UNRELATED", "")]).expect("the built-in roots"),
-    )
-    .expect("a TLS configuration from the built-in roots");
+    let http_client = crate::http::sdk::SdkHttpClient::new(roots)
+        .expect("a TLS configuration from the given roots");
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(LOCAL_REGION))
         .endpoint_url(endpoint)
