@@ -49,7 +49,7 @@ else
   echo "| Oracle Instant Client layer | | not measured | needs Oracle's zip: \`make bench IC_ZIP=… LIBAIO=…\` |"
 fi
 echo
-echo "Release profile: LTO, one codegen unit, stripped, panic=abort. The arm64 zips that deploy"
+echo "Release profile: LTO, one codegen unit, stripped, unwinding panics. The arm64 zips that deploy"
 echo "(\`cargo lambda build --release --arm64 --output-format zip\`; \`BENCH_ARM64=1 make bench\` measures"
 echo "them) have come out 10–15 % smaller than x86-64 ones. The layer's own check refuses an"
 echo "unzipped size over Lambda's 250 MB."

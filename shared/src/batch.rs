@@ -2,8 +2,9 @@
 //!
 //! A batch handler reports the records it could not process in `batchItemFailures`, and SQS
 //! redelivers exactly those. [`process_records`] runs a per-record function with a panic in one
-//! record contained as that record's failure (in builds that unwind; release builds abort on
-//! panic, so there the whole invocation fails and SQS retries the batch). [`batch_response`]
+//! record contained as that record's failure (the release profile unwinds for this reason; a
+//! build with `panic = "abort"` would fail the whole invocation instead, and SQS would retry the
+//! batch). [`batch_response`]
 //! turns the failed ids into the response, applying FIFO ordering: in a FIFO batch every record
 //! after the first failure fails too, so a message group is never processed out of order.
 

@@ -12,7 +12,10 @@ use orabridge_shared::params::{DEFAULT_TTL, GetOptions, ParameterStore, SsmParam
 use orabridge_shared::{aws, logging, metrics};
 use restate_sdk::prelude::{Endpoint, HttpServer, LambdaEndpoint};
 
-#[tokio::main]
+// One thread: Lambda hands a function one event at a time, and below 1,769 MB of memory it has
+// less than one vCPU; the I/O still overlaps on this thread, blocking work goes to
+// `spawn_blocking`, and no worker threads are started during the cold start.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     logging::init();
     let reader = ConfigReader::new(ProcessEnv);

@@ -13,7 +13,10 @@ use proxy::Proxy;
 use proxy::client::HyperClient;
 use proxy::config::ProxyConfig;
 
-#[tokio::main]
+// One thread: Lambda hands a function one event at a time, and below 1,769 MB of memory it has
+// less than one vCPU; the I/O still overlaps on this thread, blocking work goes to
+// `spawn_blocking`, and no worker threads are started during the cold start.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     logging::init();
     let metrics = metrics::init(&metrics::MetricsSettings::from_source(&ProcessEnv, "proxy"))?;

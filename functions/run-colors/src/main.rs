@@ -12,10 +12,10 @@ use orabridge_shared::{aws, logging, metrics, oracle};
 use run_colors::cli;
 use run_colors::function::{ColorsSource, Config, RunColors};
 
-// No mimalloc here (unlike sensor-consumer): a run allocates a few large arenas, not many small
-// objects, and measured on a million rows glibc's allocator used less system time and memory.
-
-#[tokio::main]
+// One thread: Lambda hands a function one event at a time, and below 1,769 MB of memory it has
+// less than one vCPU; the I/O still overlaps on this thread, blocking work goes to
+// `spawn_blocking`, and no worker threads are started during the cold start.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if !args.is_empty() {

@@ -14,11 +14,10 @@ use sensor_consumer::consumer::Consumer;
 use sensor_consumer::thresholds::Thresholds;
 use serde_json::value::RawValue;
 
-// A batch builds and drops one small JSON tree per message: see the benchmark in BENCHMARKS.md.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-#[tokio::main]
+// One thread: Lambda hands a function one event at a time, and below 1,769 MB of memory it has
+// less than one vCPU; the I/O still overlaps on this thread, blocking work goes to
+// `spawn_blocking`, and no worker threads are started during the cold start.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     logging::init();
     let metrics = metrics::init(&metrics::MetricsSettings::from_source(

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -59,40 +59,15 @@ enum Call {
 
 /// Starts `binary` once against a fresh Runtime API and measures it.
 pub async fn measure(binary: &Path, subject: &Subject) -> Result<Sample> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
-    let (calls, mut seen) = mpsc::unbounded_channel();
-    let server = tokio::spawn(serve(listener, Bytes::from(subject.event.clone()), calls));
-
-    let started = Instant::now();
-    let mut child = tokio::process::Command::new(binary)
-        // Only what Lambda sets: this machine's own variables (SSL_CERT_FILE pointing at the
-        // system's CA bundle, say) would measure work a Lambda never does.
-        .env_clear()
-        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-        .env("LANG", "en_US.UTF-8")
-        .env("TZ", ":UTC")
-        .envs(lambda_env(address, &subject.name))
-        .envs(subject.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("starting {}", binary.display()))?;
-    let pid = child.id().context("the process ended at once")?;
-
-    let Call::Next(polled) = next_call(&mut seen, &subject.name, "polled for an event").await?
-    else {
+    let mut process =
+        Process::start(binary, subject, vec![Bytes::from(subject.event.clone())]).await?;
+    let Call::Next(polled) = process.next_call("polled for an event").await? else {
         bail!("{} answered before polling", subject.name);
     };
-    let Call::Answer(answered, answer) = next_call(&mut seen, &subject.name, "answered").await?
-    else {
-        bail!("{} polled twice without answering", subject.name);
-    };
-    let peak_rss_kib = peak_rss_kib(pid).unwrap_or(0);
-    child.kill().await.ok();
-    server.abort();
+    let (answered, answer) = process.answer().await?;
+    let peak_rss_kib = process.memory().map_or(0, |memory| memory.peak_kib);
+    let started = process.started;
+    process.stop().await;
     Ok(Sample {
         init: polled - started,
         first_answer: answered - started,
@@ -101,17 +76,115 @@ pub async fn measure(binary: &Path, subject: &Subject) -> Result<Sample> {
     })
 }
 
-/// The next Runtime API call the process made, or an error after a minute of silence.
-async fn next_call(
-    seen: &mut mpsc::UnboundedReceiver<Call>,
-    name: &str,
-    what: &str,
-) -> Result<Call> {
-    tokio::time::timeout(Duration::from_secs(60), seen.recv())
-        .await
-        .ok()
-        .flatten()
-        .with_context(|| format!("{name} never {what}"))
+/// What one warm process came to after serving a sequence of events.
+#[derive(Debug, Clone)]
+pub struct Served {
+    /// The answers, one per event, in order (`error: <body>` for an error report).
+    pub answers: Vec<String>,
+    /// Its memory once it had answered the last one.
+    pub memory: Memory,
+}
+
+/// A process's resident memory (KiB), from `/proc/<pid>/status`.
+#[derive(Debug, Clone, Copy)]
+pub struct Memory {
+    /// The peak (`VmHWM`).
+    pub peak_kib: u64,
+    /// Now (`VmRSS`).
+    pub now_kib: u64,
+}
+
+/// Starts `binary` once, as Lambda keeps a warm environment, and invokes it with each of
+/// `events` in turn.
+pub async fn serve_all(binary: &Path, subject: &Subject, events: Vec<Bytes>) -> Result<Served> {
+    let count = events.len();
+    let mut process = Process::start(binary, subject, events).await?;
+    let mut answers = Vec::with_capacity(count);
+    for _ in 0..count {
+        let Call::Next(_) = process.next_call("polled for an event").await? else {
+            bail!("{} answered before polling", subject.name);
+        };
+        answers.push(process.answer().await?.1);
+    }
+    // Its next poll: the last answer is complete, and nothing is in flight.
+    process.next_call("polled again").await?;
+    let memory = process
+        .memory()
+        .with_context(|| format!("reading the memory of {}", subject.name))?;
+    process.stop().await;
+    Ok(Served { answers, memory })
+}
+
+/// A function process started against a Runtime API of its own.
+struct Process {
+    name: String,
+    child: tokio::process::Child,
+    pid: u32,
+    started: Instant,
+    seen: mpsc::UnboundedReceiver<Call>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Process {
+    /// Serves `events` (one per `next` poll, then none) and starts `binary` against them.
+    async fn start(binary: &Path, subject: &Subject, events: Vec<Bytes>) -> Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let (calls, seen) = mpsc::unbounded_channel();
+        let server = tokio::spawn(serve(listener, Arc::new(Events::new(events)), calls));
+
+        let started = Instant::now();
+        let child = tokio::process::Command::new(binary)
+            // Only what Lambda sets: this machine's own variables (SSL_CERT_FILE pointing at
+            // the system's CA bundle, say) would measure work a Lambda never does.
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("LANG", "en_US.UTF-8")
+            .env("TZ", ":UTC")
+            .envs(lambda_env(address, &subject.name))
+            .envs(subject.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let pid = child.id().context("the process ended at once")?;
+        Ok(Self {
+            name: subject.name.clone(),
+            child,
+            pid,
+            started,
+            seen,
+            server,
+        })
+    }
+
+    /// The next Runtime API call the process made, or an error after a minute of silence.
+    async fn next_call(&mut self, what: &str) -> Result<Call> {
+        tokio::time::timeout(Duration::from_secs(60), self.seen.recv())
+            .await
+            .ok()
+            .flatten()
+            .with_context(|| format!("{} never {what}", self.name))
+    }
+
+    /// The answer to the event it was just given.
+    async fn answer(&mut self) -> Result<(Instant, String)> {
+        match self.next_call("answered").await? {
+            Call::Answer(at, answer) => Ok((at, answer)),
+            Call::Next(_) => bail!("{} polled twice without answering", self.name),
+        }
+    }
+
+    fn memory(&self) -> Option<Memory> {
+        memory(self.pid)
+    }
+
+    async fn stop(mut self) {
+        self.child.kill().await.ok();
+        self.server.abort();
+    }
 }
 
 /// The variables the Lambda service sets for every function.
@@ -128,19 +201,38 @@ fn lambda_env(address: SocketAddr, name: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Serves one invocation: the event on the first `next`, then nothing more (the process is
-/// killed once it has answered).
-async fn serve(listener: TcpListener, event: Bytes, calls: mpsc::UnboundedSender<Call>) {
-    let served = Arc::new(AtomicBool::new(false));
+/// The events a process is given, one per `next` poll; after the last, a poll waits forever
+/// (the process is stopped once it has answered).
+struct Events {
+    events: Vec<Bytes>,
+    given: AtomicUsize,
+}
+
+impl Events {
+    fn new(events: Vec<Bytes>) -> Self {
+        Self {
+            events,
+            given: AtomicUsize::new(0),
+        }
+    }
+
+    /// The next event and its number, if any is left.
+    fn next(&self) -> Option<(usize, Bytes)> {
+        let index = self.given.fetch_add(1, Ordering::SeqCst);
+        self.events.get(index).map(|event| (index, event.clone()))
+    }
+}
+
+async fn serve(listener: TcpListener, events: Arc<Events>, calls: mpsc::UnboundedSender<Call>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             return;
         };
-        let (event, calls, served) = (event.clone(), calls.clone(), Arc::clone(&served));
+        let (events, calls) = (Arc::clone(&events), calls.clone());
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-                let (event, calls, served) = (event.clone(), calls.clone(), Arc::clone(&served));
-                async move { Ok::<_, Infallible>(route(request, event, calls, served).await) }
+                let (events, calls) = (Arc::clone(&events), calls.clone());
+                async move { Ok::<_, Infallible>(route(request, &events, &calls).await) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -151,21 +243,21 @@ async fn serve(listener: TcpListener, event: Bytes, calls: mpsc::UnboundedSender
 
 async fn route(
     request: Request<Incoming>,
-    event: Bytes,
-    calls: mpsc::UnboundedSender<Call>,
-    served: Arc<AtomicBool>,
+    events: &Events,
+    calls: &mpsc::UnboundedSender<Call>,
 ) -> Response<Full<Bytes>> {
     let at = Instant::now();
     let path = request.uri().path().to_owned();
     if path == format!("{API}/invocation/next") {
-        if served.swap(true, Ordering::SeqCst) {
-            // The next invocation never comes: the process is killed before this returns.
-            std::future::pending::<()>().await;
-        }
         let _ = calls.send(Call::Next(at));
+        let Some((index, event)) = events.next() else {
+            // No more invocations: the process is stopped before this returns.
+            std::future::pending::<()>().await;
+            return Response::default();
+        };
         let deadline = chrono::Utc::now().timestamp_millis() + 30_000;
         return Response::builder()
-            .header("Lambda-Runtime-Aws-Request-Id", "cold-start-0001")
+            .header("Lambda-Runtime-Aws-Request-Id", format!("bench-{index:06}"))
             .header("Lambda-Runtime-Deadline-Ms", deadline.to_string())
             .header(
                 "Lambda-Runtime-Invoked-Function-Arn",
@@ -196,14 +288,20 @@ async fn route(
         .unwrap_or_default()
 }
 
-/// A process's peak resident memory (`VmHWM`, KiB).
-fn peak_rss_kib(pid: u32) -> Option<u64> {
+/// A process's resident memory, from `/proc/<pid>/status`.
+fn memory(pid: u32) -> Option<Memory> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|kib| kib.parse().ok())
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kib| kib.parse().ok())
+    };
+    Some(Memory {
+        peak_kib: field("VmHWM:")?,
+        now_kib: field("VmRSS:")?,
+    })
 }
 
 /// Measures every subject `rounds` times, interleaved, and returns the samples by name.

@@ -44,13 +44,8 @@ pub struct LambdaEmulator {
 }
 
 impl LambdaEmulator {
-    /// Starts `cargo lambda watch`; `release` serves optimised builds (for measurements).
-    pub async fn start(
-        root: &Path,
-        env_file: &Path,
-        log_path: &Path,
-        release: bool,
-    ) -> Result<Self> {
+    /// Starts `cargo lambda watch`, which builds each function (debug) when first invoked.
+    pub async fn start(root: &Path, env_file: &Path, log_path: &Path) -> Result<Self> {
         let address = SocketAddr::from(([127, 0, 0, 1], testkit::free_port()));
         let log =
             File::create(log_path).with_context(|| format!("creating {}", log_path.display()))?;
@@ -76,7 +71,6 @@ impl LambdaEmulator {
                 "--invoke-address",
                 "127.0.0.1",
             ])
-            .args(release.then_some("--release"))
             .arg("--invoke-port")
             .arg(address.port().to_string())
             .arg("--env-file")
@@ -156,30 +150,6 @@ impl LambdaEmulator {
             format!("`cargo lambda invoke {function}` failed without a function error:\n{stderr}")
         })
     }
-}
-
-/// The peak and current resident memory (KiB) of the running process whose executable is
-/// `binary`, read from `/proc` (the emulator starts functions itself, so their pids are not
-/// known to us).
-pub fn peak_rss_kib(binary: &Path) -> Option<(u64, u64)> {
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Ok(exe) = std::fs::read_link(entry.path().join("exe")) else {
-            continue;
-        };
-        if exe != binary {
-            continue;
-        }
-        let status = std::fs::read_to_string(entry.path().join("status")).ok()?;
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix(name))
-                .and_then(|rest| rest.split_whitespace().next())
-                .and_then(|kib| kib.parse().ok())
-        };
-        return Some((field("VmHWM:")?, field("VmRSS:")?));
-    }
-    None
 }
 
 /// The pinned cargo-lambda from `make setup`, whatever the caller's PATH says.

@@ -101,63 +101,57 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command> {
     }
 }
 
-/// Serves the optimised proxy through the emulator against the local stack, invokes it with
-/// its sample events `invocations` times in turn, and prints its peak resident memory.
+/// Starts the release proxy once against the harness's Runtime API and the local stack, invokes
+/// it with its sample events `invocations` times in turn, as a warm Lambda environment would be,
+/// and prints its peak resident memory.
 async fn proxy_rss(invocations: usize) -> Result<bool> {
     let (root, state_dir) = workspace_and_state_dir()?;
     let moto = MotoServer::start().await?;
     let (_unified_api, endpoints) = start_unified_api().await?;
     let seeded = seed(&moto, &endpoints).await?;
-    let env_file = state_dir.join("functions.env");
-    write_env_file(&env_file, &moto, None, &seeded)?;
-    let emulator = LambdaEmulator::start(
-        &root,
-        &env_file,
-        &state_dir.join("lambda-emulator-rss.log"),
-        true,
-    )
-    .await?;
-    let events = [
+    let read = |path: &Path| -> Result<bytes::Bytes> {
+        Ok(std::fs::read(path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .into())
+    };
+    let mut cycle = Vec::new();
+    for name in [
         "proxy-v2-get.json",
         "proxy-v1-health.json",
         "proxy-v1-post.json",
         "proxy-v2-path-escape.json",
-    ];
-    let ingest = with_fresh_readings(&root.join("events/proxy-v2-ingest.json"), &state_dir)?;
-    let mut failures = 0;
-    for i in 0..invocations {
-        let event = match i % 5 {
-            4 => ingest.clone(),
-            n => root.join("events").join(events[n]),
-        };
-        if matches!(
-            emulator.invoke("proxy", &event).await?,
-            emulator::Outcome::Error { .. }
-        ) {
-            failures += 1;
-        }
+    ] {
+        cycle.push(read(&root.join("events").join(name))?);
     }
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let binary = target_dir.join("release/proxy");
-    let (peak_kib, now_kib) = emulator::peak_rss_kib(&binary)
-        .with_context(|| format!("no running {} found", binary.display()))?;
-    println!(
-        "### proxy: peak memory while serving
-"
-    );
+    cycle.push(read(&with_fresh_readings(
+        &root.join("events/proxy-v2-ingest.json"),
+        &state_dir,
+    )?)?);
+    let events = cycle.iter().cycle().take(invocations).cloned().collect();
+    let subject = coldstart::Subject {
+        name: "proxy".into(),
+        event: Vec::new(),
+        env: function_env(&moto, None, &seeded),
+    };
+    let served = coldstart::serve_all(&release_dir(&root).join("proxy"), &subject, events).await?;
+    let failures = served
+        .answers
+        .iter()
+        .filter(|answer| answer.starts_with("error: "))
+        .count();
+    let peak_kib = served.memory.peak_kib;
+    println!("### proxy: peak memory while serving\n");
     println!("| invocations | function errors | peak RSS (VmHWM) | RSS after |");
     println!("|---:|---:|---:|---:|");
     println!(
         "| {invocations} | {failures} | {:.1} MB | {:.1} MB |",
         peak_kib as f64 / 1024.0,
-        now_kib as f64 / 1024.0
+        served.memory.now_kib as f64 / 1024.0
     );
     println!(
-        "\nRelease build on this machine (x86-64), served by `cargo lambda watch --release` with SSM \
-         and SQS on moto; events cycled: GET with failover, /health, POST, path escape, ingest. \
-         Target: peak ≤ 32 MB ({}).",
+        "\nThe release binary (x86-64), started once against the harness's Runtime API as a warm \
+         Lambda environment, with SSM and SQS on moto; events cycled: GET with failover, /health, \
+         POST, path escape, ingest. Target: peak ≤ 32 MB ({}).",
         if peak_kib <= 32 * 1024 {
             "met"
         } else {
@@ -165,6 +159,14 @@ async fn proxy_rss(invocations: usize) -> Result<bool> {
         }
     );
     Ok(failures == 0)
+}
+
+/// Where the release binaries are (`CARGO_TARGET_DIR` or the workspace's `target/`).
+fn release_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+        .join("release")
 }
 
 async fn run(only: Option<&str>) -> Result<bool> {
@@ -195,13 +197,8 @@ async fn run(only: Option<&str>) -> Result<bool> {
 
     let env_file = state_dir.join("functions.env");
     write_env_file(&env_file, &moto, Some(&restate), &seeded)?;
-    let emulator = LambdaEmulator::start(
-        &root,
-        &env_file,
-        &state_dir.join("lambda-emulator.log"),
-        false,
-    )
-    .await?;
+    let emulator =
+        LambdaEmulator::start(&root, &env_file, &state_dir.join("lambda-emulator.log")).await?;
     println!(
         "  ✓ Lambda emulator   cargo lambda watch on {}",
         emulator.address()
@@ -680,10 +677,7 @@ async fn cold_start(rounds: usize) -> Result<bool> {
             event("eventbridge-finance-closing-daily.json", false)?,
         ),
     ];
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let samples = coldstart::measure_all(&target_dir.join("release"), &subjects, rounds).await?;
+    let samples = coldstart::measure_all(&release_dir(&root), &subjects, rounds).await?;
 
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
     let init_of =

@@ -3,7 +3,7 @@
 //! closing's wall time, on the real restate-server and PostgreSQL with the simulated ERP; and
 //! the cost of one durable step (`ctx.run` round trip). Prints Markdown for BENCHMARKS.md.
 //!
-//! `cargo bench -p finance-closing --bench lambda_time`
+//! Run: `cargo run --release -p finance-closing --example lambda_time`.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -209,7 +209,7 @@ async fn main() {
          process in request-response mode (HTTP/1.1, as Restate invokes Lambda: one request per \
          resumption) behind a layer that sums how long each request stays open (what a Lambda \
          would bill); real restate-server and PostgreSQL on loopback \
-         (`cargo bench -p finance-closing --bench lambda_time`).\n",
+         (`cargo run --release -p finance-closing --example lambda_time`).\n",
         job.as_secs(),
         poll.as_millis()
     );

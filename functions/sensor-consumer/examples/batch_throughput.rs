@@ -5,7 +5,8 @@
 //! 1 % in-batch duplicates and 1 % invalid messages. The timed path starts from the event's JSON
 //! text, as the Lambda runtime hands it over (the function takes it as a `RawValue`). Peak RSS is the whole process's high-water mark.
 //!
-//! Run: `cargo bench -p sensor-consumer --bench batch_throughput` (prints a Markdown table).
+//! Run: `cargo run --release -p sensor-consumer --example batch_throughput` (prints a Markdown
+//! table).
 
 use std::time::Instant;
 
@@ -15,10 +16,6 @@ use orabridge_shared::sensor::{SENSOR_TYPES, ValidationRules};
 use sensor_consumer::consumer::{Consumer, Settings};
 use sensor_consumer::thresholds::Thresholds;
 use serde_json::json;
-
-// The same allocator as the function's binary (src/main.rs), so the figures are the function's.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const MESSAGES: usize = 10_000;
 const RUNS: usize = 7;

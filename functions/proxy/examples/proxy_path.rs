@@ -7,7 +7,7 @@
 //! container), forwarded, and the response serialized back to JSON. Only the Runtime API's own
 //! HTTP hop is left out: Lambda adds it to every function alike.
 //!
-//! Run: `cargo bench -p proxy --bench proxy_path` (prints a Markdown table).
+//! Run: `cargo run --release -p proxy --example proxy_path` (prints a Markdown table).
 
 use std::time::{Duration, Instant};
 
