@@ -30,7 +30,7 @@ PY_STAMP      := $(VENV)/.installed-$(shell cksum < tools/requirements.txt | cut
 CHECKOV_STAMP := $(CHECKOV_ENV)/.installed-$(shell cksum < tools/requirements-checkov.txt | cut -d' ' -f1)
 NPM_STAMP     := node_modules/.installed-$(shell cksum < package-lock.json | cut -d' ' -f1)
 
-.PHONY: help setup bench-setup bench-tools test-oracle check-postgres build sam-build closing-service restate-register restate-register-aws test lint fmt demo bench deploy layer params clean \
+.PHONY: help setup bench-tools test-oracle check-postgres build sam-build closing-service restate-register restate-register-aws test lint fmt demo bench deploy layer params clean \
         lock-tools $(addprefix invoke-,$(FUNCTIONS))
 
 help: ## List the targets
@@ -96,15 +96,19 @@ demo: setup ## Run the suite locally on its embedded defaults and print what hap
 $(addprefix invoke-,$(FUNCTIONS)): invoke-%: setup ## Start the local stack and invoke one function with its sample events
 	cargo run --quiet --locked -p orabridge-demo -- demo --only $*
 
-BENCH_STAMP := $(VENV)/.installed-bench
-$(BENCH_STAMP): tools/requirements-bench.txt $(PY_STAMP)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements-bench.txt
-	@touch $@
+# `make bench` needs moto (proxy memory, cold starts), pandas and polars (the run-colors
+# comparison), restate-server (finance-closing's compute) and PostgreSQL, not the deploy and lint
+# tools. From a fresh clone it installs only those, at the versions tools/requirements.txt pins
+# (used as constraints), without byte-compiling every module: that CPU goes to the release build
+# running beside it.
+BENCH_STAMP := $(VENV)/.bench-installed-$(shell cat tools/requirements.txt tools/requirements-bench.txt | cksum | cut -d' ' -f1)
+$(BENCH_STAMP): tools/requirements.txt tools/requirements-bench.txt
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-compile \
+	  -c tools/requirements.txt 'moto[server]' -r tools/requirements-bench.txt
+	@rm -f $(VENV)/.bench-installed-* && touch $@
 
-bench-setup: $(BENCH_STAMP) ## Install pandas and polars (pinned) for the run-colors comparison
-
-# What `make bench` runs besides cargo: moto, restate-server, PostgreSQL, pandas and polars.
-bench-tools: $(PY_STAMP) $(NPM_STAMP) check-postgres $(BENCH_STAMP)
+bench-tools: $(NPM_STAMP) check-postgres $(BENCH_STAMP) ## Install what `make bench` runs besides cargo (pinned)
 
 bench: ## Measure and regenerate BENCHMARKS.md (about 20 minutes from a fresh clone on 2 cores)
 	bash tools/bench.sh

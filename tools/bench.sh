@@ -20,13 +20,12 @@ step "tools: make bench-tools, in the background (log: $tools_log)"
 tools=$!
 
 # Two builds, both with the shipped release profile, so the dependency tree compiles once:
-# the functions and the baseline exactly as `make build` builds them, then the benchmark
-# programs (examples of the function packages) and the harness, which add the test kit.
+# the functions and the baseline exactly as `make build` builds them, then the harness, which
+# adds the test kit and holds every benchmark program (one more link, not one per package).
 step "build: the functions and the hello-world baseline, as shipped (cargo build --release)"
 cargo build --release --locked -q -p proxy -p sensor-consumer -p run-colors -p finance-closing -p hello-lambda
-step "build: the benchmark programs and the harness (same profile, dependencies reused)"
-cargo build --release --locked -q -p proxy -p sensor-consumer -p finance-closing -p orabridge-demo \
-  --examples --bin orabridge-demo
+step "build: the harness with the benchmark programs (same profile, dependencies reused)"
+cargo build --release --locked -q -p orabridge-demo
 
 if ! wait "$tools"; then
   cat "$tools_log" >&2
@@ -35,19 +34,19 @@ if ! wait "$tools"; then
 fi
 
 # The programs run straight from the build: `cargo run` would resolve features anew.
-step "proxy added latency (examples/proxy_path)"
-latency=$("$release/examples/proxy_path")
-step "sensor-consumer batch throughput (examples/batch_throughput)"
-consumer=$("$release/examples/batch_throughput")
+step "proxy added latency (orabridge-demo proxy-path)"
+latency=$("$release/orabridge-demo" proxy-path)
+step "sensor-consumer batch throughput (orabridge-demo batch-throughput)"
+consumer=$("$release/orabridge-demo" batch-throughput)
 step "proxy peak memory (orabridge-demo proxy-rss 300)"
 rss=$("$release/orabridge-demo" proxy-rss 300)
 step "cold starts against hello-world (orabridge-demo cold-start 60)"
 # A missed target is reported in the table, not by failing the whole run.
 coldstart=$("$release/orabridge-demo" cold-start 60 || true)
 step "run-colors against pandas and polars (tools/bench/run_colors_compare.py)"
-colors=$(.venv/bin/python tools/bench/run_colors_compare.py --binary "$release/run-colors" --rows 1000000 --rounds 5)
-step "finance-closing compute per closing (examples/lambda_time)"
-closing=$("$release/examples/lambda_time")
+colors=$(.venv/bin/python tools/bench/run_colors_compare.py --binary "$release/run-colors" --rows 1000000 --rounds 5 --pandas-rounds 3)
+step "finance-closing compute per closing (orabridge-demo lambda-time)"
+closing=$("$release/orabridge-demo" lambda-time)
 step "release zips (tools/artifact-sizes.sh; arm64 with BENCH_ARM64=1)"
 sizes=$(bash tools/artifact-sizes.sh)
 
@@ -62,12 +61,12 @@ shipped release profile (fat LTO, one codegen unit, position-dependent executabl
 
 | what | command |
 |---|---|
-| proxy added latency | \`cargo run --release -p proxy --example proxy_path\` |
+| proxy added latency | \`cargo run --release -p orabridge-demo -- proxy-path\` |
 | proxy peak memory | \`cargo build --release\`, then \`cargo run --release -p orabridge-demo -- proxy-rss 300\` |
-| sensor-consumer throughput and memory | \`cargo run --release -p sensor-consumer --example batch_throughput\` |
+| sensor-consumer throughput and memory | \`cargo run --release -p orabridge-demo -- batch-throughput\` |
 | cold start and peak RSS per function | \`cargo build --release\`, then \`cargo run --release -p orabridge-demo -- cold-start 60\` |
 | run-colors vs pandas and polars, 1,000,000 rows | \`cargo build --release -p run-colors\`, then \`.venv/bin/python tools/bench/run_colors_compare.py --binary target/release/run-colors\` |
-| finance-closing compute per closing, durable step | \`cargo run --release -p finance-closing --example lambda_time\` |
+| finance-closing compute per closing, durable step | \`cargo run --release -p orabridge-demo -- lambda-time\` |
 | function zips and layer size | \`tools/artifact-sizes.sh\` (arm64 zips with \`BENCH_ARM64=1\`, the layer with \`IC_ZIP=… LIBAIO=…\`) |
 
 $latency

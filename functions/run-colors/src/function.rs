@@ -124,6 +124,15 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Whether a run reads SSM: for the rules (`RULES_PARAM`) or the Oracle settings. The
+    /// function builds its SSM client only then, keeping it out of the cold start otherwise.
+    pub fn needs_parameters(&self) -> bool {
+        matches!(self.rules, RulesLocation::Parameter(_))
+            || matches!(self.source, ColorsSource::Oracle { .. })
+    }
+}
+
 /// A direct invocation.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

@@ -58,12 +58,13 @@ async fn lambda() -> Result<(), lambda_runtime::Error> {
     let sdk = aws::load_sdk_config().await?;
     let s3 = aws::s3_client(&sdk);
     let store = S3ObjectStore::new(s3.clone(), config.bucket.clone());
-    let parameters =
-        ParameterStore::new(SsmParameterSource::new(aws::ssm_client(&sdk)), DEFAULT_TTL);
+    let parameters = config
+        .needs_parameters()
+        .then(|| ParameterStore::new(SsmParameterSource::new(aws::ssm_client(&sdk)), DEFAULT_TTL));
     let function = Arc::new(RunColors::new(
         config,
         store,
-        Some(parameters),
+        parameters,
         s3,
         Arc::new(ProcessEnv),
     ));

@@ -499,3 +499,22 @@ fn configuration_names_what_is_missing_or_contradictory() {
     .expect("the template's variables");
     assert!(matches!(template_env.source, ColorsSource::Oracle { .. }));
 }
+
+#[test]
+fn ssm_is_needed_for_parameter_rules_or_the_oracle_source_and_only_then() {
+    let needs = |vars: [(&str, &str); 3]| {
+        Config::from_source(vars)
+            .expect("a valid configuration")
+            .needs_parameters()
+    };
+    let csv = ("COLORS_CSV", "/tmp/c.csv");
+    let oracle = ("ORACLE_PARAM_PREFIX", "/orabridge/dev/run-colors/oracle/");
+    assert!(!needs([("BUCKET", "b"), csv, ("RULES_FILE", "r.json")]));
+    assert!(!needs([
+        ("BUCKET", "b"),
+        csv,
+        ("RULES_S3_URI", "s3://b/r.json")
+    ]));
+    assert!(needs([("BUCKET", "b"), csv, ("RULES_PARAM", "/r")]));
+    assert!(needs([("BUCKET", "b"), oracle, ("RULES_FILE", "r.json")]));
+}

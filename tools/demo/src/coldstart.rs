@@ -289,7 +289,7 @@ async fn route(
 }
 
 /// A process's resident memory, from `/proc/<pid>/status`.
-fn memory(pid: u32) -> Option<Memory> {
+pub fn memory(pid: u32) -> Option<Memory> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| {
         status
@@ -350,6 +350,23 @@ pub fn median<T: Copy + Ord>(values: impl IntoIterator<Item = T>) -> Option<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_are_given_once_each_in_order_then_none() {
+        let events = Events::new(vec![Bytes::from_static(b"a"), Bytes::from_static(b"b")]);
+        assert_eq!(events.next(), Some((0, Bytes::from_static(b"a"))));
+        assert_eq!(events.next(), Some((1, Bytes::from_static(b"b"))));
+        assert_eq!(events.next(), None);
+        assert_eq!(events.next(), None);
+    }
+
+    #[test]
+    fn memory_is_read_from_proc_and_the_peak_is_never_below_the_current() {
+        let mine = memory(std::process::id()).expect("/proc/<pid>/status of this process");
+        assert!(mine.now_kib > 0);
+        assert!(mine.peak_kib >= mine.now_kib);
+        assert!(memory(u32::MAX).is_none());
+    }
 
     #[test]
     fn the_median_is_the_middle_value_whatever_the_order() {

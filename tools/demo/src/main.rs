@@ -9,6 +9,7 @@
 //! Each step of the plan states what this build of the function is expected to answer; the demo
 //! exits non-zero when an answer differs, so it doubles as an end-to-end smoke test.
 
+mod bench;
 mod closing;
 mod coldstart;
 mod emulator;
@@ -32,22 +33,48 @@ const RUNS_PREFIX: &str = "market-pulse";
 const SENSOR_QUEUE: &str = "orabridge-sensor-readings";
 const ALERT_QUEUE: &str = "orabridge-sensor-alerts";
 
-#[tokio::main]
-async fn main() -> ExitCode {
+const USAGE: &str = "usage: orabridge-demo demo [--only <function>] | proxy-rss [invocations] | \
+     cold-start [rounds] | proxy-path | batch-throughput | lambda-time";
+
+fn main() -> ExitCode {
     let command = match parse_args(std::env::args().skip(1)) {
         Ok(command) => command,
         Err(err) => {
-            eprintln!(
-                "orabridge-demo: {err}\nusage: orabridge-demo demo [--only <function>] | proxy-rss [invocations] | cold-start [rounds]"
-            );
+            eprintln!("orabridge-demo: {err}\n{USAGE}");
             return ExitCode::from(2);
         }
     };
+    // The throughput and latency benchmarks run on one thread, as the functions do; everything
+    // else (the demo's stack, the harnesses serving child processes) on the multi-thread runtime.
+    let runtime = if command.single_threaded() {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    };
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("orabridge-demo: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run_command(command))
+}
+
+async fn run_command(command: Command) -> ExitCode {
     let work = async {
         match command {
             Command::Demo { only } => run(only.as_deref()).await,
             Command::ProxyRss { invocations } => proxy_rss(invocations).await,
             Command::ColdStart { rounds } => cold_start(rounds).await,
+            // These print whether their targets were met; they fail only when they cannot measure.
+            Command::ProxyPath => bench::proxy_path::run().await.map(|()| true),
+            Command::BatchThroughput => bench::batch_throughput::run().await.map(|()| true),
+            Command::LambdaTime => bench::lambda_time::run().await.map(|()| true),
         }
     };
     let outcome = tokio::select! {
@@ -61,7 +88,7 @@ async fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(err) => {
-            eprintln!("demo failed: {err:#}");
+            eprintln!("orabridge-demo: {err:#}");
             ExitCode::FAILURE
         }
     }
@@ -75,6 +102,19 @@ enum Command {
     ProxyRss { invocations: usize },
     /// Measure every release binary's cold start against the hello-world baseline.
     ColdStart { rounds: usize },
+    /// The proxy's added latency over a direct call ([`bench::proxy_path`]).
+    ProxyPath,
+    /// The sensor consumer's batch throughput ([`bench::batch_throughput`]).
+    BatchThroughput,
+    /// finance-closing's compute per closing ([`bench::lambda_time`]).
+    LambdaTime,
+}
+
+impl Command {
+    /// Whether the command measures code the functions run on their one-thread runtime.
+    fn single_threaded(&self) -> bool {
+        matches!(self, Command::ProxyPath | Command::BatchThroughput)
+    }
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command> {
@@ -97,6 +137,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command> {
             let rounds = args.next().map(|n| n.parse()).transpose()?.unwrap_or(40);
             Ok(Command::ColdStart { rounds })
         }
+        Some("proxy-path") => Ok(Command::ProxyPath),
+        Some("batch-throughput") => Ok(Command::BatchThroughput),
+        Some("lambda-time") => Ok(Command::LambdaTime),
         other => bail!("unknown command {other:?}"),
     }
 }
@@ -788,5 +831,42 @@ mod tests {
         );
         assert_eq!(answer_summary("error: gibberish"), "error `unknown`");
         assert_eq!(answer_summary("plain text"), "non-JSON");
+    }
+
+    fn parse(args: &[&str]) -> Result<Command> {
+        parse_args(args.iter().map(|a| (*a).to_owned()))
+    }
+
+    #[test]
+    fn every_benchmark_is_a_command_and_only_the_functions_own_code_runs_on_one_thread() {
+        for (args, single_threaded) in [
+            (&["proxy-path"][..], true),
+            (&["batch-throughput"][..], true),
+            (&["lambda-time"][..], false),
+            (&["cold-start", "3"][..], false),
+            (&["proxy-rss"][..], false),
+            (&["demo"][..], false),
+        ] {
+            let command = parse(args).unwrap_or_else(|err| panic!("{args:?}: {err}"));
+            assert_eq!(command.single_threaded(), single_threaded, "{args:?}");
+        }
+        assert!(matches!(
+            parse(&["cold-start", "7"]),
+            Ok(Command::ColdStart { rounds: 7 })
+        ));
+    }
+
+    #[test]
+    fn unknown_commands_and_bad_arguments_are_refused_with_what_was_wrong() {
+        let unknown = parse(&["proxy_path"]).err().map(|e| e.to_string());
+        assert_eq!(
+            unknown.as_deref(),
+            Some(r#"unknown command Some("proxy_path")"#)
+        );
+        assert!(parse(&["cold-start", "many"]).is_err());
+        let no_such = parse(&["demo", "--only", "nope"])
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(no_such.as_deref(), Some(r#"no function named "nope""#));
     }
 }

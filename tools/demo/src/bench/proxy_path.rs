@@ -7,10 +7,12 @@
 //! container), forwarded, and the response serialized back to JSON. Only the Runtime API's own
 //! HTTP hop is left out: Lambda adds it to every function alike.
 //!
-//! Run: `cargo run --release -p proxy --example proxy_path` (prints a Markdown table).
+//! Run: `cargo run --release -p orabridge-demo -- proxy-path` (prints a Markdown table). The
+//! command runs on a current-thread runtime, as the function does.
 
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use bytes::Bytes;
 use http::Method;
 use lambda_http::request::LambdaRequest;
@@ -18,7 +20,10 @@ use lambda_http::{Adapter, Context, LambdaEvent, Service, service_fn};
 use orabridge_shared::clock::SystemClock;
 use orabridge_shared::params::MemoryParameterSource;
 use orabridge_shared::queue::MemoryQueue;
-use orabridge_shared::testkit::upstream::{Behavior, LoopbackUpstream};
+use orabridge_shared::testkit::{
+    self,
+    upstream::{Behavior, LoopbackUpstream},
+};
 use proxy::Proxy;
 use proxy::client::{HyperClient, UpstreamClient, UpstreamRequest};
 use proxy::config::ProxyConfig;
@@ -35,8 +40,9 @@ fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> anyhow::Result<()> {
+/// Measures both paths and prints the table; `Ok` whether or not the targets were met (the table
+/// says), `Err` when the measurement itself failed.
+pub async fn run() -> anyhow::Result<()> {
     let body = r#"{"sensorId":"WL-0042","level_cm":231.5,"status":"ok"}"#;
     let upstream = LoopbackUpstream::start("bench", Behavior::json(200, body)).await?;
 
@@ -53,10 +59,9 @@ async fn main() -> anyhow::Result<()> {
         Ok::<_, std::convert::Infallible>(proxy.handle(request).await)
     }));
 
-    let event = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../events/proxy-v2-get.json"
-    ))?;
+    let event_path = testkit::workspace_root().join("events/proxy-v2-get.json");
+    let event = std::fs::read_to_string(&event_path)
+        .with_context(|| format!("reading {}", event_path.display()))?;
     let direct_request = UpstreamRequest {
         method: Method::GET,
         url: format!(

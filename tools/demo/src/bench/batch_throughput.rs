@@ -3,10 +3,10 @@
 //!
 //! The batch is 10,000 SQS records of realistic readings: six sensor types over three hours,
 //! 1 % in-batch duplicates and 1 % invalid messages. The timed path starts from the event's JSON
-//! text, as the Lambda runtime hands it over (the function takes it as a `RawValue`). Peak RSS is the whole process's high-water mark.
+//! text, as the Lambda runtime hands it over (the function takes it as a `RawValue`). Peak RSS is
+//! the harness process's high-water mark: the consumer's work plus the harness's own few MB.
 //!
-//! Run: `cargo run --release -p sensor-consumer --example batch_throughput` (prints a Markdown
-//! table).
+//! Run: `cargo run --release -p orabridge-demo -- batch-throughput` (prints a Markdown table).
 
 use std::time::Instant;
 
@@ -57,24 +57,9 @@ fn batch() -> String {
     text
 }
 
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .map(str::to_owned)
-        })
-        .and_then(|v| {
-            v.split_whitespace()
-                .next()
-                .and_then(|kib| kib.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kib| kib / 1024.0)
-}
-
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> anyhow::Result<()> {
+/// Runs the batch `RUNS` times and prints the table; `Ok` whether or not the targets were met
+/// (the table says), `Err` when the measurement itself failed.
+pub async fn run() -> anyhow::Result<()> {
     let event_text = batch();
     let now = "2026-11-20T12:00:00Z".parse()?;
     let mut rates = Vec::with_capacity(RUNS);
@@ -106,7 +91,8 @@ async fn main() -> anyhow::Result<()> {
     }
     rates.sort_by(f64::total_cmp);
     let median = rates[RUNS / 2];
-    let peak = peak_rss_mb();
+    let peak = crate::coldstart::memory(std::process::id())
+        .map_or(0.0, |memory| memory.peak_kib as f64 / 1024.0);
     println!("### sensor-consumer: one 10,000-message batch, object store in memory\n");
     println!(
         "Median of {RUNS} runs on one core (current-thread runtime), from the event's JSON text to"

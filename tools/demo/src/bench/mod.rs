@@ -1,0 +1,10 @@
+//! The per-function benchmarks `make bench` runs besides the cold starts, each a command of
+//! this harness and each printing one Markdown section of BENCHMARKS.md.
+//!
+//! They live in the harness rather than as examples of the function packages so that the
+//! release build links one benchmark program instead of one per package: each fat-LTO link of
+//! the AWS SDK and its dependencies costs minutes on two cores.
+
+pub mod batch_throughput;
+pub mod lambda_time;
+pub mod proxy_path;
