@@ -81,3 +81,47 @@ async fn an_s3_only_endpoint_override_also_switches_to_path_style() {
     );
     assert_eq!(object_text(&moto, "lake-s3", "b.txt").await, "only s3");
 }
+
+#[tokio::test]
+async fn a_lazy_queue_builds_its_client_at_the_first_send_and_its_clones_share_it() {
+    use orabridge_shared::queue::{MessageQueue, OutgoingMessage, SendOutcome, SqsQueue};
+    let moto = MotoServer::start().await.expect("moto server");
+    let sdk = moto.sdk_config().await;
+    let sqs = aws::sqs_client(&sdk);
+    let url = orabridge_shared::testkit::create_queue(&sqs, "lazy-alerts")
+        .await
+        .expect("queue");
+
+    let queue = SqsQueue::lazy(&sdk);
+    let clone = queue.clone();
+    assert!(!queue.client_built(), "nothing sent yet, so no client");
+    let message = OutgoingMessage {
+        id: "a1".into(),
+        body: r#"{"alert":"level"}"#.into(),
+    };
+    let outcomes = clone
+        .send_batch(&url, std::slice::from_ref(&message))
+        .await
+        .expect("sent through moto");
+    assert!(
+        matches!(outcomes.as_slice(), [SendOutcome::Sent { id, .. }] if id == "a1"),
+        "{outcomes:?}"
+    );
+    assert!(
+        queue.client_built(),
+        "the clone's send built the shared client"
+    );
+
+    let received = sqs
+        .receive_message()
+        .queue_url(&url)
+        .send()
+        .await
+        .expect("receive");
+    let bodies: Vec<_> = received
+        .messages()
+        .iter()
+        .filter_map(|m| m.body())
+        .collect();
+    assert_eq!(bodies, [message.body.as_str()]);
+}

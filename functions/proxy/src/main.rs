@@ -24,7 +24,8 @@ async fn main() -> Result<(), Error> {
     let sdk = aws::load_sdk_config().await?;
     let client = HyperClient::new(config.connect_timeout, config.max_body_bytes)?;
     let source = SsmParameterSource::new(aws::ssm_client(&sdk));
-    let queue = SqsQueue::new(aws::sqs_client(&sdk));
+    // Only the ingestion routes write to SQS: the first of them builds the client.
+    let queue = SqsQueue::lazy(&sdk);
     let proxy = Arc::new(Proxy::new(config, source, client, queue, SystemClock));
     metrics::run_http(
         metrics,

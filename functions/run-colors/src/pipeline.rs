@@ -223,6 +223,40 @@ impl Interner {
         arena_get(&self.text, &self.ends, index as usize)
     }
 
+    /// Every index, in the byte order of its string. Sorts on each string's first 16 bytes
+    /// held in an integer (all of a CUSIP), so comparisons stay in one contiguous vector
+    /// instead of chasing two arena lookups each; longer strings that tie there are compared
+    /// in full.
+    fn sorted(&self) -> Vec<u32> {
+        let mut keys: Vec<(u128, u32)> = (0..self.len() as u32)
+            .map(|index| {
+                let bytes = arena_bytes(&self.text, &self.ends, index as usize);
+                let mut prefix = [0u8; 16];
+                let head = &bytes[..bytes.len().min(16)];
+                prefix[..head.len()].copy_from_slice(head);
+                (u128::from_be_bytes(prefix), index)
+            })
+            .collect();
+        keys.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0).then_with(|| {
+                let (x, y) = (self.get_bytes(a.1), self.get_bytes(b.1));
+                if x.len() <= 16 && y.len() <= 16 {
+                    // Equal once zero-padded: one is the other plus trailing NULs, so the
+                    // shorter is its prefix and comes first.
+                    x.len().cmp(&y.len())
+                } else {
+                    x.cmp(y)
+                }
+            })
+        });
+        keys.into_iter().map(|(_, index)| index).collect()
+    }
+
+    /// String `index`'s bytes.
+    fn get_bytes(&self, index: u32) -> &[u8] {
+        arena_bytes(&self.text, &self.ends, index as usize)
+    }
+
     /// The index of `value`, added if new; `true` when it was added.
     fn intern(&mut self, value: &str) -> Result<(u32, bool), RunError> {
         use std::hash::BuildHasher;
@@ -233,9 +267,11 @@ impl Interner {
             table,
             hasher,
         } = self;
-        if let Some(&index) =
-            table.find(hash, |&seen| arena_get(text, ends, seen as usize) == value)
-        {
+        // Compared as bytes: slicing the `str` would also check both ends are character
+        // boundaries, two more reads of memory that is rarely in cache.
+        if let Some(&index) = table.find(hash, |&seen| {
+            arena_bytes(text, ends, seen as usize) == value.as_bytes()
+        }) {
             return Ok((index, false));
         }
         text.push_str(value);
@@ -525,8 +561,7 @@ impl<'a, W: Write> Collector<'a, W> {
     fn sort(&mut self, price_order: PriceOrder) {
         // Replace each CUSIP id by its position in CUSIP order, so the row sort compares
         // integers first and strings only on full ties.
-        let mut order: Vec<u32> = (0..self.cusips.len() as u32).collect();
-        order.sort_unstable_by(|&a, &b| self.cusips.get(a).cmp(self.cusips.get(b)));
+        let order = self.cusips.sorted();
         let mut position = vec![0u32; order.len()];
         for (rank, &id) in order.iter().enumerate() {
             position[id as usize] = rank as u32;
@@ -742,12 +777,20 @@ fn close_security(json: &mut Vec<u8>, rows: usize) {
 
 /// Entry `index` of an arena of strings stored end to end with their end offsets.
 fn arena_get<'t>(text: &'t str, ends: &[u32], index: usize) -> &'t str {
+    &text[arena_range(ends, index)]
+}
+
+fn arena_bytes<'t>(text: &'t str, ends: &[u32], index: usize) -> &'t [u8] {
+    &text.as_bytes()[arena_range(ends, index)]
+}
+
+fn arena_range(ends: &[u32], index: usize) -> std::ops::Range<usize> {
     let start = if index == 0 {
         0
     } else {
         ends[index - 1] as usize
     };
-    &text[start..ends[index] as usize]
+    start..ends[index] as usize
 }
 
 fn itoa(value: i64, buf: &mut [u8; 20]) -> &[u8] {
@@ -922,5 +965,49 @@ mod tests {
         }
         // Past the last field there is nothing, not a panic.
         assert_eq!(arena.fields(arena.next_row().unwrap()).next(), None);
+    }
+
+    #[test]
+    fn interned_strings_sort_in_byte_order_whatever_their_length() {
+        let values = [
+            "912828ZT0",
+            "912828ZT",
+            "037833100",
+            "",
+            "A\0",
+            "A",
+            "A\0\0",
+            "ÄBC",
+            "ABCDEFGHIJKLMNOPQ2",
+            "ABCDEFGHIJKLMNOPQ1",
+            "ABCDEFGHIJKLMNOP",
+            "ABCDEFGHIJKLMNOP\0",
+            "abc",
+            "037833100",
+        ];
+        let mut interner = Interner::default();
+        for value in values {
+            interner.intern(value).unwrap();
+        }
+        let sorted: Vec<&str> = interner
+            .sorted()
+            .into_iter()
+            .map(|index| interner.get(index))
+            .collect();
+        let mut expected: Vec<&str> = values.to_vec();
+        expected.sort_unstable();
+        expected.dedup();
+        assert_eq!(sorted, expected);
+    }
+
+    #[test]
+    fn interning_finds_what_is_there_and_adds_what_is_not() {
+        let mut interner = Interner::with_capacity(4, 16);
+        assert_eq!(interner.intern("B1").unwrap(), (0, true));
+        assert_eq!(interner.intern("A2").unwrap(), (1, true));
+        assert_eq!(interner.intern("B1").unwrap(), (0, false));
+        assert_eq!(interner.intern("B").unwrap(), (2, true));
+        assert_eq!((interner.get(0), interner.get(2)), ("B1", "B"));
+        assert_eq!(interner.len(), 3);
     }
 }

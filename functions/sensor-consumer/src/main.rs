@@ -36,7 +36,8 @@ async fn main() -> Result<(), Error> {
         (None, None) => Thresholds::default(),
     };
     let store = S3ObjectStore::new(aws::s3_client(&sdk), config.bucket.clone());
-    let queue = SqsQueue::new(aws::sqs_client(&sdk));
+    // Alerts are rare: the SQS client is built by the first batch that sends one.
+    let queue = SqsQueue::lazy(&sdk);
     let consumer = Arc::new(Consumer::new(store, queue, thresholds, config.settings));
     metrics::run(
         metrics,
