@@ -8,6 +8,10 @@
 //!
 //! Each step of the plan states what this build of the function is expected to answer; the demo
 //! exits non-zero when an answer differs, so it doubles as an end-to-end smoke test.
+//!
+//! `make bench` runs its measurements as commands of this binary, built with the release
+//! profile: `cold-start` and `proxy-rss` (the release function binaries served by a Runtime API
+//! of this process), and `proxy-path`, `batch-throughput` and `lambda-time` (see [`bench`]).
 
 mod bench;
 mod closing;
@@ -732,8 +736,9 @@ async fn cold_start(rounds: usize) -> Result<bool> {
     println!(
         "Median of {rounds} fresh processes per binary, interleaved, each against a Runtime API served \
          by the harness (`orabridge-demo cold-start`); release builds with the suite's profile on \
-         this machine (x86-64), each process given only the variables Lambda sets (plus the \
-         functions' own). AWS calls go to moto on loopback.\n"
+         this machine (x86-64), each unpacked as `bootstrap` into its own folder as Lambda unpacks \
+         a zip, each process given only the variables Lambda sets (plus the functions' own). AWS \
+         calls go to moto on loopback.\n"
     );
     println!(
         "| function | init (ms) | init ÷ hello-world | first answer (ms) | peak RSS | answer |"
