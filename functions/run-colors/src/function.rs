@@ -122,9 +122,7 @@ impl Config {
                 .map_or_else(std::env::temp_dir, PathBuf::from),
         })
     }
-}
 
-impl Config {
     /// Whether a run reads SSM: for the rules (`RULES_PARAM`) or the Oracle settings. The
     /// function builds its SSM client only then, keeping it out of the cold start otherwise.
     pub fn needs_parameters(&self) -> bool {

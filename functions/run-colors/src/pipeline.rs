@@ -243,7 +243,7 @@ impl Interner {
     fn sorted(&self) -> Vec<u32> {
         let mut keys: Vec<(u128, u32)> = (0..self.len() as u32)
             .map(|index| {
-                let bytes = arena_bytes(&self.text, &self.ends, index as usize);
+                let bytes = self.get_bytes(index);
                 let mut prefix = [0u8; 16];
                 let head = &bytes[..bytes.len().min(16)];
                 prefix[..head.len()].copy_from_slice(head);

@@ -406,6 +406,28 @@ impl RestateServer {
         format!("http://{}", self.admin)
     }
 
+    /// Registers the service endpoint at `uri` (what `make restate-register` does), over
+    /// HTTP/1.1 when `http_1_1` (request-response, as Restate invokes Lambda), else HTTP/2. An
+    /// answer of 300 or more is an error carrying the status and body.
+    pub async fn register(
+        &self,
+        uri: &str,
+        http_1_1: bool,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let mut deployment = serde_json::json!({ "uri": uri });
+        if http_1_1 {
+            deployment["use_http_11"] = true.into();
+        }
+        let url = format!("{}/deployments", self.admin_url());
+        let (status, body) = http_request("POST", &url, Some(&deployment), &[]).await?;
+        if status >= 300 {
+            return Err(
+                format!("restate-server refused the deployment {uri}: {status} {body}").into(),
+            );
+        }
+        Ok(())
+    }
+
     /// Kills the server.
     pub fn stop(&mut self) {
         self.process.kill();

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use orabridge_shared::testkit::{self, RestateServer, http_request};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// The demo's schema for `closing_runs`, the result tables and the simulator's jobs.
 pub const SCHEMA: &str = "orabridge_demo";
@@ -83,18 +83,10 @@ impl ClosingService {
 
     /// Registers the service with restate-server (what `make restate-register` does).
     pub async fn register(&self, restate: &RestateServer) -> Result<()> {
-        let (status, body) = http_request(
-            "POST",
-            &format!("{}/deployments", restate.admin_url()),
-            Some(&json!({"uri": format!("http://{}", self.address)})),
-            &[],
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("registering with restate-server: {e}"))?;
-        if status >= 300 {
-            bail!("restate-server refused the deployment: {status} {body}");
-        }
-        Ok(())
+        restate
+            .register(&format!("http://{}", self.address), false)
+            .await
+            .map_err(|e| anyhow::anyhow!("registering with restate-server: {e}"))
     }
 
     /// The service's address.

@@ -6,8 +6,7 @@
 use std::net::SocketAddr;
 
 use finance_closing::store::pool;
-use orabridge_shared::testkit::{self, RestateServer, http_request};
-use serde_json::json;
+use orabridge_shared::testkit::{self, RestateServer};
 
 /// A pool of `size` connections on the test PostgreSQL (fails with how to get one).
 pub async fn test_pool(size: usize) -> deadpool_postgres::Pool {
@@ -28,13 +27,7 @@ pub async fn drop_schema(pool: &deadpool_postgres::Pool, schema: &str) {
 
 /// Registers the endpoint at `address` with `restate`.
 pub async fn register(restate: &RestateServer, address: SocketAddr) {
-    let (status, body) = http_request(
-        "POST",
-        &format!("{}/deployments", restate.admin_url()),
-        Some(&json!({"uri": format!("http://{address}")})),
-        &[],
-    )
-    .await
-    .expect("register");
-    assert!(status < 300, "registration failed: {status} {body}");
+    if let Err(err) = restate.register(&format!("http://{address}"), false).await {
+        panic!("registration failed: {err}");
+    }
 }

@@ -123,22 +123,6 @@ impl Steps {
     }
 }
 
-async fn register(restate: &RestateServer, address: std::net::SocketAddr) -> anyhow::Result<()> {
-    let (status, body) = http_request(
-        "POST",
-        &format!("{}/deployments", restate.admin_url()),
-        Some(&json!({"uri": format!("http://{address}"), "use_http_11": true})),
-        &[],
-    )
-    .await
-    .map_err(|err| anyhow::anyhow!("registering the bench endpoint: {err}"))?;
-    ensure!(
-        status < 300,
-        "registering the bench endpoint: {status} {body}"
-    );
-    Ok(())
-}
-
 /// Runs one simulated closing and the durable-step rounds, and prints the table; `Err` when the
 /// measurement itself failed.
 pub async fn run() -> anyhow::Result<()> {
@@ -168,7 +152,10 @@ pub async fn run() -> anyhow::Result<()> {
         Arc::clone(&meter),
     )
     .await?;
-    register(&restate, address).await?;
+    restate
+        .register(&format!("http://{address}"), true)
+        .await
+        .map_err(|err| anyhow::anyhow!("registering the bench endpoint: {err}"))?;
 
     let started = Instant::now();
     let (status, body) = http_request(
