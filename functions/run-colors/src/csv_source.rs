@@ -1,18 +1,46 @@
 //! The CSV source for local runs (the shape the extraction writes) and an in-memory table
-//! source for tests. Both stream: one record buffer is reused for every row.
+//! source for tests. Both stream: one record is refilled for every row.
+//!
+//! The reader reads RFC 4180 as the `csv` crate does with its defaults (comma, double quote,
+//! doubled quotes inside quotes, `\n`, `\r` or `\r\n` ending a record, blank lines skipped,
+//! every record as wide as the header), in two gears. A line without a quote or a carriage
+//! return, which is nearly every line of a color file, is found and split with `memchr` and
+//! copied once; any other record goes through `csv_core`'s state machine, a byte at a time.
+//! The tests hold the two against the `csv` crate on random input.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{self, Read};
 use std::path::Path;
 
-use crate::pipeline::{RecordSource, SourceError};
+use crate::pipeline::{Record, RecordSource, SourceError};
+
+// The read buffer's starting size; it grows only for a record longer than this.
+const BUFFER: usize = 1 << 17;
 
 /// Rows from a CSV file with a header row.
 pub struct CsvSource<R: Read> {
-    reader: csv::Reader<R>,
+    input: R,
+    buf: Vec<u8>,
+    // The unread bytes are buf[start..end].
+    start: usize,
+    end: usize,
+    eof: bool,
+    // The line number of buf[start], from 1, and of the first line of the last record read.
+    line: u64,
+    record_line: u64,
+    quoted: QuotedReader,
     columns: Vec<String>,
     description: String,
     size: Option<u64>,
+}
+
+/// Why the reader stopped.
+#[derive(Debug, thiserror::Error)]
+enum CsvError {
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    #[error("{problem}")]
+    Malformed { line: u64, problem: String },
 }
 
 impl CsvSource<File> {
@@ -31,24 +59,206 @@ impl CsvSource<File> {
 impl<R: Read> CsvSource<R> {
     /// Reads CSV from `input`; `description` goes to the manifest.
     pub fn new(input: R, description: String) -> Result<Self, SourceError> {
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .buffer_capacity(1 << 17)
-            .from_reader(input);
-        let columns = reader
-            .headers()
-            .map_err(|err| {
-                SourceError::new(format!("cannot read the header of {description}"), err)
-            })?
-            .iter()
-            .map(str::to_owned)
-            .collect();
-        Ok(Self {
-            reader,
-            columns,
+        Self::with_buffer(input, description, BUFFER)
+    }
+
+    fn with_buffer(input: R, description: String, buffer: usize) -> Result<Self, SourceError> {
+        let mut source = Self {
+            input,
+            buf: vec![0; buffer.max(1)],
+            start: 0,
+            end: 0,
+            eof: false,
+            line: 1,
+            record_line: 1,
+            quoted: QuotedReader::default(),
+            columns: Vec::new(),
             description,
             size: None,
-        })
+        };
+        let mut header = Record::new();
+        match source.read(&mut header) {
+            // An empty file has no columns, which the run reports as a missing ID column.
+            Ok(_) => source.columns = header.iter().map(str::to_owned).collect(),
+            Err(err) => {
+                return Err(SourceError::new(
+                    format!("cannot read the header of {}", source.description),
+                    err,
+                ));
+            }
+        }
+        Ok(source)
+    }
+
+    /// Reads the next record into `record`; `false` at the end of the input.
+    fn read(&mut self, record: &mut Record) -> Result<bool, CsvError> {
+        loop {
+            // Blank lines are skipped, as is the `\n` of a `\r\n` the quoted path stopped at.
+            while self.start < self.end {
+                match self.buf[self.start] {
+                    b'\n' => self.line += 1,
+                    b'\r' => {}
+                    _ => break,
+                }
+                self.start += 1;
+            }
+            if self.start == self.end {
+                if self.eof || !self.fill()? {
+                    return Ok(false);
+                }
+                continue;
+            }
+            self.record_line = self.line;
+            let rest = &self.buf[self.start..self.end];
+            let (line, ended) = match memchr::memchr(b'\n', rest) {
+                Some(at) => (&rest[..at], true),
+                // The line goes on past what is in the buffer.
+                None if !self.eof => {
+                    self.fill()?;
+                    continue;
+                }
+                None => (rest, false),
+            };
+            if memchr::memchr2(b'"', b'\r', line).is_some() {
+                return self.read_quoted(record);
+            }
+            let Ok(text) = std::str::from_utf8(line) else {
+                return Err(self.malformed(self.line, "the line is not valid UTF-8"));
+            };
+            record.set_split(text, memchr::memchr_iter(b',', line));
+            self.start += line.len() + usize::from(ended);
+            self.line += u64::from(ended);
+            return Ok(true);
+        }
+    }
+
+    /// Reads one record that starts at `start` with `csv_core`, refilling as it goes.
+    fn read_quoted(&mut self, record: &mut Record) -> Result<bool, CsvError> {
+        self.quoted.start();
+        loop {
+            let input = &self.buf[self.start..self.end];
+            let (result, consumed) = self.quoted.feed(input);
+            self.line += memchr::memchr_iter(b'\n', &input[..consumed]).count() as u64;
+            self.start += consumed;
+            match result {
+                csv_core::ReadRecordResult::InputEmpty => {
+                    // At the end of the input, an empty feed tells csv_core to finish.
+                    if !self.eof {
+                        self.fill()?;
+                    }
+                }
+                csv_core::ReadRecordResult::OutputFull => self.quoted.grow_output(),
+                csv_core::ReadRecordResult::OutputEndsFull => self.quoted.grow_ends(),
+                csv_core::ReadRecordResult::Record => {
+                    return if self.quoted.fill(record) {
+                        Ok(true)
+                    } else {
+                        Err(self.malformed(self.record_line, "the record is not valid UTF-8"))
+                    };
+                }
+                csv_core::ReadRecordResult::End => return Ok(false),
+            }
+        }
+    }
+
+    /// Moves the unread bytes to the front of the buffer and reads more after them, growing
+    /// the buffer when one record fills it; `false` at the end of the input.
+    fn fill(&mut self) -> io::Result<bool> {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buf.len() {
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
+        loop {
+            match self.input.read(&mut self.buf[self.end..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(read) => {
+                    self.end += read;
+                    return Ok(true);
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    fn malformed(&self, line: u64, problem: impl Into<String>) -> CsvError {
+        CsvError::Malformed {
+            line,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// The slow gear: `csv_core` and the buffers it unquotes into.
+struct QuotedReader {
+    core: csv_core::Reader,
+    output: Vec<u8>,
+    output_len: usize,
+    ends: Vec<usize>,
+    ends_len: usize,
+}
+
+impl Default for QuotedReader {
+    fn default() -> Self {
+        Self {
+            core: csv_core::Reader::new(),
+            output: vec![0; 256],
+            output_len: 0,
+            ends: vec![0; 16],
+            ends_len: 0,
+        }
+    }
+}
+
+impl QuotedReader {
+    /// Readies it for a record that starts at the next byte fed.
+    fn start(&mut self) {
+        // The fast gear read the lines in between: csv_core must not carry its state (a
+        // pending `\r\n`, say) over them.
+        self.core.reset();
+        self.output_len = 0;
+        self.ends_len = 0;
+    }
+
+    /// Feeds `input`; returns what csv_core says and how many bytes it took.
+    fn feed(&mut self, input: &[u8]) -> (csv_core::ReadRecordResult, usize) {
+        let (result, consumed, written, ended) = self.core.read_record(
+            input,
+            &mut self.output[self.output_len..],
+            &mut self.ends[self.ends_len..],
+        );
+        self.output_len += written;
+        self.ends_len += ended;
+        (result, consumed)
+    }
+
+    fn grow_output(&mut self) {
+        self.output.resize(self.output.len() * 2, 0);
+    }
+
+    fn grow_ends(&mut self) {
+        self.ends.resize(self.ends.len() * 2, 0);
+    }
+
+    /// Puts the record read into `record`; `false` if its text is not UTF-8.
+    fn fill(&self, record: &mut Record) -> bool {
+        let Ok(text) = std::str::from_utf8(&self.output[..self.output_len]) else {
+            return false;
+        };
+        record.clear();
+        let mut start = 0;
+        for &end in &self.ends[..self.ends_len] {
+            record.push_field(&text[start..end]);
+            start = end;
+        }
+        true
     }
 }
 
@@ -68,15 +278,28 @@ impl<R: Read> RecordSource for CsvSource<R> {
         Some((bytes / (8 * self.columns.len().max(1)), bytes))
     }
 
-    fn next_record(&mut self, record: &mut csv::StringRecord) -> Result<bool, SourceError> {
+    fn next_record(&mut self, record: &mut Record) -> Result<bool, SourceError> {
         // A row with a different number of cells (or bytes that are not UTF-8) is a broken
         // file, not a bad color: the run stops and says where.
-        self.reader.read_record(record).map_err(|err| {
-            let line = err.position().map_or(0, |p| p.line());
-            SourceError::new(
+        let result = self.read(record).and_then(|more| {
+            if more && record.len() != self.columns.len() {
+                return Err(self.malformed(
+                    self.record_line,
+                    format!(
+                        "the record has {} cells, the header {}",
+                        record.len(),
+                        self.columns.len()
+                    ),
+                ));
+            }
+            Ok(more)
+        });
+        result.map_err(|err| match err {
+            CsvError::Malformed { line, .. } => SourceError::new(
                 format!("{} is malformed at line {line}", self.description),
                 err,
-            )
+            ),
+            CsvError::Io(_) => SourceError::new(format!("cannot read {}", self.description), err),
         })
     }
 }
@@ -107,7 +330,7 @@ impl RecordSource for MemorySource {
         &self.columns
     }
 
-    fn next_record(&mut self, record: &mut csv::StringRecord) -> Result<bool, SourceError> {
+    fn next_record(&mut self, record: &mut Record) -> Result<bool, SourceError> {
         let Some(row) = self.rows.pop_front() else {
             return Ok(false);
         };
@@ -117,9 +340,154 @@ impl RecordSource for MemorySource {
 }
 
 /// Replaces `record`'s cells with `cells`, NULL as an empty cell (what the run reads as missing).
-pub(crate) fn fill_record(record: &mut csv::StringRecord, cells: &[Option<String>]) {
+pub(crate) fn fill_record(record: &mut Record, cells: &[Option<String>]) {
     record.clear();
     for cell in cells {
         record.push_field(cell.as_deref().unwrap_or(""));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every record of `input` as the `csv` crate reads it with the defaults this reader
+    /// follows (any width allowed here: the widths are checked by `next_record`).
+    fn expected(input: &[u8]) -> Result<Vec<Vec<String>>, ()> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(input);
+        let mut rows = Vec::new();
+        for record in reader.records() {
+            let record = record.map_err(|_| ())?;
+            rows.push(record.iter().map(str::to_owned).collect());
+        }
+        Ok(rows)
+    }
+
+    /// Every record of `input` as this reader reads it, with a `buffer`-byte starting buffer.
+    fn actual(input: &[u8], buffer: usize) -> Result<Vec<Vec<String>>, ()> {
+        let mut source = CsvSource {
+            input,
+            buf: vec![0; buffer],
+            start: 0,
+            end: 0,
+            eof: false,
+            line: 1,
+            record_line: 1,
+            quoted: QuotedReader::default(),
+            columns: Vec::new(),
+            description: "test".into(),
+            size: None,
+        };
+        let mut rows = Vec::new();
+        let mut record = Record::new();
+        while source.read(&mut record).map_err(|_| ())? {
+            rows.push(record.iter().map(str::to_owned).collect());
+        }
+        Ok(rows)
+    }
+
+    #[test]
+    fn reads_what_the_csv_crate_reads_on_random_input() {
+        // Short random texts over the bytes that matter to CSV, plus a two-byte character
+        // and a bare `\r`; every buffer size from tiny (a refill inside every record) up.
+        const ALPHABET: [&str; 10] = ["a", "b", ",", ",", "\"", "\n", "\r", "\r\n", " ", "é"];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for case in 0..4_000 {
+            let len = (next() % 40) as usize;
+            let input: String = (0..len)
+                .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+                .collect();
+            let want = expected(input.as_bytes()).expect("valid UTF-8 by construction");
+            for buffer in [1, 3, 7, BUFFER] {
+                let got = actual(input.as_bytes(), buffer);
+                assert_eq!(
+                    got,
+                    Ok(want.clone()),
+                    "case {case}, buffer {buffer}: {input:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn quoted_cells_unquote_and_plain_lines_split() {
+        let input = "ID,CUSIP,COMMENT\r\nA,C1,\"say \"\"hi\"\", then\nbye\"\nB,C2,\n\n\nC,C3,x";
+        let rows = actual(input.as_bytes(), BUFFER).expect("valid");
+        assert_eq!(
+            rows,
+            vec![
+                vec!["ID", "CUSIP", "COMMENT"],
+                vec!["A", "C1", "say \"hi\", then\nbye"],
+                vec!["B", "C2", ""],
+                vec!["C", "C3", "x"],
+            ]
+        );
+    }
+
+    #[test]
+    fn a_record_of_the_wrong_width_is_reported_at_its_line() {
+        let input = "ID,CUSIP\nA,\"C\n1\"\n\nB,C1,extra\n";
+        let mut source = CsvSource::new(input.as_bytes(), "csv:t".into()).expect("header");
+        let mut record = Record::new();
+        assert!(source.next_record(&mut record).expect("row 1"));
+        assert_eq!(record.get(1), Some("C\n1"));
+        let err = source.next_record(&mut record).expect_err("too wide");
+        let cause = std::error::Error::source(&err).expect("cause").to_string();
+        assert_eq!(err.to_string(), "csv:t is malformed at line 5");
+        assert_eq!(cause, "the record has 3 cells, the header 2");
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_reported_on_either_path() {
+        for (input, line) in [
+            (&b"ID,CUSIP\nA,C\xff\n"[..], 2),
+            (&b"ID,CUSIP\nA,C1\n\"B\xff\",C2\n"[..], 3),
+        ] {
+            let mut source = CsvSource::new(input, "csv:t".into()).expect("header");
+            let mut record = Record::new();
+            let err = loop {
+                match source.next_record(&mut record) {
+                    Ok(true) => continue,
+                    Ok(false) => panic!("no error for {input:?}"),
+                    Err(err) => break err,
+                }
+            };
+            assert_eq!(
+                err.to_string(),
+                format!("csv:t is malformed at line {line}")
+            );
+        }
+    }
+
+    #[test]
+    fn an_empty_file_has_no_columns_and_no_rows() {
+        let mut source = CsvSource::new(&b""[..], "csv:t".into()).expect("empty is readable");
+        assert!(source.columns().is_empty());
+        assert!(!source.next_record(&mut Record::new()).expect("end"));
+    }
+
+    #[test]
+    fn a_read_error_is_reported_as_such() {
+        struct Failing;
+        impl Read for Failing {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::other("disk gone"))
+            }
+        }
+        let err = CsvSource::new(Failing, "csv:t".into())
+            .err()
+            .expect("no header");
+        assert_eq!(err.to_string(), "cannot read the header of csv:t");
+        let cause = std::error::Error::source(&err).expect("cause").to_string();
+        assert_eq!(cause, "disk gone");
     }
 }

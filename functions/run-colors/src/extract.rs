@@ -10,7 +10,7 @@ use orabridge_shared::oracle::Identifier;
 use serde::Serialize;
 
 use crate::output::{push_csv_field, push_json_string};
-use crate::pipeline::{RecordSource, SourceError};
+use crate::pipeline::{Record, RecordSource, SourceError};
 
 /// A table or view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -173,7 +173,7 @@ fn sample_files(source: &mut dyn RecordSource) -> Result<(Vec<u8>, Vec<u8>), Sou
         push_csv_field(&mut csv, name);
     }
     csv.push(b'\n');
-    let mut record = csv::StringRecord::new();
+    let mut record = Record::new();
     let mut count = 0;
     while source.next_record(&mut record)? {
         json.extend_from_slice(if count == 0 { b"\n{" } else { b",\n{" });

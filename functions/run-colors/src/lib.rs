@@ -10,6 +10,7 @@ pub mod cli;
 pub mod csv_source;
 pub mod extract;
 pub mod function;
+mod interner;
 pub mod oracle_source;
 pub mod output;
 pub mod pipeline;

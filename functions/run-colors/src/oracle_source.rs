@@ -17,7 +17,7 @@ use secrecy::SecretString;
 
 use crate::csv_source::fill_record;
 use crate::extract::{Catalog, ColumnDescription, TableName};
-use crate::pipeline::{RecordSource, SourceError};
+use crate::pipeline::{Record, RecordSource, SourceError};
 
 /// The parameters under the prefix, in the order the spec lists them.
 pub const PARAMETER_NAMES: [&str; 7] = [
@@ -179,7 +179,7 @@ impl RecordSource for OracleRecords {
         self.rows.columns()
     }
 
-    fn next_record(&mut self, record: &mut csv::StringRecord) -> Result<bool, SourceError> {
+    fn next_record(&mut self, record: &mut Record) -> Result<bool, SourceError> {
         let more = self.rows.next_into(&mut self.cells).map_err(|err| {
             SourceError::new(self.context, OracleError::from_driver(err, &self.options))
         })?;
@@ -230,7 +230,7 @@ impl RecordSource for OracleColors {
         self.records.columns()
     }
 
-    fn next_record(&mut self, record: &mut csv::StringRecord) -> Result<bool, SourceError> {
+    fn next_record(&mut self, record: &mut Record) -> Result<bool, SourceError> {
         self.records.next_record(record)
     }
 }

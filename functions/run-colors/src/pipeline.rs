@@ -12,8 +12,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use hashbrown::HashTable;
-
+use crate::interner::{Interner, StringList};
 use crate::output::{
     FileEntry, HashingWriter, Manifest, RowCounts, RulesSummary, push_csv_field, push_json_string,
     sha256_hex,
@@ -51,6 +50,68 @@ impl SourceError {
     }
 }
 
+/// One row from a source: its cells as text, in source order. A source refills the same
+/// record row after row, so reading allocates nothing once it has grown to the widest row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Record {
+    text: String,
+    bounds: Vec<(usize, usize)>,
+}
+
+impl Record {
+    /// An empty record.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Removes every cell.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.bounds.clear();
+    }
+
+    /// Appends a cell.
+    pub fn push_field(&mut self, cell: &str) {
+        let start = self.text.len();
+        self.text.push_str(cell);
+        self.bounds.push((start, self.text.len()));
+    }
+
+    /// Replaces the cells with the parts of `line` between `separators` (byte offsets of
+    /// one-byte ASCII separators, ascending): a whole CSV line without quotes in one copy.
+    pub(crate) fn set_split(&mut self, line: &str, separators: impl Iterator<Item = usize>) {
+        self.clear();
+        self.text.push_str(line);
+        let mut start = 0;
+        for separator in separators {
+            self.bounds.push((start, separator));
+            start = separator + 1;
+        }
+        self.bounds.push((start, line.len()));
+    }
+
+    /// How many cells it has.
+    pub fn len(&self) -> usize {
+        self.bounds.len()
+    }
+
+    /// Whether it has no cells.
+    pub fn is_empty(&self) -> bool {
+        self.bounds.is_empty()
+    }
+
+    /// Cell `index`, if there is one.
+    pub fn get(&self, index: usize) -> Option<&str> {
+        let &(start, end) = self.bounds.get(index)?;
+        self.text.get(start..end)
+    }
+
+    /// The cells in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.len()).map(|index| self.get(index).unwrap_or_default())
+    }
+}
+
 /// Where color rows come from: the CSV file for local runs or the Oracle table. Cells are
 /// text; an empty cell (or SQL NULL) is a missing value.
 pub trait RecordSource {
@@ -59,7 +120,7 @@ pub trait RecordSource {
     /// The column names in source order.
     fn columns(&self) -> &[String];
     /// Reads the next row into `record`; `false` at the end.
-    fn next_record(&mut self, record: &mut csv::StringRecord) -> Result<bool, SourceError>;
+    fn next_record(&mut self, record: &mut Record) -> Result<bool, SourceError>;
 
     /// Roughly how many rows and bytes of text are coming, when the source can tell: the run
     /// reserves its arenas and hash tables once instead of growing them row by row.
@@ -159,12 +220,25 @@ impl Columns {
     }
 
     /// The cell of `field`, trimmed; empty when the column is absent.
-    fn cell<'r>(&self, record: &'r csv::StringRecord, field: Field) -> &'r str {
+    fn cell<'r>(&self, record: &'r Record, field: Field) -> &'r str {
         trim_cell(
             self.known[field as usize]
                 .and_then(|index| record.get(index))
                 .unwrap_or(""),
         )
+    }
+}
+
+/// `raw` upper-cased: in `buf` when it fits and is ASCII (a CUSIP always is), so the usual row
+/// allocates nothing.
+fn upper_cusip<'b>(raw: &str, buf: &'b mut [u8; 32]) -> std::borrow::Cow<'b, str> {
+    if raw.len() <= buf.len() && raw.is_ascii() {
+        let upper = &mut buf[..raw.len()];
+        upper.copy_from_slice(raw.as_bytes());
+        upper.make_ascii_uppercase();
+        std::borrow::Cow::Borrowed(std::str::from_utf8(upper).unwrap_or_default())
+    } else {
+        std::borrow::Cow::Owned(raw.to_uppercase())
     }
 }
 
@@ -203,99 +277,6 @@ const ID: usize = 0;
 const SOURCE: usize = 1;
 const PRICE: usize = 2;
 const FIXED_TEXT_FIELDS: usize = 3;
-
-/// A set of strings stored once, end to end in one arena, each known by its index: the IDs seen
-/// so far (to report repeats) and the distinct CUSIPs (so a row's lookup stays in a small,
-/// cache-friendly arena instead of chasing into the big row arena).
-#[derive(Default)]
-struct Interner {
-    text: String,
-    ends: Vec<u32>,
-    table: HashTable<u32>,
-    hasher: hashbrown::DefaultHashBuilder,
-}
-
-impl Interner {
-    /// Room for about `count` strings of `bytes` bytes in all.
-    fn with_capacity(count: usize, bytes: usize) -> Self {
-        Self {
-            text: String::with_capacity(bytes),
-            ends: Vec::with_capacity(count),
-            table: HashTable::with_capacity(count),
-            hasher: Default::default(),
-        }
-    }
-
-    /// How many strings it holds.
-    fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    /// String `index`.
-    fn get(&self, index: u32) -> &str {
-        arena_get(&self.text, &self.ends, index as usize)
-    }
-
-    /// Every index, in the byte order of its string. Sorts on each string's first 16 bytes
-    /// held in an integer (all of a CUSIP), so comparisons stay in one contiguous vector
-    /// instead of chasing two arena lookups each; longer strings that tie there are compared
-    /// in full.
-    fn sorted(&self) -> Vec<u32> {
-        let mut keys: Vec<(u128, u32)> = (0..self.len() as u32)
-            .map(|index| {
-                let bytes = self.get_bytes(index);
-                let mut prefix = [0u8; 16];
-                let head = &bytes[..bytes.len().min(16)];
-                prefix[..head.len()].copy_from_slice(head);
-                (u128::from_be_bytes(prefix), index)
-            })
-            .collect();
-        keys.sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0).then_with(|| {
-                let (x, y) = (self.get_bytes(a.1), self.get_bytes(b.1));
-                if x.len() <= 16 && y.len() <= 16 {
-                    // Equal once zero-padded: one is the other plus trailing NULs, so the
-                    // shorter is its prefix and comes first.
-                    x.len().cmp(&y.len())
-                } else {
-                    x.cmp(y)
-                }
-            })
-        });
-        keys.into_iter().map(|(_, index)| index).collect()
-    }
-
-    /// String `index`'s bytes.
-    fn get_bytes(&self, index: u32) -> &[u8] {
-        arena_bytes(&self.text, &self.ends, index as usize)
-    }
-
-    /// The index of `value`, added if new; `true` when it was added.
-    fn intern(&mut self, value: &str) -> Result<(u32, bool), RunError> {
-        use std::hash::BuildHasher;
-        let hash = self.hasher.hash_one(value);
-        let Self {
-            text,
-            ends,
-            table,
-            hasher,
-        } = self;
-        // Compared as bytes: slicing the `str` would also check both ends are character
-        // boundaries, two more reads of memory that is rarely in cache.
-        if let Some(&index) = table.find(hash, |&seen| {
-            arena_bytes(text, ends, seen as usize) == value.as_bytes()
-        }) {
-            return Ok((index, false));
-        }
-        text.push_str(value);
-        ends.push(u32::try_from(text.len()).map_err(|_| RunError::TooLarge)?);
-        let index = (ends.len() - 1) as u32;
-        table.insert_unique(hash, index, |&seen| {
-            hasher.hash_one(arena_get(text, ends, seen as usize))
-        });
-        Ok((index, true))
-    }
-}
 
 /// The included rows' text: each row's fields end to end, each behind its length (one byte,
 /// or 255 and four more), so a row is one contiguous run of bytes found by its start offset
@@ -374,6 +355,9 @@ impl<'a> Iterator for RowFields<'a> {
 // Rows whose text is touched ahead of formatting, per batch.
 const TOUCH_AHEAD: usize = 32;
 
+// Rows read and pushed together, so the lookups of their IDs overlap in memory.
+const BATCH: usize = 32;
+
 /// Collects one run's rows.
 struct Collector<'a, W: Write> {
     rules: &'a Rules,
@@ -383,8 +367,8 @@ struct Collector<'a, W: Write> {
     rows: RowArena,
     keys: Vec<Key>,
     cusips: Interner,
-    // After sorting: security position → CUSIP id.
-    cusip_order: Vec<u32>,
+    // After sorting: the CUSIPs in security order, so writing reads them front to back.
+    sorted_cusips: StringList,
     ids: Interner,
     excluded: W,
     line: Vec<u8>,
@@ -412,7 +396,7 @@ impl<'a, W: Write> Collector<'a, W> {
             keys: Vec::with_capacity(rows),
             // Securities typically have several colors each.
             cusips: Interner::with_capacity(rows / 4, rows / 4 * 9),
-            cusip_order: Vec::new(),
+            sorted_cusips: StringList::default(),
             ids: Interner::with_capacity(rows, rows * 10),
             excluded,
             line: Vec::with_capacity(256),
@@ -427,30 +411,52 @@ impl<'a, W: Write> Collector<'a, W> {
         self.rows.fields(row).next().unwrap_or_default()
     }
 
-    fn push(&mut self, record: &csv::StringRecord) -> Result<(), RunError> {
+    /// Pushes a batch of rows. Their IDs are hashed and their table slots read first, so the
+    /// cache misses of a batch overlap (see [`Interner::peek`]).
+    fn push_batch(&mut self, records: &[Record]) -> Result<(), RunError> {
+        let mut hashes = [(0u64, 0u64); BATCH];
+        for (hash, record) in hashes.iter_mut().zip(records) {
+            let mut cusip_buf = [0u8; 32];
+            let cusip = upper_cusip(self.columns.cell(record, Field::Cusip), &mut cusip_buf);
+            *hash = (
+                self.ids.hash(self.columns.cell(record, Field::Id)),
+                self.cusips.hash(&cusip),
+            );
+        }
+        // The reads in a loop of their own: with nothing between them, the CPU keeps all of
+        // them in flight at once (with the hashing between them, only two or three).
+        let mut peeked = 0u64;
+        for &(id_hash, cusip_hash) in &hashes[..records.len()] {
+            peeked = peeked
+                .wrapping_add(self.ids.peek(id_hash))
+                .wrapping_add(self.cusips.peek(cusip_hash));
+        }
+        // Most rows find their CUSIP there already: start reading the text it is compared with.
+        let mut peeked_text = 0u8;
+        for &(_, cusip_hash) in &hashes[..records.len()] {
+            peeked_text = peeked_text.wrapping_add(self.cusips.peek_text(cusip_hash));
+        }
+        std::hint::black_box((peeked, peeked_text));
+        for (record, (id_hash, cusip_hash)) in records.iter().zip(hashes) {
+            self.push(record, id_hash, cusip_hash)?;
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, record: &Record, id_hash: u64, cusip_hash: u64) -> Result<(), RunError> {
         self.counts.input += 1;
         let columns = &self.columns;
         let id = columns.cell(record, Field::Id);
-        let raw_cusip = columns.cell(record, Field::Cusip);
-        // CUSIPs are ASCII in practice; upper-casing in place avoids an allocation per row.
         let mut cusip_buf = [0u8; 32];
-        let upper_cusip;
-        let cusip: &str = if raw_cusip.len() <= cusip_buf.len() && raw_cusip.is_ascii() {
-            let buf = &mut cusip_buf[..raw_cusip.len()];
-            buf.copy_from_slice(raw_cusip.as_bytes());
-            buf.make_ascii_uppercase();
-            std::str::from_utf8(buf).unwrap_or_default()
-        } else {
-            upper_cusip = raw_cusip.to_uppercase();
-            &upper_cusip
-        };
+        let cusip = upper_cusip(columns.cell(record, Field::Cusip), &mut cusip_buf);
+        let cusip = cusip.as_ref();
         let source = Some(columns.cell(record, Field::Source)).filter(|s| !s.is_empty());
         let rank_text = columns.cell(record, Field::Rank);
         let date_text = columns.cell(record, Field::ColorDate);
         let price_text = columns.cell(record, Field::Price);
 
         let mut invalid: [Option<&str>; 5] = [None; 5];
-        if id.is_empty() || !self.ids.intern(id)?.1 {
+        if id.is_empty() || !self.ids.intern_hashed(id, id_hash)?.1 {
             invalid[0] = Some("invalid:ID");
         }
         if cusip.is_empty() {
@@ -514,7 +520,7 @@ impl<'a, W: Write> Collector<'a, W> {
         }
 
         let row = self.rows.next_row()?;
-        let (cusip_id, _) = self.cusips.intern(cusip)?;
+        let (cusip_id, _) = self.cusips.intern_hashed(cusip, cusip_hash)?;
         let price_canonical = price.as_ref().map_or("", |p| p.text.as_ref());
         for text in [id, source.unwrap_or(""), price_canonical] {
             self.rows.push_field(text.as_bytes())?;
@@ -541,7 +547,7 @@ impl<'a, W: Write> Collector<'a, W> {
 
     /// The CUSIP of the security at `position` in the sorted output.
     fn cusip_at(&self, position: u32) -> &str {
-        self.cusips.get(self.cusip_order[position as usize])
+        self.sorted_cusips.get(position)
     }
 
     fn push_reason(&mut self, reason: &str) {
@@ -601,7 +607,7 @@ impl<'a, W: Write> Collector<'a, W> {
                 .then_with(|| self.id(a.row).cmp(self.id(b.row)))
         });
         self.keys = keys;
-        self.cusip_order = order;
+        self.sorted_cusips = self.cusips.strings().reordered(&order);
     }
 
     fn write_ranked(
@@ -789,23 +795,6 @@ fn close_security(json: &mut Vec<u8>, rows: usize) {
 }
 
 /// Entry `index` of an arena of strings stored end to end with their end offsets.
-fn arena_get<'t>(text: &'t str, ends: &[u32], index: usize) -> &'t str {
-    &text[arena_range(ends, index)]
-}
-
-fn arena_bytes<'t>(text: &'t str, ends: &[u32], index: usize) -> &'t [u8] {
-    &text.as_bytes()[arena_range(ends, index)]
-}
-
-fn arena_range(ends: &[u32], index: usize) -> std::ops::Range<usize> {
-    let start = if index == 0 {
-        0
-    } else {
-        ends[index - 1] as usize
-    };
-    start..ends[index] as usize
-}
-
 fn itoa(value: i64, buf: &mut [u8; 20]) -> &[u8] {
     let mut n = value.unsigned_abs();
     let mut at = buf.len();
@@ -879,9 +868,18 @@ pub fn run(
         excluded,
         source.size_hint(),
     );
-    let mut record = csv::StringRecord::new();
-    while source.next_record(&mut record)? {
-        collector.push(&record).map_err(|err| with_dir(err, dir))?;
+    let mut batch = vec![Record::new(); BATCH];
+    loop {
+        let mut filled = 0;
+        while filled < BATCH && source.next_record(&mut batch[filled])? {
+            filled += 1;
+        }
+        collector
+            .push_batch(&batch[..filled])
+            .map_err(|err| with_dir(err, dir))?;
+        if filled < BATCH {
+            break;
+        }
     }
     collector.sort(settings.rules.price_order());
 
@@ -978,50 +976,6 @@ mod tests {
         }
         // Past the last field there is nothing, not a panic.
         assert_eq!(arena.fields(arena.next_row().unwrap()).next(), None);
-    }
-
-    #[test]
-    fn interned_strings_sort_in_byte_order_whatever_their_length() {
-        let values = [
-            "912828ZT0",
-            "912828ZT",
-            "037833100",
-            "",
-            "A\0",
-            "A",
-            "A\0\0",
-            "ÄBC",
-            "ABCDEFGHIJKLMNOPQ2",
-            "ABCDEFGHIJKLMNOPQ1",
-            "ABCDEFGHIJKLMNOP",
-            "ABCDEFGHIJKLMNOP\0",
-            "abc",
-            "037833100",
-        ];
-        let mut interner = Interner::default();
-        for value in values {
-            interner.intern(value).unwrap();
-        }
-        let sorted: Vec<&str> = interner
-            .sorted()
-            .into_iter()
-            .map(|index| interner.get(index))
-            .collect();
-        let mut expected: Vec<&str> = values.to_vec();
-        expected.sort_unstable();
-        expected.dedup();
-        assert_eq!(sorted, expected);
-    }
-
-    #[test]
-    fn interning_finds_what_is_there_and_adds_what_is_not() {
-        let mut interner = Interner::with_capacity(4, 16);
-        assert_eq!(interner.intern("B1").unwrap(), (0, true));
-        assert_eq!(interner.intern("A2").unwrap(), (1, true));
-        assert_eq!(interner.intern("B1").unwrap(), (0, false));
-        assert_eq!(interner.intern("B").unwrap(), (2, true));
-        assert_eq!((interner.get(0), interner.get(2)), ("B1", "B"));
-        assert_eq!(interner.len(), 3);
     }
 
     #[test]
