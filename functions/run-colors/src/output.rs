@@ -29,6 +29,26 @@ pub fn push_csv_field(out: &mut Vec<u8>, field: impl AsRef<[u8]>) {
     out.push(b'"');
 }
 
+/// Whether `bytes` reach both outputs unchanged: no `,` `"` `\\` or control character, so
+/// [`push_csv_field`] would not quote it and [`push_json_string`] would escape nothing.
+pub fn is_plain(bytes: &[u8]) -> bool {
+    // A fold without early exit: the compiler turns it into a vector loop.
+    !bytes
+        .iter()
+        .fold(false, |special, &b| special | needs_escape(b) | (b == b','))
+}
+
+/// [`is_plain`] for a whole CSV line, whose commas separate the cells rather than sit in them.
+pub fn is_plain_line(line: &[u8]) -> bool {
+    !line
+        .iter()
+        .fold(false, |special, &b| special | needs_escape(b))
+}
+
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
 /// Appends `text` (UTF-8) as a JSON string literal.
 pub fn push_json_string(out: &mut Vec<u8>, text: impl AsRef<[u8]>) {
     out.push(b'"');
@@ -206,6 +226,33 @@ mod tests {
             assert_eq!(decoded, text);
         }
         assert_eq!(json("\u{1}"), "\"\\u0001\"");
+    }
+
+    #[test]
+    fn plain_means_neither_writer_changes_the_text() {
+        for text in [
+            "",
+            "C0001",
+            "a b",
+            "ü€",
+            "x,y",
+            "say \"hi\"",
+            "back\\slash",
+            "tab\t",
+            "line\n",
+            "cr\r",
+            "\u{1}",
+            "\u{7f}",
+        ] {
+            let unchanged = csv(text) == text && json(text) == format!("\"{text}\"");
+            assert_eq!(is_plain(text.as_bytes()), unchanged, "{text:?}");
+            // A line's commas are separators: only the other bytes matter there.
+            assert_eq!(
+                is_plain_line(text.as_bytes()),
+                text.split(',').all(|cell| is_plain(cell.as_bytes())),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]

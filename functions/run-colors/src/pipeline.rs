@@ -14,8 +14,8 @@ use std::time::Instant;
 
 use crate::interner::{Interner, StringList};
 use crate::output::{
-    FileEntry, HashingWriter, Manifest, RowCounts, RulesSummary, push_csv_field, push_json_string,
-    sha256_hex,
+    FileEntry, HashingWriter, Manifest, RowCounts, RulesSummary, is_plain, is_plain_line,
+    push_csv_field, push_json_string, sha256_hex,
 };
 use crate::rules::{Field, PriceOrder, RowValues, Rules};
 use crate::values::{self, Micros};
@@ -52,10 +52,21 @@ impl SourceError {
 
 /// One row from a source: its cells as text, in source order. A source refills the same
 /// record row after row, so reading allocates nothing once it has grown to the widest row.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     text: String,
     bounds: Vec<(usize, usize)>,
+    plain: bool,
+}
+
+impl Default for Record {
+    fn default() -> Self {
+        Self {
+            text: String::new(),
+            bounds: Vec::new(),
+            plain: true,
+        }
+    }
 }
 
 impl Record {
@@ -68,6 +79,7 @@ impl Record {
     pub fn clear(&mut self) {
         self.text.clear();
         self.bounds.clear();
+        self.plain = true;
     }
 
     /// Appends a cell.
@@ -75,6 +87,7 @@ impl Record {
         let start = self.text.len();
         self.text.push_str(cell);
         self.bounds.push((start, self.text.len()));
+        self.plain &= is_plain(cell.as_bytes());
     }
 
     /// Replaces the cells with the parts of `line` between `separators` (byte offsets of
@@ -88,6 +101,13 @@ impl Record {
             start = separator + 1;
         }
         self.bounds.push((start, line.len()));
+        self.plain = is_plain_line(line.as_bytes());
+    }
+
+    /// Whether every cell reaches the outputs unchanged (see [`crate::output::is_plain`]):
+    /// the writers then copy the row's cells instead of scanning each byte again.
+    pub fn is_plain(&self) -> bool {
+        self.plain
     }
 
     /// How many cells it has.
@@ -255,10 +275,12 @@ fn trim_cell(value: &str) -> &str {
 // The ranked files are handed to their writers in chunks of about this size.
 const CHUNK: usize = 1 << 16;
 
-// Flags in `Key::missing`.
+// Flags in `Key::flags`.
 const NO_RANK: u8 = 1;
 const NO_DATE: u8 = 2;
 const NO_PRICE: u8 = 4;
+// ... and, not about a missing value: the row's text needs no quoting or escaping.
+const PLAIN: u8 = 8;
 
 /// The sort key of one included row; `row` is where its text starts in the [`RowArena`].
 #[derive(Debug, Clone, Copy)]
@@ -268,7 +290,7 @@ struct Key {
     price: f64,
     cusip: u32,
     row: u32,
-    missing: u8,
+    flags: u8,
 }
 
 // Text fields stored per included row, before the passthrough columns.
@@ -537,9 +559,10 @@ impl<'a, W: Write> Collector<'a, W> {
             price: price.as_ref().map_or(0.0, |p| p.value),
             cusip: cusip_id,
             row,
-            missing: (if rank.is_none() { NO_RANK } else { 0 })
+            flags: (if rank.is_none() { NO_RANK } else { 0 })
                 | (if date.is_none() { NO_DATE } else { 0 })
-                | (if price.is_none() { NO_PRICE } else { 0 }),
+                | (if price.is_none() { NO_PRICE } else { 0 })
+                | (if record.is_plain() { PLAIN } else { 0 }),
         });
         self.counts.included += 1;
         Ok(())
@@ -592,11 +615,11 @@ impl<'a, W: Write> Collector<'a, W> {
         keys.sort_unstable_by(|a, b| {
             a.cusip
                 .cmp(&b.cusip)
-                .then_with(|| (a.missing & NO_RANK).cmp(&(b.missing & NO_RANK)))
+                .then_with(|| (a.flags & NO_RANK).cmp(&(b.flags & NO_RANK)))
                 .then_with(|| a.rank.cmp(&b.rank))
-                .then_with(|| (a.missing & NO_DATE).cmp(&(b.missing & NO_DATE)))
+                .then_with(|| (a.flags & NO_DATE).cmp(&(b.flags & NO_DATE)))
                 .then_with(|| b.date.cmp(&a.date))
-                .then_with(|| (a.missing & NO_PRICE).cmp(&(b.missing & NO_PRICE)))
+                .then_with(|| (a.flags & NO_PRICE).cmp(&(b.flags & NO_PRICE)))
                 .then_with(|| {
                     let by_price = a.price.total_cmp(&b.price);
                     match price_order {
@@ -626,11 +649,25 @@ impl<'a, W: Write> Collector<'a, W> {
         }
         csv.push(b'\n');
         json.push(b'[');
+        // `,"NAME":` for each passthrough column, escaped once instead of once a row.
+        let json_keys: Vec<Vec<u8>> = self
+            .columns
+            .passthrough_names
+            .iter()
+            .map(|name| {
+                let mut key = vec![b','];
+                push_json_string(&mut key, name);
+                key.push(b':');
+                key
+            })
+            .collect();
         let mut securities = 0u64;
         let mut stamp = Vec::with_capacity(32);
         let mut fields: Vec<&[u8]> = Vec::with_capacity(self.fields_per_row);
-        let mut cusip_text = "";
+        let mut cusip: &[u8] = b"";
+        let mut cusip_plain = true;
         let mut parent_id: &[u8] = b"";
+        let mut parent_plain = true;
         let mut position = 0usize;
         for (index, key) in self.keys.iter().enumerate() {
             if index % TOUCH_AHEAD == 0 {
@@ -645,9 +682,10 @@ impl<'a, W: Write> Collector<'a, W> {
                 }
                 securities += 1;
                 position = 0;
-                cusip_text = self.cusip_at(key.cusip);
+                cusip = self.cusip_at(key.cusip).as_bytes();
+                cusip_plain = is_plain(cusip);
                 json.extend_from_slice(b"\n{\"cusip\":");
-                push_json_string(&mut json, cusip_text);
+                push_json_string(&mut json, cusip);
                 json.extend_from_slice(b",\"parent\":");
             } else if position == 1 {
                 json.extend_from_slice(b",\"children\":[");
@@ -656,24 +694,27 @@ impl<'a, W: Write> Collector<'a, W> {
             }
             fields.clear();
             fields.extend(self.rows.fields(key.row).take(self.fields_per_row));
+            let plain = key.flags & PLAIN != 0;
             if position == 0 {
                 parent_id = fields[ID];
+                parent_plain = plain;
             }
             // Formatted once for both files.
             stamp.clear();
-            if key.missing & NO_DATE == 0 {
+            if key.flags & NO_DATE == 0 {
                 values::write_timestamp(&mut stamp, key.date);
             }
             let row = RankedRow {
                 key,
-                cusip: cusip_text,
+                cusip: Cell::new(cusip, cusip_plain),
                 position,
-                parent_id,
+                parent_id: Cell::new(parent_id, parent_plain),
                 fields: &fields,
+                plain,
                 stamp: &stamp,
             };
-            self.write_csv_row(&mut csv, &row);
-            self.write_json_row(&mut json, &row);
+            write_csv_row(&mut csv, &row);
+            write_json_row(&mut json, &row, &json_keys);
             position += 1;
             // Hand the buffers to the writers in chunks: bounded memory, few syscalls.
             if csv.len() > CHUNK {
@@ -695,95 +736,130 @@ impl<'a, W: Write> Collector<'a, W> {
         json_out.write_all(&json)?;
         Ok(securities)
     }
+}
 
-    fn write_csv_row(&self, out: &mut Vec<u8>, row: &RankedRow<'_>) {
-        push_csv_field(out, row.cusip);
-        out.push(b',');
-        out.extend_from_slice(itoa(row.position as i64, &mut [0; 20]));
-        if row.position == 0 {
-            out.extend_from_slice(b",Y,,");
-        } else {
-            out.extend_from_slice(b",N,");
-            push_csv_field(out, row.parent_id);
-            out.push(b',');
-        }
-        push_csv_field(out, row.fields[ID]);
-        out.push(b',');
-        push_csv_field(out, row.fields[SOURCE]);
-        out.push(b',');
-        if row.key.missing & NO_RANK == 0 {
-            out.extend_from_slice(itoa(row.key.rank, &mut [0; 20]));
-        }
-        out.push(b',');
-        out.extend_from_slice(row.stamp);
-        out.push(b',');
-        out.extend_from_slice(row.fields[PRICE]);
-        for field in &row.fields[FIXED_TEXT_FIELDS..] {
-            out.push(b',');
-            push_csv_field(out, field);
-        }
-        out.push(b'\n');
+/// A cell of the ranked output and whether it is [plain](is_plain), so it can be copied.
+#[derive(Clone, Copy)]
+struct Cell<'a> {
+    text: &'a [u8],
+    plain: bool,
+}
+
+impl<'a> Cell<'a> {
+    fn new(text: &'a [u8], plain: bool) -> Self {
+        Self { text, plain }
     }
 
-    fn write_json_row(&self, out: &mut Vec<u8>, row: &RankedRow<'_>) {
-        out.extend_from_slice(b"{\"POSITION\":");
-        out.extend_from_slice(itoa(row.position as i64, &mut [0; 20]));
-        if row.position == 0 {
-            out.extend_from_slice(b",\"IS_PARENT\":\"Y\",\"PARENT_ID\":null,\"ID\":");
+    fn csv(self, out: &mut Vec<u8>) {
+        if self.plain {
+            out.extend_from_slice(self.text);
         } else {
-            out.extend_from_slice(b",\"IS_PARENT\":\"N\",\"PARENT_ID\":");
-            push_json_string(out, row.parent_id);
-            out.extend_from_slice(b",\"ID\":");
+            push_csv_field(out, self.text);
         }
-        push_json_string(out, row.fields[ID]);
-        out.extend_from_slice(b",\"SOURCE\":");
-        match row.fields[SOURCE] {
-            b"" => out.extend_from_slice(b"null"),
-            source => push_json_string(out, source),
-        }
-        out.extend_from_slice(b",\"RANK\":");
-        if row.key.missing & NO_RANK == 0 {
-            out.extend_from_slice(itoa(row.key.rank, &mut [0; 20]));
-        } else {
-            out.extend_from_slice(b"null");
-        }
-        out.extend_from_slice(b",\"COLOR_DATE\":");
-        if !row.stamp.is_empty() {
+    }
+
+    fn json(self, out: &mut Vec<u8>) {
+        if self.plain {
             out.push(b'"');
-            out.extend_from_slice(row.stamp);
+            out.extend_from_slice(self.text);
             out.push(b'"');
         } else {
-            out.extend_from_slice(b"null");
+            push_json_string(out, self.text);
         }
-        out.extend_from_slice(b",\"PRICE\":");
-        match row.fields[PRICE] {
-            b"" => out.extend_from_slice(b"null"),
-            // The canonical price text is a valid JSON number.
-            price => out.extend_from_slice(price),
-        }
-        for (name, field) in self
-            .columns
-            .passthrough_names
-            .iter()
-            .zip(&row.fields[FIXED_TEXT_FIELDS..])
-        {
-            out.push(b',');
-            push_json_string(out, name);
-            out.push(b':');
-            push_json_string(out, field);
-        }
-        out.push(b'}');
     }
 }
 
 /// One row of the ranked output, as both writers need it.
 struct RankedRow<'a> {
     key: &'a Key,
-    cusip: &'a str,
+    cusip: Cell<'a>,
     position: usize,
-    parent_id: &'a [u8],
+    parent_id: Cell<'a>,
     fields: &'a [&'a [u8]],
+    // Whether all of `fields` are plain.
+    plain: bool,
     stamp: &'a [u8],
+}
+
+impl RankedRow<'_> {
+    fn field(&self, index: usize) -> Cell<'_> {
+        Cell::new(self.fields[index], self.plain)
+    }
+}
+
+fn write_csv_row(out: &mut Vec<u8>, row: &RankedRow<'_>) {
+    row.cusip.csv(out);
+    out.push(b',');
+    out.extend_from_slice(itoa(row.position as i64, &mut [0; 20]));
+    if row.position == 0 {
+        out.extend_from_slice(b",Y,,");
+    } else {
+        out.extend_from_slice(b",N,");
+        row.parent_id.csv(out);
+        out.push(b',');
+    }
+    row.field(ID).csv(out);
+    out.push(b',');
+    row.field(SOURCE).csv(out);
+    out.push(b',');
+    if row.key.flags & NO_RANK == 0 {
+        out.extend_from_slice(itoa(row.key.rank, &mut [0; 20]));
+    }
+    out.push(b',');
+    out.extend_from_slice(row.stamp);
+    out.push(b',');
+    out.extend_from_slice(row.fields[PRICE]);
+    for index in FIXED_TEXT_FIELDS..row.fields.len() {
+        out.push(b',');
+        row.field(index).csv(out);
+    }
+    out.push(b'\n');
+}
+
+fn write_json_row(out: &mut Vec<u8>, row: &RankedRow<'_>, passthrough_keys: &[Vec<u8>]) {
+    out.extend_from_slice(b"{\"POSITION\":");
+    out.extend_from_slice(itoa(row.position as i64, &mut [0; 20]));
+    if row.position == 0 {
+        out.extend_from_slice(b",\"IS_PARENT\":\"Y\",\"PARENT_ID\":null,\"ID\":");
+    } else {
+        out.extend_from_slice(b",\"IS_PARENT\":\"N\",\"PARENT_ID\":");
+        row.parent_id.json(out);
+        out.extend_from_slice(b",\"ID\":");
+    }
+    row.field(ID).json(out);
+    out.extend_from_slice(b",\"SOURCE\":");
+    match row.fields[SOURCE] {
+        b"" => out.extend_from_slice(b"null"),
+        _ => row.field(SOURCE).json(out),
+    }
+    out.extend_from_slice(b",\"RANK\":");
+    if row.key.flags & NO_RANK == 0 {
+        out.extend_from_slice(itoa(row.key.rank, &mut [0; 20]));
+    } else {
+        out.extend_from_slice(b"null");
+    }
+    out.extend_from_slice(b",\"COLOR_DATE\":");
+    if !row.stamp.is_empty() {
+        out.push(b'"');
+        out.extend_from_slice(row.stamp);
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(b"null");
+    }
+    out.extend_from_slice(b",\"PRICE\":");
+    match row.fields[PRICE] {
+        b"" => out.extend_from_slice(b"null"),
+        // The canonical price text is a valid JSON number.
+        price => out.extend_from_slice(price),
+    }
+    for (key, index) in passthrough_keys
+        .iter()
+        .zip(FIXED_TEXT_FIELDS..row.fields.len())
+    {
+        out.extend_from_slice(key);
+        row.field(index).json(out);
+    }
+    out.push(b'}');
 }
 
 /// Ends a security's JSON object: its children list, empty when it has only a parent.
