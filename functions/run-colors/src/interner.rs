@@ -56,6 +56,25 @@ impl StringList {
         list
     }
 
+    /// Appends `value` upper-cased: in place when it is ASCII (a CUSIP always is), so the
+    /// usual string allocates nothing.
+    pub(crate) fn push_uppercase(&mut self, value: &str) -> Result<(), RunError> {
+        if value.is_ascii() {
+            let start = self.text.len();
+            self.push(value)?;
+            self.text[start..].make_ascii_uppercase();
+            Ok(())
+        } else {
+            self.push(&value.to_uppercase())
+        }
+    }
+
+    /// Removes every string, keeping the room.
+    pub(crate) fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+    }
+
     /// String `index`.
     pub(crate) fn get(&self, index: u32) -> &str {
         &self.text[self.range(index as usize)]
@@ -298,6 +317,20 @@ mod tests {
         assert_eq!(interner.intern("B").unwrap(), (2, true));
         assert_eq!((interner.get(0), interner.get(2)), ("B1", "B"));
         assert_eq!(interner.len(), 3);
+    }
+
+    #[test]
+    fn upper_casing_changes_letters_only_and_handles_any_script() {
+        let mut list = StringList::default();
+        for value in ["ab9p01x", "ÄbC", "straße", "", "12-3"] {
+            list.push_uppercase(value).unwrap();
+        }
+        let got: Vec<&str> = (0..list.len() as u32).map(|i| list.get(i)).collect();
+        assert_eq!(got, ["AB9P01X", "ÄBC", "STRASSE", "", "12-3"]);
+        list.clear();
+        assert_eq!(list.len(), 0);
+        list.push_uppercase("x").unwrap();
+        assert_eq!(list.get(0), "X");
     }
 
     #[test]

@@ -249,19 +249,6 @@ impl Columns {
     }
 }
 
-/// `raw` upper-cased: in `buf` when it fits and is ASCII (a CUSIP always is), so the usual row
-/// allocates nothing.
-fn upper_cusip<'b>(raw: &str, buf: &'b mut [u8; 32]) -> std::borrow::Cow<'b, str> {
-    if raw.len() <= buf.len() && raw.is_ascii() {
-        let upper = &mut buf[..raw.len()];
-        upper.copy_from_slice(raw.as_bytes());
-        upper.make_ascii_uppercase();
-        std::borrow::Cow::Borrowed(std::str::from_utf8(upper).unwrap_or_default())
-    } else {
-        std::borrow::Cow::Owned(raw.to_uppercase())
-    }
-}
-
 /// `value.trim()`, with a shortcut for the usual cell: one that starts and ends with a visible
 /// ASCII character has nothing to trim, which two byte checks show without decoding UTF-8 (six
 /// cells a row, a million rows).
@@ -392,6 +379,8 @@ struct Collector<'a, W: Write> {
     // After sorting: the CUSIPs in security order, so writing reads them front to back.
     sorted_cusips: StringList,
     ids: Interner,
+    // The CUSIPs of the batch being pushed.
+    batch_cusips: StringList,
     excluded: W,
     line: Vec<u8>,
     matched: Vec<usize>,
@@ -420,6 +409,7 @@ impl<'a, W: Write> Collector<'a, W> {
             cusips: Interner::with_capacity(rows / 4, rows / 4 * 9),
             sorted_cusips: StringList::default(),
             ids: Interner::with_capacity(rows, rows * 10),
+            batch_cusips: StringList::with_capacity(BATCH, BATCH * 16),
             excluded,
             line: Vec::with_capacity(256),
             matched: Vec::new(),
@@ -436,13 +426,15 @@ impl<'a, W: Write> Collector<'a, W> {
     /// Pushes a batch of rows. Their IDs are hashed and their table slots read first, so the
     /// cache misses of a batch overlap (see [`Interner::peek`]).
     fn push_batch(&mut self, records: &[Record]) -> Result<(), RunError> {
+        // The batch's CUSIPs, upper-cased once here for both their hash and their row.
+        let mut cusips = std::mem::take(&mut self.batch_cusips);
+        cusips.clear();
         let mut hashes = [(0u64, 0u64); BATCH];
-        for (hash, record) in hashes.iter_mut().zip(records) {
-            let mut cusip_buf = [0u8; 32];
-            let cusip = upper_cusip(self.columns.cell(record, Field::Cusip), &mut cusip_buf);
+        for (index, (hash, record)) in hashes.iter_mut().zip(records).enumerate() {
+            cusips.push_uppercase(self.columns.cell(record, Field::Cusip))?;
             *hash = (
                 self.ids.hash(self.columns.cell(record, Field::Id)),
-                self.cusips.hash(&cusip),
+                self.cusips.hash(cusips.get(index as u32)),
             );
         }
         // The reads in a loop of their own: with nothing between them, the CPU keeps all of
@@ -459,19 +451,28 @@ impl<'a, W: Write> Collector<'a, W> {
             peeked_text = peeked_text.wrapping_add(self.cusips.peek_text(cusip_hash));
         }
         std::hint::black_box((peeked, peeked_text));
-        for (record, (id_hash, cusip_hash)) in records.iter().zip(hashes) {
-            self.push(record, id_hash, cusip_hash)?;
-        }
-        Ok(())
+        let pushed =
+            records
+                .iter()
+                .zip(hashes)
+                .enumerate()
+                .try_for_each(|(index, (record, hashes))| {
+                    self.push(record, cusips.get(index as u32), hashes)
+                });
+        self.batch_cusips = cusips;
+        pushed
     }
 
-    fn push(&mut self, record: &Record, id_hash: u64, cusip_hash: u64) -> Result<(), RunError> {
+    /// Pushes one row whose upper-cased `cusip` and `(ID, CUSIP)` hashes the batch worked out.
+    fn push(
+        &mut self,
+        record: &Record,
+        cusip: &str,
+        (id_hash, cusip_hash): (u64, u64),
+    ) -> Result<(), RunError> {
         self.counts.input += 1;
         let columns = &self.columns;
         let id = columns.cell(record, Field::Id);
-        let mut cusip_buf = [0u8; 32];
-        let cusip = upper_cusip(columns.cell(record, Field::Cusip), &mut cusip_buf);
-        let cusip = cusip.as_ref();
         let source = Some(columns.cell(record, Field::Source)).filter(|s| !s.is_empty());
         let rank_text = columns.cell(record, Field::Rank);
         let date_text = columns.cell(record, Field::ColorDate);

@@ -164,6 +164,25 @@ pub struct Price<'a> {
     pub text: std::borrow::Cow<'a, str>,
 }
 
+/// `±int.frac` computed directly when it has at most 15 digits: the digits then make an integer
+/// that a double holds exactly, and so does the power of ten, so one division rounds once, to
+/// the same double the full parser finds (Clinger's fast path, which `str::parse` also takes,
+/// after much more work per call).
+fn short_decimal(negative: bool, int_digits: &str, frac_digits: &str) -> Option<f64> {
+    const POWERS: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    if int_digits.len() + frac_digits.len() > 15 {
+        return None;
+    }
+    let mantissa = int_digits
+        .bytes()
+        .chain(frac_digits.bytes())
+        .fold(0u64, |n, digit| n * 10 + u64::from(digit - b'0'));
+    let value = mantissa as f64 / POWERS[frac_digits.len()];
+    Some(if negative { -value } else { value })
+}
+
 /// Parses a decimal `[+-]digits[.digits][e[+-]digits]` (`.5` and `1.` accepted), never
 /// `inf` or `NaN`.
 pub fn parse_price(text: &str) -> Option<Price<'_>> {
@@ -222,8 +241,15 @@ pub fn parse_price(text: &str) -> Option<Price<'_>> {
         && (int_digits.len() == 1 || !int_digits.starts_with('0'))
         && (!has_point || !frac_digits.is_empty());
     if already_canonical {
-        // The common case: no copy, one float parse.
-        let value: f64 = text.parse().ok()?;
+        // The common case: no copy, one float parse, or none for a short plain decimal.
+        let value = match exponent {
+            "" => short_decimal(negative, int_digits, frac_digits),
+            _ => None,
+        };
+        let value: f64 = match value {
+            Some(value) => value,
+            None => text.parse().ok()?,
+        };
         return value.is_finite().then_some(Price {
             value,
             text: std::borrow::Cow::Borrowed(text),
@@ -316,6 +342,49 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_decimals_parse_to_exactly_the_double_the_full_parser_finds() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut checked = 0;
+        for _ in 0..200_000 {
+            let int_len = (next() % 9) as usize;
+            let frac_len = (next() % 9) as usize;
+            let digits: String = (0..int_len + frac_len)
+                .map(|_| char::from(b'0' + (next() % 10) as u8))
+                .collect();
+            let (int, frac) = digits.split_at(int_len);
+            let sign = if next() % 3 == 0 { "-" } else { "" };
+            let text = match frac {
+                "" => format!("{sign}{int}"),
+                _ => format!("{sign}{int}.{frac}"),
+            };
+            let Some(price) = parse_price(&text) else {
+                assert!(int.is_empty() && frac.is_empty(), "{text:?}");
+                continue;
+            };
+            let full: f64 = price.text.parse().expect("canonical text parses");
+            assert_eq!(price.value.to_bits(), full.to_bits(), "{text:?}");
+            checked += 1;
+        }
+        assert!(checked > 150_000);
+        for (text, bits) in [
+            ("0.1", 0.1f64),
+            ("-0.0", -0.0),
+            ("999999999999999", 999999999999999.0),
+        ] {
+            assert_eq!(
+                parse_price(text).expect(text).value.to_bits(),
+                bits.to_bits()
+            );
+        }
+    }
 
     #[test]
     fn the_three_timestamp_forms_agree_on_the_same_instant() {
