@@ -382,7 +382,8 @@ struct Collector<'a, W: Write> {
     // The CUSIPs of the batch being pushed.
     batch_cusips: StringList,
     excluded: W,
-    line: Vec<u8>,
+    // excluded.csv lines not yet handed to its writer: one write per chunk, not per row.
+    excluded_lines: Vec<u8>,
     matched: Vec<usize>,
     reasons: String,
     counts: RowCounts,
@@ -411,7 +412,7 @@ impl<'a, W: Write> Collector<'a, W> {
             ids: Interner::with_capacity(rows, rows * 10),
             batch_cusips: StringList::with_capacity(BATCH, BATCH * 16),
             excluded,
-            line: Vec::with_capacity(256),
+            excluded_lines: Vec::with_capacity(2 * CHUNK),
             matched: Vec::new(),
             reasons: String::new(),
             counts: RowCounts::default(),
@@ -584,19 +585,29 @@ impl<'a, W: Write> Collector<'a, W> {
     /// Writes the excluded row with the reasons gathered in `self.reasons`.
     fn exclude(&mut self, id: &str, cusip: &str) -> Result<(), RunError> {
         self.counts.excluded += 1;
-        self.line.clear();
-        push_csv_field(&mut self.line, id);
-        self.line.push(b',');
-        push_csv_field(&mut self.line, cusip);
-        self.line.push(b',');
-        push_csv_field(&mut self.line, &self.reasons);
-        self.line.push(b'\n');
+        let lines = &mut self.excluded_lines;
+        push_csv_field(lines, id);
+        lines.push(b',');
+        push_csv_field(lines, cusip);
+        lines.push(b',');
+        push_csv_field(lines, &self.reasons);
+        lines.push(b'\n');
+        if lines.len() > CHUNK {
+            self.flush_excluded()?;
+        }
+        Ok(())
+    }
+
+    /// Hands the pending excluded.csv lines to its writer.
+    fn flush_excluded(&mut self) -> Result<(), RunError> {
         self.excluded
-            .write_all(&self.line)
+            .write_all(&self.excluded_lines)
             .map_err(|source| RunError::Write {
                 path: PathBuf::from("excluded.csv"),
                 source,
-            })
+            })?;
+        self.excluded_lines.clear();
+        Ok(())
     }
 
     /// Sorts the included rows: CUSIP, then RANK ascending, COLOR_DATE newest first, PRICE
@@ -958,6 +969,9 @@ pub fn run(
             break;
         }
     }
+    collector
+        .flush_excluded()
+        .map_err(|err| with_dir(err, dir))?;
     collector.sort(settings.rules.price_order());
 
     let mut colors_csv = create(dir, "colors.csv", CHUNK)?;
