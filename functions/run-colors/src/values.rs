@@ -76,39 +76,82 @@ pub fn parse_timestamp(text: &str) -> Option<Micros> {
 /// Writes `micros` as RFC 3339 UTC: `2026-11-20T14:30:00Z`, with `.mmm` or `.uuuuuu` only when
 /// the value has a fraction.
 pub fn write_timestamp(out: &mut Vec<u8>, micros: Micros) {
-    let seconds = micros.div_euclid(MICROS_PER_SECOND);
-    let fraction = micros.rem_euclid(MICROS_PER_SECOND);
-    let days = seconds.div_euclid(SECONDS_PER_DAY);
-    let second_of_day = seconds.rem_euclid(SECONDS_PER_DAY);
-    let (year, month, day) = civil_from_days(days);
-    if (0..=9999).contains(&year) {
-        // The common case, written as one fixed-width block: this runs for every ranked row.
-        let mut b = *b"0000-00-00T00:00:00";
-        let two = |b: &mut [u8], at: usize, v: i64| {
-            b[at] = b'0' + (v / 10) as u8;
-            b[at + 1] = b'0' + (v % 10) as u8;
-        };
-        two(&mut b, 0, year / 100);
-        two(&mut b, 2, year % 100);
-        two(&mut b, 5, month);
-        two(&mut b, 8, day);
-        two(&mut b, 11, second_of_day / 3600);
-        two(&mut b, 14, second_of_day / 60 % 60);
-        two(&mut b, 17, second_of_day % 60);
-        out.extend_from_slice(&b);
-    } else {
-        push_padded(out, year, 4);
-        out.push(b'-');
-        push_padded(out, month, 2);
-        out.push(b'-');
-        push_padded(out, day, 2);
-        out.push(b'T');
-        push_padded(out, second_of_day / 3600, 2);
-        out.push(b':');
-        push_padded(out, second_of_day / 60 % 60, 2);
-        out.push(b':');
-        push_padded(out, second_of_day % 60, 2);
+    TimestampWriter::new().write(out, micros);
+}
+
+/// [`write_timestamp`] for many values: it remembers the date text of the last days it wrote
+/// (a run's colors span a few weeks), so the calendar arithmetic runs once a day rather than
+/// once a row.
+pub struct TimestampWriter {
+    // By day number modulo the length: the day and its `YYYY-MM-DD`.
+    dates: [(i64, [u8; 10]); 64],
+}
+
+impl Default for TimestampWriter {
+    fn default() -> Self {
+        Self::new()
     }
+}
+
+impl TimestampWriter {
+    /// A writer that remembers nothing yet.
+    pub fn new() -> Self {
+        Self {
+            dates: [(i64::MIN, [0; 10]); 64],
+        }
+    }
+
+    /// Appends `micros` as [`write_timestamp`] does.
+    pub fn write(&mut self, out: &mut Vec<u8>, micros: Micros) {
+        let seconds = micros.div_euclid(MICROS_PER_SECOND);
+        let fraction = micros.rem_euclid(MICROS_PER_SECOND);
+        let days = seconds.div_euclid(SECONDS_PER_DAY);
+        let second_of_day = seconds.rem_euclid(SECONDS_PER_DAY);
+        let slot = &mut self.dates[days.rem_euclid(64) as usize];
+        if slot.0 != days {
+            let (year, month, day) = civil_from_days(days);
+            if !(0..=9999).contains(&year) {
+                // Outside four-digit years: written field by field, not remembered.
+                push_padded(out, year, 4);
+                out.push(b'-');
+                push_padded(out, month, 2);
+                out.push(b'-');
+                push_padded(out, day, 2);
+                out.push(b'T');
+                push_padded(out, second_of_day / 3600, 2);
+                out.push(b':');
+                push_padded(out, second_of_day / 60 % 60, 2);
+                out.push(b':');
+                push_padded(out, second_of_day % 60, 2);
+                push_fraction(out, fraction);
+                return;
+            }
+            let mut date = *b"0000-00-00";
+            put_two(&mut date, 0, year / 100);
+            put_two(&mut date, 2, year % 100);
+            put_two(&mut date, 5, month);
+            put_two(&mut date, 8, day);
+            *slot = (days, date);
+        }
+        // One fixed-width block: this runs for every ranked row.
+        let mut b = *b"0000-00-00T00:00:00";
+        b[..10].copy_from_slice(&slot.1);
+        put_two(&mut b, 11, second_of_day / 3600);
+        put_two(&mut b, 14, second_of_day / 60 % 60);
+        put_two(&mut b, 17, second_of_day % 60);
+        out.extend_from_slice(&b);
+        push_fraction(out, fraction);
+    }
+}
+
+/// Writes `v` (0..=99) as two digits at `at`.
+fn put_two(b: &mut [u8], at: usize, v: i64) {
+    b[at] = b'0' + (v / 10) as u8;
+    b[at + 1] = b'0' + (v % 10) as u8;
+}
+
+/// `.mmm` or `.uuuuuu` when there is a fraction, then the `Z`.
+fn push_fraction(out: &mut Vec<u8>, fraction: i64) {
     if fraction != 0 {
         out.push(b'.');
         if fraction % 1000 == 0 {
@@ -342,6 +385,38 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_timestamp_writer_for_many_values_writes_what_write_timestamp_writes() {
+        // Days that share a cache slot (64 apart), negative days, far years, fractions.
+        let mut writer = TimestampWriter::new();
+        let day = MICROS_PER_DAY;
+        let values = [
+            0,
+            -1,
+            day * 64,
+            day * 64 + 1_500_000,
+            20_000 * day + 3_723_000_123,
+            20_000 * day + 64 * day,
+            20_000 * day,
+            -719_468 * day,
+            -719_469 * day,
+            2_932_897 * day,
+            2_932_896 * day + 86_399_999_999,
+            i64::MIN / 2,
+            i64::MAX / 2,
+        ];
+        for &micros in values.iter().chain(values.iter().rev()) {
+            let mut one = Vec::new();
+            writer.write(&mut one, micros);
+            let mut fresh = Vec::new();
+            TimestampWriter::new().write(&mut fresh, micros);
+            assert_eq!(one, fresh, "{micros}");
+            if let Some(parsed) = parse_timestamp(std::str::from_utf8(&one).expect("ASCII")) {
+                assert_eq!(parsed, micros, "{}", String::from_utf8_lossy(&one));
+            }
+        }
+    }
 
     #[test]
     fn short_decimals_parse_to_exactly_the_double_the_full_parser_finds() {
