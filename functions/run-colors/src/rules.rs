@@ -155,9 +155,61 @@ enum Test {
     TimeIn { values: Vec<Micros>, negate: bool },
     NumberCompare { op: Compare, value: f64 },
     TimeCompare { op: Compare, value: Micros },
-    Matches(Regex),
+    Matches(Pattern),
     Missing,
     OlderThanDays(f64),
+}
+
+/// A `matches` regex, and the plain text test it amounts to when it is only letters, digits,
+/// `_`, `-` and spaces, perhaps anchored: `^TEST` is a prefix test. The regex engine answers
+/// those too, but its per-call set-up costs more than the comparison (a rule runs on every
+/// row).
+#[derive(Debug)]
+struct Pattern {
+    regex: Regex,
+    literal: Option<Literal>,
+}
+
+#[derive(Debug)]
+struct Literal {
+    text: String,
+    at_start: bool,
+    at_end: bool,
+}
+
+impl Pattern {
+    fn new(pattern: &str) -> Result<Pattern, String> {
+        let regex = Regex::new(pattern).map_err(|err| format!("bad regex {pattern:?}: {err}"))?;
+        let (at_start, rest) = match pattern.strip_prefix('^') {
+            Some(rest) => (true, rest),
+            None => (false, pattern),
+        };
+        let (at_end, text) = match rest.strip_suffix('$') {
+            Some(text) => (true, text),
+            None => (false, rest),
+        };
+        let plain = text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b' '));
+        let literal = plain.then(|| Literal {
+            text: text.to_owned(),
+            at_start,
+            at_end,
+        });
+        Ok(Pattern { regex, literal })
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        match &self.literal {
+            Some(literal) => match (literal.at_start, literal.at_end) {
+                (true, true) => text == literal.text,
+                (true, false) => text.starts_with(&literal.text),
+                (false, true) => text.ends_with(&literal.text),
+                (false, false) => text.contains(&literal.text),
+            },
+            None => self.regex.is_match(text),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -291,7 +343,7 @@ impl Rule {
                 row.number(self.field).is_some_and(|n| op.holds(n, *value))
             }
             Test::TimeCompare { op, value } => row.color_date.is_some_and(|t| op.holds(t, *value)),
-            Test::Matches(regex) => row.text(self.field).is_some_and(|t| regex.is_match(t)),
+            Test::Matches(pattern) => row.text(self.field).is_some_and(|t| pattern.is_match(t)),
             Test::OlderThanDays(days) => row
                 .color_date
                 .is_some_and(|t| (t as f64) < as_of as f64 - days * MICROS_PER_DAY as f64),
@@ -426,9 +478,7 @@ fn parse_test(field: Field, op: &str, object: &Map<String, Value>) -> Result<Tes
                 ));
             }
             let pattern = typed_text(needs_value(op)?, name)?;
-            Test::Matches(
-                Regex::new(&pattern).map_err(|err| format!("bad regex {pattern:?}: {err}"))?,
-            )
+            Test::Matches(Pattern::new(&pattern)?)
         }
         "missing" => {
             if value.is_some() || values.is_some() {
@@ -609,6 +659,59 @@ mod tests {
         assert!(hits(&anchored, &row()));
         let other = one_rule("ID", "matches", r#""value":"^TEST""#);
         assert!(!hits(&other, &row()));
+    }
+
+    #[test]
+    fn plain_patterns_answer_as_the_regex_does() {
+        let patterns = [
+            "^TEST",
+            "TEST$",
+            "^TEST$",
+            "TE",
+            "",
+            "^",
+            "$",
+            "^$",
+            "^A B",
+            "x-y_z",
+            "^037",
+            // Not plain: the regex answers.
+            "^TE.T",
+            "^(?i)test",
+            "TEST|DEMO",
+            r"^C\d$",
+            "^TEST\\$",
+        ];
+        let texts = [
+            "",
+            "TEST",
+            "TEST1",
+            "ATEST",
+            "test",
+            "TE",
+            "A B",
+            "A BC",
+            "x-y_z",
+            "037833100",
+            "TEXT",
+            "C1",
+            "TEST$",
+            "ÄTEST",
+            "TEST\n",
+        ];
+        for pattern in patterns {
+            let compiled = Pattern::new(pattern).expect("valid pattern");
+            let regex = Regex::new(pattern).expect("valid pattern");
+            for text in texts {
+                assert_eq!(
+                    compiled.is_match(text),
+                    regex.is_match(text),
+                    "{pattern:?} on {text:?}"
+                );
+            }
+        }
+        assert!(Pattern::new("^TEST").expect("valid").literal.is_some());
+        assert!(Pattern::new("^TE.T").expect("valid").literal.is_none());
     }
 
     #[test]
