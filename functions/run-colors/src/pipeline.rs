@@ -382,6 +382,7 @@ struct Collector<'a, W: Write> {
     ids: Interner,
     // The CUSIPs of the batch being pushed.
     batch_cusips: StringList,
+    timestamps: values::TimestampParser,
     excluded: W,
     // excluded.csv lines not yet handed to its writer: one write per chunk, not per row.
     excluded_lines: Vec<u8>,
@@ -412,6 +413,7 @@ impl<'a, W: Write> Collector<'a, W> {
             sorted_cusips: StringList::default(),
             ids: Interner::with_capacity(rows, rows * 10),
             batch_cusips: StringList::with_capacity(BATCH, BATCH * 16),
+            timestamps: values::TimestampParser::new(),
             excluded,
             excluded_lines: Vec::with_capacity(2 * CHUNK),
             matched: Vec::new(),
@@ -499,7 +501,7 @@ impl<'a, W: Write> Collector<'a, W> {
         let date = if date_text.is_empty() {
             None
         } else {
-            let date = values::parse_timestamp(date_text);
+            let date = self.timestamps.parse(date_text);
             if date.is_none() {
                 invalid[3] = Some("invalid:COLOR_DATE");
             }

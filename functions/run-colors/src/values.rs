@@ -14,8 +14,55 @@ const SECONDS_PER_DAY: i64 = 86_400;
 /// Parses `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` (or with `T`) with an optional fraction, and
 /// RFC 3339 with `Z` or a `±HH:MM` offset. No offset means UTC.
 pub fn parse_timestamp(text: &str) -> Option<Micros> {
-    let b = text.as_bytes();
-    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+    parse_timestamp_with(text, parse_date)
+}
+
+/// [`parse_timestamp`] for many values: it remembers the day number of the last dates it read
+/// (by their `YYYY-MM-DD` text), so the calendar checks and arithmetic run once a day rather
+/// than once a row.
+pub struct TimestampParser {
+    // By a hash of the date text: the text (zero-padded) and its day number.
+    dates: [(u128, i64); 64],
+}
+
+impl Default for TimestampParser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TimestampParser {
+    /// A parser that remembers nothing yet.
+    pub fn new() -> Self {
+        // No text makes this key (its upper bytes are padding, zero in every real key), so it
+        // marks an empty slot.
+        Self {
+            dates: [(u128::MAX, 0); 64],
+        }
+    }
+
+    /// Parses `text` as [`parse_timestamp`] does.
+    pub fn parse(&mut self, text: &str) -> Option<Micros> {
+        parse_timestamp_with(text, |date| {
+            let mut key = [0u8; 16];
+            key[..10].copy_from_slice(date);
+            let key = u128::from_le_bytes(key);
+            let slot = &mut self.dates[((key as u64 ^ (key >> 64) as u64)
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                >> 58) as usize];
+            if slot.0 == key {
+                return Some(slot.1);
+            }
+            let days = parse_date(date)?;
+            *slot = (key, days);
+            Some(days)
+        })
+    }
+}
+
+/// The day number of a `YYYY-MM-DD` (ten bytes), if it is a real date.
+fn parse_date(b: &[u8]) -> Option<i64> {
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
     let year = digits(&b[0..4])?;
@@ -24,7 +71,19 @@ pub fn parse_timestamp(text: &str) -> Option<Micros> {
     if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
         return None;
     }
-    let days = days_from_civil(year, month, day);
+    Some(days_from_civil(year, month, day))
+}
+
+/// [`parse_timestamp`] with the day number of the first ten bytes from `date_days`.
+fn parse_timestamp_with(
+    text: &str,
+    date_days: impl FnOnce(&[u8]) -> Option<i64>,
+) -> Option<Micros> {
+    let b = text.as_bytes();
+    if b.len() < 10 {
+        return None;
+    }
+    let days = date_days(&b[..10])?;
     if b.len() == 10 {
         return Some(days * SECONDS_PER_DAY * MICROS_PER_SECOND);
     }
@@ -385,6 +444,48 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_timestamp_parser_for_many_values_parses_what_parse_timestamp_parses() {
+        let mut parser = TimestampParser::new();
+        let texts = [
+            "2026-11-20",
+            "2026-11-20 14:30:00",
+            "2026-11-21T00:00:00Z",
+            "2026-02-29",
+            "2024-02-29T23:59:59.5+01:00",
+            "2026-13-01",
+            "2026-11-2x",
+            "0000-01-01",
+            "9999-12-31",
+            "2026-11-20T25:00:00",
+            "",
+            "2026-11-2",
+            "2026/11/20",
+            "2026-11-20 14:30:00",
+            "2024-02-29",
+            "1970-01-01T00:00:00-00:30",
+            "\0\0\0\0\0\0\0\0\0\0",
+        ];
+        for round in 0..3 {
+            for text in texts {
+                assert_eq!(
+                    parser.parse(text),
+                    parse_timestamp(text),
+                    "round {round}: {text:?}"
+                );
+            }
+        }
+        // More distinct dates than slots, each asked twice.
+        for day in 1..=28 {
+            for month in 1..=12 {
+                let text = format!("2026-{month:02}-{day:02}T12:00:00Z");
+                for _ in 0..2 {
+                    assert_eq!(parser.parse(&text), parse_timestamp(&text), "{text}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn one_timestamp_writer_for_many_values_writes_what_write_timestamp_writes() {
