@@ -63,19 +63,7 @@ impl<R: Read> CsvSource<R> {
     }
 
     fn with_buffer(input: R, description: String, buffer: usize) -> Result<Self, SourceError> {
-        let mut source = Self {
-            input,
-            buf: vec![0; buffer.max(1)],
-            start: 0,
-            end: 0,
-            eof: false,
-            line: 1,
-            record_line: 1,
-            quoted: QuotedReader::default(),
-            columns: Vec::new(),
-            description,
-            size: None,
-        };
+        let mut source = Self::unread(input, description, buffer);
         let mut header = Record::new();
         match source.read(&mut header) {
             // An empty file has no columns, which the run reports as a missing ID column.
@@ -88,6 +76,23 @@ impl<R: Read> CsvSource<R> {
             }
         }
         Ok(source)
+    }
+
+    /// A reader that has read nothing yet, not even the header.
+    fn unread(input: R, description: String, buffer: usize) -> Self {
+        Self {
+            input,
+            buf: vec![0; buffer.max(1)],
+            start: 0,
+            end: 0,
+            eof: false,
+            line: 1,
+            record_line: 1,
+            quoted: QuotedReader::default(),
+            columns: Vec::new(),
+            description,
+            size: None,
+        }
     }
 
     /// Reads the next record into `record`; `false` at the end of the input.
@@ -368,19 +373,7 @@ mod tests {
 
     /// Every record of `input` as this reader reads it, with a `buffer`-byte starting buffer.
     fn actual(input: &[u8], buffer: usize) -> Result<Vec<Vec<String>>, ()> {
-        let mut source = CsvSource {
-            input,
-            buf: vec![0; buffer],
-            start: 0,
-            end: 0,
-            eof: false,
-            line: 1,
-            record_line: 1,
-            quoted: QuotedReader::default(),
-            columns: Vec::new(),
-            description: "test".into(),
-            size: None,
-        };
+        let mut source = CsvSource::unread(input, "test".into(), buffer);
         let mut rows = Vec::new();
         let mut record = Record::new();
         while source.read(&mut record).map_err(|_| ())? {
@@ -394,17 +387,11 @@ mod tests {
         // Short random texts over the bytes that matter to CSV, plus a two-byte character
         // and a bare `\r`; every buffer size from tiny (a refill inside every record) up.
         const ALPHABET: [&str; 10] = ["a", "b", ",", ",", "\"", "\n", "\r", "\r\n", " ", "é"];
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::sample::Rng::new(0x2545_f491_4f6c_dd1d);
         for case in 0..4_000 {
-            let len = (next() % 40) as usize;
+            let len = rng.below(40) as usize;
             let input: String = (0..len)
-                .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+                .map(|_| ALPHABET[rng.below(ALPHABET.len() as u64) as usize])
                 .collect();
             let want = expected(input.as_bytes()).expect("valid UTF-8 by construction");
             for buffer in [1, 3, 7, BUFFER] {

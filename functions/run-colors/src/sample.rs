@@ -23,10 +23,15 @@ pub struct SampleSpec {
     pub as_of: values::Micros,
 }
 
-// xorshift64*: tiny, fast and plenty for test data.
-struct Rng(u64);
+/// xorshift64*: tiny, fast and plenty for test data (and the random cases of the tests).
+pub(crate) struct Rng(u64);
 
 impl Rng {
+    /// A generator from `seed` (zero, which would stay zero, is taken as one).
+    pub(crate) fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+
     fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
@@ -34,7 +39,8 @@ impl Rng {
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    /// A number in `0..n`.
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 
@@ -73,7 +79,7 @@ fn cusip(index: u64, out: &mut String) {
 
 /// Writes a CSV with header `ID,CUSIP,SOURCE,RANK,COLOR_DATE,PRICE,DESK,COMMENT`.
 pub fn generate(spec: &SampleSpec, out: &mut impl Write) -> io::Result<()> {
-    let mut rng = Rng(spec.seed.max(1));
+    let mut rng = Rng::new(spec.seed);
     let mut line = Vec::with_capacity(128);
     let mut text = String::with_capacity(32);
     out.write_all(b"ID,CUSIP,SOURCE,RANK,COLOR_DATE,PRICE,DESK,COMMENT\n")?;

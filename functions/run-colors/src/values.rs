@@ -521,22 +521,16 @@ mod tests {
 
     #[test]
     fn short_decimals_parse_to_exactly_the_double_the_full_parser_finds() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::sample::Rng::new(0x9e37_79b9_7f4a_7c15);
         let mut checked = 0;
         for _ in 0..200_000 {
-            let int_len = (next() % 9) as usize;
-            let frac_len = (next() % 9) as usize;
+            let int_len = rng.below(9) as usize;
+            let frac_len = rng.below(9) as usize;
             let digits: String = (0..int_len + frac_len)
-                .map(|_| char::from(b'0' + (next() % 10) as u8))
+                .map(|_| char::from(b'0' + rng.below(10) as u8))
                 .collect();
             let (int, frac) = digits.split_at(int_len);
-            let sign = if next() % 3 == 0 { "-" } else { "" };
+            let sign = if rng.below(3) == 0 { "-" } else { "" };
             let text = match frac {
                 "" => format!("{sign}{int}"),
                 _ => format!("{sign}{int}.{frac}"),
