@@ -29,6 +29,10 @@ pub struct CsvSource<R: Read> {
     line: u64,
     record_line: u64,
     quoted: QuotedReader,
+    // How many cells every record must have: the header's, once it is read.
+    width: Option<usize>,
+    // Room for unquoting a quoted cell on the fast path.
+    cell: String,
     columns: Vec<String>,
     description: String,
     size: Option<u64>,
@@ -67,7 +71,10 @@ impl<R: Read> CsvSource<R> {
         let mut header = Record::new();
         match source.read(&mut header) {
             // An empty file has no columns, which the run reports as a missing ID column.
-            Ok(_) => source.columns = header.iter().map(str::to_owned).collect(),
+            Ok(_) => {
+                source.columns = header.iter().map(str::to_owned).collect();
+                source.width = Some(source.columns.len());
+            }
             Err(err) => {
                 return Err(SourceError::new(
                     format!("cannot read the header of {}", source.description),
@@ -89,6 +96,8 @@ impl<R: Read> CsvSource<R> {
             line: 1,
             record_line: 1,
             quoted: QuotedReader::default(),
+            width: None,
+            cell: String::new(),
             columns: Vec::new(),
             description,
             size: None,
@@ -124,16 +133,97 @@ impl<R: Read> CsvSource<R> {
                 }
                 None => (rest, false),
             };
-            if memchr::memchr2(b'"', b'\r', line).is_some() {
-                return self.read_quoted(record);
+            // A quoted cell may go on past this line: csv_core reads such a record whole (and
+            // reports bytes that are not UTF-8 in it).
+            match std::str::from_utf8(line) {
+                Ok(text) if split_line(text, record, &mut self.cell) => {}
+                Ok(_) => return self.read_quoted(record),
+                Err(_) if memchr::memchr2(b'"', b'\r', line).is_some() => {
+                    return self.read_quoted(record);
+                }
+                Err(_) => return Err(self.malformed(self.line, "the line is not valid UTF-8")),
             }
-            let Ok(text) = std::str::from_utf8(line) else {
-                return Err(self.malformed(self.line, "the line is not valid UTF-8"));
-            };
-            record.set_split(text, memchr::memchr_iter(b',', line));
             self.start += line.len() + usize::from(ended);
             self.line += u64::from(ended);
             return Ok(true);
+        }
+    }
+
+    /// Reads up to `records.len()` records, checking each one's width; how many it read,
+    /// fewer only at the end of the input.
+    fn read_many(&mut self, records: &mut [Record]) -> Result<usize, CsvError> {
+        let mut filled = 0;
+        while filled < records.len() {
+            filled += self.read_whole_lines(&mut records[filled..])?;
+            if filled == records.len() {
+                break;
+            }
+            // The next record is not whole in the buffer, needs csv_core, or is broken.
+            if !self.read(&mut records[filled])? {
+                break;
+            }
+            self.check_width(&records[filled], self.record_line)?;
+            filled += 1;
+        }
+        Ok(filled)
+    }
+
+    /// The fast gear for many records at once: the lines whole in the buffer are found first,
+    /// their text is validated as UTF-8 in one call, and each is split. Stops early (without
+    /// consuming it) at a line that needs [`CsvSource::read`].
+    fn read_whole_lines(&mut self, records: &mut [Record]) -> Result<usize, CsvError> {
+        const MAX_LINES: usize = 64;
+        let rest = &self.buf[self.start..self.end];
+        let mut ends = [0usize; MAX_LINES];
+        let mut lines = 0;
+        for (slot, end) in ends
+            .iter_mut()
+            .zip(memchr::memchr_iter(b'\n', rest).take(records.len()))
+        {
+            *slot = end;
+            lines += 1;
+        }
+        let Some(&last) = ends[..lines].last() else {
+            return Ok(0);
+        };
+        let text = match std::str::from_utf8(&rest[..last]) {
+            Ok(text) => text,
+            // Up to the line with the bad byte, which `read` then reports (or csv_core reads).
+            Err(err) => {
+                lines = ends[..lines].partition_point(|&end| end <= err.valid_up_to());
+                std::str::from_utf8(&rest[..err.valid_up_to()]).unwrap_or_default()
+            }
+        };
+        let mut start = 0;
+        let mut filled = 0;
+        for &end in &ends[..lines] {
+            let Some(record) = records.get_mut(filled) else {
+                break;
+            };
+            let line = text.get(start..end).unwrap_or_default();
+            // Blank lines are skipped, as `read` does.
+            if !line.bytes().all(|b| b == b'\r') {
+                if !split_line(line, record, &mut self.cell) {
+                    break;
+                }
+                self.check_width(record, self.line)?;
+                filled += 1;
+            }
+            start = end + 1;
+            self.line += 1;
+        }
+        self.start += start;
+        Ok(filled)
+    }
+
+    /// A record as wide as the header, or the error that says it is not, at `line`.
+    fn check_width(&self, record: &Record, line: u64) -> Result<(), CsvError> {
+        match self.width {
+            Some(width) if width != record.len() => Err(CsvError::Malformed {
+                line,
+                problem: format!("the record has {} cells, the header {width}", record.len()),
+            }),
+            _ => Ok(()),
         }
     }
 
@@ -287,26 +377,184 @@ impl<R: Read> RecordSource for CsvSource<R> {
         // A row with a different number of cells (or bytes that are not UTF-8) is a broken
         // file, not a bad color: the run stops and says where.
         let result = self.read(record).and_then(|more| {
-            if more && record.len() != self.columns.len() {
-                return Err(self.malformed(
-                    self.record_line,
-                    format!(
-                        "the record has {} cells, the header {}",
-                        record.len(),
-                        self.columns.len()
-                    ),
-                ));
+            if more {
+                self.check_width(record, self.record_line)?;
             }
             Ok(more)
         });
-        result.map_err(|err| match err {
+        result.map_err(|err| self.source_error(err))
+    }
+
+    fn next_records(&mut self, records: &mut [Record]) -> Result<usize, SourceError> {
+        self.read_many(records)
+            .map_err(|err| self.source_error(err))
+    }
+}
+
+impl<R: Read> CsvSource<R> {
+    fn source_error(&self, err: CsvError) -> SourceError {
+        match err {
             CsvError::Malformed { line, .. } => SourceError::new(
                 format!("{} is malformed at line {line}", self.description),
                 err,
             ),
             CsvError::Io(_) => SourceError::new(format!("cannot read {}", self.description), err),
-        })
+        }
     }
+}
+
+/// Splits one line (no `\n`) into `record` when it is a whole record by itself: cells
+/// without quotes, or quoted cells that close on the line and are followed by a comma or its
+/// end. `false` for anything else (a bare CR, a quoted cell going on past the line, a quote
+/// inside a cell), which is csv_core's to read. A CR ending the line is part of its `\r\n`.
+fn split_line(line: &str, record: &mut Record, cell: &mut String) -> bool {
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    let mut commas = Commas::new(line.as_bytes());
+    record.set_split(line, &mut commas);
+    if !commas.saw_escaped() {
+        record.mark_plain();
+        return true;
+    }
+    // Something the writers escape; a quote or a CR among them changes how the line reads.
+    match (
+        memchr::memchr(b'"', line.as_bytes()),
+        memchr::memchr(b'\r', line.as_bytes()),
+    ) {
+        (None, None) => true,
+        (Some(_), None) => split_quoted(line, record, cell),
+        (_, Some(_)) => false,
+    }
+}
+
+/// [`split_line`] for a line with quotes; `cell` is room for unquoting.
+fn split_quoted(line: &str, record: &mut Record, cell: &mut String) -> bool {
+    record.clear();
+    let bytes = line.as_bytes();
+    let mut at = 0;
+    loop {
+        if bytes.get(at) == Some(&b'"') {
+            cell.clear();
+            let mut from = at + 1;
+            loop {
+                // No closing quote on this line: the cell goes on past it.
+                let Some(quote) = memchr::memchr(b'"', &bytes[from..]).map(|q| from + q) else {
+                    return false;
+                };
+                cell.push_str(&line[from..quote]);
+                if bytes.get(quote + 1) == Some(&b'"') {
+                    cell.push('"');
+                    from = quote + 2;
+                } else {
+                    at = quote + 1;
+                    break;
+                }
+            }
+            record.push_field(cell);
+            match bytes.get(at) {
+                None => return true,
+                Some(b',') => at += 1,
+                // Text after the closing quote.
+                Some(_) => return false,
+            }
+        } else {
+            let end = memchr::memchr(b',', &bytes[at..]).map_or(bytes.len(), |e| at + e);
+            let text = &line[at..end];
+            if text.contains('"') {
+                return false;
+            }
+            record.push_field(text);
+            if end == bytes.len() {
+                return true;
+            }
+            at = end + 1;
+        }
+    }
+}
+
+/// The positions of the commas in a line, ascending, found eight bytes at a time: a color
+/// line is too short for a vectorised search's set-up to pay off once per cell. On the way it
+/// notes whether any byte is one the writers escape.
+struct Commas<'a> {
+    line: &'a [u8],
+    // Where the word in `found` starts, and its commas as the top bit of each byte.
+    word: usize,
+    found: u64,
+    // Non-zero once a word with a byte the writers escape was seen.
+    escaped: u64,
+}
+
+impl<'a> Commas<'a> {
+    fn new(line: &'a [u8]) -> Self {
+        let word = word_at(line, 0);
+        Self {
+            line,
+            word: 0,
+            found: commas_in(word),
+            escaped: escaped_in(word),
+        }
+    }
+
+    /// Whether the words read so far (all of them, once the iterator has ended) hold a byte
+    /// that [`needs_escape`](crate::output::needs_escape).
+    fn saw_escaped(&self) -> bool {
+        self.escaped != 0
+    }
+}
+
+impl Iterator for Commas<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        while self.found == 0 {
+            self.word += 8;
+            if self.word >= self.line.len() {
+                return None;
+            }
+            let word = word_at(self.line, self.word);
+            self.found = commas_in(word);
+            self.escaped |= escaped_in(word);
+        }
+        let at = self.word + (self.found.trailing_zeros() / 8) as usize;
+        self.found &= self.found - 1;
+        Some(at)
+    }
+}
+
+/// The eight bytes of `line` from `at` as a little-endian word, padded past its end with a
+/// byte that is neither a separator nor special.
+fn word_at(line: &[u8], at: usize) -> u64 {
+    let rest = line.get(at..).unwrap_or_default();
+    match rest.first_chunk::<8>() {
+        Some(word) => u64::from_le_bytes(*word),
+        None => {
+            let mut word = [b'a'; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            u64::from_le_bytes(word)
+        }
+    }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// The top bit of each byte of `word` that is a comma, and no other bit (exact: a byte's
+/// low seven bits are added without a carry into the next byte).
+fn commas_in(word: u64) -> u64 {
+    let diff = word ^ (ONES * u64::from(b','));
+    !(((diff & !HIGH_BITS) + !HIGH_BITS) | diff) & HIGH_BITS
+}
+
+/// Non-zero when a byte of `word` [needs escaping](crate::output::needs_escape): below 0x20, `"` or `\\`. (Exact as a
+/// yes or no; which bits are set says nothing more.)
+fn escaped_in(word: u64) -> u64 {
+    below(word, 0x20)
+        | below(word ^ (ONES * u64::from(b'"')), 1)
+        | below(word ^ (ONES * u64::from(b'\\')), 1)
+}
+
+/// Non-zero when a byte of `word` is below `limit` (at most 0x80).
+fn below(word: u64, limit: u8) -> u64 {
+    word.wrapping_sub(ONES * u64::from(limit)) & !word & HIGH_BITS
 }
 
 /// A table held in memory: for tests and for the `extract` writers.
@@ -355,6 +603,7 @@ pub(crate) fn fill_record(record: &mut Record, cells: &[Option<String>]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::output::{is_plain, needs_escape};
 
     /// Every record of `input` as the `csv` crate reads it with the defaults this reader
     /// follows (any width allowed here: the widths are checked by `next_record`).
@@ -371,22 +620,37 @@ mod tests {
         Ok(rows)
     }
 
-    /// Every record of `input` as this reader reads it, with a `buffer`-byte starting buffer.
-    fn actual(input: &[u8], buffer: usize) -> Result<Vec<Vec<String>>, ()> {
+    /// Every record of `input` as this reader reads it, with a `buffer`-byte starting buffer,
+    /// one at a time (`batch` 0) or `batch` at a time. Also checks each record's plain flag.
+    fn actual(input: &[u8], buffer: usize, batch: usize) -> Result<Vec<Vec<String>>, ()> {
         let mut source = CsvSource::unread(input, "test".into(), buffer);
         let mut rows = Vec::new();
-        let mut record = Record::new();
-        while source.read(&mut record).map_err(|_| ())? {
-            rows.push(record.iter().map(str::to_owned).collect());
+        let mut records = vec![Record::new(); batch.max(1)];
+        loop {
+            let read = if batch == 0 {
+                usize::from(source.read(&mut records[0]).map_err(|_| ())?)
+            } else {
+                source.read_many(&mut records).map_err(|_| ())?
+            };
+            for record in &records[..read] {
+                let cells: Vec<String> = record.iter().map(str::to_owned).collect();
+                let plain = cells.iter().all(|cell| is_plain(cell.as_bytes()));
+                assert_eq!(record.is_plain(), plain, "{cells:?}");
+                rows.push(cells);
+            }
+            if read < records.len() {
+                return Ok(rows);
+            }
         }
-        Ok(rows)
     }
 
     #[test]
     fn reads_what_the_csv_crate_reads_on_random_input() {
         // Short random texts over the bytes that matter to CSV, plus a two-byte character
         // and a bare `\r`; every buffer size from tiny (a refill inside every record) up.
-        const ALPHABET: [&str; 10] = ["a", "b", ",", ",", "\"", "\n", "\r", "\r\n", " ", "é"];
+        const ALPHABET: [&str; 12] = [
+            "a", "b", ",", ",", "\"", "\n", "\r", "\r\n", " ", "é", "\\", "\t",
+        ];
         let mut rng = crate::sample::Rng::new(0x2545_f491_4f6c_dd1d);
         for case in 0..4_000 {
             let len = rng.below(40) as usize;
@@ -395,20 +659,42 @@ mod tests {
                 .collect();
             let want = expected(input.as_bytes()).expect("valid UTF-8 by construction");
             for buffer in [1, 3, 7, BUFFER] {
-                let got = actual(input.as_bytes(), buffer);
-                assert_eq!(
-                    got,
-                    Ok(want.clone()),
-                    "case {case}, buffer {buffer}: {input:?}"
-                );
+                // One at a time, a few at a time, and more than one pass of whole lines takes.
+                for batch in [0, 3, 100] {
+                    let got = actual(input.as_bytes(), buffer, batch);
+                    assert_eq!(
+                        got,
+                        Ok(want.clone()),
+                        "case {case}, buffer {buffer}, batch {batch}: {input:?}"
+                    );
+                }
             }
+        }
+    }
+
+    #[test]
+    fn comma_positions_and_escapes_match_a_byte_by_byte_reading() {
+        const BYTES: [u8; 13] = [
+            0x00, 0x1f, 0x20, b'"', b'\\', b'\r', b'\t', 0x7f, 0x80, 0xff, b',', b',', b'a',
+        ];
+        let mut rng = crate::sample::Rng::new(7);
+        for _ in 0..20_000 {
+            let len = rng.below(40) as usize;
+            let line: Vec<u8> = (0..len)
+                .map(|_| BYTES[rng.below(BYTES.len() as u64) as usize])
+                .collect();
+            let expected: Vec<usize> = (0..len).filter(|&i| line[i] == b',').collect();
+            let mut commas = Commas::new(&line);
+            assert_eq!((&mut commas).collect::<Vec<_>>(), expected, "{line:?}");
+            let escaped = line.iter().any(|&b| needs_escape(b));
+            assert_eq!(commas.saw_escaped(), escaped, "{line:?}");
         }
     }
 
     #[test]
     fn quoted_cells_unquote_and_plain_lines_split() {
         let input = "ID,CUSIP,COMMENT\r\nA,C1,\"say \"\"hi\"\", then\nbye\"\nB,C2,\n\n\nC,C3,x";
-        let rows = actual(input.as_bytes(), BUFFER).expect("valid");
+        let rows = actual(input.as_bytes(), BUFFER, 32).expect("valid");
         assert_eq!(
             rows,
             vec![
@@ -420,6 +706,24 @@ mod tests {
         );
     }
 
+    /// The error that stops reading `source`, one record at a time (`batch` 0) or `batch`
+    /// at a time; panics if there is none.
+    fn first_error(source: &mut CsvSource<&[u8]>, batch: usize) -> SourceError {
+        let mut records = vec![Record::new(); batch.max(1)];
+        loop {
+            let read = if batch == 0 {
+                source.next_record(&mut records[0]).map(usize::from)
+            } else {
+                source.next_records(&mut records)
+            };
+            match read {
+                Ok(0) => panic!("no error"),
+                Ok(_) => continue,
+                Err(err) => return err,
+            }
+        }
+    }
+
     #[test]
     fn a_record_of_the_wrong_width_is_reported_at_its_line() {
         let input = "ID,CUSIP\nA,\"C\n1\"\n\nB,C1,extra\n";
@@ -427,10 +731,28 @@ mod tests {
         let mut record = Record::new();
         assert!(source.next_record(&mut record).expect("row 1"));
         assert_eq!(record.get(1), Some("C\n1"));
-        let err = source.next_record(&mut record).expect_err("too wide");
-        let cause = std::error::Error::source(&err).expect("cause").to_string();
-        assert_eq!(err.to_string(), "csv:t is malformed at line 5");
-        assert_eq!(cause, "the record has 3 cells, the header 2");
+        for batch in [0, 1, 32] {
+            let mut source = CsvSource::new(input.as_bytes(), "csv:t".into()).expect("header");
+            let err = first_error(&mut source, batch);
+            let cause = std::error::Error::source(&err).expect("cause").to_string();
+            assert_eq!(
+                err.to_string(),
+                "csv:t is malformed at line 5",
+                "batch {batch}"
+            );
+            assert_eq!(cause, "the record has 3 cells, the header 2");
+        }
+        // A narrow record on a whole line of the fast gear, after a wide one's line number.
+        let input = "ID,CUSIP\nA,C1\nB\n";
+        for batch in [0, 32] {
+            let mut source = CsvSource::new(input.as_bytes(), "csv:t".into()).expect("header");
+            let err = first_error(&mut source, batch);
+            assert_eq!(
+                err.to_string(),
+                "csv:t is malformed at line 3",
+                "batch {batch}"
+            );
+        }
     }
 
     #[test]
@@ -438,20 +760,17 @@ mod tests {
         for (input, line) in [
             (&b"ID,CUSIP\nA,C\xff\n"[..], 2),
             (&b"ID,CUSIP\nA,C1\n\"B\xff\",C2\n"[..], 3),
+            (&b"ID,CUSIP\nA,C1\nB,C2\nC,\xe9\nD,C4\n"[..], 4),
         ] {
-            let mut source = CsvSource::new(input, "csv:t".into()).expect("header");
-            let mut record = Record::new();
-            let err = loop {
-                match source.next_record(&mut record) {
-                    Ok(true) => continue,
-                    Ok(false) => panic!("no error for {input:?}"),
-                    Err(err) => break err,
-                }
-            };
-            assert_eq!(
-                err.to_string(),
-                format!("csv:t is malformed at line {line}")
-            );
+            for batch in [0, 1, 32] {
+                let mut source = CsvSource::new(input, "csv:t".into()).expect("header");
+                let err = first_error(&mut source, batch);
+                assert_eq!(
+                    err.to_string(),
+                    format!("csv:t is malformed at line {line}"),
+                    "batch {batch}: {input:?}"
+                );
+            }
         }
     }
 

@@ -45,7 +45,8 @@ pub fn is_plain_line(line: &[u8]) -> bool {
         .fold(false, |special, &b| special | needs_escape(b))
 }
 
-fn needs_escape(b: u8) -> bool {
+/// Whether either writer changes `b`: a control character, `"` or `\\`.
+pub(crate) fn needs_escape(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 

@@ -2,10 +2,11 @@
 //! [`Rules`], ranked per CUSIP and written as the four output files of one run folder.
 //!
 //! Memory is the constraint that shapes this module. Rows stream in; an excluded row goes
-//! straight to `excluded.csv` and is forgotten; an included row's text is appended to one
-//! arena ([`RowArena`]) and its sort key to a compact vector. The included rows are held
-//! once, sorted by key, and streamed out again, so peak memory is about the size of the
-//! included text plus 40 bytes per row.
+//! straight to `excluded.csv` and is forgotten; an included row's ranking values and text are
+//! appended to one arena ([`RowArena`]), its security and place in the arena to a list. The
+//! included rows are held once: after the input they are grouped by security by counting
+//! (no sort over all rows), and each security's few rows are ranked as they are written, so
+//! peak memory is about the size of the included text plus 37 bytes per row.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -92,6 +93,7 @@ impl Record {
 
     /// Replaces the cells with the parts of `line` between `separators` (byte offsets of
     /// one-byte ASCII separators, ascending): a whole CSV line without quotes in one copy.
+    /// The record is not [plain](Record::is_plain) until [`Record::mark_plain`] says so.
     pub(crate) fn set_split(&mut self, line: &str, separators: impl Iterator<Item = usize>) {
         self.clear();
         self.text.push_str(line);
@@ -101,7 +103,14 @@ impl Record {
             start = separator + 1;
         }
         self.bounds.push((start, line.len()));
-        self.plain = is_plain_line(line.as_bytes());
+        self.plain = false;
+    }
+
+    /// Marks a record from [`Record::set_split`] as plain: the caller has found that its line
+    /// [is plain](is_plain_line).
+    pub(crate) fn mark_plain(&mut self) {
+        debug_assert!(is_plain_line(self.text.as_bytes()));
+        self.plain = true;
     }
 
     /// Whether every cell reaches the outputs unchanged (see [`crate::output::is_plain`]):
@@ -141,6 +150,16 @@ pub trait RecordSource {
     fn columns(&self) -> &[String];
     /// Reads the next row into `record`; `false` at the end.
     fn next_record(&mut self, record: &mut Record) -> Result<bool, SourceError>;
+
+    /// Reads the next rows into `records`, as many as it holds; how many were read, fewer only
+    /// at the end. A source that reads several rows faster than one at a time overrides it.
+    fn next_records(&mut self, records: &mut [Record]) -> Result<usize, SourceError> {
+        let mut filled = 0;
+        while filled < records.len() && self.next_record(&mut records[filled])? {
+            filled += 1;
+        }
+        Ok(filled)
+    }
 
     /// Roughly how many rows and bytes of text are coming, when the source can tell: the run
     /// reserves its arenas and hash tables once instead of growing them row by row.
@@ -270,16 +289,19 @@ const NO_PRICE: u8 = 4;
 // ... and, not about a missing value: the row's text needs no quoting or escaping.
 const PLAIN: u8 = 8;
 
-/// The sort key of one included row; `row` is where its text starts in the [`RowArena`].
+/// The ranking values of one included row, kept at the head of its text in the
+/// [`RowArena`], and `row`, where that starts.
 #[derive(Debug, Clone, Copy)]
 struct Key {
     rank: i64,
     date: Micros,
     price: f64,
-    cusip: u32,
     row: u32,
     flags: u8,
 }
+
+// A row's head in the arena: its flags, then RANK, COLOR_DATE and PRICE, 8 bytes each.
+const HEAD: usize = 1 + 3 * 8;
 
 // Text fields stored per included row, before the passthrough columns.
 // (The CUSIP is not among them: it lives once per security in the CUSIP arena.)
@@ -322,10 +344,40 @@ impl RowArena {
         Ok(())
     }
 
-    /// The fields from `row` on (the caller takes as many as a row has).
+    /// Starts a row with its ranking values (`key.row` is not stored: it is where they are).
+    fn push_head(&mut self, key: &Key) {
+        self.bytes.push(key.flags);
+        self.bytes.extend_from_slice(&key.rank.to_le_bytes());
+        self.bytes.extend_from_slice(&key.date.to_le_bytes());
+        self.bytes
+            .extend_from_slice(&key.price.to_bits().to_le_bytes());
+    }
+
+    /// The ranking values of the row starting at `row`.
+    fn key(&self, row: u32) -> Key {
+        let head = self
+            .bytes
+            .get(row as usize..)
+            .and_then(|rest| rest.first_chunk::<HEAD>())
+            .unwrap_or(&[0; HEAD]);
+        let word = |at: usize| {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(&head[at..at + 8]);
+            u64::from_le_bytes(bytes)
+        };
+        Key {
+            rank: word(1) as i64,
+            date: word(9) as i64,
+            price: f64::from_bits(word(17)),
+            row,
+            flags: head[0],
+        }
+    }
+
+    /// The text fields of the row starting at `row` (the caller takes as many as a row has).
     fn fields(&self, row: u32) -> RowFields<'_> {
         RowFields {
-            rest: self.bytes.get(row as usize..).unwrap_or_default(),
+            rest: self.bytes.get(row as usize + HEAD..).unwrap_or_default(),
         }
     }
 
@@ -375,7 +427,14 @@ struct Collector<'a, W: Write> {
     columns: Columns,
     fields_per_row: usize,
     rows: RowArena,
-    keys: Vec<Key>,
+    // Each included row's CUSIP index and start in `rows`, in input order.
+    included: Vec<(u32, u32)>,
+    // How many included rows each security has, by CUSIP index.
+    rows_per_cusip: Vec<u32>,
+    // After grouping: the securities' row counts in CUSIP order, and the rows (starts in
+    // `rows`) security after security, each security's rows not yet ranked.
+    group_sizes: Vec<u32>,
+    ranked: Vec<u32>,
     cusips: Interner,
     // After sorting: the CUSIPs in security order, so writing reads them front to back.
     sorted_cusips: StringList,
@@ -407,7 +466,10 @@ impl<'a, W: Write> Collector<'a, W> {
             columns,
             fields_per_row,
             rows: RowArena::with_capacity(bytes),
-            keys: Vec::with_capacity(rows),
+            included: Vec::with_capacity(rows),
+            rows_per_cusip: Vec::with_capacity(rows / 4),
+            group_sizes: Vec::new(),
+            ranked: Vec::new(),
             // Securities typically have several colors each.
             cusips: Interner::with_capacity(rows / 4, rows / 4 * 9),
             sorted_cusips: StringList::default(),
@@ -547,8 +609,23 @@ impl<'a, W: Write> Collector<'a, W> {
         }
 
         let row = self.rows.next_row()?;
-        let (cusip_id, _) = self.cusips.intern_hashed(cusip, cusip_hash)?;
+        let (cusip_id, new_cusip) = self.cusips.intern_hashed(cusip, cusip_hash)?;
+        if new_cusip {
+            self.rows_per_cusip.push(1);
+        } else {
+            self.rows_per_cusip[cusip_id as usize] += 1;
+        }
         let price_canonical = price.as_ref().map_or("", |p| p.text.as_ref());
+        self.rows.push_head(&Key {
+            rank: rank.unwrap_or(0),
+            date: date.unwrap_or(0),
+            price: price.as_ref().map_or(0.0, |p| p.value),
+            row,
+            flags: (if rank.is_none() { NO_RANK } else { 0 })
+                | (if date.is_none() { NO_DATE } else { 0 })
+                | (if price.is_none() { NO_PRICE } else { 0 })
+                | (if record.is_plain() { PLAIN } else { 0 }),
+        });
         for text in [id, source.unwrap_or(""), price_canonical] {
             self.rows.push_field(text.as_bytes())?;
         }
@@ -558,17 +635,7 @@ impl<'a, W: Write> Collector<'a, W> {
         }
         // The next row's offset must fit too.
         self.rows.next_row()?;
-        self.keys.push(Key {
-            rank: rank.unwrap_or(0),
-            date: date.unwrap_or(0),
-            price: price.as_ref().map_or(0.0, |p| p.value),
-            cusip: cusip_id,
-            row,
-            flags: (if rank.is_none() { NO_RANK } else { 0 })
-                | (if date.is_none() { NO_DATE } else { 0 })
-                | (if price.is_none() { NO_PRICE } else { 0 })
-                | (if record.is_plain() { PLAIN } else { 0 }),
-        });
+        self.included.push((cusip_id, row));
         self.counts.included += 1;
         Ok(())
     }
@@ -613,43 +680,62 @@ impl<'a, W: Write> Collector<'a, W> {
         Ok(())
     }
 
-    /// Sorts the included rows: CUSIP, then RANK ascending, COLOR_DATE newest first, PRICE
-    /// in the document's order (missing last at every level), then ID.
-    fn sort(&mut self, price_order: PriceOrder) {
-        // Replace each CUSIP id by its position in CUSIP order, so the row sort compares
-        // integers first and strings only on full ties.
+    /// Groups the included rows by security, securities in CUSIP order: counted, not
+    /// compared (a row's place is its security's start plus the rows before it), so the only
+    /// comparison sorts are of the securities and, when each is written, of its few rows.
+    fn group(&mut self) {
         let order = self.cusips.sorted();
-        let mut position = vec![0u32; order.len()];
-        for (rank, &id) in order.iter().enumerate() {
-            position[id as usize] = rank as u32;
+        // Where the next row of each security (by CUSIP index) goes in `ranked`.
+        let mut next = vec![0u32; order.len()];
+        let mut start = 0u32;
+        self.group_sizes = Vec::with_capacity(order.len());
+        for &cusip in &order {
+            next[cusip as usize] = start;
+            let size = self.rows_per_cusip[cusip as usize];
+            self.group_sizes.push(size);
+            start += size;
         }
-        for key in &mut self.keys {
-            key.cusip = position[key.cusip as usize];
+        let mut ranked = vec![0u32; self.included.len()];
+        for &(cusip, row) in &self.included {
+            let slot = &mut next[cusip as usize];
+            ranked[*slot as usize] = row;
+            *slot += 1;
         }
-        let mut keys = std::mem::take(&mut self.keys);
-        keys.sort_unstable_by(|a, b| {
-            a.cusip
-                .cmp(&b.cusip)
-                .then_with(|| (a.flags & NO_RANK).cmp(&(b.flags & NO_RANK)))
-                .then_with(|| a.rank.cmp(&b.rank))
-                .then_with(|| (a.flags & NO_DATE).cmp(&(b.flags & NO_DATE)))
-                .then_with(|| b.date.cmp(&a.date))
-                .then_with(|| (a.flags & NO_PRICE).cmp(&(b.flags & NO_PRICE)))
-                .then_with(|| {
-                    let by_price = a.price.total_cmp(&b.price);
-                    match price_order {
-                        PriceOrder::Desc => by_price.reverse(),
-                        PriceOrder::Asc => by_price,
-                    }
-                })
-                .then_with(|| self.id(a.row).cmp(self.id(b.row)))
-        });
-        self.keys = keys;
+        self.included = Vec::new();
+        self.ranked = ranked;
         self.sorted_cusips = self.cusips.strings().reordered(&order);
+    }
+
+    /// The ranking within a security: RANK ascending, COLOR_DATE newest first, PRICE in the
+    /// document's order (missing last at every level), then ID.
+    fn ranking(&self, a: &Key, b: &Key, price_order: PriceOrder) -> std::cmp::Ordering {
+        (a.flags & NO_RANK)
+            .cmp(&(b.flags & NO_RANK))
+            .then_with(|| a.rank.cmp(&b.rank))
+            .then_with(|| (a.flags & NO_DATE).cmp(&(b.flags & NO_DATE)))
+            .then_with(|| b.date.cmp(&a.date))
+            .then_with(|| (a.flags & NO_PRICE).cmp(&(b.flags & NO_PRICE)))
+            .then_with(|| {
+                let by_price = a.price.total_cmp(&b.price);
+                match price_order {
+                    PriceOrder::Desc => by_price.reverse(),
+                    PriceOrder::Asc => by_price,
+                }
+            })
+            .then_with(|| self.id(a.row).cmp(self.id(b.row)))
+    }
+
+    /// Reads the rows `TOUCH_AHEAD` places after `at` in `ranked`, so their cache misses
+    /// overlap instead of stalling the writer one at a time.
+    fn touch_ahead(&self, at: usize) {
+        let start = (at + TOUCH_AHEAD).min(self.ranked.len());
+        let end = (start + TOUCH_AHEAD).min(self.ranked.len());
+        self.rows.touch(self.ranked[start..end].iter().copied());
     }
 
     fn write_ranked(
         &self,
+        price_order: PriceOrder,
         csv_out: &mut impl Write,
         json_out: &mut impl Write,
     ) -> std::io::Result<u64> {
@@ -676,74 +762,73 @@ impl<'a, W: Write> Collector<'a, W> {
                 key
             })
             .collect();
-        let mut securities = 0u64;
         let mut stamp = Vec::with_capacity(32);
         let mut stamps = values::TimestampWriter::new();
         let mut fields: Vec<&[u8]> = Vec::with_capacity(self.fields_per_row);
-        let mut cusip: &[u8] = b"";
-        let mut cusip_plain = true;
+        let mut group: Vec<Key> = Vec::new();
         let mut parent_id: &[u8] = b"";
         let mut parent_plain = true;
-        let mut position = 0usize;
-        for (index, key) in self.keys.iter().enumerate() {
-            if index % TOUCH_AHEAD == 0 {
-                let ahead = self.keys.get(index + TOUCH_AHEAD..).unwrap_or_default();
-                self.rows
-                    .touch(ahead.iter().take(TOUCH_AHEAD).map(|key| key.row));
-            }
-            if index == 0 || key.cusip != self.keys[index - 1].cusip {
-                if index > 0 {
-                    close_security(&mut json, position);
-                    json.push(b',');
-                }
-                securities += 1;
-                position = 0;
-                cusip = self.cusip_at(key.cusip).as_bytes();
-                cusip_plain = is_plain(cusip);
-                json.extend_from_slice(b"\n{\"cusip\":");
-                push_json_string(&mut json, cusip);
-                json.extend_from_slice(b",\"parent\":");
-            } else if position == 1 {
-                json.extend_from_slice(b",\"children\":[");
-            } else {
+        let mut written = 0usize;
+        for (security, &size) in self.group_sizes.iter().enumerate() {
+            group.clear();
+            let rows = &self.ranked[written..written + size as usize];
+            group.extend(rows.iter().map(|&row| self.rows.key(row)));
+            group.sort_unstable_by(|a, b| self.ranking(a, b, price_order));
+            if security > 0 {
                 json.push(b',');
             }
-            fields.clear();
-            fields.extend(self.rows.fields(key.row).take(self.fields_per_row));
-            let plain = key.flags & PLAIN != 0;
-            if position == 0 {
-                parent_id = fields[ID];
-                parent_plain = plain;
+            let cusip = self.cusip_at(security as u32).as_bytes();
+            let cusip_plain = is_plain(cusip);
+            json.extend_from_slice(b"\n{\"cusip\":");
+            push_json_string(&mut json, cusip);
+            json.extend_from_slice(b",\"parent\":");
+            for (position, key) in group.iter().enumerate() {
+                if written.is_multiple_of(TOUCH_AHEAD) {
+                    self.touch_ahead(written);
+                }
+                written += 1;
+                if position == 1 {
+                    json.extend_from_slice(b",\"children\":[");
+                } else if position > 1 {
+                    json.push(b',');
+                }
+                fields.clear();
+                fields.extend(self.rows.fields(key.row).take(self.fields_per_row));
+                let plain = key.flags & PLAIN != 0;
+                if position == 0 {
+                    parent_id = fields[ID];
+                    parent_plain = plain;
+                }
+                // Formatted once for both files.
+                stamp.clear();
+                if key.flags & NO_DATE == 0 {
+                    stamps.write(&mut stamp, key.date);
+                }
+                let row = RankedRow {
+                    key,
+                    cusip: Cell::new(cusip, cusip_plain),
+                    position,
+                    parent_id: Cell::new(parent_id, parent_plain),
+                    fields: &fields,
+                    plain,
+                    stamp: &stamp,
+                };
+                write_csv_row(&mut csv, &row);
+                write_json_row(&mut json, &row, &json_keys);
+                // Hand the buffers to the writers in chunks: bounded memory, few syscalls.
+                if csv.len() > CHUNK {
+                    csv_out.write_all(&csv)?;
+                    csv.clear();
+                }
+                if json.len() > CHUNK {
+                    json_out.write_all(&json)?;
+                    json.clear();
+                }
             }
-            // Formatted once for both files.
-            stamp.clear();
-            if key.flags & NO_DATE == 0 {
-                stamps.write(&mut stamp, key.date);
-            }
-            let row = RankedRow {
-                key,
-                cusip: Cell::new(cusip, cusip_plain),
-                position,
-                parent_id: Cell::new(parent_id, parent_plain),
-                fields: &fields,
-                plain,
-                stamp: &stamp,
-            };
-            write_csv_row(&mut csv, &row);
-            write_json_row(&mut json, &row, &json_keys);
-            position += 1;
-            // Hand the buffers to the writers in chunks: bounded memory, few syscalls.
-            if csv.len() > CHUNK {
-                csv_out.write_all(&csv)?;
-                csv.clear();
-            }
-            if json.len() > CHUNK {
-                json_out.write_all(&json)?;
-                json.clear();
-            }
+            close_security(&mut json, group.len());
         }
+        let securities = self.group_sizes.len() as u64;
         if securities > 0 {
-            close_security(&mut json, position);
             json.extend_from_slice(b"\n]\n");
         } else {
             json.extend_from_slice(b"]\n");
@@ -962,10 +1047,7 @@ pub fn run(
     );
     let mut batch = vec![Record::new(); BATCH];
     loop {
-        let mut filled = 0;
-        while filled < BATCH && source.next_record(&mut batch[filled])? {
-            filled += 1;
-        }
+        let filled = source.next_records(&mut batch)?;
         collector
             .push_batch(&batch[..filled])
             .map_err(|err| with_dir(err, dir))?;
@@ -976,12 +1058,16 @@ pub fn run(
     collector
         .flush_excluded()
         .map_err(|err| with_dir(err, dir))?;
-    collector.sort(settings.rules.price_order());
+    collector.group();
 
     let mut colors_csv = create(dir, "colors.csv", CHUNK)?;
     let mut colors_json = create(dir, "colors.json", CHUNK)?;
     let securities = collector
-        .write_ranked(&mut colors_csv, &mut colors_json)
+        .write_ranked(
+            settings.rules.price_order(),
+            &mut colors_csv,
+            &mut colors_json,
+        )
         .map_err(|source| RunError::Write {
             path: dir.join("colors.csv"),
             source,
@@ -1048,29 +1134,69 @@ mod tests {
     use super::*;
 
     #[test]
-    fn row_arena_gives_back_every_field_of_every_row() {
+    fn row_arena_gives_back_every_key_and_field_of_every_row() {
         let long = "x".repeat(300);
         let edge = "y".repeat(255);
-        let rows: [&[&str]; 3] = [
-            &["ID-1", "", "99.5", "a,b"],
-            &["ID-2", long.as_str(), "", edge.as_str()],
-            &["", "ü", "1", ""],
+        let rows: [(Key, &[&str]); 3] = [
+            (
+                Key {
+                    rank: -3,
+                    date: i64::MIN,
+                    price: -0.0,
+                    row: 0,
+                    flags: PLAIN,
+                },
+                &["ID-1", "", "99.5", "a,b"],
+            ),
+            (
+                Key {
+                    rank: i64::MAX,
+                    date: 1,
+                    price: f64::MAX,
+                    row: 0,
+                    flags: NO_DATE,
+                },
+                &["ID-2", long.as_str(), "", edge.as_str()],
+            ),
+            (
+                Key {
+                    rank: 0,
+                    date: -1,
+                    price: 1e-300,
+                    row: 0,
+                    flags: NO_RANK | NO_PRICE,
+                },
+                &["", "ü", "1", ""],
+            ),
         ];
         let mut arena = RowArena::default();
         let mut starts = Vec::new();
-        for row in rows {
+        for (key, fields) in rows {
             starts.push(arena.next_row().unwrap());
-            for field in row {
+            arena.push_head(&key);
+            for field in fields {
                 arena.push_field(field.as_bytes()).unwrap();
             }
         }
-        for (start, row) in starts.into_iter().zip(rows) {
-            let read: Vec<&[u8]> = arena.fields(start).take(row.len()).collect();
-            let expected: Vec<&[u8]> = row.iter().map(|f| f.as_bytes()).collect();
+        for (start, (key, fields)) in starts.into_iter().zip(rows) {
+            let read = arena.key(start);
+            assert_eq!(
+                (
+                    read.rank,
+                    read.date,
+                    read.price.to_bits(),
+                    read.flags,
+                    read.row
+                ),
+                (key.rank, key.date, key.price.to_bits(), key.flags, start)
+            );
+            let read: Vec<&[u8]> = arena.fields(start).take(fields.len()).collect();
+            let expected: Vec<&[u8]> = fields.iter().map(|f| f.as_bytes()).collect();
             assert_eq!(read, expected);
         }
-        // Past the last field there is nothing, not a panic.
+        // Past the last row there is nothing, not a panic.
         assert_eq!(arena.fields(arena.next_row().unwrap()).next(), None);
+        assert_eq!(arena.key(arena.next_row().unwrap()).flags, 0);
     }
 
     #[test]
