@@ -1,13 +1,14 @@
-//! A set of strings stored once, end to end in one arena, each known by its index: the IDs
-//! seen so far (to report repeats) and the distinct CUSIPs (so a row's lookup stays in a small,
-//! cache-friendly arena instead of chasing into the big row arena).
+//! A set of strings stored once, end to end in one arena, each known by its index: the
+//! distinct CUSIPs of a run, so a row's lookup stays in a small, cache-friendly arena instead
+//! of chasing into the big row arena.
 //!
-//! A million IDs make a table far larger than the CPU's caches, and each new ID lands in a
-//! random place of it: the run's cost there is memory latency, not instructions. So the table
-//! is one array of 8-byte slots, each holding a 32-bit tag of the hash beside the string's
-//! index: a lookup reads one cache line and only goes to the text when the tag matches (a true
-//! repeat, or one chance in four billion). [`Interner::peek`] lets the caller start those reads
-//! for a batch of rows before it needs them, so their misses overlap instead of queueing.
+//! Two hundred thousand CUSIPs still make a table larger than the CPU's first caches, and each
+//! row's lookup lands in a random place of it: the cost there is memory latency, not
+//! instructions. So the table is one array of 8-byte slots, each holding a 32-bit tag of the
+//! hash beside the string's index: a lookup reads one cache line and only goes to the text
+//! when the tag matches (the same string, or one chance in four billion). [`Interner::peek`]
+//! lets the caller start those reads for a batch of rows before it needs them, so their misses
+//! overlap instead of queueing.
 
 use std::hash::BuildHasher;
 

@@ -15,6 +15,7 @@ pub mod oracle_source;
 pub mod output;
 pub mod pipeline;
 pub mod publish;
+mod repeated_ids;
 pub mod rules;
 pub mod sample;
 pub mod values;

@@ -18,6 +18,7 @@ use crate::output::{
     FileEntry, HashingWriter, Manifest, RowCounts, RulesSummary, is_plain, is_plain_line,
     push_csv_field, push_json_string, sha256_hex,
 };
+use crate::repeated_ids::IdLedger;
 use crate::rules::{Field, PriceOrder, RowValues, Rules};
 use crate::values::{self, Micros};
 
@@ -417,8 +418,17 @@ impl<'a> Iterator for RowFields<'a> {
 // Rows whose text is touched ahead of formatting, per batch.
 const TOUCH_AHEAD: usize = 32;
 
-// Rows read and pushed together, so the lookups of their IDs overlap in memory.
+// Rows read and pushed together, so the lookups of their CUSIPs overlap in memory.
 const BATCH: usize = 32;
+
+// What became of each input row (`Collector::outcomes`): the kind in the top two bits, above
+// the row's index among the included rows or the excluded.csv lines.
+const INCLUDED: u32 = 0;
+const EXCLUDED_INVALID: u32 = 1 << 30;
+const EXCLUDED_BY_RULES: u32 = 2 << 30;
+const OUTCOME_KIND: u32 = 3 << 30;
+// An included row found to repeat an earlier row's ID, in `Collector::included`.
+const REMOVED: u32 = u32::MAX;
 
 /// Collects one run's rows.
 struct Collector<'a, W: Write> {
@@ -427,7 +437,7 @@ struct Collector<'a, W: Write> {
     columns: Columns,
     fields_per_row: usize,
     rows: RowArena,
-    // Each included row's CUSIP index and start in `rows`, in input order.
+    // Each included row's CUSIP index (or REMOVED) and start in `rows`, in input order.
     included: Vec<(u32, u32)>,
     // How many included rows each security has, by CUSIP index.
     rows_per_cusip: Vec<u32>,
@@ -438,13 +448,17 @@ struct Collector<'a, W: Write> {
     cusips: Interner,
     // After sorting: the CUSIPs in security order, so writing reads them front to back.
     sorted_cusips: StringList,
-    ids: Interner,
+    // Every non-empty ID's hash, checked for repeats once the input is read.
+    ids: IdLedger,
+    // Per input row, what became of it (see OUTCOME_KIND).
+    outcomes: Vec<u32>,
     // The CUSIPs of the batch being pushed.
     batch_cusips: StringList,
     timestamps: values::TimestampParser,
     excluded: W,
-    // excluded.csv lines not yet handed to its writer: one write per chunk, not per row.
+    // The excluded.csv lines, held until the repeated IDs are known, and where each ends.
     excluded_lines: Vec<u8>,
+    excluded_ends: Vec<u32>,
     matched: Vec<usize>,
     reasons: String,
     counts: RowCounts,
@@ -473,11 +487,13 @@ impl<'a, W: Write> Collector<'a, W> {
             // Securities typically have several colors each.
             cusips: Interner::with_capacity(rows / 4, rows / 4 * 9),
             sorted_cusips: StringList::default(),
-            ids: Interner::with_capacity(rows, rows * 10),
+            ids: IdLedger::with_capacity(rows),
+            outcomes: Vec::with_capacity(rows),
             batch_cusips: StringList::with_capacity(BATCH, BATCH * 16),
             timestamps: values::TimestampParser::new(),
             excluded,
-            excluded_lines: Vec::with_capacity(2 * CHUNK),
+            excluded_lines: Vec::with_capacity(rows * 4),
+            excluded_ends: Vec::with_capacity(rows / 4),
             matched: Vec::new(),
             reasons: String::new(),
             counts: RowCounts::default(),
@@ -489,8 +505,8 @@ impl<'a, W: Write> Collector<'a, W> {
         self.rows.fields(row).next().unwrap_or_default()
     }
 
-    /// Pushes a batch of rows. Their IDs are hashed and their table slots read first, so the
-    /// cache misses of a batch overlap (see [`Interner::peek`]).
+    /// Pushes a batch of rows. Their CUSIPs are hashed and their table slots read first, so
+    /// the cache misses of a batch overlap (see [`Interner::peek`]).
     fn push_batch(&mut self, records: &[Record]) -> Result<(), RunError> {
         // The batch's CUSIPs, upper-cased once here for both their hash and their row.
         let mut cusips = std::mem::take(&mut self.batch_cusips);
@@ -506,10 +522,8 @@ impl<'a, W: Write> Collector<'a, W> {
         // The reads in a loop of their own: with nothing between them, the CPU keeps all of
         // them in flight at once (with the hashing between them, only two or three).
         let mut peeked = 0u64;
-        for &(id_hash, cusip_hash) in &hashes[..records.len()] {
-            peeked = peeked
-                .wrapping_add(self.ids.peek(id_hash))
-                .wrapping_add(self.cusips.peek(cusip_hash));
+        for &(_, cusip_hash) in &hashes[..records.len()] {
+            peeked = peeked.wrapping_add(self.cusips.peek(cusip_hash));
         }
         // Most rows find their CUSIP there already: start reading the text it is compared with.
         let mut peeked_text = 0u8;
@@ -537,6 +551,11 @@ impl<'a, W: Write> Collector<'a, W> {
         (id_hash, cusip_hash): (u64, u64),
     ) -> Result<(), RunError> {
         self.counts.input += 1;
+        // Row numbers and the outcomes' indices share 30 bits.
+        let input_row = u32::try_from(self.outcomes.len())
+            .ok()
+            .filter(|&row| row < EXCLUDED_INVALID)
+            .ok_or(RunError::TooLarge)?;
         let columns = &self.columns;
         let id = columns.cell(record, Field::Id);
         let source = Some(columns.cell(record, Field::Source)).filter(|s| !s.is_empty());
@@ -545,8 +564,11 @@ impl<'a, W: Write> Collector<'a, W> {
         let price_text = columns.cell(record, Field::Price);
 
         let mut invalid: [Option<&str>; 5] = [None; 5];
-        if id.is_empty() || !self.ids.intern_hashed(id, id_hash)?.1 {
+        // A repeated ID is found once the input is read (`settle_repeated_ids`).
+        if id.is_empty() {
             invalid[0] = Some("invalid:ID");
+        } else {
+            self.ids.note(id_hash, input_row);
         }
         if cusip.is_empty() {
             invalid[1] = Some("invalid:CUSIP");
@@ -583,7 +605,7 @@ impl<'a, W: Write> Collector<'a, W> {
             for reason in invalid.iter().flatten() {
                 self.push_reason(reason);
             }
-            return self.exclude(id, cusip);
+            return self.exclude(id, cusip, EXCLUDED_INVALID);
         }
 
         let values = RowValues {
@@ -605,7 +627,7 @@ impl<'a, W: Write> Collector<'a, W> {
                 }
                 self.reasons.push_str(rule);
             }
-            return self.exclude(id, cusip);
+            return self.exclude(id, cusip, EXCLUDED_BY_RULES);
         }
 
         let row = self.rows.next_row()?;
@@ -635,6 +657,7 @@ impl<'a, W: Write> Collector<'a, W> {
         }
         // The next row's offset must fit too.
         self.rows.next_row()?;
+        self.outcomes.push(INCLUDED | self.included.len() as u32);
         self.included.push((cusip_id, row));
         self.counts.included += 1;
         Ok(())
@@ -652,9 +675,11 @@ impl<'a, W: Write> Collector<'a, W> {
         self.reasons.push_str(reason);
     }
 
-    /// Writes the excluded row with the reasons gathered in `self.reasons`.
-    fn exclude(&mut self, id: &str, cusip: &str) -> Result<(), RunError> {
+    /// Notes the excluded row's line, with the reasons gathered in `self.reasons`; `kind` is
+    /// why ([`EXCLUDED_INVALID`] or [`EXCLUDED_BY_RULES`]).
+    fn exclude(&mut self, id: &str, cusip: &str, kind: u32) -> Result<(), RunError> {
         self.counts.excluded += 1;
+        self.outcomes.push(kind | self.excluded_ends.len() as u32);
         let lines = &mut self.excluded_lines;
         push_csv_field(lines, id);
         lines.push(b',');
@@ -662,31 +687,111 @@ impl<'a, W: Write> Collector<'a, W> {
         lines.push(b',');
         push_csv_field(lines, &self.reasons);
         lines.push(b'\n');
-        if lines.len() > CHUNK {
-            self.flush_excluded()?;
-        }
+        let end = u32::try_from(lines.len()).map_err(|_| RunError::TooLarge)?;
+        self.excluded_ends.push(end);
         Ok(())
     }
 
-    /// Hands the pending excluded.csv lines to its writer.
-    fn flush_excluded(&mut self) -> Result<(), RunError> {
+    /// Excluded line `index`, with its `\n`.
+    fn excluded_line(&self, index: u32) -> &[u8] {
+        let start = match index.checked_sub(1) {
+            Some(before) => self.excluded_ends[before as usize] as usize,
+            None => 0,
+        };
+        &self.excluded_lines[start..self.excluded_ends[index as usize] as usize]
+    }
+
+    /// The ID of input row `row`, as read (unquoted).
+    fn id_of(&self, row: u32) -> std::borrow::Cow<'_, [u8]> {
+        let outcome = self.outcomes[row as usize];
+        let index = outcome & !OUTCOME_KIND;
+        match outcome & OUTCOME_KIND {
+            INCLUDED => self.id(self.included[index as usize].1).into(),
+            _ => unquote_csv(csv_field(self.excluded_line(index), 0)),
+        }
+    }
+
+    /// Finds the rows whose ID an earlier row has and turns each into an `invalid:ID`
+    /// exclusion, as if it had been caught on arrival: an included row leaves its security,
+    /// an excluded one gets `invalid:ID` before its other invalid reasons (or instead of the
+    /// rules it matched, which are not applied to invalid rows). Then writes `excluded.csv`
+    /// in input order.
+    fn settle_repeated_ids(&mut self) -> Result<(), RunError> {
+        let repeats = self.ids.repeats(|a, b| self.id_of(a) == self.id_of(b));
+        let lines = if repeats.is_empty() {
+            std::mem::take(&mut self.excluded_lines)
+        } else {
+            self.excluded_with_repeats(&repeats)
+        };
+        self.excluded_lines = Vec::new();
         self.excluded
-            .write_all(&self.excluded_lines)
+            .write_all(&lines)
             .map_err(|source| RunError::Write {
                 path: PathBuf::from("excluded.csv"),
                 source,
-            })?;
-        self.excluded_lines.clear();
-        Ok(())
+            })
+    }
+
+    /// The excluded.csv lines with the `repeats` (input rows, ascending) changed or added.
+    fn excluded_with_repeats(&mut self, repeats: &[u32]) -> Vec<u8> {
+        let mut lines = Vec::with_capacity(self.excluded_lines.len() + repeats.len() * 32);
+        let mut next_line = 0u32;
+        for &row in repeats {
+            let outcome = self.outcomes[row as usize];
+            let index = outcome & !OUTCOME_KIND;
+            // The lines of the rows before this one, as they were. Before the `index`-th
+            // included row, `row - index` rows were excluded.
+            let upto = match outcome & OUTCOME_KIND {
+                INCLUDED => row - index,
+                _ => index,
+            };
+            for line in next_line..upto {
+                lines.extend_from_slice(self.excluded_line(line));
+            }
+            next_line = upto;
+            match outcome & OUTCOME_KIND {
+                INCLUDED => {
+                    let (cusip, start) = self.included[index as usize];
+                    push_csv_field(&mut lines, self.id(start));
+                    lines.push(b',');
+                    push_csv_field(&mut lines, self.cusips.get(cusip));
+                    lines.extend_from_slice(b",invalid:ID\n");
+                    self.rows_per_cusip[cusip as usize] -= 1;
+                    self.included[index as usize].0 = REMOVED;
+                    self.counts.included -= 1;
+                    self.counts.excluded += 1;
+                }
+                kind => {
+                    let line = self.excluded_line(index);
+                    let reasons = csv_field(line, 2);
+                    let id_and_cusip = &line[..line.len() - reasons.len() - 1];
+                    lines.extend_from_slice(id_and_cusip);
+                    lines.extend_from_slice(b"invalid:ID");
+                    // Other invalid reasons stay (they are plain text: no quoting).
+                    if kind == EXCLUDED_INVALID {
+                        lines.push(b';');
+                        lines.extend_from_slice(reasons);
+                    }
+                    lines.push(b'\n');
+                    next_line += 1;
+                }
+            }
+        }
+        for line in next_line..self.excluded_ends.len() as u32 {
+            lines.extend_from_slice(self.excluded_line(line));
+        }
+        lines
     }
 
     /// Groups the included rows by security, securities in CUSIP order: counted, not
     /// compared (a row's place is its security's start plus the rows before it), so the only
     /// comparison sorts are of the securities and, when each is written, of its few rows.
     fn group(&mut self) {
-        let order = self.cusips.sorted();
+        let mut order = self.cusips.sorted();
+        // A security whose rows all repeated earlier IDs has none left.
+        order.retain(|&cusip| self.rows_per_cusip[cusip as usize] > 0);
         // Where the next row of each security (by CUSIP index) goes in `ranked`.
-        let mut next = vec![0u32; order.len()];
+        let mut next = vec![0u32; self.rows_per_cusip.len()];
         let mut start = 0u32;
         self.group_sizes = Vec::with_capacity(order.len());
         for &cusip in &order {
@@ -695,8 +800,11 @@ impl<'a, W: Write> Collector<'a, W> {
             self.group_sizes.push(size);
             start += size;
         }
-        let mut ranked = vec![0u32; self.included.len()];
+        let mut ranked = vec![0u32; start as usize];
         for &(cusip, row) in &self.included {
+            if cusip == REMOVED {
+                continue;
+            }
             let slot = &mut next[cusip as usize];
             ranked[*slot as usize] = row;
             *slot += 1;
@@ -971,7 +1079,54 @@ fn close_security(json: &mut Vec<u8>, rows: usize) {
     json.extend_from_slice(b"]}");
 }
 
-/// Entry `index` of an arena of strings stored end to end with their end offsets.
+/// Field `index` of a line [`push_csv_field`] wrote, as written (quoted or not).
+fn csv_field(line: &[u8], index: usize) -> &[u8] {
+    let mut rest = line;
+    for _ in 0..index {
+        rest = rest.get(csv_field(rest, 0).len() + 1..).unwrap_or_default();
+    }
+    if rest.first() == Some(&b'"') {
+        // The closing quote is the first not doubled.
+        let mut at = 1;
+        while let Some(quote) = rest.get(at..).and_then(|r| memchr::memchr(b'"', r)) {
+            at += quote + 1;
+            if rest.get(at) != Some(&b'"') {
+                return &rest[..at];
+            }
+            at += 1;
+        }
+        rest
+    } else {
+        let end = memchr::memchr2(b',', b'\n', rest).unwrap_or(rest.len());
+        &rest[..end]
+    }
+}
+
+/// A field [`csv_field`] found, unquoted.
+fn unquote_csv(field: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    match field
+        .strip_prefix(b"\"")
+        .and_then(|f| f.strip_suffix(b"\""))
+    {
+        Some(quoted) if quoted.contains(&b'"') => {
+            let mut text = Vec::with_capacity(quoted.len());
+            let mut parts = quoted.split(|&b| b == b'"').peekable();
+            while let Some(part) = parts.next() {
+                text.extend_from_slice(part);
+                // `""` inside quotes is one quote: skip the empty part between the pair.
+                if parts.peek().is_some() {
+                    text.push(b'"');
+                    parts.next();
+                }
+            }
+            text.into()
+        }
+        Some(quoted) => quoted.into(),
+        None => field.into(),
+    }
+}
+
+/// `value` in decimal, written at the end of `buf`.
 fn itoa(value: i64, buf: &mut [u8; 20]) -> &[u8] {
     let mut n = value.unsigned_abs();
     let mut at = buf.len();
@@ -1056,7 +1211,7 @@ pub fn run(
         }
     }
     collector
-        .flush_excluded()
+        .settle_repeated_ids()
         .map_err(|err| with_dir(err, dir))?;
     collector.group();
 
@@ -1197,6 +1352,39 @@ mod tests {
         // Past the last row there is nothing, not a panic.
         assert_eq!(arena.fields(arena.next_row().unwrap()).next(), None);
         assert_eq!(arena.key(arena.next_row().unwrap()).flags, 0);
+    }
+
+    #[test]
+    fn fields_of_an_excluded_line_are_found_and_unquoted() {
+        let cells = [
+            "",
+            "A1",
+            "a,b",
+            "say \"hi\"",
+            "\"",
+            "x\ny",
+            "\"\"",
+            ",",
+            "é",
+        ];
+        for id in cells {
+            for reasons in cells {
+                let mut line = Vec::new();
+                push_csv_field(&mut line, id);
+                line.push(b',');
+                push_csv_field(&mut line, "C1");
+                line.push(b',');
+                push_csv_field(&mut line, reasons);
+                line.push(b'\n');
+                assert_eq!(
+                    &*unquote_csv(csv_field(&line, 0)),
+                    id.as_bytes(),
+                    "{line:?}"
+                );
+                assert_eq!(csv_field(&line, 1), b"C1", "{line:?}");
+                assert_eq!(&*unquote_csv(csv_field(&line, 2)), reasons.as_bytes());
+            }
+        }
     }
 
     #[test]

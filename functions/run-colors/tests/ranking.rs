@@ -209,6 +209,66 @@ fn invalid_rows_are_reported_per_column_and_the_run_goes_on() {
 }
 
 #[test]
+fn a_repeated_id_is_invalid_wherever_its_first_row_went() {
+    let rules = r#"{"rules":[{"id":"blocked","field":"SOURCE","op":"in","values":["TEST"]}]}"#;
+    let quoted = "Q,\"1\"";
+    let outcome = run_table(
+        &HEADER,
+        vec![
+            row(["A", "C1", "", "1", "", ""]),
+            row(["B", "C1", "TEST", "1", "", ""]),
+            row(["C", "C1", "", "x", "", ""]),
+            row([quoted, "C1", "TEST", "1", "", ""]),
+            // Repeats of an included row (its security's only row), of a row the rules
+            // excluded, of an invalid row (its own invalid cells still listed after ID).
+            row(["A", "C2", "", "1", "", ""]),
+            row(["B", "C1", "", "2", "", ""]),
+            row(["C", "C1", "", "", "", "bad"]),
+            // Trimmed like any cell; a repeat is not run through the rules.
+            row([" A ", "C1", "TEST", "1", "", ""]),
+            // IDs compare exactly otherwise.
+            row(["a", "C1", "", "3", "", ""]),
+            // The first row's ID reached excluded.csv quoted.
+            row([quoted, "C1", "", "1", "", ""]),
+            row(["E", "C3", "", "1", "", ""]),
+            row(["E", "C3", "", "2", "", ""]),
+            row(["E", "C3", "", "3", "", ""]),
+            row(["D", "C1", "", "bad", "", ""]),
+        ],
+        rules,
+    );
+    assert_eq!(
+        outcome.excluded,
+        "ID,CUSIP,REASONS\n\
+         B,C1,blocked\n\
+         C,C1,invalid:RANK\n\
+         \"Q,\"\"1\"\"\",C1,blocked\n\
+         A,C2,invalid:ID\n\
+         B,C1,invalid:ID\n\
+         C,C1,invalid:ID;invalid:PRICE\n\
+         A,C1,invalid:ID\n\
+         \"Q,\"\"1\"\"\",C1,invalid:ID\n\
+         E,C3,invalid:ID\n\
+         E,C3,invalid:ID\n\
+         D,C1,invalid:RANK\n"
+    );
+    assert_eq!(order(&outcome, "C1"), ["A", "a"]);
+    assert_eq!(order(&outcome, "C3"), ["E"]);
+    assert_eq!(order(&outcome, "C2"), Vec::<String>::new());
+    let cusips: Vec<&str> = outcome
+        .json
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|security| security["cusip"].as_str().expect("a CUSIP"))
+        .collect();
+    assert_eq!(cusips, ["C1", "C3"]);
+    let rows = outcome.manifest.rows;
+    assert_eq!((rows.input, rows.included, rows.excluded), (14, 3, 11));
+    assert_eq!(outcome.manifest.securities, 2);
+}
+
+#[test]
 fn excluded_rows_list_every_matching_rule_in_document_order_and_keep_input_order() {
     let rules = r#"{"rules":[
         {"id":"blocked-sources","field":"SOURCE","op":"in","values":["TEST","DEMO"]},
