@@ -12,6 +12,7 @@
 
 use std::hash::BuildHasher;
 
+use crate::output::Text;
 use crate::pipeline::RunError;
 
 /// Strings end to end in one `String`, each known by its index.
@@ -79,6 +80,12 @@ impl StringList {
     /// String `index`.
     pub(crate) fn get(&self, index: u32) -> &str {
         &self.text[self.range(index as usize)]
+    }
+
+    /// String `index` for an output row, with the strings after it as its room.
+    pub(crate) fn text(&self, index: u32) -> Text<'_> {
+        let range = self.range(index as usize);
+        Text::with_room(&self.text.as_bytes()[range.start..], range.len())
     }
 
     /// String `index`'s bytes.
@@ -202,7 +209,7 @@ impl Interner {
             }
             if slot >> 32 == tag {
                 let index = (slot as u32).wrapping_sub(1);
-                if self.strings.get_bytes(index) == value.as_bytes() {
+                if same_bytes(self.strings.get_bytes(index), value.as_bytes()) {
                     return Ok((index, false));
                 }
             }
@@ -262,6 +269,20 @@ impl Interner {
     }
 }
 
+/// `a == b`, for strings of 8 to 16 bytes (a CUSIP has 9) as two 8-byte comparisons, the
+/// second overlapping the first, rather than a call to `memcmp`.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    match (a.first_chunk::<8>(), b.first_chunk::<8>()) {
+        (Some(a_head), Some(b_head)) if a.len() <= 16 => {
+            a_head == b_head && a.last_chunk::<8>() == b.last_chunk::<8>()
+        }
+        _ => a == b,
+    }
+}
+
 /// A power of two at least twice `count`.
 fn slots_for(count: usize) -> usize {
     (count.max(8) * 2).next_power_of_two()
@@ -307,6 +328,28 @@ mod tests {
         expected.sort_unstable();
         expected.dedup();
         assert_eq!(sorted, expected);
+    }
+
+    #[test]
+    fn short_strings_compare_as_slices_do() {
+        let values: Vec<Vec<u8>> = (0..20)
+            .flat_map(|len| {
+                let base: Vec<u8> = (0..len).map(|i| b'A' + i as u8).collect();
+                // The same, and one differing byte at each place.
+                let mut variants = vec![base.clone()];
+                for at in 0..len {
+                    let mut changed = base.clone();
+                    changed[at] ^= 1;
+                    variants.push(changed);
+                }
+                variants
+            })
+            .collect();
+        for a in &values {
+            for b in &values {
+                assert_eq!(same_bytes(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
     }
 
     #[test]

@@ -530,12 +530,10 @@ fn fold(text: &str) -> String {
 
 /// Compares `text`, ignoring case and surrounding spaces, with an already folded value.
 fn folded_eq(text: &str, folded: &str) -> bool {
-    let text = text.trim();
-    if text.is_ascii() {
-        text.eq_ignore_ascii_case(folded)
-    } else {
-        text.to_lowercase() == folded
-    }
+    let text = values::trim(text);
+    // Equal but for ASCII case means equal once lower-cased; only other text needs the
+    // Unicode lower-casing.
+    text.eq_ignore_ascii_case(folded) || (!text.is_ascii() && text.to_lowercase() == folded)
 }
 
 #[cfg(test)]
