@@ -120,9 +120,17 @@ impl<'a> Text<'a> {
                 out.extend_from_slice(block);
                 out.truncate(out.len() - (BLOCK - self.len));
             }
-            _ => out.extend_from_slice(self.bytes()),
+            _ => push_long(out, self.bytes()),
         }
     }
+}
+
+/// [`Text::push_to`] for a text with no room: a function of its own, so the compiler does not
+/// merge the fixed-size copy into the same `memcpy` call with a variable length.
+#[cold]
+#[inline(never)]
+fn push_long(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(bytes);
 }
 
 /// A writer that counts and SHA-256-hashes every byte it passes on, so the manifest's
