@@ -332,7 +332,7 @@ impl Rule {
             Test::Missing => row.is_missing(self.field),
             Test::TextIn { values, negate } => row
                 .text(self.field)
-                .is_some_and(|text| values.iter().any(|v| folded_eq(text, v)) != *negate),
+                .is_some_and(|text| is_among(text, values) != *negate),
             Test::NumberIn { values, negate } => row
                 .number(self.field)
                 .is_some_and(|n| values.contains(&n) != *negate),
@@ -528,12 +528,15 @@ fn fold(text: &str) -> String {
     text.trim().to_lowercase()
 }
 
-/// Compares `text`, ignoring case and surrounding spaces, with an already folded value.
-fn folded_eq(text: &str, folded: &str) -> bool {
+/// Whether `text`, ignoring case and surrounding spaces, is one of the `folded` values.
+fn is_among(text: &str, folded: &[String]) -> bool {
     let text = values::trim(text);
-    // Equal but for ASCII case means equal once lower-cased; only other text needs the
-    // Unicode lower-casing.
-    text.eq_ignore_ascii_case(folded) || (!text.is_ascii() && text.to_lowercase() == folded)
+    if text.is_ascii() {
+        folded.iter().any(|value| text.eq_ignore_ascii_case(value))
+    } else {
+        let text = text.to_lowercase();
+        folded.iter().any(|value| text == *value)
+    }
 }
 
 #[cfg(test)]
