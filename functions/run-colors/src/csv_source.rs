@@ -3,10 +3,11 @@
 //!
 //! The reader reads RFC 4180 as the `csv` crate does with its defaults (comma, double quote,
 //! doubled quotes inside quotes, `\n`, `\r` or `\r\n` ending a record, blank lines skipped,
-//! every record as wide as the header), in two gears. A line without a quote or a carriage
-//! return, which is nearly every line of a color file, is found and split with `memchr` and
-//! copied once; any other record goes through `csv_core`'s state machine, a byte at a time.
-//! The tests hold the two against the `csv` crate on random input.
+//! every record as wide as the header), in two gears. A record that is one whole line, its
+//! cells unquoted or quoted and closed on it (nearly every line of a color file), is read in
+//! batches: the batch's lines are found with `memchr`, validated as UTF-8 in one call, split
+//! eight bytes at a time and copied once. Any other record goes through `csv_core`'s state
+//! machine, a byte at a time. The tests hold the gears against the `csv` crate on random input.
 
 use std::fs::File;
 use std::io::{self, Read};
