@@ -535,7 +535,7 @@ fn is_among(text: &str, folded: &[String]) -> bool {
         folded.iter().any(|value| text.eq_ignore_ascii_case(value))
     } else {
         let text = text.to_lowercase();
-        folded.iter().any(|value| text == *value)
+        folded.contains(&text)
     }
 }
 
