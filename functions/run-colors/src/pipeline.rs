@@ -1,12 +1,13 @@
 //! The run itself: rows from a [`RecordSource`], validated and normalised, filtered by the
 //! [`Rules`], ranked per CUSIP and written as the four output files of one run folder.
 //!
-//! Memory is the constraint that shapes this module. Rows stream in; an excluded row goes
-//! straight to `excluded.csv` and is forgotten; an included row's ranking values and text are
-//! appended to one arena ([`RowArena`]), its security and place in the arena to a list. The
-//! included rows are held once: after the input they are grouped by security by counting
-//! (no sort over all rows), and each security's few rows are ranked as they are written, so
-//! peak memory is about the size of the included text plus 37 bytes per row.
+//! Memory is the constraint that shapes this module. Rows stream in and each is held once: an
+//! excluded row as its `excluded.csv` line (written when the input has been read, because a
+//! repeated ID is only known then, see [`IdLedger`]), an included row as its ranking values and
+//! text in one arena ([`RowArena`]), with its security and place in the arena in a list. After
+//! the input the included rows are grouped by security by counting (no sort over all rows),
+//! and each security's few rows are ranked as they are written. Peak memory is about the size
+//! of the included text and the excluded lines, plus some 50 bytes per row of indexes.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -680,11 +681,16 @@ impl<'a, W: Write> Collector<'a, W> {
 
     /// Excluded line `index`, with its `\n`.
     fn excluded_line(&self, index: u32) -> &[u8] {
-        let start = match index.checked_sub(1) {
+        self.excluded_span(index..index + 1)
+    }
+
+    /// Excluded lines `lines`, stored end to end.
+    fn excluded_span(&self, lines: std::ops::Range<u32>) -> &[u8] {
+        let end_of = |line: u32| match line.checked_sub(1) {
             Some(before) => self.excluded_ends[before as usize] as usize,
             None => 0,
         };
-        &self.excluded_lines[start..self.excluded_ends[index as usize] as usize]
+        &self.excluded_lines[end_of(lines.start)..end_of(lines.end)]
     }
 
     /// The ID of input row `row`, as read (unquoted).
@@ -731,9 +737,7 @@ impl<'a, W: Write> Collector<'a, W> {
                 INCLUDED => row - index,
                 _ => index,
             };
-            for line in next_line..upto {
-                lines.extend_from_slice(self.excluded_line(line));
-            }
+            lines.extend_from_slice(self.excluded_span(next_line..upto));
             next_line = upto;
             match outcome & OUTCOME_KIND {
                 INCLUDED => {
@@ -762,9 +766,7 @@ impl<'a, W: Write> Collector<'a, W> {
                 }
             }
         }
-        for line in next_line..self.excluded_ends.len() as u32 {
-            lines.extend_from_slice(self.excluded_line(line));
-        }
+        lines.extend_from_slice(self.excluded_span(next_line..self.excluded_ends.len() as u32));
         lines
     }
 

@@ -269,6 +269,34 @@ fn a_repeated_id_is_invalid_wherever_its_first_row_went() {
 }
 
 #[test]
+fn repeats_at_the_edges_of_excluded_csv_are_placed_in_input_order() {
+    let rules = r#"{"rules":[{"id":"blocked","field":"SOURCE","op":"in","values":["TEST"]}]}"#;
+    let outcome = run_table(
+        &HEADER,
+        vec![
+            // The first excluded line is itself a repeat, and so is the last row.
+            row(["X", "C1", "", "1", "", ""]),
+            row(["X", "C1", "TEST", "1", "", ""]),
+            row(["Y", "C1", "TEST", "1", "", ""]),
+            row(["Z", "C2", "", "1", "", ""]),
+            row(["Z", "C2", "", "2", "", ""]),
+        ],
+        rules,
+    );
+    assert_eq!(
+        outcome.excluded,
+        "ID,CUSIP,REASONS\n\
+         X,C1,invalid:ID\n\
+         Y,C1,blocked\n\
+         Z,C2,invalid:ID\n"
+    );
+    assert_eq!(order(&outcome, "C1"), ["X"]);
+    assert_eq!(order(&outcome, "C2"), ["Z"]);
+    let rows = outcome.manifest.rows;
+    assert_eq!((rows.input, rows.included, rows.excluded), (5, 2, 3));
+}
+
+#[test]
 fn excluded_rows_list_every_matching_rule_in_document_order_and_keep_input_order() {
     let rules = r#"{"rules":[
         {"id":"blocked-sources","field":"SOURCE","op":"in","values":["TEST","DEMO"]},
