@@ -439,7 +439,8 @@ struct Collector<'a, W: Write> {
     group_sizes: Vec<u32>,
     ranked: Vec<u32>,
     cusips: Interner,
-    // After sorting: the CUSIPs in security order, so writing reads them front to back.
+    // After grouping: the CUSIPs of the securities with rows, in CUSIP order, so writing reads
+    // them front to back.
     sorted_cusips: StringList,
     // Every non-empty ID's hash, checked for repeats once the input is read.
     ids: IdLedger,
