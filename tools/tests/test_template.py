@@ -7,6 +7,9 @@ cfn-lint and checkov run in `make lint`; these are the project's own rules on to
 
 from __future__ import annotations
 
+import copy
+import json
+import os
 import re
 import sys
 import unittest
@@ -24,6 +27,95 @@ def load_template() -> dict:
     template, matches = decode_str((ROOT / "template.yaml").read_text())
     assert not matches, matches
     return template
+
+
+# Values for the parameters without a default, as a deployment would give them.
+REQUIRED_PARAMETERS = {
+    "OracleSubnetIds": ["subnet-0123456789abcdef0"],
+    "OracleSecurityGroupIds": ["sg-0123456789abcdef0"],
+    "RestateAssumeRolePrincipal": "arn:aws:iam::123456789012:role/restate",
+    "PgHost": "reporting.example.internal",
+    "OracleConnectString": "genius.example.internal:1521/GENIUS",
+}
+POOL_ARN = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_example"
+
+
+def render(template: dict, parameters: dict) -> dict:
+    """The CloudFormation that a deployment with `parameters` creates: SAM's own translator
+    (the `AWS::Serverless` transform), then every condition and `Fn::If` resolved the way
+    CloudFormation resolves them, resources whose condition is false removed."""
+    from samtranslator.translator.transform import transform
+
+    class NoManagedPolicies:  # the template names no managed policies, so nothing is looked up
+        def load(self):
+            return {}
+
+    packaged = copy.deepcopy(template)
+    for resource in packaged["Resources"].values():
+        for key in ("CodeUri", "ContentUri"):
+            if key in resource.get("Properties", {}):  # as `sam package` leaves them
+                resource["Properties"][key] = "s3://artifacts/code.zip"
+    values = {name: p.get("Default") for name, p in template["Parameters"].items()}
+    values.update(REQUIRED_PARAMETERS)
+    values.update(parameters)
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    translated = transform(packaged, {k: v for k, v in values.items() if v is not None},
+                           NoManagedPolicies())
+    return resolve_conditions(translated, values)
+
+
+def resolve_conditions(template: dict, values: dict) -> dict:
+    conditions: dict[str, bool] = {}
+
+    def truth(expression) -> bool:
+        if isinstance(expression, dict):
+            (function, argument), = expression.items()
+            if function == "Condition":
+                return condition(argument)
+            if function == "Fn::Equals":
+                left, right = (value(a) for a in argument)
+                return left == right
+            if function == "Fn::Not":
+                return not truth(argument[0])
+            if function == "Fn::And":
+                return all(truth(a) for a in argument)
+            if function == "Fn::Or":
+                return any(truth(a) for a in argument)
+        raise AssertionError(f"unsupported condition {expression!r}")
+
+    def value(expression):
+        if isinstance(expression, dict) and set(expression) == {"Ref"}:
+            return values.get(expression["Ref"], expression)
+        return expression
+
+    def condition(name: str) -> bool:
+        if name not in conditions:
+            conditions[name] = truth(template["Conditions"][name])
+        return conditions[name]
+
+    no_value = object()
+
+    def walk(node):
+        if isinstance(node, dict):
+            if set(node) == {"Fn::If"}:
+                name, when_true, when_false = node["Fn::If"]
+                return walk(when_true if condition(name) else when_false)
+            if node == {"Ref": "AWS::NoValue"}:
+                return no_value
+            if set(node) == {"Ref"} and node["Ref"] in template.get("Parameters", {}):
+                return values[node["Ref"]]
+            out = {k: walk(v) for k, v in node.items()}
+            return {k: v for k, v in out.items() if v is not no_value}
+        if isinstance(node, list):
+            return [v for v in (walk(item) for item in node) if v is not no_value]
+        return node
+
+    resolved = walk({k: v for k, v in template.items() if k != "Conditions"})
+    resolved["Resources"] = {name: r for name, r in resolved["Resources"].items()
+                             if "Condition" not in r or condition(r["Condition"])}
+    resolved["Outputs"] = {name: o for name, o in resolved.get("Outputs", {}).items()
+                           if "Condition" not in o or condition(o["Condition"])}
+    return resolved
 
 
 def resources_of_type(template: dict, kind: str) -> dict:
@@ -67,7 +159,8 @@ class TemplateTest(unittest.TestCase):
     def test_every_function_is_a_cargo_lambda_build_of_a_workspace_binary(self):
         globals_ = self.template["Globals"]["Function"]
         self.assertEqual(globals_["Runtime"], "provided.al2023")
-        self.assertEqual(globals_["Architectures"], ["arm64"])
+        self.assertEqual(globals_["Architectures"], [{"Ref": "Architecture"}])
+        self.assertEqual(self.template["Parameters"]["Architecture"]["Default"], "arm64")
         self.assertEqual(len(self.functions), 5)
         for name, function in self.functions.items():
             metadata = function["Metadata"]
@@ -104,15 +197,58 @@ class TemplateTest(unittest.TestCase):
         self.assertEqual(statement["Action"], "lambda:InvokeFunction")
         self.assertEqual(sub_text(statement["Resource"]), "${FinanceClosingFunction.Arn}:*")
 
-    def test_the_api_requires_auth_chosen_by_a_parameter(self):
+    def test_every_api_method_requires_the_chosen_auth_in_both_modes(self):
+        # API Gateway applies security per method: "For each method, create a security
+        # requirement object to require an API key to invoke that method" (API Gateway
+        # Developer Guide, "Require an API key on a method"), and a document-level `security`
+        # is not supported on import (aws-apigateway-importer#204). So the test renders the
+        # template as CloudFormation would deploy it, once per AuthMode, and reads each method.
+        for mode, scheme, other in (("API_KEY", "api_key", "jwt"), ("JWT", "jwt", "api_key")):
+            with self.subTest(AuthMode=mode):
+                rendered = render(self.template, {"AuthMode": mode, "JwtUserPoolArn": POOL_ARN})
+                apis = resources_of_type(rendered, "AWS::ApiGateway::RestApi")
+                self.assertEqual(len(apis), 1)
+                body = next(iter(apis.values()))["Properties"]["Body"]
+                self.assertNotIn("security", body, "a root `security` is ignored by API Gateway")
+                self.assertEqual(set(body["securityDefinitions"]), {scheme})
+                operations = [(path, method, op) for path, methods in body["paths"].items()
+                              for method, op in methods.items()]
+                self.assertEqual(len(operations), 3)
+                for path, method, operation in operations:
+                    self.assertEqual(operation.get("security"), [{scheme: []}], f"{method} {path}")
+                    self.assertNotIn(other, json.dumps(operation), f"{method} {path}")
+                key_resources = {"AWS::ApiGateway::ApiKey", "AWS::ApiGateway::UsagePlan",
+                                 "AWS::ApiGateway::UsagePlanKey"}
+                present = {r["Type"] for r in rendered["Resources"].values()} & key_resources
+                self.assertEqual(present, key_resources if mode == "API_KEY" else set())
+
+    def test_the_cognito_authorizer_exists_only_in_jwt_mode_and_names_the_user_pool(self):
+        api_key = json.dumps(render(self.template, {"AuthMode": "API_KEY"}))
+        self.assertNotIn("cognito_user_pools", api_key,
+                         "an authorizer with an empty provider list must never reach API Gateway")
+        jwt = render(self.template, {"AuthMode": "JWT", "JwtUserPoolArn": POOL_ARN})
+        body = next(iter(resources_of_type(jwt, "AWS::ApiGateway::RestApi").values()))
+        authorizer = body["Properties"]["Body"]["securityDefinitions"]["jwt"]
+        self.assertEqual(authorizer["x-amazon-apigateway-authorizer"]["providerARNs"], [POOL_ARN])
+        rule = self.template["Rules"]["JwtModeNeedsAUserPool"]
+        self.assertEqual(rule["RuleCondition"], {"Fn::Equals": [{"Ref": "AuthMode"}, "JWT"]})
+        self.assertEqual(rule["Assertions"][0]["Assert"],
+                         {"Fn::Not": [{"Fn::Equals": [{"Ref": "JwtUserPoolArn"}, ""]}]})
+
+    def test_binary_bodies_pass_through_the_rest_api(self):
         body = self.template["Resources"]["ProxyApi"]["Properties"]["DefinitionBody"]
-        condition, jwt, api_key = body["security"]["Fn::If"]
-        self.assertEqual((condition, jwt, api_key), ("UseJwt", [{"jwt": []}], [{"api_key": []}]))
-        for path, operations in body["paths"].items():
-            for operation in operations.values():
-                self.assertNotIn("security", operation, f"{path} must not override the API's auth")
         self.assertEqual(body["x-amazon-apigateway-binary-media-types"], ["*/*"],
                          "binary bodies pass through the REST API only with this")
+
+    def test_local_testing_variables_are_absent_from_a_deployed_stack(self):
+        deployed = render(self.template, {})
+        local = render(self.template, {"LocalAwsEndpoint": "http://127.0.0.1:5000"})
+        for name, function in resources_of_type(deployed, "AWS::Lambda::Function").items():
+            variables = function["Properties"]["Environment"]["Variables"]
+            self.assertNotIn("AWS_ENDPOINT_URL", variables, name)
+            self.assertNotIn("COLORS_CSV", variables, name)
+            local_variables = local["Resources"][name]["Properties"]["Environment"]["Variables"]
+            self.assertEqual(local_variables["AWS_ENDPOINT_URL"], "http://127.0.0.1:5000", name)
 
     def test_no_iam_statement_grants_a_wildcard_resource_or_action(self):
         roles = resources_of_type(self.template, "AWS::IAM::Role")
@@ -182,7 +318,7 @@ class TemplateTest(unittest.TestCase):
             self.assertEqual(function["Layers"], [{"Ref": "OracleInstantClientLayer"}], name)
             self.assertEqual(function["VpcConfig"]["SubnetIds"], {"Ref": "OracleSubnetIds"}, name)
         layer = self.template["Resources"]["OracleInstantClientLayer"]
-        self.assertEqual(layer["Properties"]["CompatibleArchitectures"], ["arm64"])
+        self.assertEqual(layer["Properties"]["CompatibleArchitectures"], [{"Ref": "Architecture"}])
         self.assertTrue((ROOT / layer["Properties"]["ContentUri"] / "Makefile").is_file())
 
     def test_make_params_writes_every_parameter_the_stack_reads_and_secrets_as_securestrings(self):
