@@ -30,7 +30,7 @@ PY_STAMP      := $(VENV)/.installed-$(shell cksum < tools/requirements.txt | cut
 CHECKOV_STAMP := $(CHECKOV_ENV)/.installed-$(shell cksum < tools/requirements-checkov.txt | cut -d' ' -f1)
 NPM_STAMP     := node_modules/.installed-$(shell cksum < package-lock.json | cut -d' ' -f1)
 
-.PHONY: help setup bench-tools test-oracle check-postgres build sam-build closing-service restate-register restate-register-aws test lint fmt demo bench deploy layer params clean \
+.PHONY: help setup bench-tools test-sam test-oracle check-postgres build sam-build closing-service restate-register restate-register-aws test lint fmt demo bench deploy layer params clean \
         lock-tools $(addprefix invoke-,$(FUNCTIONS))
 
 help: ## List the targets
@@ -74,6 +74,9 @@ build: setup ## Build every function for Lambda (arm64, release) into target/lam
 test: setup ## Run every test (starts moto server and restate-server itself; needs PostgreSQL)
 	cargo test --workspace --locked
 	$(VENV)/bin/python -m unittest discover --start-directory tools/tests
+
+test-sam: setup ## The SAM tier: sam build of template.yaml, then sam local invoke/start-api/start-lambda (Docker; about 3 minutes warm)
+	bash tools/sam/test-sam.sh
 
 test-oracle: ## The tests that need a live Oracle database and Instant Client (set ORACLE_TEST_*)
 	@test -n "$$ORACLE_TEST_HOST" || { echo "set ORACLE_TEST_HOST, _PORT, _SERVICE_NAME, _USERNAME, _PASSWORD, _SCHEMA, _TABLE"; exit 2; }

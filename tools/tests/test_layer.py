@@ -17,46 +17,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "layers" / "oracle-instantclient"))
+sys.path.insert(0, str(ROOT / "tools"))
 
 import build_layer  # noqa: E402
-
-AARCH64, X86_64 = 0xB7, 0x3E
-
-
-def fake_library(path: Path, machine: int, size: int = 4096) -> None:
-    """A file with a 64-bit little-endian ELF header for `machine`, padded to `size`."""
-    header = b"\x7fELF\x02\x01\x01" + bytes(11) + machine.to_bytes(2, "little")
-    path.write_bytes(header + bytes(size - len(header)))
-
-
-def oracle_like_tree(root: Path, machine: int = AARCH64, with_clntsh: bool = True) -> Path:
-    """instantclient_23_6/ as Oracle ships it: versioned libraries, unversioned symlinks,
-    executables, a jar and a readme."""
-    home = root / "instantclient_23_6"
-    (home / "network" / "admin").mkdir(parents=True)
-    libraries = ["libclntshcore.so.23.1", "libnnz.so", "libociicus.so", "libocci.so.23.1",
-                 "libtfojdbc1.so"]
-    if with_clntsh:
-        libraries.append("libclntsh.so.23.1")
-    for name in libraries:
-        fake_library(home / name, machine)
-    links = {"libclntshcore.so": "libclntshcore.so.23.1", "libocci.so": "libocci.so.23.1"}
-    if with_clntsh:
-        links |= {"libclntsh.so": "libclntsh.so.23.1", "libclntsh.so.19.1": "libclntsh.so.23.1"}
-    for link, target in links.items():
-        os.symlink(target, home / link)
-    fake_library(home / "adrci", machine)
-    (home / "ojdbc11.jar").write_bytes(b"PK\x03\x04jar")
-    (home / "BASIC_LIGHT_LICENSE").write_text("licence text")
-    (home / "network" / "admin" / "README").write_text("tnsnames go here")
-    return home
-
-
-def zip_tree(home: Path, zip_path: Path) -> Path:
-    """Zips with Info-ZIP's `zip -y`, which stores symlinks as links, as Oracle's zips do."""
-    subprocess.run(["zip", "-q", "-r", "-y", str(zip_path), home.name], cwd=home.parent, check=True)
-    return zip_path
-
+from synthetic_instantclient import AARCH64, X86_64, fake_library, oracle_like_tree, zip_tree  # noqa: E402
 
 def run(*args: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()

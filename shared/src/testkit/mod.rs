@@ -359,6 +359,23 @@ pub struct RestateServer {
 impl RestateServer {
     /// Starts restate-server and waits until its admin API and ingress answer.
     pub async fn start() -> Result<Self, TestkitError> {
+        Self::start_with_env(&[]).await
+    }
+
+    /// Starts a restate-server that invokes Lambda deployments through the Lambda API at
+    /// `endpoint` (such as `sam local start-lambda` on loopback) instead of AWS: its AWS SDK
+    /// honours `AWS_ENDPOINT_URL`, and any credentials are accepted there.
+    pub async fn start_invoking_lambda_at(endpoint: &str) -> Result<Self, TestkitError> {
+        Self::start_with_env(&[
+            ("AWS_ENDPOINT_URL", endpoint),
+            ("AWS_REGION", LOCAL_REGION),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ])
+        .await
+    }
+
+    async fn start_with_env(env: &[(&str, &str)]) -> Result<Self, TestkitError> {
         const TOOL: &str = "restate-server";
         let binary = installed_tool(TOOL, &restate_server_binary())?;
         let dir = temp_dir(TOOL)?;
@@ -381,7 +398,8 @@ impl RestateServer {
             .env("RESTATE_DEFAULT_NUM_PARTITIONS", "2")
             .env("RESTATE_ROCKSDB_TOTAL_MEMORY_SIZE", "256MB")
             .env("RESTATE_DISABLE_TELEMETRY", "true")
-            .env("RESTATE_LOG_DISABLE_ANSI_CODES", "true");
+            .env("RESTATE_LOG_DISABLE_ANSI_CODES", "true")
+            .envs(env.iter().copied());
         let mut process = ManagedProcess::spawn(TOOL, &mut command, dir)?;
         process
             .wait_http_ok(admin, "/health", Duration::from_secs(60))
@@ -423,6 +441,23 @@ impl RestateServer {
         if status >= 300 {
             return Err(
                 format!("restate-server refused the deployment {uri}: {status} {body}").into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Registers the Lambda function (or version) `arn` as a deployment, as
+    /// `make restate-register-aws` does for the deployed closing.
+    pub async fn register_lambda(
+        &self,
+        arn: &str,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let url = format!("{}/deployments", self.admin_url());
+        let deployment = serde_json::json!({ "arn": arn });
+        let (status, body) = http_request("POST", &url, Some(&deployment), &[]).await?;
+        if status >= 300 {
+            return Err(
+                format!("restate-server refused the deployment {arn}: {status} {body}").into(),
             );
         }
         Ok(())

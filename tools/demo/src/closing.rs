@@ -14,7 +14,8 @@ use serde_json::Value;
 
 /// The demo's schema for `closing_runs`, the result tables and the simulator's jobs.
 pub const SCHEMA: &str = "orabridge_demo";
-const TABLES: &str = "gl_balances,claims_reserves";
+/// The result tables the demo's closings copy.
+pub const TABLES: &str = "gl_balances,claims_reserves";
 
 /// The service process; killed when dropped.
 pub struct ClosingService {

@@ -37,18 +37,107 @@ impl fmt::Display for Outcome {
     }
 }
 
-pub struct LambdaEmulator {
+/// A child process that leads its own process group, with its output in a log file. Dropping it
+/// signals the whole group, so processes it spawned (function processes under `cargo lambda
+/// watch`, SAM's helpers) stop with it, then reaps it.
+pub struct ProcessGroup {
     child: Child,
-    address: SocketAddr,
     log_path: PathBuf,
+    stop_signal: &'static str,
+    name: &'static str,
+}
+
+impl ProcessGroup {
+    /// Spawns `command` with stdout and stderr to `log_path`; `stop_signal` (`TERM`, `INT`) is
+    /// what the program expects to be told to stop by.
+    pub fn spawn(
+        name: &'static str,
+        command: &mut Command,
+        log_path: &Path,
+        stop_signal: &'static str,
+    ) -> Result<Self> {
+        let log =
+            File::create(log_path).with_context(|| format!("creating {}", log_path.display()))?;
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .with_context(|| format!("starting {name}"))?;
+        Ok(Self {
+            child,
+            log_path: log_path.to_path_buf(),
+            stop_signal,
+            name,
+        })
+    }
+
+    /// Waits until something accepts connections on `address`, failing early if the process
+    /// exits.
+    pub async fn wait_until_listening(
+        &mut self,
+        address: SocketAddr,
+        timeout: Duration,
+    ) -> Result<()> {
+        let started = Instant::now();
+        while started.elapsed() < timeout {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                bail!(
+                    "{} exited ({status}); see {}",
+                    self.name,
+                    self.log_path.display()
+                );
+            }
+            if tokio::net::TcpStream::connect(address).await.is_ok() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        bail!(
+            "{} did not listen on {address} within {timeout:?}; see {}",
+            self.name,
+            self.log_path.display()
+        )
+    }
+
+    /// Where the process's output goes.
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill")
+            .args([&format!("-{}", self.stop_signal), "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct LambdaEmulator {
+    process: ProcessGroup,
+    address: SocketAddr,
 }
 
 impl LambdaEmulator {
     /// Starts `cargo lambda watch`, which builds each function (debug) when first invoked.
     pub async fn start(root: &Path, env_file: &Path, log_path: &Path) -> Result<Self> {
         let address = SocketAddr::from(([127, 0, 0, 1], testkit::free_port()));
-        let log =
-            File::create(log_path).with_context(|| format!("creating {}", log_path.display()))?;
         let cargo_lambda = cargo_lambda()?;
         let mut command = Command::new(&cargo_lambda);
         // Under `cargo test`/`cargo run` this process inherits the variables cargo sets for one
@@ -60,7 +149,7 @@ impl LambdaEmulator {
                 command.env_remove(&name);
             }
         }
-        let child = command
+        command
             .current_dir(root)
             // cargo-lambda re-enters itself as `cargo lambda ...`, so its folder must be on PATH.
             .env("PATH", path_with(&cargo_lambda))
@@ -74,43 +163,13 @@ impl LambdaEmulator {
             .arg("--invoke-port")
             .arg(address.port().to_string())
             .arg("--env-file")
-            .arg(env_file)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .process_group(0)
-            .spawn()
-            .context("starting `cargo lambda watch`")?;
-        let mut emulator = Self {
-            child,
-            address,
-            log_path: log_path.to_path_buf(),
-        };
-        emulator
-            .wait_until_listening(Duration::from_secs(60))
+            .arg(env_file);
+        let mut process =
+            ProcessGroup::spawn("cargo lambda watch", &mut command, log_path, "TERM")?;
+        process
+            .wait_until_listening(address, Duration::from_secs(60))
             .await?;
-        Ok(emulator)
-    }
-
-    async fn wait_until_listening(&mut self, timeout: Duration) -> Result<()> {
-        let started = Instant::now();
-        while started.elapsed() < timeout {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                bail!(
-                    "cargo lambda watch exited ({status}); see {}",
-                    self.log_path.display()
-                );
-            }
-            if tokio::net::TcpStream::connect(self.address).await.is_ok() {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        bail!(
-            "cargo lambda watch did not listen on {} within {timeout:?}; see {}",
-            self.address,
-            self.log_path.display()
-        )
+        Ok(Self { process, address })
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -118,7 +177,7 @@ impl LambdaEmulator {
     }
 
     pub fn log_path(&self) -> &Path {
-        &self.log_path
+        self.process.log_path()
     }
 
     /// Invokes `function` with the event in `event_file`.
@@ -203,30 +262,6 @@ fn parse_error(stderr: &str) -> Option<Outcome> {
         error_type,
         message,
     })
-}
-
-impl Drop for LambdaEmulator {
-    fn drop(&mut self) {
-        // The emulator leads its own process group: signal the group so function processes it
-        // spawned stop with it, then reap it.
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill")
-            .args(["-TERM", "--", &group])
-            .stderr(Stdio::null())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &group])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.child.wait();
-    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod closing;
 mod coldstart;
 mod emulator;
 mod plan;
+mod sam;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -37,7 +38,8 @@ const RUNS_PREFIX: &str = "market-pulse";
 const SENSOR_QUEUE: &str = "orabridge-sensor-readings";
 const ALERT_QUEUE: &str = "orabridge-sensor-alerts";
 
-const USAGE: &str = "usage: orabridge-demo demo [--only <function>] | proxy-rss [invocations] | \
+const USAGE: &str = "usage: orabridge-demo demo [--only <function>] | \
+     sam --template <built template> --image <image> | proxy-rss [invocations] | \
      cold-start [rounds] | proxy-path | batch-throughput | lambda-time";
 
 fn main() -> ExitCode {
@@ -73,6 +75,7 @@ async fn run_command(command: Command) -> ExitCode {
     let work = async {
         match command {
             Command::Demo { only } => run(only.as_deref()).await,
+            Command::Sam(options) => sam::run(options).await,
             Command::ProxyRss { invocations } => proxy_rss(invocations).await,
             Command::ColdStart { rounds } => cold_start(rounds).await,
             // These print whether their targets were met; they fail only when they cannot measure.
@@ -102,6 +105,8 @@ async fn run_command(command: Command) -> ExitCode {
 enum Command {
     /// Run the demo plan, optionally for one function.
     Demo { only: Option<String> },
+    /// The SAM tier (`make test-sam`): the built template under SAM's emulators.
+    Sam(sam::Options),
     /// Serve the release proxy and report its peak memory over `invocations`.
     ProxyRss { invocations: usize },
     /// Measure every release binary's cold start against the hello-world baseline.
@@ -133,6 +138,23 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command> {
             (Some("--only"), Some(function)) => bail!("no function named {function:?}"),
             (other, _) => bail!("unexpected argument {other:?}"),
         },
+        Some("sam") => {
+            let (mut template, mut image) = (None, None);
+            while let Some(flag) = args.next() {
+                let value = args
+                    .next()
+                    .with_context(|| format!("{flag} needs a value"))?;
+                match flag.as_str() {
+                    "--template" => template = Some(PathBuf::from(value)),
+                    "--image" => image = Some(value),
+                    other => bail!("unexpected argument {other:?}"),
+                }
+            }
+            Ok(Command::Sam(sam::Options {
+                template: template.context("sam needs --template")?,
+                image: image.context("sam needs --image")?,
+            }))
+        }
         Some("proxy-rss") => {
             let invocations = args.next().map(|n| n.parse()).transpose()?.unwrap_or(300);
             Ok(Command::ProxyRss { invocations })
@@ -155,7 +177,7 @@ async fn proxy_rss(invocations: usize) -> Result<bool> {
     let (root, state_dir) = workspace_and_state_dir()?;
     let moto = MotoServer::start().await?;
     let (_unified_api, endpoints) = start_unified_api().await?;
-    let seeded = seed(&moto, &endpoints).await?;
+    let seeded = seed(&moto, &proxy_parameters(&endpoints)).await?;
     let read = |path: &Path| -> Result<bytes::Bytes> {
         Ok(std::fs::read(path)
             .with_context(|| format!("reading {}", path.display()))?
@@ -237,7 +259,7 @@ async fn run(only: Option<&str>) -> Result<bool> {
         unified_api.url()
     );
 
-    let seeded = seed(&moto, &endpoints).await?;
+    let seeded = seed(&moto, &proxy_parameters(&endpoints)).await?;
     println!(
         "  ✓ seeded            SSM {UPSTREAM_PARAM}, {INTERNAL_KEY_PARAM} (SecureString); bucket {BUCKET}; queues {SENSOR_QUEUE}, {ALERT_QUEUE}"
     );
@@ -270,13 +292,45 @@ async fn run(only: Option<&str>) -> Result<bool> {
         .iter()
         .filter(|step| only.is_none_or(|f| step.function == f))
         .collect();
+    let as_expected = run_steps(&steps, &root, &state_dir, async |step, event_file| {
+        emulator.invoke(step.function, event_file).await
+    })
+    .await?;
+    println!(
+        "\n{as_expected} of {} invocations answered as this build should. Function logs: {}",
+        steps.len(),
+        emulator.log_path().display()
+    );
+    let side_effects_as_expected = side_effects(
+        &steps,
+        &moto,
+        &seeded,
+        closing_service
+            .as_ref()
+            .map(|s| (root.as_path(), s, &restate)),
+    )
+    .await?;
+    println!(
+        "stopping the Lambda emulator, the Unified API stand-in, restate-server and moto server"
+    );
+    Ok(as_expected == steps.len() && side_effects_as_expected)
+}
+
+/// Invokes each step's function with its sample event through `invoke`, prints each answer with
+/// its verdict, and answers how many were as expected.
+async fn run_steps(
+    steps: &[&Step],
+    root: &Path,
+    state_dir: &Path,
+    invoke: impl AsyncFn(&Step, &Path) -> Result<emulator::Outcome>,
+) -> Result<usize> {
     let mut as_expected = 0;
-    for step in &steps {
+    for step in steps {
         let mut event_file = root.join("events").join(step.event);
         if step.fresh_readings {
-            event_file = with_fresh_readings(&event_file, &state_dir)?;
+            event_file = with_fresh_readings(&event_file, state_dir)?;
         }
-        let outcome = emulator.invoke(step.function, &event_file).await?;
+        let outcome = invoke(step, &event_file).await?;
         let verdict = (step.check)(&outcome);
         let mark = if verdict.as_expected { "✓" } else { "✗" };
         println!(
@@ -292,15 +346,23 @@ async fn run(only: Option<&str>) -> Result<bool> {
             );
         }
     }
-    println!(
-        "\n{as_expected} of {} invocations answered as this build should. Function logs: {}",
-        steps.len(),
-        emulator.log_path().display()
-    );
+    Ok(as_expected)
+}
+
+/// Checks what the invoked functions left behind, not only what they answered: the data lake
+/// and the alert queue (sensor consumer), the published run followed from `latest.json`
+/// (run-colors), and the closing the trigger started, followed to its end (finance-closing).
+/// Prints a line each and answers whether all were as expected.
+async fn side_effects(
+    steps: &[&Step],
+    moto: &MotoServer,
+    seeded: &Seeded,
+    closing: Option<(&Path, &closing::ClosingService, &RestateServer)>,
+) -> Result<bool> {
     let mut lake_as_expected = true;
     if steps.iter().any(|s| s.function == "sensor-consumer") {
         // Check what the consumer left behind, not only what it answered.
-        let lake = LakeContents::read(&moto, &seeded).await?;
+        let lake = LakeContents::read(moto, seeded).await?;
         lake_as_expected = lake.readings > 0 && lake.quarantined == 3 && lake.alerts > 0;
         let mark = if lake_as_expected { "✓" } else { "✗" };
         println!(
@@ -311,7 +373,7 @@ async fn run(only: Option<&str>) -> Result<bool> {
     let mut runs_as_expected = true;
     if steps.iter().any(|s| s.function == "run-colors") {
         // The published run, followed from latest.json as MarketPulse would.
-        let check = published_run(&moto).await;
+        let check = published_run(moto).await;
         runs_as_expected = check.is_ok();
         match check {
             Ok(summary) => println!("  ✓ published run     {summary}"),
@@ -319,18 +381,15 @@ async fn run(only: Option<&str>) -> Result<bool> {
         }
     }
     let mut closing_as_expected = true;
-    if let Some(service) = &closing_service {
-        let check = simulated_closing(&root, service, &restate).await;
+    if let Some((root, service, restate)) = closing {
+        let check = simulated_closing(root, service, restate).await;
         closing_as_expected = check.is_ok();
         match check {
             Ok(summary) => println!("  ✓ closing workflow  {summary}"),
             Err(err) => println!("  ✗ closing workflow  {err:#}"),
         }
     }
-    println!(
-        "stopping the Lambda emulator, the Unified API stand-in, restate-server and moto server"
-    );
-    Ok(as_expected == steps.len() && lake_as_expected && runs_as_expected && closing_as_expected)
+    Ok(lake_as_expected && runs_as_expected && closing_as_expected)
 }
 
 /// The closing the trigger started, followed to its end through restate-server, then
@@ -563,16 +622,17 @@ fn workspace_and_state_dir() -> Result<(PathBuf, PathBuf)> {
 /// returns it with the endpoint list to put in SSM: a dead primary in front of it, so every
 /// proxy call shows a failover.
 async fn start_unified_api() -> Result<(LoopbackUpstream, String)> {
-    let stand_in = LoopbackUpstream::start(
-        "unified-api-stand-in",
-        Behavior::json(
-            200,
-            r#"{"status":"ok","source":"local Unified API stand-in"}"#,
-        ),
-    )
-    .await?;
+    let stand_in = LoopbackUpstream::start("unified-api-stand-in", unified_api_behavior()).await?;
     let endpoints = format!("{},{}", refusing_url(), stand_in.url());
     Ok((stand_in, endpoints))
+}
+
+/// How the Unified API stand-in answers every path: a small JSON document.
+fn unified_api_behavior() -> Behavior {
+    Behavior::json(
+        200,
+        r#"{"status":"ok","source":"local Unified API stand-in"}"#,
+    )
 }
 
 struct Seeded {
@@ -580,14 +640,20 @@ struct Seeded {
     alert_queue_url: String,
 }
 
-async fn seed(moto: &MotoServer, endpoints: &str) -> Result<Seeded> {
+/// The proxy's parameters under the contract's default names.
+fn proxy_parameters(endpoints: &str) -> Vec<(String, String, bool)> {
+    vec![
+        (UPSTREAM_PARAM.into(), endpoints.into(), false),
+        (INTERNAL_KEY_PARAM.into(), "demo-internal-key".into(), true),
+    ]
+}
+
+/// Creates the bucket and both queues, and writes `parameters` (name, value, SecureString).
+async fn seed(moto: &MotoServer, parameters: &[(String, String, bool)]) -> Result<Seeded> {
     let sdk = moto.sdk_config().await;
     let ssm = orabridge_shared::aws::ssm_client(&sdk);
-    for (name, value, secure) in [
-        (UPSTREAM_PARAM, endpoints, false),
-        (INTERNAL_KEY_PARAM, "demo-internal-key", true),
-    ] {
-        testkit::put_parameter(&ssm, name, value, secure)
+    for (name, value, secure) in parameters {
+        testkit::put_parameter(&ssm, name, value, *secure)
             .await
             .with_context(|| format!("seeding SSM parameter {name}"))?;
     }
@@ -694,7 +760,7 @@ async fn cold_start(rounds: usize) -> Result<bool> {
     let (root, state_dir) = workspace_and_state_dir()?;
     let moto = MotoServer::start().await?;
     let (_unified_api, endpoints) = start_unified_api().await?;
-    let seeded = seed(&moto, &endpoints).await?;
+    let seeded = seed(&moto, &proxy_parameters(&endpoints)).await?;
     let env = function_env(&moto, None, &seeded);
     let event = |file: &str, fresh: bool| -> Result<Vec<u8>> {
         let mut path = root.join("events").join(file);
