@@ -9,7 +9,9 @@
 //! [`run`] and [`run_http`] start the Lambda runtime with that flush and the runtime's tracing
 //! layer (the per-invocation span that gives every log line its `requestId`).
 
-pub use ::metrics::{Unit, counter, describe_counter, describe_histogram, gauge, histogram};
+pub use ::metrics::{
+    Counter, Unit, counter, describe_counter, describe_histogram, gauge, histogram,
+};
 pub use metrics_cloudwatch_embedded::Collector;
 pub use metrics_cloudwatch_embedded::lambda::service::{run, run_http};
 
@@ -43,16 +45,31 @@ impl MetricsSettings {
 #[error("could not install the EMF metrics recorder")]
 pub struct MetricsError(#[source] metrics_cloudwatch_embedded::Error);
 
+/// The recorder [`init`] installed, for [`flush_now`].
+static INSTALLED: std::sync::OnceLock<&'static Collector> = std::sync::OnceLock::new();
+
 /// Installs the process-wide EMF recorder. Call once, in `main`.
 pub fn init(settings: &MetricsSettings) -> Result<&'static Collector, MetricsError> {
-    metrics_cloudwatch_embedded::Builder::new()
+    let collector = metrics_cloudwatch_embedded::Builder::new()
         .cloudwatch_namespace(settings.namespace.clone())
         .with_dimension("service", settings.service.clone())
         .lambda_cold_start_metric("ColdStart")
         .with_lambda_request_id("requestId")
         .with_lambda_xray_trace_id("xrayTraceId")
         .init()
-        .map_err(MetricsError)
+        .map_err(MetricsError)?;
+    let _ = INSTALLED.set(collector);
+    Ok(collector)
+}
+
+/// Writes what was recorded so far as one EMF document on stdout, now. For code that runs
+/// outside [`run`]'s end-of-invocation flush: the Restate workflow served by its own Lambda
+/// endpoint. Without an installed recorder (tests, local runs) it writes nothing.
+pub fn flush_now() {
+    if let Some(collector) = INSTALLED.get() {
+        // Metrics are best effort: a closed stdout must not fail the step that counted.
+        let _ = collector.flush(std::io::stdout().lock());
+    }
 }
 
 #[cfg(test)]

@@ -88,6 +88,17 @@ async fn trigger(reader: &ConfigReader<ProcessEnv>) -> Result<Trigger, Error> {
 }
 
 async fn service(reader: &ConfigReader<ProcessEnv>) -> Result<(), Error> {
+    // The workflow flushes its closing metrics itself (`metrics::flush_now`): Restate's Lambda
+    // endpoint runs its own invocation loop.
+    metrics::init(&metrics::MetricsSettings::from_source(
+        &ProcessEnv,
+        "finance-closing",
+    ))?;
+    metrics::describe_histogram!(
+        "ClosingDuration",
+        metrics::Unit::Seconds,
+        "from the job's submission to the recorded outcome"
+    );
     let config = ServiceConfig::from_source(ProcessEnv)?;
     let in_lambda = reader.optional_string("AWS_LAMBDA_RUNTIME_API").is_some();
     // SSM only when a secret is given as a parameter name (always the case in AWS).

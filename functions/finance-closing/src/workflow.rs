@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use orabridge_shared::metrics::{counter, histogram};
 use restate_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -184,7 +185,12 @@ impl FinanceClosing {
         let job_ref = job.as_str();
         ctx.run(|| async move {
             match erp.submit(job_ref, date).await {
-                Ok(submission) => Ok(submission == Submission::Submitted),
+                Ok(submission) => {
+                    // Counted inside the step, so a replay of the journal counts nothing again.
+                    counter!("ClosingStarted").increment(1);
+                    orabridge_shared::metrics::flush_now();
+                    Ok(submission == Submission::Submitted)
+                }
                 Err(err) => Err(handler_error(err)),
             }
         })
@@ -205,6 +211,8 @@ impl FinanceClosing {
             let polled = ctx
                 .run(|| async move {
                     let status = erp.poll(job_ref).await.map_err(handler_error)?;
+                    counter!("ClosingPolls").increment(1);
+                    orabridge_shared::metrics::flush_now();
                     Ok(Json((status, Utc::now().timestamp())))
                 })
                 .name("poll")
@@ -245,7 +253,7 @@ impl FinanceClosing {
             report.phase = Phase::Failed;
             report.erp_status = "FAILED".into();
             report.error = Some(error.clone());
-            self.record(&ctx, &mut report, started).await?;
+            self.record(&ctx, &mut report, started, false).await?;
             ctx.set(PHASE, Json(Phase::Failed));
             return Err(
                 TerminalError::new(format!("the closing of {date} failed: {error}")).into(),
@@ -282,7 +290,7 @@ impl FinanceClosing {
         }
         report.phase = Phase::Succeeded;
         report.erp_status = "SUCCEEDED".into();
-        self.record(&ctx, &mut report, started).await?;
+        self.record(&ctx, &mut report, started, false).await?;
         ctx.set(PHASE, Json(Phase::Succeeded));
         Ok(Json(report))
     }
@@ -312,6 +320,7 @@ impl FinanceClosing {
         ctx: &WorkflowContext<'_>,
         report: &mut ClosingReport,
         started: i64,
+        timed_out: bool,
     ) -> HandlerResult<()> {
         let finished = ctx
             .run(|| async { Ok(Utc::now().timestamp()) })
@@ -320,9 +329,19 @@ impl FinanceClosing {
         report.duration_seconds = u64::try_from(finished - started).unwrap_or(0);
         let store = &self.store;
         let snapshot = report.clone();
-        ctx.run(|| async move { Ok(store.record(&snapshot).await?) })
-            .name("record")
-            .await?;
+        ctx.run(|| async move {
+            store.record(&snapshot).await?;
+            // Inside the step: recorded once, not again when Restate replays the journal.
+            outcome_counter(snapshot.phase).increment(1);
+            if timed_out {
+                counter!("ClosingTimedOut").increment(1);
+            }
+            histogram!("ClosingDuration").record(snapshot.duration_seconds as f64);
+            orabridge_shared::metrics::flush_now();
+            Ok(())
+        })
+        .name("record")
+        .await?;
         Ok(())
     }
 
@@ -350,12 +369,23 @@ impl FinanceClosing {
             duration_seconds: 0,
             error: error.clone(),
         };
-        self.record(ctx, &mut report, started).await?;
+        // A stopped closing fails only when it ran past MAX_DURATION; otherwise it was cancelled.
+        let timed_out = phase == Phase::Failed;
+        self.record(ctx, &mut report, started, timed_out).await?;
         ctx.set(PHASE, Json(phase));
         match error {
             Some(error) => Err(TerminalError::new(error).into()),
             None => Ok(Json(report)),
         }
+    }
+}
+
+/// The EMF counter of closings ending in `phase`.
+fn outcome_counter(phase: Phase) -> orabridge_shared::metrics::Counter {
+    match phase {
+        Phase::Succeeded => counter!("ClosingSucceeded"),
+        Phase::Cancelled => counter!("ClosingCancelled"),
+        _ => counter!("ClosingFailed"),
     }
 }
 

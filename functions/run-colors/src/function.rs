@@ -413,6 +413,8 @@ impl<S: ObjectStore, P: ParameterSource + 'static, F: RulesFetcher> RunColors<S,
         let layout = RunLayout::new(&self.config.prefix);
         let latest = publish::publish(&self.store, &layout, staging.path(), &manifest).await?;
         tracing::info!(folder = %latest.folder, "run published");
+        // The stale-publication alarm in template.yaml counts these.
+        orabridge_shared::metrics::counter!("RunPublished").increment(1);
         Ok(RunResponse {
             manifest,
             published: Some(latest),

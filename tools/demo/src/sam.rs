@@ -263,6 +263,25 @@ pub async fn run(options: Options) -> Result<bool> {
     )
     .await?;
 
+    // The alarms in template.yaml read these custom metrics; the functions' output must carry
+    // them as EMF, the way CloudWatch receives them.
+    let output = std::fs::read_to_string(&log)?;
+    let metrics_seen = report(
+        "EMF metrics the alarms read",
+        ["Failover", "ReadingsEnqueued", "Accepted", "RunPublished"]
+            .iter()
+            .map(|metric| {
+                ensure!(
+                    emf_metric_recorded(&output, metric),
+                    "no EMF document with {metric} in {}",
+                    log.display()
+                );
+                Ok(*metric)
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(|found| format!("{} in the functions' output", found.join(", "))),
+    );
+
     println!("\nsam local start-api (SAM's REST API emulation in front of the proxy)");
     let api = start_api_checks(&sam, &state_dir, &unified_api, &moto, &seeded).await?;
 
@@ -272,7 +291,7 @@ pub async fn run(options: Options) -> Result<bool> {
     let direct = start_lambda_checks(&sam, &root, &state_dir).await?;
 
     println!("\nSAM's logs: {}", state_dir.display());
-    Ok(as_expected == steps.len() && left_behind && api && direct)
+    Ok(as_expected == steps.len() && left_behind && metrics_seen && api && direct)
 }
 
 /// The `--env-vars` document: values for variables the template declares (SAM ignores the
@@ -512,6 +531,7 @@ async fn start_lambda_checks(sam: &Sam, root: &Path, state_dir: &Path) -> Result
     let _lambda = sam
         .start("start-lambda", port, &state_dir.join("start-lambda.log"))
         .await?;
+    // (The functions' output, EMF metrics included, goes to start-lambda.log.)
     let sdk = testkit::local_sdk_config(&format!("http://127.0.0.1:{port}")).await;
     let client = aws_sdk_lambda::Client::new(&sdk);
     let mut all = true;
@@ -552,9 +572,10 @@ async fn start_lambda_checks(sam: &Sam, root: &Path, state_dir: &Path) -> Result
         };
         all &= report(&format!("Invoke {function}"), check.await);
     }
+    let log = state_dir.join("start-lambda.log");
     all &= report(
         "Restate runs the closing on Lambda",
-        closing_through_lambda(&format!("http://127.0.0.1:{port}")).await,
+        closing_through_lambda(&format!("http://127.0.0.1:{port}"), &log).await,
     );
     Ok(all)
 }
@@ -564,7 +585,7 @@ async fn start_lambda_checks(sam: &Sam, root: &Path, state_dir: &Path) -> Result
 /// `make restate-register-aws` registers the published version), a closing is started through
 /// its ingress, and Restate drives the workflow by invoking the function in SAM's emulator,
 /// each durable step a Lambda invocation, until the results are in PostgreSQL.
-async fn closing_through_lambda(lambda_endpoint: &str) -> Result<String> {
+async fn closing_through_lambda(lambda_endpoint: &str, lambda_log: &Path) -> Result<String> {
     // A date of its own: the demo's closing through the HTTP service used the trigger's date.
     const DATE: &str = "2026-11-18";
     // The simulator's default schema (SIMULATOR_SCHEMA is not a deployed setting): only local
@@ -601,6 +622,16 @@ async fn closing_through_lambda(lambda_endpoint: &str) -> Result<String> {
         rows.iter().all(|(_, count)| *count > 0),
         "no rows copied: {rows:?}"
     );
+    // The workflow flushes its own metrics (Restate's Lambda endpoint has no end-of-invocation
+    // hook): they must reach the function's output as EMF, which CloudWatch reads.
+    let output = std::fs::read_to_string(lambda_log)?;
+    for metric in ["ClosingStarted", "ClosingPolls", "ClosingSucceeded"] {
+        ensure!(
+            emf_metric_recorded(&output, metric),
+            "no EMF document with {metric} in {}",
+            lambda_log.display()
+        );
+    }
     Ok(format!(
         "FinanceClosing/{DATE} on FinanceClosingFunction: job {}, {}; {}",
         report["job"].as_str().unwrap_or("-"),
@@ -610,6 +641,22 @@ async fn closing_through_lambda(lambda_endpoint: &str) -> Result<String> {
             .collect::<Vec<_>>()
             .join(", ")
     ))
+}
+
+/// Whether some line of `output` is an EMF document that records `metric`.
+fn emf_metric_recorded(output: &str, metric: &str) -> bool {
+    output
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line.trim()).ok())
+        .any(|document| {
+            let declared = document["_aws"]["CloudWatchMetrics"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|set| set["Metrics"].as_array().into_iter().flatten())
+                .any(|m| m["Name"] == metric);
+            declared && document.get(metric).is_some()
+        })
 }
 
 /// One HTTP/1.1 request; the status, headers and body of the answer.
@@ -761,6 +808,19 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         assert!(outcome_of(b"Error: container exited").is_err());
+    }
+
+    #[test]
+    fn emf_documents_are_found_by_the_metrics_they_declare() {
+        let output = concat!(
+            "START RequestId: 1\n",
+            r#"{"level":"INFO","message":"ClosingSucceeded is only a word here"}"#,
+            "\n",
+            r#"{"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"N","Dimensions":[["service"]],"Metrics":[{"Name":"ClosingPolls"}]}]},"service":"finance-closing","ClosingPolls":1}"#,
+            "\n"
+        );
+        assert!(emf_metric_recorded(output, "ClosingPolls"));
+        assert!(!emf_metric_recorded(output, "ClosingSucceeded"));
     }
 
     #[test]
