@@ -77,6 +77,19 @@ impl<C: Clock> CircuitBreakers<C> {
             .insert(upstream.to_owned(), State::Closed { failures: 0 });
     }
 
+    /// Records an attempt that proves nothing either way: the upstream answered, but with
+    /// something the proxy cannot return (an answer over Lambda's response limit). Consecutive
+    /// failures are neither reset nor counted. A half-open circuit is settled back to open with
+    /// its cool-down over, so the next request is a new trial; without that it would stay
+    /// half-open, and the upstream skipped, for the container's life.
+    pub fn record_inconclusive(&self, upstream: &str) {
+        let now = self.clock.now();
+        let mut states = self.states();
+        if let Some(state @ State::HalfOpen) = states.get_mut(upstream) {
+            *state = State::Open { until: now };
+        }
+    }
+
     /// Records a failure: counts it, and opens the circuit at the threshold or after a failed
     /// trial. Returns true when this failure opened the circuit.
     pub fn record_failure(&self, upstream: &str) -> bool {
@@ -146,6 +159,37 @@ mod tests {
         b.record_success("a");
         assert_eq!(b.admit("a"), Admission::Allowed);
         assert!(!b.is_open("a"));
+    }
+
+    #[test]
+    fn an_inconclusive_trial_settles_the_half_open_circuit_for_the_next_request() {
+        let (clock, b) = breakers();
+        for _ in 0..3 {
+            b.record_failure("a");
+        }
+        clock.advance(COOL_DOWN);
+        assert_eq!(b.admit("a"), Admission::Trial);
+        b.record_inconclusive("a");
+        assert_eq!(
+            b.admit("a"),
+            Admission::Trial,
+            "a new trial, not skipped forever"
+        );
+        b.record_success("a");
+        assert_eq!(b.admit("a"), Admission::Allowed);
+    }
+
+    #[test]
+    fn an_inconclusive_answer_neither_resets_nor_counts_failures() {
+        let (_, b) = breakers();
+        b.record_failure("a");
+        b.record_failure("a");
+        b.record_inconclusive("a");
+        assert_eq!(b.admit("a"), Admission::Allowed);
+        assert!(
+            b.record_failure("a"),
+            "the third consecutive failure still opens it"
+        );
     }
 
     #[test]

@@ -4,6 +4,12 @@ use std::time::Duration;
 
 use orabridge_shared::config::{ConfigError, ConfigReader, VarSource};
 
+/// The largest request body that reaches the function: Lambda takes a 6 MB (6 × 2^20 bytes)
+/// invocation payload, a base64 body of N bytes takes 4N/3 of it, and the rest of the event
+/// (headers twice in v1, the request context) is kept under about 400 KB:
+/// 4,400,000 × 4/3 = 5,866,667 bytes. Larger bodies are refused by Lambda before the proxy runs.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4_400_000;
+
 /// API Gateway ends every integration after 29 seconds, whatever the Lambda's own timeout.
 pub const API_GATEWAY_LIMIT: Duration = Duration::from_secs(29);
 
@@ -21,8 +27,13 @@ pub struct ProxyConfig {
     /// The most establishing a connection may take; a connect that times out is a connect
     /// error, so even a POST may move on to the next upstream.
     pub connect_timeout: Duration,
-    /// Request bodies above this get 413; upstream bodies above it get 502.
+    /// Request bodies above this get 413 (`MAX_BODY_BYTES`). The default is what fits in
+    /// Lambda's 6 MB invocation payload once API Gateway has base64-encoded the body (with
+    /// binary media types `*/*`, every body is) and added the event around it.
     pub max_body_bytes: usize,
+    /// Upstream answers whose Lambda response would weigh more get the proxy's own 502: Lambda's
+    /// response limit, not a setting ([`crate::response::LAMBDA_RESPONSE_LIMIT`]).
+    pub response_limit: usize,
     /// Time kept back from the Lambda's remaining time to answer before it is cut off.
     pub deadline_margin: Duration,
     /// Consecutive failures that open an upstream's circuit.
@@ -46,7 +57,8 @@ impl ProxyConfig {
             upstream_timeout: reader.millis_or("UPSTREAM_TIMEOUT_MS", Duration::from_secs(10))?,
             connect_timeout: reader
                 .millis_or("UPSTREAM_CONNECT_TIMEOUT_MS", Duration::from_secs(2))?,
-            max_body_bytes: reader.parse_or("MAX_BODY_BYTES", 6_000_000)?,
+            max_body_bytes: reader.parse_or("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)?,
+            response_limit: crate::response::LAMBDA_RESPONSE_LIMIT,
             deadline_margin: reader.millis_or("DEADLINE_MARGIN_MS", Duration::from_millis(500))?,
             breaker_failures: reader.parse_or("BREAKER_FAILURES", 3)?,
             breaker_cool_down: reader.secs_or("BREAKER_COOL_DOWN_SECS", Duration::from_secs(30))?,
@@ -76,7 +88,8 @@ mod tests {
         assert_eq!(config.internal_key_param, "/munbon/internal-key");
         assert_eq!(config.param_ttl, Duration::from_secs(60));
         assert_eq!(config.upstream_timeout, Duration::from_secs(10));
-        assert_eq!(config.max_body_bytes, 6_000_000);
+        assert_eq!(config.max_body_bytes, 4_400_000);
+        assert!(config.max_body_bytes.div_ceil(3) * 4 < crate::response::LAMBDA_RESPONSE_LIMIT);
         assert_eq!(config.sensor_queue_url, None);
     }
 

@@ -31,7 +31,7 @@ pub enum AttemptOutcome {
     Status(u16),
     /// It failed after connecting.
     Failed,
-    /// Its answer was too large to return.
+    /// Its answer was too large to return in a Lambda response.
     TooLarge,
 }
 
@@ -116,13 +116,16 @@ fn is_gateway_error(status: StatusCode) -> bool {
     matches!(status.as_u16(), 502..=504)
 }
 
-/// Forwards `request` to the first upstream that gives a usable answer before `deadline`.
+/// Forwards `request` to the first upstream that gives a usable answer before `deadline`. An
+/// answer whose Lambda response would weigh more than `response_limit` bytes
+/// ([`crate::response::lambda_payload_size`]) is not usable: the proxy answers 502 itself.
 pub async fn forward<H: UpstreamClient, C: Clock>(
     client: &H,
     breakers: &CircuitBreakers<C>,
     upstreams: &[Upstream],
     request: &OutgoingRequest,
     per_attempt: Duration,
+    response_limit: usize,
     deadline: Instant,
 ) -> Result<Forwarded, ForwardError> {
     let idempotent = is_idempotent(&request.method);
@@ -174,6 +177,17 @@ pub async fn forward<H: UpstreamClient, C: Clock>(
                     });
                 }
             }
+            Ok(response)
+                if crate::response::lambda_payload_size(&response.headers, &response.body)
+                    > response_limit =>
+            {
+                // The upstream answered, but Lambda would refuse the answer: neither a success
+                // nor a failure of the upstream (see `record_inconclusive`).
+                breakers.record_inconclusive(&upstream.base);
+                tracing::warn!(upstream = %upstream.role, bytes = response.body.len(), elapsed_ms, "upstream answer too large for a Lambda response");
+                attempts.push(attempt(upstream, AttemptOutcome::TooLarge));
+                return Err(ForwardError::ResponseTooLarge { attempts });
+            }
             Ok(response) => {
                 breakers.record_success(&upstream.base);
                 tracing::info!(upstream = %upstream.role, status = response.status.as_u16(), elapsed_ms, "upstream answered");
@@ -197,8 +211,9 @@ pub async fn forward<H: UpstreamClient, C: Clock>(
                 tracing::warn!(upstream = %upstream.role, error = &error as &dyn std::error::Error, elapsed_ms, "upstream attempt failed");
                 attempts.push(attempt(upstream, outcome.clone()));
                 match outcome {
-                    // The upstream is healthy; its answer just does not fit in a Lambda response.
+                    // The upstream answered; its answer just does not fit in a Lambda response.
                     AttemptOutcome::TooLarge => {
+                        breakers.record_inconclusive(&upstream.base);
                         return Err(ForwardError::ResponseTooLarge { attempts });
                     }
                     AttemptOutcome::Timeout => {

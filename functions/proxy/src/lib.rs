@@ -8,8 +8,8 @@
 //!
 //! Modules: [`config`] (environment), [`upstreams`] (the SSM list), [`path`] (what may be
 //! forwarded), [`headers`] (hygiene), [`breaker`], [`client`] (the upstream port and its hyper
-//! adapter), [`forward`] (failover), [`ingest`] (sensor readings to SQS), [`service`] (routing
-//! and error mapping).
+//! adapter), [`forward`] (failover), [`response`] (the Lambda response and its size), [`ingest`]
+//! (sensor readings to SQS), [`service`] (routing and error mapping).
 
 pub mod breaker;
 pub mod client;
@@ -18,6 +18,7 @@ pub mod forward;
 pub mod headers;
 pub mod ingest;
 pub mod path;
+pub mod response;
 pub mod service;
 pub mod upstreams;
 

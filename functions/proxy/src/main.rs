@@ -22,7 +22,7 @@ async fn main() -> Result<(), Error> {
     let metrics = metrics::init(&metrics::MetricsSettings::from_source(&ProcessEnv, "proxy"))?;
     let config = ProxyConfig::from_source(ProcessEnv)?;
     let sdk = aws::load_sdk_config().await?;
-    let client = HyperClient::new(config.connect_timeout, config.max_body_bytes)?;
+    let client = HyperClient::new(config.connect_timeout, config.response_limit)?;
     let source = SsmParameterSource::new(aws::ssm_client(&sdk));
     // Only the ingestion routes write to SQS: the first of them builds the client.
     let queue = SqsQueue::lazy(&sdk);

@@ -22,11 +22,11 @@ use crate::client::{UpstreamClient, UpstreamRequest};
 use crate::config::{API_GATEWAY_LIMIT, ProxyConfig};
 use crate::forward::{ForwardError, OutgoingRequest, forward};
 use crate::headers::{
-    ClientContext, HeaderError, INTERNAL_KEY, client_response_headers, internal_key_value,
-    upstream_request_headers,
+    ClientContext, HeaderError, INTERNAL_KEY, internal_key_value, upstream_request_headers,
 };
 use crate::ingest::{IngestError, ingest};
 use crate::path::{PathError, forward_path};
+use crate::response::into_lambda_response;
 use crate::upstreams::{Upstream, UpstreamListError, parse_upstreams};
 use crate::{Route, route};
 use orabridge_shared::metrics::counter;
@@ -69,14 +69,6 @@ pub enum ProxyError {
     /// `POST /ingest/sensor-data` did not enqueue every reading.
     #[error("sensor readings not ingested")]
     Ingest(#[source] IngestError),
-    /// The upstream's binary answer is too large once base64-encoded for a Lambda response.
-    #[error("base64-encoded response of {encoded} bytes is over the {limit}-byte limit")]
-    ResponseTooLarge {
-        /// Encoded size.
-        encoded: usize,
-        /// The limit.
-        limit: usize,
-    },
     /// No upstream gave a usable answer.
     #[error("no upstream answered")]
     Upstream(#[source] ForwardError),
@@ -133,7 +125,7 @@ impl ProxyError {
                 "gateway_timeout",
                 "the upstream did not answer in time",
             ),
-            ProxyError::Upstream(_) | ProxyError::ResponseTooLarge { .. } => (
+            ProxyError::Upstream(_) => (
                 StatusCode::BAD_GATEWAY,
                 "bad_gateway",
                 "no upstream could serve the request",
@@ -308,6 +300,7 @@ where
             &settings.upstreams,
             &outgoing,
             per_attempt,
+            self.config.response_limit,
             deadline,
         )
         .await
@@ -328,6 +321,7 @@ where
                         &fresh.upstreams,
                         &outgoing,
                         per_attempt,
+                        self.config.response_limit,
                         deadline,
                     )
                     .await
@@ -335,22 +329,13 @@ where
             }
             other => other,
         };
+        // `forward` checked that the answer fits in a Lambda response as serialised.
         let forwarded = result.map_err(ProxyError::Upstream)?;
-        let response = into_lambda_response(
+        Ok(into_lambda_response(
             forwarded.response.status,
             &forwarded.response.headers,
             forwarded.response.body,
-        );
-        // Binary bodies travel base64-encoded, a third larger: check what Lambda will carry.
-        if let Body::Binary(bytes) = response.body()
-            && bytes.len().div_ceil(3) * 4 > self.config.max_body_bytes
-        {
-            return Err(ProxyError::ResponseTooLarge {
-                encoded: bytes.len().div_ceil(3) * 4,
-                limit: self.config.max_body_bytes,
-            });
-        }
-        Ok(response)
+        ))
     }
 
     async fn ingest(
@@ -500,45 +485,6 @@ fn budget(deadline_ms: Option<u64>, now_ms: u64, margin: Duration) -> Duration {
 
 /// Text stays text (API Gateway passes it through untouched); anything else is returned as
 /// binary, which the runtime base64-encodes and API Gateway decodes, byte-exact.
-fn into_lambda_response(
-    status: StatusCode,
-    headers: &http::HeaderMap,
-    body: Bytes,
-) -> Response<Body> {
-    let textual = headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(is_textual);
-    let body = if body.is_empty() {
-        Body::Empty
-    } else if textual {
-        match String::from_utf8(body.to_vec()) {
-            Ok(text) => Body::Text(text),
-            Err(err) => Body::Binary(err.into_bytes()),
-        }
-    } else {
-        Body::Binary(body.to_vec())
-    };
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    *response.headers_mut() = client_response_headers(headers);
-    response
-}
-
-fn is_textual(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    essence.starts_with("text/")
-        || essence.ends_with("json")
-        || essence.ends_with("xml")
-        || essence.contains("javascript")
-        || essence == "application/x-www-form-urlencoded"
-}
-
 /// A JSON response.
 pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
     let mut response = Response::new(Body::Text(body.to_string()));
@@ -553,27 +499,6 @@ pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<B
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn textual_content_types_are_recognised() {
-        for ct in [
-            "application/json",
-            "application/problem+json; charset=utf-8",
-            "text/csv",
-            "application/xml",
-            "application/javascript",
-        ] {
-            assert!(is_textual(ct), "{ct}");
-        }
-        for ct in [
-            "image/png",
-            "application/octet-stream",
-            "application/pdf",
-            "application/zip",
-        ] {
-            assert!(!is_textual(ct), "{ct}");
-        }
-    }
 
     #[test]
     fn the_budget_is_the_smaller_of_lambda_time_and_the_gateway_limit_less_the_margin() {

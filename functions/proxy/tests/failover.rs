@@ -201,3 +201,67 @@ async fn when_every_upstream_refuses_the_endpoints_are_re_read_from_ssm_once() {
         (200, "moved")
     );
 }
+
+/// A text answer whose JSON string is twice its size: every byte a quote.
+fn quotes(len: usize) -> Behavior {
+    Behavior::Respond {
+        status: 200,
+        content_type: "text/plain",
+        body: vec![b'"'; len].into(),
+    }
+}
+
+#[tokio::test]
+async fn a_text_answer_that_json_escaping_pushes_over_the_lambda_limit_gets_the_proxys_own_502_and_is_no_success()
+ {
+    // Lambda refuses a response over 6 MB as serialised, where a text body is a JSON string
+    // ("Invocation payload ... 6 MB each for request and response", Lambda quotas). The limit is
+    // scaled down here; the body is under it raw and over it once escaped.
+    let mut config = test_config();
+    config.response_limit = 64 * 1024;
+    let primary = upstream("primary", Behavior::json(503, "{}")).await;
+    let (proxy, _, _) = proxy_configured(&[primary.url()], config);
+    let get = || v2("GET", "/api/v1/report", "", &[], None);
+    for _ in 0..2 {
+        assert_eq!(proxy.handle(get()).await.status(), 502);
+    }
+    primary.set_behavior(quotes(40 * 1024));
+    let response = proxy.handle(get()).await;
+    assert_eq!(response.status(), 502);
+    assert_eq!(body_json(&response)["error"], "bad_gateway");
+    assert!(!proxy.breakers().is_open(&primary.url()));
+    // Had the oversized answer counted as a success, this third failure would be the first.
+    primary.set_behavior(Behavior::json(503, "{}"));
+    assert_eq!(proxy.handle(get()).await.status(), 502);
+    assert!(
+        proxy.breakers().is_open(&primary.url()),
+        "three consecutive failures open it"
+    );
+}
+
+#[tokio::test]
+async fn a_trial_answered_over_the_size_limit_still_settles_the_half_open_circuit() {
+    let primary = upstream("primary", Behavior::json(503, "{}")).await;
+    let (proxy, _, clock) = proxy(&[primary.url()]);
+    let get = || v2("GET", "/api/v1/report", "", &[], None);
+    for _ in 0..3 {
+        proxy.handle(get()).await;
+    }
+    assert!(proxy.breakers().is_open(&primary.url()));
+    clock.advance(Duration::from_secs(30));
+    primary.set_behavior(quotes(test_config().response_limit));
+    assert_eq!(
+        proxy.handle(get()).await.status(),
+        502,
+        "the trial's answer is too large"
+    );
+    assert_eq!(primary.requests().len(), 4);
+    // The next request is a new trial instead of a skip for the container's life.
+    primary.set_behavior(Behavior::json(200, r#"{"ok":true}"#));
+    let response = proxy.handle(get()).await;
+    assert_eq!(
+        (response.status().as_u16(), answered_by(&response)),
+        (200, "primary")
+    );
+    assert!(!proxy.breakers().is_open(&primary.url()));
+}

@@ -205,7 +205,7 @@ async fn bodies_over_the_limit_get_413_and_are_not_forwarded() {
 
 #[tokio::test]
 async fn an_upstream_answer_too_large_for_lambda_is_a_502() {
-    let big = vec![b'a'; test_config().max_body_bytes + 1];
+    let big = vec![b'a'; test_config().response_limit + 1];
     let upstream = LoopbackUpstream::start(
         "primary",
         Behavior::Respond {
@@ -226,7 +226,7 @@ async fn an_upstream_answer_too_large_for_lambda_is_a_502() {
 #[tokio::test]
 async fn a_binary_answer_too_large_once_base64_encoded_is_a_502() {
     // Under the raw limit, over it once encoded (4/3 larger).
-    let size = test_config().max_body_bytes * 4 / 5;
+    let size = test_config().response_limit * 4 / 5;
     let upstream = LoopbackUpstream::start(
         "primary",
         Behavior::Respond {

@@ -24,6 +24,8 @@ pub fn test_config() -> ProxyConfig {
     config.upstream_timeout = Duration::from_millis(400);
     config.connect_timeout = Duration::from_millis(300);
     config.max_body_bytes = 64 * 1024;
+    // Room for an answer as large as the largest request, as in production (4.4 MB and 6 MB).
+    config.response_limit = 96 * 1024;
     config
 }
 
@@ -49,7 +51,7 @@ pub fn proxy_full<S: ParameterSource, Q: MessageQueue>(
     clock: &ManualClock,
     config: ProxyConfig,
 ) -> Proxy<S, HyperClient, Q, ManualClock> {
-    let client = HyperClient::new(config.connect_timeout, config.max_body_bytes).expect("client");
+    let client = HyperClient::new(config.connect_timeout, config.response_limit).expect("client");
     Proxy::new(config, source, client, queue, clock.clone())
 }
 

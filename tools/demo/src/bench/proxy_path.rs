@@ -47,12 +47,12 @@ pub async fn run() -> anyhow::Result<()> {
     let upstream = LoopbackUpstream::start("bench", Behavior::json(200, body)).await?;
 
     let config = ProxyConfig::from_source([("UNUSED", "")])?;
-    let direct = HyperClient::new(config.connect_timeout, config.max_body_bytes)?;
+    let direct = HyperClient::new(config.connect_timeout, config.response_limit)?;
     let source = MemoryParameterSource::new();
     source
         .put(&config.upstream_param, &upstream.url())
         .put(&config.internal_key_param, "bench-key");
-    let client = HyperClient::new(config.connect_timeout, config.max_body_bytes)?;
+    let client = HyperClient::new(config.connect_timeout, config.response_limit)?;
     let proxy = Proxy::new(config, source, client, MemoryQueue::new(), SystemClock);
     let proxy = &proxy;
     let mut adapter = Adapter::from(service_fn(move |request| async move {
