@@ -6,7 +6,10 @@
 //! SDK itself; this module adds what the SDK does not do on its own: path-style S3 addressing when
 //! an endpoint is overridden, because local emulators (moto) cannot serve virtual-hosted buckets.
 
+use std::time::Duration;
+
 use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 use crate::config::VarSource;
@@ -26,7 +29,8 @@ pub async fn load_sdk_config() -> std::io::Result<SdkConfig> {
     let env = crate::config::ProcessEnv;
     let shortcuts = EnvironmentShortcuts::from_env(&env);
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(SdkHttpClient::new(process_root_store()?)?);
+        .http_client(SdkHttpClient::new(process_root_store()?)?)
+        .timeout_config(api_timeouts());
     if let Some(region) = shortcuts.region {
         loader = loader.region(region);
     }
@@ -60,6 +64,28 @@ impl EnvironmentShortcuts {
     }
 }
 
+/// Timeouts of every AWS call but S3's: SSM, SQS, DynamoDB answer in milliseconds, so an
+/// attempt that takes 5 s is stuck (a dropped connection, a NAT that forgot the flow) and is
+/// retried, and the whole operation, retries included, ends after 15 s instead of the SDK's
+/// default of no operation timeout at all, which would hold a function until Lambda kills it.
+pub fn api_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .operation_attempt_timeout(Duration::from_secs(5))
+        .operation_timeout(Duration::from_secs(15))
+        .build()
+}
+
+/// Timeouts of S3 calls: an attempt carries a whole object (run-colors publishes files of
+/// up to a few hundred MB), so it may take a minute; the operation ends after three.
+pub fn s3_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .operation_attempt_timeout(Duration::from_secs(60))
+        .operation_timeout(Duration::from_secs(180))
+        .build()
+}
+
 /// An SSM client.
 pub fn ssm_client(sdk: &SdkConfig) -> aws_sdk_ssm::Client {
     aws_sdk_ssm::Client::new(sdk)
@@ -75,6 +101,7 @@ pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
     let path_style = s3_endpoint_overridden(sdk, &crate::config::ProcessEnv);
     let config = aws_sdk_s3::config::Builder::from(sdk)
         .force_path_style(path_style)
+        .timeout_config(s3_timeouts())
         .build();
     aws_sdk_s3::Client::from_conf(config)
 }
@@ -91,6 +118,35 @@ pub fn s3_endpoint_overridden(sdk: &SdkConfig, env: &impl VarSource) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn every_client_gets_connect_attempt_and_operation_timeouts() {
+        let sdk = load_sdk_config().await.expect("sdk config");
+        let timeouts = sdk.timeout_config().expect("timeouts set");
+        assert_eq!(timeouts.operation_timeout(), Some(Duration::from_secs(15)));
+        assert_eq!(
+            timeouts.operation_attempt_timeout(),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(timeouts.connect_timeout(), Some(Duration::from_secs(3)));
+        let ssm = ssm_client(&sdk);
+        assert_eq!(
+            ssm.config()
+                .timeout_config()
+                .and_then(|t| t.operation_timeout()),
+            Some(Duration::from_secs(15))
+        );
+        let s3 = s3_client(&sdk);
+        let s3_timeouts = s3.config().timeout_config().expect("S3 timeouts set");
+        assert_eq!(
+            s3_timeouts.operation_attempt_timeout(),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            s3_timeouts.operation_timeout(),
+            Some(Duration::from_secs(180))
+        );
+    }
 
     fn sdk_with_endpoint(endpoint: Option<&str>) -> SdkConfig {
         let mut builder = SdkConfig::builder().behavior_version(BehaviorVersion::latest());

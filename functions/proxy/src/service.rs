@@ -153,6 +153,9 @@ pub struct Proxy<S, H, Q, C> {
     config: ProxyConfig,
     params: ParameterStore<S, C>,
     breakers: CircuitBreakers<C>,
+    clock: C,
+    /// When the endpoints were last re-read because no upstream was reachable.
+    last_forced_refresh: std::sync::Mutex<Option<std::time::Instant>>,
     client: H,
     queue: Q,
     rules: ValidationRules,
@@ -175,8 +178,11 @@ where
     /// Builds the proxy from its configuration and ports.
     pub fn new(config: ProxyConfig, source: S, client: H, queue: Q, clock: C) -> Self {
         let params = ParameterStore::with_clock(source, config.param_ttl, clock.clone());
-        let breakers =
-            CircuitBreakers::new(config.breaker_failures, config.breaker_cool_down, clock);
+        let breakers = CircuitBreakers::new(
+            config.breaker_failures,
+            config.breaker_cool_down,
+            clock.clone(),
+        );
         let rules = ValidationRules {
             max_age: config.max_reading_age,
             ..ValidationRules::default()
@@ -185,6 +191,8 @@ where
             config,
             params,
             breakers,
+            clock,
+            last_forced_refresh: std::sync::Mutex::new(None),
             client,
             queue,
             rules,
@@ -243,6 +251,39 @@ where
         Ok(body)
     }
 
+    /// [`Self::settings`] within the request's deadline: a slow SSM must not hold the request
+    /// past the time Lambda and API Gateway give it.
+    async fn settings_by(
+        &self,
+        deadline: tokio::time::Instant,
+        force_refresh: bool,
+    ) -> Result<Settings, ProxyError> {
+        tokio::time::timeout_at(deadline, self.settings(force_refresh))
+            .await
+            .unwrap_or(Err(ProxyError::Upstream(ForwardError::DeadlineExceeded {
+                attempts: Vec::new(),
+            })))
+    }
+
+    /// Whether a request that reached no upstream may re-read the endpoints from SSM now: at
+    /// most once per breaker cool-down. While every circuit is open each request reaches
+    /// nothing, and SSM's throughput quota is shared by the whole account and region, so a
+    /// refresh per request during an outage would throttle the other functions' reads too.
+    fn may_force_refresh(&self) -> bool {
+        let now = self.clock.now();
+        let mut last = self
+            .last_forced_refresh
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        match *last {
+            Some(at) if now.saturating_duration_since(at) < self.config.breaker_cool_down => false,
+            _ => {
+                *last = Some(now);
+                true
+            }
+        }
+    }
+
     async fn settings(&self, force_refresh: bool) -> Result<Settings, ProxyError> {
         let names = [
             self.config.upstream_param.as_str(),
@@ -285,7 +326,7 @@ where
             path_and_query.push_str(query);
         }
         let deadline = tokio::time::Instant::now() + budget;
-        let settings = self.settings(false).await?;
+        let settings = self.settings_by(deadline, false).await?;
         let headers = upstream_request_headers(request.headers(), client, &settings.key)?;
         let outgoing = OutgoingRequest {
             method: request.method().clone(),
@@ -305,10 +346,10 @@ where
         )
         .await
         {
-            Err(error) if error.nothing_reached() => {
+            Err(error) if error.nothing_reached() && self.may_force_refresh() => {
                 // Every endpoint refused: they may have just moved. Re-read SSM once.
                 tracing::warn!("no upstream reachable; re-reading the endpoints from SSM");
-                let fresh = self.settings(true).await?;
+                let fresh = self.settings_by(deadline, true).await?;
                 if fresh.upstreams == settings.upstreams {
                     Err(error)
                 } else {
@@ -363,9 +404,9 @@ where
     }
 
     async fn health(&self, budget: Duration) -> Result<Response<Body>, ProxyError> {
-        let settings = self.settings(false).await?;
-        let mut results = Vec::with_capacity(settings.upstreams.len());
         let deadline = tokio::time::Instant::now() + budget;
+        let settings = self.settings_by(deadline, false).await?;
+        let mut results = Vec::with_capacity(settings.upstreams.len());
         for upstream in &settings.upstreams {
             let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
             let mut headers = http::HeaderMap::new();

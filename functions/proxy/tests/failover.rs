@@ -185,7 +185,7 @@ async fn the_circuit_opens_after_repeated_failures_and_closes_once_the_upstream_
 #[tokio::test]
 async fn when_every_upstream_refuses_the_endpoints_are_re_read_from_ssm_once() {
     let moved = upstream("moved", Behavior::json(200, "{}")).await;
-    let (proxy, source, _) = proxy(&[refusing_url()]);
+    let (proxy, source, clock) = proxy(&[refusing_url()]);
     // Warm the cache with the dead endpoint, then move the endpoint in SSM (within the TTL).
     assert_eq!(
         proxy
@@ -195,6 +195,8 @@ async fn when_every_upstream_refuses_the_endpoints_are_re_read_from_ssm_once() {
         502
     );
     source.put(UPSTREAM_PARAM, &moved.url());
+    // Forced re-reads are rate-limited to one per breaker cool-down (30 s), within the 60 s TTL.
+    clock.advance(Duration::from_secs(30));
     let response = proxy.handle(v2("GET", "/api/v1/x", "", &[], None)).await;
     assert_eq!(
         (response.status().as_u16(), answered_by(&response)),
@@ -264,4 +266,33 @@ async fn a_trial_answered_over_the_size_limit_still_settles_the_half_open_circui
         (200, "primary")
     );
     assert!(!proxy.breakers().is_open(&primary.url()));
+}
+
+#[tokio::test]
+async fn while_every_circuit_is_open_the_endpoints_are_re_read_at_most_once_per_cool_down() {
+    // SSM's GetParameters throughput quota is shared by every function of the account and
+    // region ("Parameter Store API throughput", SSM quotas): an outage of the Unified API must
+    // not turn every request into an SSM call.
+    let (proxy, source, clock) = proxy(&[refusing_url(), refusing_url()]);
+    let get = || v2("GET", "/api/v1/sensors", "", &[], None);
+    for _ in 0..10 {
+        assert_eq!(proxy.handle(get()).await.status(), 502);
+    }
+    assert_eq!(
+        source.calls().len(),
+        2,
+        "the first read and one forced re-read"
+    );
+    clock.advance(Duration::from_secs(29));
+    proxy.handle(get()).await;
+    assert_eq!(source.calls().len(), 2, "still within the cool-down");
+    clock.advance(Duration::from_secs(1));
+    for _ in 0..10 {
+        proxy.handle(get()).await;
+    }
+    assert_eq!(
+        source.calls().len(),
+        3,
+        "one more once the cool-down has passed"
+    );
 }

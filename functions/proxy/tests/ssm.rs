@@ -128,3 +128,32 @@ async fn a_deleted_parameter_answers_503_without_naming_it_to_the_client() {
     assert_eq!(response.status(), 503);
     assert!(!body_json(&response).to_string().contains(KEY_PARAM));
 }
+
+/// A parameter source that takes a minute to answer, as SSM might while throttled.
+struct SlowSource;
+
+impl orabridge_shared::params::ParameterSource for SlowSource {
+    async fn fetch(
+        &self,
+        _names: &[String],
+        _decrypt: bool,
+    ) -> Result<orabridge_shared::params::Fetched, orabridge_shared::params::SourceError> {
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        Ok(orabridge_shared::params::Fetched::default())
+    }
+}
+
+#[tokio::test]
+async fn a_slow_ssm_read_is_bounded_by_the_requests_deadline() {
+    let proxy = proxy_with(SlowSource, &ManualClock::new());
+    // 1.5 s left in the Lambda, 0.5 s of it kept back to answer.
+    let request = with_remaining_time(
+        v2("GET", "/api/v1/sensors", "", &[], None),
+        std::time::Duration::from_millis(1500),
+    );
+    let response = tokio::time::timeout(std::time::Duration::from_secs(30), proxy.handle(request))
+        .await
+        .expect("answered within the deadline, not when SSM answered");
+    assert_eq!(response.status(), 504);
+    assert_eq!(body_json(&response)["error"], "gateway_timeout");
+}
