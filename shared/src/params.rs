@@ -87,10 +87,63 @@ impl SsmParameterSource {
     }
 }
 
+/// Whether `name` ends in a version or label selector (`/app/key:3`, `/app/key:prod`). SSM
+/// names cannot contain `:` ("Naming constraints", Parameter Store docs), but an ARN can, so
+/// only the last path segment is looked at.
+pub fn has_selector(name: &str) -> bool {
+    name.rsplit('/')
+        .next()
+        .is_some_and(|last| last.contains(':'))
+}
+
+impl SsmParameterSource {
+    /// A name with a selector, read on its own: SSM answers with the bare name (the selector
+    /// in a separate `Selector` field, which emulators may leave out), so `GetParameters` could
+    /// not tell `/x:1` from `/x:prod` and `/x` in one answer. One `GetParameter` per such name
+    /// is unambiguous; selectors are rare (pinning a version), so the extra calls are too.
+    async fn fetch_one(
+        &self,
+        name: &str,
+        decrypt: bool,
+        fetched: &mut Fetched,
+    ) -> Result<(), SourceError> {
+        let response = self
+            .client
+            .get_parameter()
+            .name(name)
+            .with_decryption(decrypt)
+            .send()
+            .await;
+        match response {
+            Ok(output) => match output.parameter().and_then(|p| p.value()) {
+                Some(value) => fetched
+                    .values
+                    .push((name.to_owned(), SecretString::from(value))),
+                None => fetched.missing.push(name.to_owned()),
+            },
+            Err(err)
+                if err.as_service_error().is_some_and(|e| {
+                    e.is_parameter_not_found() || e.is_parameter_version_not_found()
+                }) =>
+            {
+                fetched.missing.push(name.to_owned());
+            }
+            Err(err) => return Err(SourceError::new("SSM GetParameter", err)),
+        }
+        Ok(())
+    }
+}
+
 impl ParameterSource for SsmParameterSource {
     async fn fetch(&self, names: &[String], decrypt: bool) -> Result<Fetched, SourceError> {
         let mut fetched = Fetched::default();
-        for batch in names.chunks(SSM_GET_PARAMETERS_LIMIT) {
+        let (selected, plain): (Vec<&String>, Vec<&String>) =
+            names.iter().partition(|name| has_selector(name));
+        for name in selected {
+            self.fetch_one(name, decrypt, &mut fetched).await?;
+        }
+        let plain: Vec<String> = plain.into_iter().cloned().collect();
+        for batch in plain.chunks(SSM_GET_PARAMETERS_LIMIT) {
             let response = self
                 .client
                 .get_parameters()

@@ -202,3 +202,68 @@ async fn a_missing_parameter_is_named_in_the_error() {
     );
     assert_eq!(err.to_string(), "parameter not found: /app/absent");
 }
+
+#[tokio::test]
+async fn names_with_a_version_or_label_selector_are_served_under_the_name_asked_for() {
+    // SSM answers `/x:1` with the name `/x` (and the selector apart: GetParameters, "Selector"
+    // in the Parameter reference), so `/x:1`, `/x:prod` and `/x` must not be told apart by
+    // the name in the answer.
+    let f = fixture().await;
+    f.put("/orabridge/test/pinned", "first").await;
+    f.ssm
+        .put_parameter()
+        .name("/orabridge/test/pinned")
+        .value("second")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .overwrite(true)
+        .send()
+        .await
+        .expect("second version");
+    f.ssm
+        .label_parameter_version()
+        .name("/orabridge/test/pinned")
+        .parameter_version(1)
+        .labels("prod")
+        .send()
+        .await
+        .expect("label version 1");
+    let names = [
+        "/orabridge/test/pinned:1",
+        "/orabridge/test/pinned:prod",
+        "/orabridge/test/pinned",
+    ];
+    let values = f.store.get_many(&names, GetOptions::plain()).await.unwrap();
+    assert_eq!(values["/orabridge/test/pinned:1"].expose(), "first");
+    assert_eq!(values["/orabridge/test/pinned:prod"].expose(), "first");
+    assert_eq!(values["/orabridge/test/pinned"].expose(), "second");
+    // And from the cache the same way.
+    let again = f
+        .store
+        .get("/orabridge/test/pinned:1", GetOptions::plain())
+        .await
+        .unwrap();
+    assert_eq!((again.expose(), again.origin()), ("first", Origin::Cache));
+    let missing = f
+        .store
+        .get("/orabridge/test/pinned:9", GetOptions::plain())
+        .await;
+    assert!(
+        matches!(missing, Err(ParameterError::NotFound { .. })),
+        "{missing:?}"
+    );
+}
+
+#[test]
+fn selectors_are_read_from_the_last_path_segment_only() {
+    use orabridge_shared::params::has_selector;
+    assert!(has_selector("/app/key:3"));
+    assert!(has_selector("/app/key:prod"));
+    assert!(has_selector("key:3"));
+    assert!(!has_selector("/app/key"));
+    assert!(!has_selector(
+        "arn:aws:ssm:us-east-1:123456789012:parameter/app/key"
+    ));
+    assert!(has_selector(
+        "arn:aws:ssm:us-east-1:123456789012:parameter/app/key:2"
+    ));
+}
