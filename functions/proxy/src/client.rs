@@ -71,6 +71,12 @@ pub trait UpstreamClient: Send + Sync {
     ) -> impl Future<Output = Result<UpstreamResponse, SendError>> + Send;
 }
 
+/// How long an idle upstream connection is kept for reuse. The Unified API is a Node.js
+/// server, which closes a keep-alive connection after 5 s idle (`server.keepAliveTimeout`,
+/// Node.js `http` docs); a connection the client reuses just as the server closes it fails
+/// the request, so the client lets go first.
+pub const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(4);
+
 /// The real client: hyper with a pooled, keep-alive connection per upstream (kept across warm
 /// invocations), HTTP or HTTPS with the system's root certificates.
 #[derive(Clone)]
@@ -80,19 +86,50 @@ pub struct HyperClient {
 }
 
 impl HyperClient {
-    /// A client whose connects give up after `connect_timeout` (reported as connect errors) and
-    /// which refuses response bodies above `max_response_bytes`.
+    /// A client whose connects give up after `connect_timeout` (reported as connect errors),
+    /// which refuses response bodies above `max_response_bytes` and drops connections idle
+    /// for [`IDLE_CONNECTION_TIMEOUT`].
     pub fn new(connect_timeout: Duration, max_response_bytes: usize) -> std::io::Result<Self> {
+        Self::with_idle_timeout(connect_timeout, max_response_bytes, IDLE_CONNECTION_TIMEOUT)
+    }
+
+    /// [`Self::new`] with another idle timeout (tests use a short one).
+    pub fn with_idle_timeout(
+        connect_timeout: Duration,
+        max_response_bytes: usize,
+        idle_timeout: Duration,
+    ) -> std::io::Result<Self> {
         let https = orabridge_shared::http::https_connector(connect_timeout)?;
         let client = Client::builder(TokioExecutor::new())
-            // Idle connections die quietly on the VM side; don't reuse them for long.
-            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_idle_timeout(idle_timeout)
             .build(https);
         Ok(Self {
             client,
             max_response_bytes,
         })
     }
+}
+
+/// Whether a request failed because the server closed a reused keep-alive connection under
+/// it (closed before the answer began, or before the request could be written): the request
+/// may have arrived, so only an idempotent one is sent again.
+fn closed_under_us(error: &hyper_util::client::legacy::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(hyper_error) = cause.downcast_ref::<hyper::Error>() {
+            return hyper_error.is_incomplete_message() || hyper_error.is_canceled();
+        }
+        source = cause.source();
+    }
+    false
+}
+
+fn clone_request(request: &http::Request<Full<Bytes>>) -> http::Request<Full<Bytes>> {
+    let mut copy = http::Request::new(request.body().clone());
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.headers_mut() = request.headers().clone();
+    copy
 }
 
 impl UpstreamClient for HyperClient {
@@ -111,8 +148,19 @@ impl UpstreamClient for HyperClient {
             .body(Full::new(request.body))
             .map_err(|err| SendError::Failed(err.into()))?;
         let limit = self.max_response_bytes;
+        let idempotent = crate::forward::is_idempotent(http_request.method());
+        // Kept to send once more on a new connection (hyper takes the first one).
+        let retry = idempotent.then(|| clone_request(&http_request));
         let exchange = async {
-            let response = self.client.request(http_request).await.map_err(|err| {
+            let first = self.client.request(http_request).await;
+            let response = match (first, retry) {
+                (Err(err), Some(again)) if closed_under_us(&err) => {
+                    tracing::info!("upstream closed a reused connection; sending once more");
+                    self.client.request(again).await
+                }
+                (other, _) => other,
+            }
+            .map_err(|err| {
                 if err.is_connect() {
                     SendError::Connect(err.into())
                 } else {
