@@ -6,11 +6,12 @@
 //! 29 s. Paths can never leave `/api/v1/`, the key never reaches a log or a client, and every
 //! error is a JSON body with a stable code.
 //!
-//! Modules: [`config`] (environment), [`upstreams`] (the SSM list), [`path`] (what may be
+//! Modules: [`apigw`] (the event and response formats), [`config`] (environment), [`upstreams`] (the SSM list), [`path`] (what may be
 //! forwarded), [`headers`] (hygiene), [`breaker`], [`client`] (the upstream port and its hyper
 //! adapter), [`forward`] (failover), [`response`] (the Lambda response and its size), [`ingest`]
 //! (sensor readings to SQS), [`service`] (routing and error mapping).
 
+pub mod apigw;
 pub mod breaker;
 pub mod client;
 pub mod config;

@@ -1,17 +1,21 @@
 //! Composition root of the `proxy` Lambda: configuration, clients and the proxy are built once
 //! and shared by every invocation of the warm container.
 
+// The runtime's service stack around the raw-event handler nests deeper than rustc's default
+// limit when it lays out `main`'s future.
+#![recursion_limit = "256"]
+
 use std::sync::Arc;
 
-use lambda_http::{Error, service_fn};
+use lambda_http::{Error, LambdaEvent, service_fn};
 use orabridge_shared::clock::SystemClock;
 use orabridge_shared::config::ProcessEnv;
 use orabridge_shared::params::SsmParameterSource;
 use orabridge_shared::queue::SqsQueue;
 use orabridge_shared::{aws, logging, metrics};
-use proxy::Proxy;
 use proxy::client::HyperClient;
 use proxy::config::ProxyConfig;
+use proxy::{Proxy, apigw};
 
 // One thread: Lambda hands a function one event at a time, and below 1,769 MB of memory it has
 // less than one vCPU; the I/O still overlaps on this thread, blocking work goes to
@@ -27,12 +31,17 @@ async fn main() -> Result<(), Error> {
     // Only the ingestion routes write to SQS: the first of them builds the client.
     let queue = SqsQueue::lazy(&sdk);
     let proxy = Arc::new(Proxy::new(config, source, client, queue, SystemClock));
-    metrics::run_http(
+    metrics::run(
         metrics,
-        service_fn(move |request| {
-            let proxy = Arc::clone(&proxy);
-            async move { Ok::<_, Error>(proxy.handle(request).await) }
-        }),
+        service_fn(
+            move |event: LambdaEvent<Box<serde_json::value::RawValue>>| {
+                let proxy = Arc::clone(&proxy);
+                async move {
+                    let (request, v1) = apigw::into_request(event)?;
+                    Ok::<_, Error>(apigw::from_response(proxy.handle(request).await, v1))
+                }
+            },
+        ),
     )
     .await
 }
