@@ -29,6 +29,7 @@ fi
 
 command -v debootstrap >/dev/null 2>&1 || {
   if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
   else
     echo "test-sam: debootstrap is needed to build the stand-in image (sudo apt-get install debootstrap)" >&2

@@ -436,14 +436,7 @@ async fn start_api_checks(
     all &= report(
         "a path that tries to leave /api/v1/",
         async {
-            let (status, _, body) = http(
-                "GET",
-                &format!("{base}/api/v1/%2e%2e/admin"),
-                &[],
-                Bytes::new(),
-            )
-            .await?;
-            let error = serde_json::from_slice::<serde_json::Value>(&body).unwrap_or_default();
+            let (status, error) = get_json(&format!("{base}/api/v1/%2e%2e/admin")).await?;
             ensure!(
                 status == 400 && error["error"] == "bad_request",
                 "{status} {error}"
@@ -457,13 +450,11 @@ async fn start_api_checks(
         "a route the API does not have",
         async {
             // A REST API answers a path it has no resource for itself, without invoking the
-            // function: 403 {"message":"Missing Authentication Token"} (API Gateway Developer
-            // Guide, "Troubleshoot ... Missing Authentication Token"). SAM's emulation does too, so
-            // the proxy's own JSON 404 is reached only by direct invocation (the plan's
+            // function: 403 {"message":"Missing Authentication Token"} (AWS Knowledge Center,
+            // "API Gateway 403 Missing Authentication Token"). SAM's emulation does too, so the
+            // proxy's own JSON 404 is reached only by direct invocation (the plan's
             // proxy-v2-unknown-route.json above).
-            let (status, _, body) =
-                http("GET", &format!("{base}/api/v2/orders"), &[], Bytes::new()).await?;
-            let answer = serde_json::from_slice::<serde_json::Value>(&body).unwrap_or_default();
+            let (status, answer) = get_json(&format!("{base}/api/v2/orders")).await?;
             ensure!(
                 status == 403 && answer["message"] == "Missing Authentication Token",
                 "{status} {answer}"
@@ -478,9 +469,7 @@ async fn start_api_checks(
     all &= report(
         "GET /health",
         async {
-            let (status, _, body) =
-                http("GET", &format!("{base}/health"), &[], Bytes::new()).await?;
-            let health = serde_json::from_slice::<serde_json::Value>(&body).unwrap_or_default();
+            let (status, health) = get_json(&format!("{base}/health")).await?;
             ensure!(
                 status == 200 && health["upstream"] == "secondary",
                 "{status} {health}"
@@ -657,6 +646,12 @@ fn emf_metric_recorded(output: &str, metric: &str) -> bool {
                 .any(|m| m["Name"] == metric);
             declared && document.get(metric).is_some()
         })
+}
+
+/// A GET and its answer's status and JSON body (null when the body is not JSON).
+async fn get_json(url: &str) -> Result<(u16, serde_json::Value)> {
+    let (status, _, body) = http("GET", url, &[], Bytes::new()).await?;
+    Ok((status, serde_json::from_slice(&body).unwrap_or_default()))
 }
 
 /// One HTTP/1.1 request; the status, headers and body of the answer.
