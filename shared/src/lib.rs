@@ -33,6 +33,8 @@ pub mod metrics;
 pub mod object_store;
 #[cfg(feature = "oracle")]
 pub mod oracle;
+#[cfg(feature = "oracle")]
+pub mod oracle_sql;
 pub mod params;
 pub mod queue;
 pub mod sensor;

@@ -8,35 +8,47 @@
 use orabridge_shared::oracle::{
     self as ora, ConnectOptions, FailureKind, Identifier, OracleError, TextRows, failure_kind,
 };
+use orabridge_shared::oracle_sql::Statement;
 
 use crate::closing::{ClosingDate, JobState};
 use crate::erp::{Erp, ErpError, JobStatus, ResultRows, Submission};
 
-/// Creates, parameterises and enables the job; binds: job name, procedure, closing date.
-pub const SUBMIT_SQL: &str = "BEGIN
+/// Creates, parameterises and enables the job; binds: job name, procedure, closing date (a
+/// PL/SQL block: `:1` written three times is one position).
+pub const SUBMIT_SQL: Statement<3> = Statement::new(
+    "BEGIN
   DBMS_SCHEDULER.CREATE_JOB(job_name => :1, job_type => 'STORED_PROCEDURE',
     job_action => :2, number_of_arguments => 1, enabled => FALSE, auto_drop => FALSE);
   DBMS_SCHEDULER.SET_JOB_ARGUMENT_VALUE(job_name => :1, argument_position => 1,
     argument_value => :3);
   DBMS_SCHEDULER.ENABLE(:1);
-END;";
+END;",
+);
 
 /// The job's scheduler state; bind: job name.
-pub const JOB_STATE_SQL: &str = "SELECT state FROM user_scheduler_jobs WHERE job_name = :1";
+pub const JOB_STATE_SQL: Statement<1> =
+    Statement::new("SELECT state FROM user_scheduler_jobs WHERE job_name = :1");
 
-/// The job's latest run; bind: job name.
-pub const RUN_DETAILS_SQL: &str = "SELECT status, errors, additional_info,
+/// The job's latest run; bind: job name. The newest row is the first of an ordered subquery
+/// (`ROWNUM` applies before `ORDER BY` in one query block); `FETCH FIRST` would be simpler but
+/// arrived in 12c, and the ERP database is 11.2.
+pub const RUN_DETAILS_SQL: Statement<1> = Statement::new(
+    "SELECT * FROM (SELECT status, errors, additional_info,
   TO_CHAR(actual_start_date AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
   TO_CHAR((actual_start_date + run_duration) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
   FROM user_scheduler_job_run_details WHERE job_name = :1
-  ORDER BY log_id DESC FETCH FIRST 1 ROWS ONLY";
+  ORDER BY log_id DESC) WHERE ROWNUM = 1",
+);
 
 /// Stops the job (not forced: the procedure gets to roll back); bind: job name.
-pub const STOP_SQL: &str = "BEGIN DBMS_SCHEDULER.STOP_JOB(job_name => :1, force => FALSE); END;";
+pub const STOP_SQL: Statement<1> =
+    Statement::new("BEGIN DBMS_SCHEDULER.STOP_JOB(job_name => :1, force => FALSE); END;");
 
 /// A result table's rows for one date; bind: the date as `YYYY-MM-DD`.
-pub fn results_sql(owner: &Identifier, table: &Identifier) -> String {
-    format!("SELECT * FROM {owner}.{table} WHERE closing_date = TO_DATE(:1, 'YYYY-MM-DD')")
+pub fn results_sql(owner: &Identifier, table: &Identifier) -> Statement<1> {
+    Statement::owned(format!(
+        "SELECT * FROM {owner}.{table} WHERE closing_date = TO_DATE(:1, 'YYYY-MM-DD')"
+    ))
 }
 
 // ORA-27477: the job already exists (a retried submit); ORA-27366: the job is not running (a
@@ -149,7 +161,10 @@ impl Erp for OracleErp {
     async fn submit(&self, job: &str, date: ClosingDate) -> Result<Submission, ErpError> {
         let (job, procedure, date) = (job.to_owned(), self.procedure.clone(), date.to_string());
         self.blocking(move |connection, options| {
-            match connection.execute(SUBMIT_SQL, &[&job, &procedure, &date]) {
+            match connection.execute(
+                SUBMIT_SQL.text(),
+                &SUBMIT_SQL.binds([&job, &procedure, &date]),
+            ) {
                 Ok(_) => Ok(Submission::Submitted),
                 Err(err) if oracle_code(&err) == Some(JOB_EXISTS) => Ok(Submission::AlreadyExists),
                 Err(err) => Err(erp_error(err, options)),
@@ -161,7 +176,9 @@ impl Erp for OracleErp {
     async fn poll(&self, job: &str) -> Result<JobStatus, ErpError> {
         let job = job.to_owned();
         self.blocking(move |connection, options| {
-            let state = match connection.query_row_as::<String>(JOB_STATE_SQL, &[&job]) {
+            let state = match connection
+                .query_row_as::<String>(JOB_STATE_SQL.text(), &JOB_STATE_SQL.binds([&job]))
+            {
                 Ok(state) => Some(state),
                 Err(err) if err.kind() == oracle::ErrorKind::NoDataFound => None,
                 Err(err) => return Err(erp_error(err, options)),
@@ -173,7 +190,9 @@ impl Erp for OracleErp {
                 Option<String>,
                 Option<String>,
             );
-            let details = match connection.query_row_as::<Details>(RUN_DETAILS_SQL, &[&job]) {
+            let details = match connection
+                .query_row_as::<Details>(RUN_DETAILS_SQL.text(), &RUN_DETAILS_SQL.binds([&job]))
+            {
                 Ok(details) => Some(details),
                 Err(err) if err.kind() == oracle::ErrorKind::NoDataFound => None,
                 Err(err) => return Err(erp_error(err, options)),
@@ -200,15 +219,15 @@ impl Erp for OracleErp {
 
     async fn stop(&self, job: &str) -> Result<(), ErpError> {
         let job = job.to_owned();
-        self.blocking(
-            move |connection, options| match connection.execute(STOP_SQL, &[&job]) {
+        self.blocking(move |connection, options| {
+            match connection.execute(STOP_SQL.text(), &STOP_SQL.binds([&job])) {
                 Ok(_) => Ok(()),
                 Err(err) if matches!(oracle_code(&err), Some(JOB_NOT_RUNNING | UNKNOWN_JOB)) => {
                     Ok(())
                 }
                 Err(err) => Err(erp_error(err, options)),
-            },
-        )
+            }
+        })
         .await
     }
 
@@ -218,8 +237,8 @@ impl Erp for OracleErp {
         let sql = results_sql(&self.results_owner, &table);
         let date = date.to_string();
         self.blocking(move |connection, options| {
-            let mut rows =
-                TextRows::query(connection, &sql, &[&date]).map_err(|e| erp_error(e, options))?;
+            let mut rows = TextRows::query(connection, sql.text(), &sql.binds([&date]))
+                .map_err(|e| erp_error(e, options))?;
             let columns = rows.columns().to_vec();
             let mut out = Vec::new();
             let mut cells = Vec::new();
@@ -251,18 +270,38 @@ mod tests {
 
     #[test]
     fn the_job_is_created_disabled_given_its_date_then_enabled_all_by_binds() {
-        assert!(SUBMIT_SQL.contains("job_name => :1"));
-        assert!(SUBMIT_SQL.contains("job_action => :2"));
-        assert!(SUBMIT_SQL.contains("argument_value => :3"));
+        let (submit_sql, stop_sql) = (SUBMIT_SQL, STOP_SQL);
+        let (submit, stop) = (submit_sql.text(), stop_sql.text());
+        assert!(submit.contains("job_name => :1"));
+        assert!(submit.contains("job_action => :2"));
+        assert!(submit.contains("argument_value => :3"));
         assert!(
-            SUBMIT_SQL.contains("auto_drop => FALSE"),
+            submit.contains("auto_drop => FALSE"),
             "the run stays inspectable"
         );
-        let enable = SUBMIT_SQL.find("ENABLE").expect("enable");
-        assert!(enable > SUBMIT_SQL.find("SET_JOB_ARGUMENT_VALUE").expect("argument"));
-        assert!(STOP_SQL.contains("force => FALSE"));
+        let enable = submit.find("ENABLE").expect("enable");
+        assert!(enable > submit.find("SET_JOB_ARGUMENT_VALUE").expect("argument"));
+        assert!(stop.contains("force => FALSE"));
         for sql in [JOB_STATE_SQL, RUN_DETAILS_SQL] {
-            assert!(sql.contains("job_name = :1"));
+            assert!(sql.text().contains("job_name = :1"));
+        }
+    }
+
+    #[test]
+    fn every_statement_the_adapter_sends_binds_as_oracle_counts_and_runs_on_11g() {
+        // Bind positions as Oracle counts them (SQL: every occurrence; PL/SQL: each name once)
+        // against the values each call passes (the statement's type fixes that number), and
+        // nothing newer than 11.2: see orabridge_shared::oracle_sql.
+        let owner = Identifier::parse("schema", "genius").expect("owner");
+        let table = Identifier::parse("table", "gl_balances").expect("table");
+        for (name, problems) in [
+            ("submit", SUBMIT_SQL.problems()),
+            ("job state", JOB_STATE_SQL.problems()),
+            ("run details", RUN_DETAILS_SQL.problems()),
+            ("stop", STOP_SQL.problems()),
+            ("results", results_sql(&owner, &table).problems()),
+        ] {
+            assert!(problems.is_empty(), "{name}: {problems:?}");
         }
     }
 
@@ -271,7 +310,7 @@ mod tests {
         let owner = Identifier::parse("schema", "genius").expect("owner");
         let table = Identifier::parse("table", "gl_balances").expect("table");
         assert_eq!(
-            results_sql(&owner, &table),
+            results_sql(&owner, &table).text(),
             "SELECT * FROM \"GENIUS\".\"GL_BALANCES\" WHERE closing_date = TO_DATE(:1, 'YYYY-MM-DD')"
         );
     }

@@ -12,6 +12,7 @@ use orabridge_shared::config::VarSource;
 use orabridge_shared::oracle::{
     self as ora, ConnectOptions, Identifier, IdentifierError, OracleError, TextRows,
 };
+use orabridge_shared::oracle_sql::Statement;
 use orabridge_shared::params::{GetOptions, ParameterError, ParameterSource, ParameterStore};
 use secrecy::SecretString;
 
@@ -157,8 +158,8 @@ impl OracleSettings {
 }
 
 /// The colors query: every column of the configured table.
-pub fn colors_query(schema: &Identifier, table: &Identifier) -> String {
-    format!("SELECT * FROM {schema}.{table}")
+pub fn colors_query(schema: &Identifier, table: &Identifier) -> Statement<0> {
+    Statement::owned(format!("SELECT * FROM {schema}.{table}"))
 }
 
 /// An Oracle query read row by row as text cells (NULL as an empty cell).
@@ -202,7 +203,7 @@ impl OracleColors {
     pub fn open(settings: &OracleSettings) -> Result<OracleColors, OracleError> {
         let connection = ora::connect(&settings.connect)?;
         let sql = colors_query(&settings.schema, &settings.table);
-        let rows = TextRows::query(&connection, &sql, &[])
+        let rows = TextRows::query(&connection, sql.text(), &sql.binds([]))
             .map_err(|err| OracleError::from_driver(err, &settings.connect))?;
         Ok(OracleColors {
             records: OracleRecords {
@@ -238,25 +239,34 @@ impl RecordSource for OracleColors {
 /// SQL of the catalog queries, with their binds, as the extract command sends them.
 pub mod catalog_sql {
     use super::Identifier;
+    use orabridge_shared::oracle_sql::Statement;
 
     /// Who and where: no privileged views needed.
-    pub const DATABASE_INFO: &str = "SELECT SYS_CONTEXT('USERENV', 'DB_NAME'), \
+    pub const DATABASE_INFO: Statement<0> = Statement::new(
+        "SELECT SYS_CONTEXT('USERENV', 'DB_NAME'), \
          SYS_CONTEXT('USERENV', 'SERVICE_NAME'), SYS_CONTEXT('USERENV', 'SESSION_USER'), \
-         SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA') FROM DUAL";
+         SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA') FROM DUAL",
+    );
 
-    /// Tables and views of one owner visible to this user; bind 1: the owner.
-    pub const ACCESSIBLE_TABLES: &str = "SELECT owner, table_name, 'TABLE' FROM all_tables \
-         WHERE owner = :1 UNION ALL SELECT owner, view_name, 'VIEW' FROM all_views \
-         WHERE owner = :1 ORDER BY 2";
+    /// Tables and views of one owner visible to this user; bind 1: the owner. The owner is
+    /// compared once, outside the union: in SQL each placeholder occurrence is a bind position
+    /// of its own, so `:1` written in both branches would need the value twice (ORA-01008).
+    pub const ACCESSIBLE_TABLES: Statement<1> = Statement::new(
+        "SELECT owner, name, kind FROM (\
+         SELECT owner, table_name name, 'TABLE' kind FROM all_tables UNION ALL \
+         SELECT owner, view_name, 'VIEW' FROM all_views) WHERE owner = :1 ORDER BY 2",
+    );
 
     /// Columns of one table; binds: owner, table.
-    pub const DESCRIBE: &str = "SELECT column_name, data_type, data_length, data_precision, \
+    pub const DESCRIBE: Statement<2> = Statement::new(
+        "SELECT column_name, data_type, data_length, data_precision, \
          data_scale, nullable FROM all_tab_columns WHERE owner = :1 AND table_name = :2 \
-         ORDER BY column_id";
+         ORDER BY column_id",
+    );
 
     /// The first rows of one table; bind 1: the row limit.
-    pub fn sample(owner: &Identifier, table: &Identifier) -> String {
-        format!("SELECT * FROM {owner}.{table} WHERE ROWNUM <= :1")
+    pub fn sample(owner: &Identifier, table: &Identifier) -> Statement<1> {
+        Statement::owned(format!("SELECT * FROM {owner}.{table} WHERE ROWNUM <= :1"))
     }
 }
 
@@ -287,7 +297,10 @@ impl Catalog for OracleCatalog {
     fn database_info(&mut self) -> Result<serde_json::Value, SourceError> {
         let row = self
             .connection
-            .query_row(catalog_sql::DATABASE_INFO, &[])
+            .query_row(
+                catalog_sql::DATABASE_INFO.text(),
+                &catalog_sql::DATABASE_INFO.binds([]),
+            )
             .map_err(|err| self.map("reading the database info failed", err))?;
         let text = |index: usize| row.get::<_, Option<String>>(index).ok().flatten();
         let version = self
@@ -314,8 +327,8 @@ impl Catalog for OracleCatalog {
         let rows = self
             .connection
             .query_as::<(String, String, String)>(
-                catalog_sql::ACCESSIBLE_TABLES,
-                &[&owner.as_str()],
+                catalog_sql::ACCESSIBLE_TABLES.text(),
+                &catalog_sql::ACCESSIBLE_TABLES.binds([&owner.as_str()]),
             )
             .map_err(|err| self.map("listing the accessible tables failed", err))?;
         rows.map(|row| {
@@ -335,7 +348,10 @@ impl Catalog for OracleCatalog {
                 Option<i64>,
                 Option<i64>,
                 String,
-            )>(catalog_sql::DESCRIBE, &[&table.owner, &table.name])
+            )>(
+                catalog_sql::DESCRIBE.text(),
+                &catalog_sql::DESCRIBE.binds([&table.owner, &table.name]),
+            )
             .map_err(|err| self.map("describing the table failed", err))?;
         rows.map(|row| {
             row.map(
@@ -363,7 +379,7 @@ impl Catalog for OracleCatalog {
         let name = Identifier::parse("table", &table.name)
             .map_err(|err| SourceError::new("invalid table", err))?;
         let sql = catalog_sql::sample(&owner, &name);
-        let result = TextRows::query(&self.connection, &sql, &[&rows])
+        let result = TextRows::query(&self.connection, sql.text(), &sql.binds([&rows]))
             .map_err(|err| self.map("sampling the table failed", err))?;
         Ok(Box::new(OracleRecords {
             rows: result,

@@ -16,23 +16,48 @@ fn id(what: &'static str, name: &str) -> Identifier {
 #[test]
 fn the_colors_query_names_the_table_only_through_quoted_identifiers() {
     assert_eq!(
-        colors_query(&id("schema", "market"), &id("table", "run_colors")),
+        colors_query(&id("schema", "market"), &id("table", "run_colors")).text(),
         r#"SELECT * FROM "MARKET"."RUN_COLORS""#
     );
 }
 
 #[test]
 fn catalog_queries_take_owner_and_table_as_binds() {
-    assert!(catalog_sql::ACCESSIBLE_TABLES.contains("WHERE owner = :1"));
-    assert!(catalog_sql::DESCRIBE.contains("WHERE owner = :1 AND table_name = :2"));
     assert!(
-        !catalog_sql::DATABASE_INFO.contains(':'),
-        "no binds, no user input"
+        catalog_sql::ACCESSIBLE_TABLES
+            .text()
+            .contains("WHERE owner = :1")
+    );
+    assert!(
+        catalog_sql::DESCRIBE
+            .text()
+            .contains("WHERE owner = :1 AND table_name = :2")
     );
     assert_eq!(
-        catalog_sql::sample(&id("schema", "market"), &id("table", "colors")),
+        catalog_sql::sample(&id("schema", "market"), &id("table", "colors")).text(),
         r#"SELECT * FROM "MARKET"."COLORS" WHERE ROWNUM <= :1"#
     );
+}
+
+#[test]
+fn every_statement_the_adapter_sends_binds_as_oracle_counts_and_runs_on_11g() {
+    // Bind positions as Oracle counts them (SQL: every occurrence; PL/SQL: each name once)
+    // against the values each call passes (the statement's type fixes that number), and
+    // nothing newer than 11.2: see orabridge_shared::oracle_sql.
+    let (market, colors) = (id("schema", "market"), id("table", "colors"));
+    let statements: Vec<(&str, Vec<String>)> = vec![
+        ("colors query", colors_query(&market, &colors).problems()),
+        ("database info", catalog_sql::DATABASE_INFO.problems()),
+        (
+            "accessible tables",
+            catalog_sql::ACCESSIBLE_TABLES.problems(),
+        ),
+        ("describe", catalog_sql::DESCRIBE.problems()),
+        ("sample", catalog_sql::sample(&market, &colors).problems()),
+    ];
+    for (name, problems) in statements {
+        assert!(problems.is_empty(), "{name}: {problems:?}");
+    }
 }
 
 fn store(prefix: &str, values: &[(&str, &str)]) -> ParameterStore<MemoryParameterSource> {
