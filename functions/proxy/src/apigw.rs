@@ -188,14 +188,15 @@ mod tests {
         )
     }
 
+    /// A sample event from `events/`.
+    fn sample_event(name: &str) -> serde_json::Value {
+        let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).expect("event")).expect("JSON")
+    }
+
     /// The sample v1 event with `query` (JSON text, in the order given) as its query parameters.
     fn v1_event(query: &str) -> String {
-        let path = format!(
-            "{}/../../events/proxy-v1-health.json",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let mut event: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(path).expect("event")).expect("JSON");
+        let mut event = sample_event("proxy-v1-health.json");
         event["path"] = "/api/v1/orders".into();
         // serde_json's maps sort their keys, so the query goes in as text.
         event["multiValueQueryStringParameters"] = "QUERY".into();
@@ -226,12 +227,7 @@ mod tests {
 
     #[test]
     fn an_http_api_query_stays_exactly_as_the_client_sent_it() {
-        let path = format!(
-            "{}/../../events/proxy-v2-get.json",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let mut e: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(path).expect("event")).expect("JSON");
+        let mut e = sample_event("proxy-v2-get.json");
         e["rawQueryString"] = "b=2&a=%7e1+x".into();
         let (request, v1) = into_request(event(&e.to_string())).expect("v2 event");
         assert!(!v1);

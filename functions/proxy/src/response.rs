@@ -20,19 +20,17 @@ pub const LAMBDA_RESPONSE_LIMIT: usize = 6 * 1024 * 1024;
 /// Room for the response's own fields (`statusCode`, `isBase64Encoded`, the field names).
 const ENVELOPE_BYTES: usize = 256;
 
-/// The Lambda response for an upstream's answer: text bodies as text, others as binary.
+/// The Lambda response for an upstream's answer. Text stays text (API Gateway passes it
+/// through untouched); anything else is returned as binary, which the runtime base64-encodes
+/// and API Gateway decodes, byte-exact.
 pub fn into_lambda_response(
     status: StatusCode,
     headers: &http::HeaderMap,
     body: Bytes,
 ) -> Response<Body> {
-    let textual = headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(is_textual);
     let body = if body.is_empty() {
         Body::Empty
-    } else if textual {
+    } else if has_textual_content_type(headers) {
         match String::from_utf8(body.to_vec()) {
             Ok(text) => Body::Text(text),
             Err(err) => Body::Binary(err.into_bytes()),
@@ -44,6 +42,14 @@ pub fn into_lambda_response(
     *response.status_mut() = status;
     *response.headers_mut() = client_response_headers(headers);
     response
+}
+
+/// Whether the answer's `Content-Type` makes its body travel as text.
+fn has_textual_content_type(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(is_textual)
 }
 
 /// Whether a content type's body travels as text (else base64-encoded binary).
@@ -65,10 +71,7 @@ pub fn is_textual(content_type: &str) -> bool {
 /// (headers as the client gets them, body as [`into_lambda_response`] classifies it). Exact up
 /// to [`ENVELOPE_BYTES`] and a few bytes per header.
 pub fn lambda_payload_size(headers: &http::HeaderMap, body: &[u8]) -> usize {
-    let textual = headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(is_textual);
+    let textual = has_textual_content_type(headers);
     let body_bytes = match std::str::from_utf8(body) {
         Ok(text) if textual => json_string_len(text),
         _ => body.len().div_ceil(3) * 4 + 2,
@@ -98,7 +101,6 @@ fn json_string_len(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lambda_http::aws_lambda_events::apigw::ApiGatewayProxyResponse;
 
     #[test]
     fn textual_content_types_are_recognised() {
@@ -121,17 +123,11 @@ mod tests {
         }
     }
 
-    /// The response as lambda_http serialises it for a REST API (v1), headers in
-    /// `multiValueHeaders`.
-    fn serialised_len(headers: &http::HeaderMap, body: &[u8]) -> usize {
+    /// The response as the function serialises it, in the REST API (v1) format or the HTTP
+    /// API (v2) one.
+    fn serialised_len(headers: &http::HeaderMap, body: &[u8], v1: bool) -> usize {
         let response = into_lambda_response(StatusCode::OK, headers, Bytes::copy_from_slice(body));
-        let (parts, body) = response.into_parts();
-        let mut event = ApiGatewayProxyResponse::default();
-        event.status_code = 200;
-        event.is_base64_encoded = matches!(body, Body::Binary(_));
-        event.body = Some(body);
-        event.multi_value_headers = parts.headers;
-        serde_json::to_vec(&event)
+        serde_json::to_vec(&crate::apigw::from_response(response, v1))
             .map(|v| v.len())
             .unwrap_or(usize::MAX)
     }
@@ -160,12 +156,14 @@ mod tests {
             headers.insert(http::header::CONTENT_TYPE, content_type.parse().unwrap());
             headers.insert("x-request-id", "req-\"1\"".parse().unwrap());
             let estimate = lambda_payload_size(&headers, &body);
-            let actual = serialised_len(&headers, &body);
-            assert!(estimate >= actual, "round {round}: {estimate} < {actual}");
-            assert!(
-                estimate <= actual + 512,
-                "round {round}: {estimate} far above {actual}"
-            );
+            for v1 in [true, false] {
+                let actual = serialised_len(&headers, &body, v1);
+                assert!(estimate >= actual, "round {round}: {estimate} < {actual}");
+                assert!(
+                    estimate <= actual + 512,
+                    "round {round}: {estimate} far above {actual}"
+                );
+            }
         }
     }
 

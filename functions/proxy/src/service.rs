@@ -524,8 +524,6 @@ fn budget(deadline_ms: Option<u64>, now_ms: u64, margin: Duration) -> Duration {
         .saturating_sub(margin)
 }
 
-/// Text stays text (API Gateway passes it through untouched); anything else is returned as
-/// binary, which the runtime base64-encodes and API Gateway decodes, byte-exact.
 /// A JSON response.
 pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
     let mut response = Response::new(Body::Text(body.to_string()));
