@@ -142,12 +142,11 @@ impl ParameterSource for SsmParameterSource {
         for name in selected {
             self.fetch_one(name, decrypt, &mut fetched).await?;
         }
-        let plain: Vec<String> = plain.into_iter().cloned().collect();
         for batch in plain.chunks(SSM_GET_PARAMETERS_LIMIT) {
             let response = self
                 .client
                 .get_parameters()
-                .set_names(Some(batch.to_vec()))
+                .set_names(Some(batch.iter().map(|name| (*name).clone()).collect()))
                 .with_decryption(decrypt)
                 .send()
                 .await

@@ -202,7 +202,7 @@ pub async fn http_get_status(address: SocketAddr, path: &str) -> std::io::Result
         .ok_or_else(|| std::io::Error::other(format!("not an HTTP response: {status_line:?}")))
 }
 
-/// Sends one HTTP request with an optional JSON body (and extra headers) and returns the status
+/// Sends one HTTP/1.1 request with an optional JSON body (and extra headers) and returns the status
 /// and the body text: enough to drive restate-server's ingress and admin APIs from a test.
 pub async fn http_request(
     method: &str,
@@ -210,6 +210,26 @@ pub async fn http_request(
     body: Option<&serde_json::Value>,
     headers: &[(&str, &str)],
 ) -> Result<(u16, String), Box<dyn std::error::Error + Send + Sync>> {
+    let mut all_headers = headers.to_vec();
+    let payload = match body {
+        Some(json) => {
+            all_headers.push(("content-type", "application/json"));
+            serde_json::to_vec(json)?.into()
+        }
+        None => bytes::Bytes::new(),
+    };
+    let (status, _, body) = http_exchange(method, url, &all_headers, payload).await?;
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// Sends one HTTP/1.1 request with any body and headers; returns the answer's status, headers
+/// and body, byte for byte.
+pub async fn http_exchange(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: bytes::Bytes,
+) -> Result<(u16, http::HeaderMap, bytes::Bytes), Box<dyn std::error::Error + Send + Sync>> {
     use http_body_util::{BodyExt, Full};
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<Full<bytes::Bytes>>();
@@ -217,19 +237,11 @@ pub async fn http_request(
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let payload = match body {
-        Some(json) => {
-            request = request.header("content-type", "application/json");
-            serde_json::to_vec(json)?
-        }
-        None => Vec::new(),
-    };
-    let response = client
-        .request(request.body(Full::new(bytes::Bytes::from(payload)))?)
-        .await?;
+    let response = client.request(request.body(Full::new(body))?).await?;
     let status = response.status().as_u16();
-    let bytes = response.into_body().collect().await?.to_bytes();
-    Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await?.to_bytes();
+    Ok((status, headers, body))
 }
 
 fn temp_dir(tool: &'static str) -> Result<tempfile::TempDir, TestkitError> {
@@ -436,14 +448,7 @@ impl RestateServer {
         if http_1_1 {
             deployment["use_http_11"] = true.into();
         }
-        let url = format!("{}/deployments", self.admin_url());
-        let (status, body) = http_request("POST", &url, Some(&deployment), &[]).await?;
-        if status >= 300 {
-            return Err(
-                format!("restate-server refused the deployment {uri}: {status} {body}").into(),
-            );
-        }
-        Ok(())
+        self.register_deployment(uri, &deployment).await
     }
 
     /// Registers the Lambda function (or version) `arn` as a deployment, as
@@ -452,12 +457,21 @@ impl RestateServer {
         &self,
         arn: &str,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        self.register_deployment(arn, &serde_json::json!({ "arn": arn }))
+            .await
+    }
+
+    /// `POST /deployments` with `deployment`; `what` names it in the error.
+    async fn register_deployment(
+        &self,
+        what: &str,
+        deployment: &serde_json::Value,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let url = format!("{}/deployments", self.admin_url());
-        let deployment = serde_json::json!({ "arn": arn });
-        let (status, body) = http_request("POST", &url, Some(&deployment), &[]).await?;
+        let (status, body) = http_request("POST", &url, Some(deployment), &[]).await?;
         if status >= 300 {
             return Err(
-                format!("restate-server refused the deployment {arn}: {status} {body}").into(),
+                format!("restate-server refused the deployment {what}: {status} {body}").into(),
             );
         }
         Ok(())

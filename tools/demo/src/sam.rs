@@ -265,21 +265,11 @@ pub async fn run(options: Options) -> Result<bool> {
 
     // The alarms in template.yaml read these custom metrics; the functions' output must carry
     // them as EMF, the way CloudWatch receives them.
-    let output = std::fs::read_to_string(&log)?;
+    const ALARM_METRICS: [&str; 4] = ["Failover", "ReadingsEnqueued", "Accepted", "RunPublished"];
     let metrics_seen = report(
         "EMF metrics the alarms read",
-        ["Failover", "ReadingsEnqueued", "Accepted", "RunPublished"]
-            .iter()
-            .map(|metric| {
-                ensure!(
-                    emf_metric_recorded(&output, metric),
-                    "no EMF document with {metric} in {}",
-                    log.display()
-                );
-                Ok(*metric)
-            })
-            .collect::<Result<Vec<_>>>()
-            .map(|found| format!("{} in the functions' output", found.join(", "))),
+        emf_metrics_in(&log, &ALARM_METRICS)
+            .map(|()| format!("{} in the functions' output", ALARM_METRICS.join(", "))),
     );
 
     println!("\nsam local start-api (SAM's REST API emulation in front of the proxy)");
@@ -613,14 +603,10 @@ async fn closing_through_lambda(lambda_endpoint: &str, lambda_log: &Path) -> Res
     );
     // The workflow flushes its own metrics (Restate's Lambda endpoint has no end-of-invocation
     // hook): they must reach the function's output as EMF, which CloudWatch reads.
-    let output = std::fs::read_to_string(lambda_log)?;
-    for metric in ["ClosingStarted", "ClosingPolls", "ClosingSucceeded"] {
-        ensure!(
-            emf_metric_recorded(&output, metric),
-            "no EMF document with {metric} in {}",
-            lambda_log.display()
-        );
-    }
+    emf_metrics_in(
+        lambda_log,
+        &["ClosingStarted", "ClosingPolls", "ClosingSucceeded"],
+    )?;
     Ok(format!(
         "FinanceClosing/{DATE} on FinanceClosingFunction: job {}, {}; {}",
         report["job"].as_str().unwrap_or("-"),
@@ -630,6 +616,19 @@ async fn closing_through_lambda(lambda_endpoint: &str, lambda_log: &Path) -> Res
             .collect::<Vec<_>>()
             .join(", ")
     ))
+}
+
+/// Fails naming the first of `metrics` that no EMF document in the log file records.
+fn emf_metrics_in(log: &Path, metrics: &[&str]) -> Result<()> {
+    let output = std::fs::read_to_string(log)?;
+    for metric in metrics {
+        ensure!(
+            emf_metric_recorded(&output, metric),
+            "no EMF document with {metric} in {}",
+            log.display()
+        );
+    }
+    Ok(())
 }
 
 /// Whether some line of `output` is an EMF document that records `metric`.
@@ -654,31 +653,21 @@ async fn get_json(url: &str) -> Result<(u16, serde_json::Value)> {
     Ok((status, serde_json::from_slice(&body).unwrap_or_default()))
 }
 
-/// One HTTP/1.1 request; the status, headers and body of the answer.
+/// One HTTP/1.1 request ([`testkit::http_exchange`]), given up after 60 s: the status, headers
+/// and body of the answer.
 async fn http(
     method: &str,
     url: &str,
     headers: &[(&str, &str)],
     body: Bytes,
 ) -> Result<(u16, http::HeaderMap, Bytes)> {
-    use http_body_util::{BodyExt, Full};
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<Full<Bytes>>();
-    let mut request = http::Request::builder().method(method).uri(url);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = tokio::time::timeout(
+    tokio::time::timeout(
         Duration::from_secs(60),
-        client.request(request.body(Full::new(body))?),
+        testkit::http_exchange(method, url, headers, body),
     )
     .await
     .with_context(|| format!("{method} {url} took over 60 s"))?
-    .with_context(|| format!("{method} {url}"))?;
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await?.to_bytes();
-    Ok((status, headers, body))
+    .map_err(|err| anyhow::anyhow!("{method} {url}: {err}"))
 }
 
 /// `len` bytes that cover every byte value, from a SHA-256 chain seeded by the clock, so each
