@@ -11,6 +11,8 @@
 //! - [`object_store`]: the object-store port (S3 and in-memory).
 //! - `oracle` (feature `oracle`): connect in thick mode, validated identifiers, rows as text,
 //!   error mapping that names the Instant Client layer when it is missing.
+//! - `postgres` (feature `postgres`): libpq's `sslmode` over rustls, channel binding, and the
+//!   connect and keepalive timeouts of a connection that outlives a NAT gateway's idle timer.
 //! - [`queue`]: the message-queue port (SQS and in-memory), batched to SQS's limits.
 //! - [`sensor`]: the irrigation-sensor reading schema and its validation.
 //! - [`http`]: the HTTPS connector the HTTP-calling functions share, and the AWS SDK's HTTP
@@ -36,6 +38,8 @@ pub mod oracle;
 #[cfg(feature = "oracle")]
 pub mod oracle_sql;
 pub mod params;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod queue;
 pub mod sensor;
 #[cfg(feature = "testkit")]

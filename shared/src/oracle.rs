@@ -17,15 +17,22 @@ use secrecy::{ExposeSecret, SecretString};
 pub const LAYER_LIB_DIR: &str = "/opt/lib";
 
 /// A schema, table or column name checked to be a plain Oracle identifier: a letter, then up to
-/// 127 letters, digits, `_`, `$` or `#`. It is upper-cased (Oracle's own folding) and always
+/// 29 letters, digits, `_`, `$` or `#`. It is upper-cased (Oracle's own folding) and always
 /// written quoted, so it can never carry SQL of its own.
+///
+/// 30 bytes is Oracle 11.2's limit ("Database Object Naming Rules", SQL Language Reference
+/// 11.2: "Names must be from 1 to 30 bytes long"); 12.2 raised it to 128, but the databases
+/// this suite reaches are 11.2, where a longer name fails with ORA-00972.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Identifier(String);
+
+/// The longest identifier Oracle 11.2 accepts, in bytes.
+pub const MAX_IDENTIFIER_BYTES: usize = 30;
 
 /// A name that is not a plain identifier.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "{what} {name:?} is not a valid Oracle identifier (a letter, then letters, digits, _, $ or #; at most 128)"
+    "{what} {name:?} is not a valid Oracle identifier (a letter, then letters, digits, _, $ or #; at most {MAX_IDENTIFIER_BYTES} bytes, Oracle 11.2's limit)"
 )]
 pub struct IdentifierError {
     what: &'static str,
@@ -39,7 +46,7 @@ impl Identifier {
         let mut chars = trimmed.chars();
         let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
             && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '$' | '#'))
-            && trimmed.len() <= 128;
+            && trimmed.len() <= MAX_IDENTIFIER_BYTES;
         if !valid {
             return Err(IdentifierError {
                 what,
@@ -360,6 +367,10 @@ mod tests {
         assert_eq!(table.as_str(), "MP_COLORS");
         assert_eq!(table.to_string(), "\"MP_COLORS\"");
         assert!(Identifier::parse("schema", "FIN$DATA#1").is_ok());
+        assert!(
+            Identifier::parse("table", &"X".repeat(30)).is_ok(),
+            "11.2's longest"
+        );
     }
 
     #[test]
@@ -373,7 +384,8 @@ mod tests {
             "A B",
             "TÄBLE",
             "A--",
-            &"X".repeat(129),
+            // 31 bytes: ORA-00972 on 11.2.
+            &"X".repeat(31),
         ] {
             let err = Identifier::parse("table", bad).unwrap_err();
             assert!(err.to_string().starts_with("table "), "{err}");

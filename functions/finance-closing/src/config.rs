@@ -5,7 +5,10 @@
 use std::time::Duration;
 
 use orabridge_shared::config::{ConfigError, ConfigReader, VarSource};
+use orabridge_shared::postgres::{RootCertificates, SslMode, TlsSettings};
 use secrecy::SecretString;
+
+use crate::workflow::RetryPolicy;
 
 /// Which ERP the workflow drives.
 #[derive(Debug, Clone)]
@@ -24,6 +27,8 @@ pub enum ErpConfig {
         results_owner: String,
         /// OCI call timeout.
         call_timeout: Duration,
+        /// How the procedure takes the closing date.
+        date_argument: DateArgument,
     },
     /// The simulated ERP (named as such in every log line).
     Simulated {
@@ -32,6 +37,36 @@ pub enum ErpConfig {
         /// How long a simulated closing takes.
         job_duration: Duration,
     },
+}
+
+/// How the closing procedure takes its date (`CLOSING_DATE_ARGUMENT`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DateArgument {
+    /// A `DATE` parameter (the default): bound as a DATE, so no session date format is used.
+    Date,
+    /// A `VARCHAR2` parameter: the date written with this Oracle format model (`text:YYYYMMDD`).
+    Text(String),
+}
+
+impl DateArgument {
+    /// Parses `date` or `text:<format model>`; the format model is bound, never spliced, and
+    /// limited to the characters Oracle's datetime format elements use.
+    pub fn parse(text: &str) -> Option<DateArgument> {
+        match text.trim() {
+            "date" | "DATE" => Some(DateArgument::Date),
+            other => {
+                let format = other
+                    .strip_prefix("text:")
+                    .or_else(|| other.strip_prefix("TEXT:"))?;
+                let plausible = !format.is_empty()
+                    && format.len() <= 40
+                    && format
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-/.,:; _".contains(c));
+                plausible.then(|| DateArgument::Text(format.to_owned()))
+            }
+        }
+    }
 }
 
 /// A secret given directly (local runs) or as an SSM parameter name (AWS).
@@ -58,6 +93,39 @@ pub struct PostgresConfig {
     pub password: Option<Secret>,
     /// Schema of `closing_runs` and the result tables.
     pub schema: String,
+    /// `PG_SSLMODE` (libpq's modes, default `prefer` as in libpq) and `PG_SSLROOTCERT`.
+    pub tls: TlsSettings,
+}
+
+/// `PG_SSLMODE` and `PG_SSLROOTCERT`; a `verify-*` mode without root certificates is refused
+/// here, at start, rather than at the first connection.
+fn postgres_tls(reader: &ConfigReader<impl VarSource>) -> Result<TlsSettings, ConfigError> {
+    let mode = match reader.optional_string("PG_SSLMODE") {
+        None => SslMode::Prefer,
+        Some(text) => SslMode::parse(&text).ok_or_else(|| ConfigError::Malformed {
+            name: "PG_SSLMODE".into(),
+            reason: format!(
+                "expected one of {}, got {text:?}",
+                SslMode::NAMES.join(", ")
+            ),
+        })?,
+    };
+    let root_certificates = reader
+        .optional_string("PG_SSLROOTCERT")
+        .map(|text| RootCertificates::parse(&text));
+    if matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull) && root_certificates.is_none() {
+        return Err(ConfigError::Missing {
+            name: format!(
+                "PG_SSLROOTCERT (PG_SSLMODE={} checks the server's certificate against it: a \
+                 PEM bundle such as the RDS CA bundle, or `system`)",
+                mode.as_str()
+            ),
+        });
+    }
+    Ok(TlsSettings {
+        mode,
+        root_certificates,
+    })
 }
 
 /// The whole service configuration.
@@ -73,6 +141,8 @@ pub struct ServiceConfig {
     pub poll_interval: Duration,
     /// Longest a job may run.
     pub max_duration: Duration,
+    /// How steps retry transient failures.
+    pub retry: RetryPolicy,
 }
 
 /// Parses `500ms`, `60s`, `15m`, `8h` or a plain number of seconds.
@@ -155,6 +225,18 @@ impl ServiceConfig {
                     results_owner,
                     call_timeout: reader
                         .secs_or("ORACLE_CALL_TIMEOUT_SECS", Duration::from_secs(60))?,
+                    date_argument: match reader.optional_string("CLOSING_DATE_ARGUMENT") {
+                        None => DateArgument::Date,
+                        Some(text) => {
+                            DateArgument::parse(&text).ok_or_else(|| ConfigError::Malformed {
+                                name: "CLOSING_DATE_ARGUMENT".into(),
+                                reason: format!(
+                                    "expected `date` or `text:<Oracle format model>` such as \
+                                     text:YYYY-MM-DD, got {text:?}"
+                                ),
+                            })?
+                        }
+                    },
                 }
             }
             "simulated" => ErpConfig::Simulated {
@@ -183,10 +265,19 @@ impl ServiceConfig {
                 user: reader.string("PG_USER")?,
                 password: secret(&reader, "PG_PASSWORD", "PG_PASSWORD_PARAM")?,
                 schema: reader.string_or("PG_SCHEMA", "finance"),
+                tls: postgres_tls(&reader)?,
             },
             result_tables,
             poll_interval: duration(&reader, "POLL_INTERVAL", Duration::from_secs(60))?,
             max_duration: duration(&reader, "MAX_DURATION", Duration::from_secs(8 * 3600))?,
+            retry: {
+                let default = RetryPolicy::default();
+                RetryPolicy {
+                    initial_delay: duration(&reader, "RETRY_INITIAL_DELAY", default.initial_delay)?,
+                    max_delay: duration(&reader, "RETRY_MAX_DELAY", default.max_delay)?,
+                    max_duration: duration(&reader, "RETRY_MAX_DURATION", default.max_duration)?,
+                }
+            },
         })
     }
 }
@@ -222,6 +313,53 @@ mod tests {
         assert_eq!(config.max_duration, Duration::from_secs(28_800));
         assert!(matches!(config.erp, ErpConfig::Simulated { .. }));
         assert!(config.postgres.password.is_none());
+        assert_eq!(
+            config.postgres.tls,
+            TlsSettings::default(),
+            "libpq's prefer"
+        );
+    }
+
+    #[test]
+    fn postgres_tls_takes_libpq_modes_and_verifying_needs_root_certificates() {
+        let with = |extra: &[(&'static str, &'static str)]| {
+            ServiceConfig::from_source(
+                PG.iter()
+                    .chain(extra)
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect::<std::collections::HashMap<_, _>>(),
+            )
+        };
+        let config = with(&[
+            ("PG_SSLMODE", "verify-full"),
+            ("PG_SSLROOTCERT", "/opt/certs/rds-global-bundle.pem"),
+        ])
+        .expect("verify-full");
+        assert_eq!(config.postgres.tls.mode, SslMode::VerifyFull);
+        assert_eq!(
+            config.postgres.tls.root_certificates,
+            Some(RootCertificates::File(
+                "/opt/certs/rds-global-bundle.pem".into()
+            ))
+        );
+        let system = with(&[("PG_SSLMODE", "verify-ca"), ("PG_SSLROOTCERT", "system")])
+            .expect("system roots");
+        assert_eq!(
+            system.postgres.tls.root_certificates,
+            Some(RootCertificates::System)
+        );
+        assert_eq!(
+            with(&[("PG_SSLMODE", "require")])
+                .expect("require")
+                .postgres
+                .tls
+                .mode,
+            SslMode::Require
+        );
+        let err = with(&[("PG_SSLMODE", "verify-full")]).expect_err("no roots");
+        assert!(err.to_string().contains("PG_SSLROOTCERT"), "{err}");
+        let err = with(&[("PG_SSLMODE", "on")]).expect_err("unknown mode");
+        assert_eq!(err.variable(), "PG_SSLMODE");
     }
 
     #[test]
@@ -258,6 +396,23 @@ mod tests {
         assert_eq!(results_owner, "GENIUS");
         assert!(matches!(password, Secret::Parameter(name) if name.ends_with("oracle-password")));
         assert_eq!(config.postgres.port, 5433);
+        assert_eq!(config.retry, RetryPolicy::default());
+    }
+
+    #[test]
+    fn the_date_argument_is_a_date_unless_the_procedure_takes_text() {
+        assert_eq!(DateArgument::parse("date"), Some(DateArgument::Date));
+        assert_eq!(
+            DateArgument::parse("text:YYYYMMDD"),
+            Some(DateArgument::Text("YYYYMMDD".into()))
+        );
+        assert_eq!(
+            DateArgument::parse("text:DD.MM.YYYY"),
+            Some(DateArgument::Text("DD.MM.YYYY".into()))
+        );
+        for bad in ["", "text:", "varchar", "text:YYYY'); DROP", "number"] {
+            assert_eq!(DateArgument::parse(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

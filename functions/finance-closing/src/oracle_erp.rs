@@ -10,20 +10,62 @@ use orabridge_shared::oracle::{
 };
 use orabridge_shared::oracle_sql::Statement;
 
-use crate::closing::{ClosingDate, JobState};
-use crate::erp::{Erp, ErpError, JobStatus, ResultRows, Submission};
+use std::sync::Arc;
 
-/// Creates, parameterises and enables the job; binds: job name, procedure, closing date (a
-/// PL/SQL block: `:1` written three times is one position).
-pub const SUBMIT_SQL: Statement<3> = Statement::new(
-    "BEGIN
-  DBMS_SCHEDULER.CREATE_JOB(job_name => :1, job_type => 'STORED_PROCEDURE',
-    job_action => :2, number_of_arguments => 1, enabled => FALSE, auto_drop => FALSE);
-  DBMS_SCHEDULER.SET_JOB_ARGUMENT_VALUE(job_name => :1, argument_position => 1,
-    argument_value => :3);
-  DBMS_SCHEDULER.ENABLE(:1);
+use crate::closing::{ClosingDate, JobState};
+use crate::config::DateArgument;
+use crate::erp::{Erp, ErpError, JobStatus, ResultMessage, ResultSender, Submission};
+
+/// Submission in one round trip that cannot be left half done. `CREATE_JOB` commits by itself
+/// ("DBMS_SCHEDULER", PL/SQL Packages and Types Reference 11.2: most of its procedures commit),
+/// so a call that failed after it left a DISABLED job behind: this block recognises that job of
+/// the same attempt and finishes it (argument, enable) instead of reusing a job that never
+/// starts. An ENABLED or finished job is left alone. `:outcome` says which it was.
+///
+/// The date is converted with an explicit format, never the session's `NLS_DATE_FORMAT`: as a
+/// DATE through `SYS.ANYDATA.ConvertDate` for a procedure taking a DATE, or as text in
+/// `:text_format` for one taking a VARCHAR2.
+///
+/// Binds, in order of first appearance (a PL/SQL block: each name is one position however
+/// often it appears): [`SUBMIT_BINDS`].
+pub const SUBMIT_SQL: Statement<6> = Statement::new(
+    "DECLARE
+  job_state user_scheduler_jobs.state%TYPE;
+BEGIN
+  BEGIN
+    SELECT state INTO job_state FROM user_scheduler_jobs WHERE job_name = :job;
+  EXCEPTION
+    WHEN NO_DATA_FOUND THEN job_state := NULL;
+  END;
+  IF job_state IS NULL THEN
+    DBMS_SCHEDULER.CREATE_JOB(job_name => :job, job_type => 'STORED_PROCEDURE',
+      job_action => :procedure, number_of_arguments => 1, enabled => FALSE, auto_drop => FALSE);
+  END IF;
+  IF job_state IS NULL OR job_state = 'DISABLED' THEN
+    IF :argument_type = 'DATE' THEN
+      DBMS_SCHEDULER.SET_JOB_ANYDATA_VALUE(job_name => :job, argument_position => 1,
+        argument_value => SYS.ANYDATA.ConvertDate(TO_DATE(:closing_date, 'YYYY-MM-DD')));
+    ELSE
+      DBMS_SCHEDULER.SET_JOB_ARGUMENT_VALUE(job_name => :job, argument_position => 1,
+        argument_value => TO_CHAR(TO_DATE(:closing_date, 'YYYY-MM-DD'), :text_format));
+    END IF;
+    DBMS_SCHEDULER.ENABLE(:job);
+  END IF;
+  :outcome := CASE WHEN job_state IS NULL THEN 'SUBMITTED'
+                   WHEN job_state = 'DISABLED' THEN 'RECOVERED'
+                   ELSE 'EXISTS' END;
 END;",
 );
+
+/// [`SUBMIT_SQL`]'s bind names in position order; the adapter passes its values in this order.
+pub const SUBMIT_BINDS: [&str; 6] = [
+    "job",
+    "procedure",
+    "argument_type",
+    "closing_date",
+    "text_format",
+    "outcome",
+];
 
 /// The job's scheduler state; bind: job name.
 pub const JOB_STATE_SQL: Statement<1> =
@@ -44,15 +86,17 @@ pub const RUN_DETAILS_SQL: Statement<1> = Statement::new(
 pub const STOP_SQL: Statement<1> =
     Statement::new("BEGIN DBMS_SCHEDULER.STOP_JOB(job_name => :1, force => FALSE); END;");
 
-/// A result table's rows for one date; bind: the date as `YYYY-MM-DD`.
+/// A result table's rows for one date; bind: the date as `YYYY-MM-DD`, converted with that
+/// explicit format (never the session's).
 pub fn results_sql(owner: &Identifier, table: &Identifier) -> Statement<1> {
     Statement::owned(format!(
         "SELECT * FROM {owner}.{table} WHERE closing_date = TO_DATE(:1, 'YYYY-MM-DD')"
     ))
 }
 
-// ORA-27477: the job already exists (a retried submit); ORA-27366: the job is not running (a
-// stop that came late); ORA-27475: unknown job.
+// ORA-27477: the job already exists (another submit created it between this one's check and
+// its CREATE_JOB: retried, the block then finds it); ORA-27366: the job is not running (a stop
+// that came late); ORA-27475: unknown job.
 const JOB_EXISTS: i32 = 27477;
 const JOB_NOT_RUNNING: i32 = 27366;
 const UNKNOWN_JOB: i32 = 27475;
@@ -131,16 +175,32 @@ pub struct OracleErp {
     options: ConnectOptions,
     procedure: String,
     results_owner: Identifier,
+    date_argument: DateArgument,
 }
 
 impl OracleErp {
-    /// Runs `procedure` (validated) as the closing; result tables are read from `owner`.
-    pub fn new(options: ConnectOptions, procedure: &str, owner: &str) -> Result<Self, String> {
+    /// Runs `procedure` (validated) as the closing, passing the date as `date_argument` says;
+    /// result tables are read from `owner`.
+    pub fn new(
+        options: ConnectOptions,
+        procedure: &str,
+        owner: &str,
+        date_argument: DateArgument,
+    ) -> Result<Self, String> {
         Ok(Self {
             options,
             procedure: procedure_name(procedure)?,
             results_owner: Identifier::parse("schema", owner).map_err(|e| e.to_string())?,
+            date_argument,
         })
+    }
+
+    /// The `:argument_type` and `:text_format` values of [`SUBMIT_SQL`].
+    fn argument_binds(&self) -> (&'static str, String) {
+        match &self.date_argument {
+            DateArgument::Date => ("DATE", String::new()),
+            DateArgument::Text(format) => ("TEXT", format.clone()),
+        }
     }
 
     async fn blocking<T: Send + 'static>(
@@ -159,16 +219,32 @@ impl OracleErp {
 
 impl Erp for OracleErp {
     async fn submit(&self, job: &str, date: ClosingDate) -> Result<Submission, ErpError> {
+        let (argument_type, text_format) = self.argument_binds();
         let (job, procedure, date) = (job.to_owned(), self.procedure.clone(), date.to_string());
         self.blocking(move |connection, options| {
-            match connection.execute(
-                SUBMIT_SQL.text(),
-                &SUBMIT_SQL.binds([&job, &procedure, &date]),
-            ) {
-                Ok(_) => Ok(Submission::Submitted),
-                Err(err) if oracle_code(&err) == Some(JOB_EXISTS) => Ok(Submission::AlreadyExists),
-                Err(err) => Err(erp_error(err, options)),
+            let mut statement = connection
+                .statement(SUBMIT_SQL.text())
+                .build()
+                .map_err(|e| erp_error(e, options))?;
+            let outcome = oracle::sql_type::OracleType::Varchar2(16);
+            match statement.execute(&SUBMIT_SQL.binds([
+                &job,
+                &procedure,
+                &argument_type,
+                &date,
+                &text_format,
+                &outcome,
+            ])) {
+                Ok(()) => {}
+                Err(err) if oracle_code(&err) == Some(JOB_EXISTS) => {
+                    return Err(ErpError::Transient(Box::new(err)));
+                }
+                Err(err) => return Err(erp_error(err, options)),
             }
+            let outcome: String = statement
+                .bind_value(SUBMIT_BINDS.len())
+                .map_err(|e| erp_error(e, options))?;
+            submission(&outcome)
         })
         .await
     }
@@ -231,26 +307,59 @@ impl Erp for OracleErp {
         .await
     }
 
-    async fn fetch_results(&self, table: &str, date: ClosingDate) -> Result<ResultRows, ErpError> {
+    async fn fetch_results(
+        &self,
+        table: &str,
+        date: ClosingDate,
+        rows: ResultSender,
+    ) -> Result<(), ErpError> {
         let table =
             Identifier::parse("table", table).map_err(|e| ErpError::Permanent(e.to_string()))?;
         let sql = results_sql(&self.results_owner, &table);
         let date = date.to_string();
         self.blocking(move |connection, options| {
-            let mut rows = TextRows::query(connection, sql.text(), &sql.binds([&date]))
+            // One fetch array per batch: the rows in memory are the batch being fetched and the
+            // ones the channel holds, whatever the table's size.
+            let batch_rows = ora::FETCH_ARRAY_SIZE as usize;
+            let mut source = TextRows::query(connection, sql.text(), &sql.binds([&date]))
                 .map_err(|e| erp_error(e, options))?;
-            let columns = rows.columns().to_vec();
-            let mut out = Vec::new();
+            let columns: Arc<[String]> = source.columns().into();
+            let mut batch = Vec::with_capacity(batch_rows);
             let mut cells = Vec::new();
-            while rows
-                .next_into(&mut cells)
-                .map_err(|e| erp_error(e, options))?
-            {
-                out.push(std::mem::take(&mut cells));
+            loop {
+                let more = source
+                    .next_into(&mut cells)
+                    .map_err(|e| erp_error(e, options))?;
+                if more {
+                    batch.push(std::mem::take(&mut cells));
+                }
+                if batch.len() == batch_rows || (!more && !batch.is_empty()) {
+                    rows.blocking_send(ResultMessage::Batch {
+                        columns: Arc::clone(&columns),
+                        rows: std::mem::replace(&mut batch, Vec::with_capacity(batch_rows)),
+                    })
+                    .map_err(|_| ErpError::Abandoned)?;
+                }
+                if !more {
+                    break;
+                }
             }
-            Ok(ResultRows { columns, rows: out })
+            rows.blocking_send(ResultMessage::End)
+                .map_err(|_| ErpError::Abandoned)
         })
         .await
+    }
+}
+
+/// The port's view of [`SUBMIT_SQL`]'s `:outcome`.
+pub fn submission(outcome: &str) -> Result<Submission, ErpError> {
+    match outcome.trim() {
+        "SUBMITTED" => Ok(Submission::Submitted),
+        "RECOVERED" => Ok(Submission::Recovered),
+        "EXISTS" => Ok(Submission::AlreadyExists),
+        other => Err(ErpError::Permanent(format!(
+            "the submit block answered {other:?}, not SUBMITTED, RECOVERED or EXISTS"
+        ))),
     }
 }
 
@@ -269,22 +378,52 @@ mod tests {
     use std::time::Duration;
 
     #[test]
-    fn the_job_is_created_disabled_given_its_date_then_enabled_all_by_binds() {
-        let (submit_sql, stop_sql) = (SUBMIT_SQL, STOP_SQL);
-        let (submit, stop) = (submit_sql.text(), stop_sql.text());
-        assert!(submit.contains("job_name => :1"));
-        assert!(submit.contains("job_action => :2"));
-        assert!(submit.contains("argument_value => :3"));
+    fn the_submit_block_binds_by_name_in_the_order_the_adapter_passes() {
+        // Oracle gives a PL/SQL block's distinct names positions in order of first appearance;
+        // the adapter passes values in SUBMIT_BINDS's order, so the two must agree.
+        let mut first_appearances: Vec<String> = Vec::new();
+        for name in orabridge_shared::oracle_sql::placeholders(SUBMIT_SQL.text()) {
+            if !first_appearances.contains(&name) {
+                first_appearances.push(name);
+            }
+        }
+        assert_eq!(first_appearances, SUBMIT_BINDS);
+        let submit_sql = SUBMIT_SQL;
+        let submit = submit_sql.text();
+        assert!(
+            submit.starts_with("DECLARE"),
+            "one PL/SQL block, one round trip"
+        );
         assert!(
             submit.contains("auto_drop => FALSE"),
             "the run stays inspectable"
         );
-        let enable = submit.find("ENABLE").expect("enable");
-        assert!(enable > submit.find("SET_JOB_ARGUMENT_VALUE").expect("argument"));
-        assert!(stop.contains("force => FALSE"));
+        // Create only when absent, finish a DISABLED one, leave the rest alone.
+        let create = submit.find("CREATE_JOB").expect("create");
+        let argument = submit.find("SET_JOB_ANYDATA_VALUE").expect("argument");
+        let enable = submit.find("DBMS_SCHEDULER.ENABLE").expect("enable");
+        assert!(create < argument && argument < enable);
+        assert!(submit.contains("job_state = 'DISABLED'"));
+        // No session date format anywhere: every conversion names its format.
+        assert_eq!(
+            submit
+                .matches("TO_DATE(:closing_date, 'YYYY-MM-DD')")
+                .count(),
+            2
+        );
+        assert!(submit.contains("SYS.ANYDATA.ConvertDate"));
+        assert!(STOP_SQL.text().contains("force => FALSE"));
         for sql in [JOB_STATE_SQL, RUN_DETAILS_SQL] {
             assert!(sql.text().contains("job_name = :1"));
         }
+    }
+
+    #[test]
+    fn the_submit_outcome_maps_to_the_port() {
+        assert_eq!(submission("SUBMITTED").ok(), Some(Submission::Submitted));
+        assert_eq!(submission("RECOVERED").ok(), Some(Submission::Recovered));
+        assert_eq!(submission("EXISTS").ok(), Some(Submission::AlreadyExists));
+        assert!(matches!(submission(""), Err(ErpError::Permanent(_))));
     }
 
     #[test]
@@ -397,6 +536,7 @@ mod tests {
             },
             "GENIUS.PKG_CLOSING.RUN_DAILY",
             "GENIUS",
+            DateArgument::Date,
         )
         .expect("adapter");
         let date = ClosingDate::parse("2026-11-20").expect("date");

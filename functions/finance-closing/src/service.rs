@@ -74,7 +74,7 @@ pub async fn build<S: ParameterSource>(
     if let Some(secret) = &pg.password {
         pg_config.password(resolve(secret, parameters).await?.expose_secret());
     }
-    let pool = pool(pg_config, 4)?;
+    let pool = pool(pg_config, &pg.tls, 4)?;
     let store = Store::new(pool.clone(), &pg.schema)?;
     store.migrate(&config.result_tables).await?;
     let erp = match &config.erp {
@@ -94,6 +94,7 @@ pub async fn build<S: ParameterSource>(
             procedure,
             results_owner,
             call_timeout,
+            date_argument,
         } => {
             ora::load_client()?;
             let options = ConnectOptions {
@@ -103,7 +104,7 @@ pub async fn build<S: ParameterSource>(
                 call_timeout: *call_timeout,
             };
             ErpBackend::Oracle(
-                OracleErp::new(options, procedure, results_owner)
+                OracleErp::new(options, procedure, results_owner, date_argument.clone())
                     .map_err(StartError::OracleSettings)?,
             )
         }
@@ -115,6 +116,7 @@ pub async fn build<S: ParameterSource>(
         Timing {
             poll_interval: config.poll_interval,
             max_duration: config.max_duration,
+            retry: config.retry,
         },
     ))
 }

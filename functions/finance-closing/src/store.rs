@@ -7,11 +7,27 @@
 //! schema-agnostic (the Genius tables change without a migration here) while staying
 //! queryable (`data->>'AMOUNT'`).
 
+use std::time::Duration;
+
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use orabridge_shared::postgres::{PgTlsError, TlsSettings, apply_timeouts, tls_connector};
 use tokio_postgres::types::Json;
 
 use crate::closing::{ClosingDate, ClosingReport};
-use crate::erp::ResultRows;
+use tokio::sync::mpsc;
+
+use crate::erp::{Erp, ErpError, ResultMessage, result_channel};
+
+/// Why a table's copy failed, on which side.
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    /// Fetching from the ERP.
+    #[error("fetching the results failed")]
+    Erp(#[source] ErpError),
+    /// Writing to PostgreSQL.
+    #[error("writing the results failed")]
+    Store(#[source] StoreError),
+}
 
 /// A PostgreSQL operation that failed.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +46,42 @@ pub enum StoreError {
     /// The pool could not be built.
     #[error("the PostgreSQL pool could not be built")]
     Build(#[from] deadpool_postgres::BuildError),
+    /// The ERP stopped sending rows before the end; nothing was committed.
+    #[error("the ERP stopped sending rows after {copied}; the copy was rolled back")]
+    Incomplete {
+        /// Rows received before it stopped.
+        copied: u64,
+    },
+    /// More rows for one date than `row_no` (an `integer`) can number.
+    #[error("more than 2^31 rows for one date")]
+    TooManyRows,
+    /// TLS could not be set up (`PG_SSLMODE`, `PG_SSLROOTCERT`).
+    #[error("PostgreSQL TLS could not be set up")]
+    Tls(#[from] PgTlsError),
+}
+
+impl StoreError {
+    /// Whether retrying cannot help: a bad name or TLS setting, a rejected login, an unknown
+    /// database, schema or table, a missing privilege (SQLSTATE classes 28, 3D, 3F and 42, in
+    /// "PostgreSQL Error Codes", https://www.postgresql.org/docs/15/errcodes-appendix.html).
+    /// Lost connections, timeouts and an exhausted pool are worth retrying.
+    pub fn is_permanent(&self) -> bool {
+        let permanent_state = |err: &tokio_postgres::Error| {
+            err.code().is_some_and(|state| {
+                let class = &state.code()[..2];
+                matches!(class, "28" | "3D" | "3F" | "42")
+            })
+        };
+        match self {
+            StoreError::InvalidIdentifier(_)
+            | StoreError::Tls(_)
+            | StoreError::TooManyRows
+            | StoreError::Build(_) => true,
+            StoreError::Postgres(err) => permanent_state(err),
+            StoreError::Pool(deadpool_postgres::PoolError::Backend(err)) => permanent_state(err),
+            StoreError::Pool(_) | StoreError::Incomplete { .. } => false,
+        }
+    }
 }
 
 /// `name` checked to be a plain identifier and returned double-quoted, lower-cased (what
@@ -47,17 +99,38 @@ pub fn quoted_identifier(name: &str) -> Result<String, StoreError> {
     Ok(format!("\"{}\"", name.to_ascii_lowercase()))
 }
 
-/// A pool of at most `max_size` connections.
-pub fn pool(config: tokio_postgres::Config, max_size: usize) -> Result<Pool, StoreError> {
+/// A pool of at most `max_size` connections over `tls`, with connect and keepalive timeouts
+/// ([`orabridge_shared::postgres::apply_timeouts`]).
+pub fn pool(
+    mut config: tokio_postgres::Config,
+    tls: &TlsSettings,
+    max_size: usize,
+) -> Result<Pool, StoreError> {
+    apply_timeouts(&mut config);
+    let connector = tls_connector(&mut config, tls)?;
     let manager = Manager::from_config(
         config,
-        tokio_postgres::NoTls,
+        connector,
         ManagerConfig {
-            // A connection that died while the workflow slept is found before it is used.
-            recycling_method: RecyclingMethod::Fast,
+            // `Fast` only asks whether the client noticed its connection close; a connection a
+            // NAT gateway dropped while the workflow slept looks open until the next write. A
+            // round trip before each reuse finds it and opens a new one instead.
+            recycling_method: RecyclingMethod::Verified,
         },
     );
-    Ok(Pool::builder(manager).max_size(max_size).build()?)
+    Ok(Pool::builder(manager)
+        .max_size(max_size)
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .timeouts(deadpool_postgres::Timeouts {
+            // Waiting for a free connection, and opening one (TLS included).
+            wait: Some(Duration::from_secs(30)),
+            create: Some(Duration::from_secs(15)),
+            // The reuse check of a silently dropped connection would otherwise wait for the
+            // kernel to give up on it (the 60 s TCP user timeout): a healthy one answers in
+            // milliseconds, so after 5 s the connection is discarded and a new one opened.
+            recycle: Some(Duration::from_secs(5)),
+        })
+        .build()?)
 }
 
 /// A stored run of a date.
@@ -217,15 +290,16 @@ impl Store {
         Ok(())
     }
 
-    /// Replaces `date`'s rows of `table` with `rows`, in one transaction, in batches; returns
-    /// how many rows the table now holds for the date.
+    /// Replaces `date`'s rows of `table` with the rows arriving on `batches`, in one
+    /// transaction: each batch is inserted as it arrives (one multi-row `INSERT ... unnest`),
+    /// so memory holds a few batches whatever the table's size, and the transaction commits
+    /// only on [`ResultMessage::End`]. Returns how many rows the table now holds for the date.
     pub async fn replace_results(
         &self,
         table: &str,
         date: ClosingDate,
-        rows: &ResultRows,
+        mut batches: mpsc::Receiver<ResultMessage>,
     ) -> Result<u64, StoreError> {
-        const BATCH: usize = 1_000;
         let target = format!("{}.{}", self.schema, quoted_identifier(table)?);
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
@@ -240,27 +314,57 @@ impl Store {
                  SELECT $1, * FROM unnest($2::integer[], $3::jsonb[])"
             ))
             .await?;
-        for (batch_index, batch) in rows.rows.chunks(BATCH).enumerate() {
-            let numbers: Vec<i32> = (0..batch.len())
-                .map(|i| (batch_index * BATCH + i) as i32)
-                .collect();
-            let objects: Vec<Json<serde_json::Value>> = batch
-                .iter()
-                .map(|row| {
-                    Json(serde_json::Value::Object(
-                        rows.columns
-                            .iter()
-                            .zip(row)
-                            .map(|(column, cell)| (column.clone(), cell.clone().into()))
-                            .collect(),
-                    ))
-                })
-                .collect();
-            tx.execute(&insert, &[&date.date(), &numbers, &objects])
-                .await?;
+        let mut copied: u64 = 0;
+        loop {
+            match batches.recv().await {
+                Some(ResultMessage::Batch { columns, rows }) => {
+                    let first = i32::try_from(copied).map_err(|_| StoreError::TooManyRows)?;
+                    let numbers: Vec<i32> = (first..).take(rows.len()).collect();
+                    let objects: Vec<Json<serde_json::Value>> = rows
+                        .into_iter()
+                        .map(|row| {
+                            Json(serde_json::Value::Object(
+                                columns
+                                    .iter()
+                                    .zip(row)
+                                    .map(|(column, cell)| (column.clone(), cell.into()))
+                                    .collect(),
+                            ))
+                        })
+                        .collect();
+                    tx.execute(&insert, &[&date.date(), &numbers, &objects])
+                        .await?;
+                    copied += numbers.len() as u64;
+                }
+                Some(ResultMessage::End) => break,
+                // The ERP side failed: the transaction rolls back when dropped.
+                None => return Err(StoreError::Incomplete { copied }),
+            }
         }
         tx.commit().await?;
-        Ok(rows.rows.len() as u64)
+        Ok(copied)
+    }
+
+    /// Copies `date`'s rows of `table` from `erp`: its fetch and [`Store::replace_results`] run
+    /// side by side over a bounded channel, so a batch is written while the next is fetched and
+    /// memory stays flat whatever the table's size.
+    pub async fn copy_from(
+        &self,
+        erp: &impl Erp,
+        table: &str,
+        date: ClosingDate,
+    ) -> Result<u64, CopyError> {
+        let (sender, receiver) = result_channel();
+        let (fetched, written) = tokio::join!(
+            erp.fetch_results(table, date, sender),
+            self.replace_results(table, date, receiver)
+        );
+        match (fetched, written) {
+            (Ok(()), Ok(rows)) => Ok(rows),
+            // The insert failed first; its error is the cause.
+            (Ok(()) | Err(ErpError::Abandoned), Err(err)) => Err(CopyError::Store(err)),
+            (Err(err), _) => Err(CopyError::Erp(err)),
+        }
     }
 
     /// How many rows `table` holds for `date`.

@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use orabridge_shared::metrics::{counter, histogram};
+use restate_sdk::context::RunRetryPolicy;
 use restate_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::closing::{ClosingDate, ClosingReport, JobState, Phase, TableCopy};
-use crate::erp::{Erp, ErpError, JobStatus, ResultRows, SimulatedErp, Submission};
+use crate::erp::{Erp, ErpError, JobStatus, ResultSender, SimulatedErp, Submission};
 use crate::oracle_erp::OracleErp;
-use crate::store::Store;
+use crate::store::{CopyError, Store, StoreError};
 
 /// The ERP behind the workflow: Oracle in production, the simulator locally and in tests.
 #[derive(Clone)]
@@ -48,10 +49,15 @@ impl Erp for ErpBackend {
         }
     }
 
-    async fn fetch_results(&self, table: &str, date: ClosingDate) -> Result<ResultRows, ErpError> {
+    async fn fetch_results(
+        &self,
+        table: &str,
+        date: ClosingDate,
+        rows: ResultSender,
+    ) -> Result<(), ErpError> {
         match self {
-            ErpBackend::Oracle(erp) => erp.fetch_results(table, date).await,
-            ErpBackend::Simulated(erp) => erp.fetch_results(table, date).await,
+            ErpBackend::Oracle(erp) => erp.fetch_results(table, date, rows).await,
+            ErpBackend::Simulated(erp) => erp.fetch_results(table, date, rows).await,
         }
     }
 }
@@ -88,6 +94,59 @@ pub struct Timing {
     pub poll_interval: Duration,
     /// Longest a job may run before it is stopped and the closing fails (`MAX_DURATION`, 8 h).
     pub max_duration: Duration,
+    /// How each step retries a transient failure.
+    pub retry: RetryPolicy,
+}
+
+/// The bounded retry of a step's transient failures (a lost connection, ORA-03113, a timeout,
+/// an exhausted pool): exponential backoff from `initial_delay`, doubling up to `max_delay`,
+/// given up after `max_duration`. The step then fails for good, and the closing ends as failed
+/// with the last error, recorded and counted, instead of retrying forever. Permanent errors
+/// skip the retries. Between attempts Restate re-invokes the function; none runs meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// Delay before the first retry (`RETRY_INITIAL_DELAY`, default 1 s).
+    pub initial_delay: Duration,
+    /// Longest delay between retries (`RETRY_MAX_DELAY`, default 5 min).
+    pub max_delay: Duration,
+    /// How long a step keeps retrying (`RETRY_MAX_DURATION`, default 1 h: longer than an
+    /// Oracle or RDS failover, shorter than a closing day).
+    pub max_duration: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            initial_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(300),
+            max_duration: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl RetryPolicy {
+    fn for_steps(&self) -> RunRetryPolicy {
+        RunRetryPolicy::new()
+            .initial_delay(self.initial_delay)
+            .exponentiation_factor(2.0)
+            .max_delay(self.max_delay)
+            .max_duration(self.max_duration)
+    }
+}
+
+/// How a closing that did not succeed ended.
+enum Ended {
+    /// The outcome is recorded already (the job failed, or ran too long): end with this error.
+    Recorded(TerminalError),
+    /// A step failed for good (a permanent error, or retries exhausted): the attempt is still
+    /// to be recorded.
+    StepFailed(String),
+}
+
+impl From<TerminalError> for Ended {
+    fn from(err: TerminalError) -> Self {
+        Ended::StepFailed(err.message().to_owned())
+    }
 }
 
 /// The workflow with its dependencies.
@@ -110,11 +169,29 @@ impl FinanceClosing {
     }
 }
 
-/// Transient ERP errors are retried by Restate; permanent ones end the workflow.
+/// Transient ERP errors are retried under the step's policy; permanent ones end the workflow.
 fn handler_error(err: ErpError) -> HandlerError {
     match err {
         ErpError::Transient(source) => HandlerError::from(source),
         ErpError::Permanent(message) => TerminalError::new(message).into(),
+        ErpError::Abandoned => HandlerError::from(ErpError::Abandoned),
+    }
+}
+
+/// PostgreSQL errors the same way: a rejected login or an unknown table ends the workflow.
+fn store_error(err: StoreError) -> HandlerError {
+    if err.is_permanent() {
+        TerminalError::new(orabridge_shared::errors::chain(&err).to_string()).into()
+    } else {
+        HandlerError::from(err)
+    }
+}
+
+/// A failed copy as a step error: permanent on either side ends the workflow.
+fn copy_error(err: CopyError) -> HandlerError {
+    match err {
+        CopyError::Erp(err) => handler_error(err),
+        CopyError::Store(err) => store_error(err),
     }
 }
 
@@ -159,11 +236,30 @@ impl FinanceClosing {
 
         ctx.set(PHASE, Json(Phase::Checking));
         let store = &self.store;
-        let previous = ctx
-            .run(|| async move { Ok(Json(store.run_of(date).await?.map(|run| run.report))) })
+        let retry = self.timing.retry.for_steps();
+        let checked = ctx
+            .run(|| async move {
+                let run = store.run_of(date).await.map_err(store_error)?;
+                Ok(Json(run.map(|run| run.report)))
+            })
             .name("check")
-            .await?
-            .into_inner();
+            .retry_policy(retry.clone())
+            .await;
+        let previous = match checked {
+            Ok(previous) => previous.into_inner(),
+            // PostgreSQL itself is the problem: nothing to record the attempt in.
+            Err(err) => {
+                ctx.run(|| async {
+                    counter!("ClosingFailed").increment(1);
+                    orabridge_shared::metrics::flush_now();
+                    Ok(())
+                })
+                .name("count failure")
+                .await?;
+                ctx.set(PHASE, Json(Phase::Failed));
+                return Err(err.into());
+            }
+        };
         if let Some(report) = previous
             .as_ref()
             .filter(|report| report.phase == Phase::Succeeded && !request.force)
@@ -171,6 +267,8 @@ impl FinanceClosing {
             ctx.set(PHASE, Json(Phase::Succeeded));
             return Ok(Json(report.clone()));
         }
+        // Every recorded attempt, failed ones included, used its job name: a re-run takes the
+        // next one, so it never meets the old job.
         let attempt = previous
             .as_ref()
             .map_or(1, |report| attempt_of(&report.job) + 1);
@@ -181,118 +279,30 @@ impl FinanceClosing {
             .run(|| async { Ok(Utc::now().timestamp()) })
             .name("started")
             .await?;
-        let erp = &self.erp;
-        let job_ref = job.as_str();
-        ctx.run(|| async move {
-            match erp.submit(job_ref, date).await {
-                Ok(submission) => {
-                    // Counted inside the step, so a replay of the journal counts nothing again.
-                    counter!("ClosingStarted").increment(1);
-                    orabridge_shared::metrics::flush_now();
-                    Ok(submission == Submission::Submitted)
+        match self.close(&ctx, date, &job, started).await {
+            Ok(report) => Ok(Json(report)),
+            Err(Ended::Recorded(err)) => Err(err.into()),
+            Err(Ended::StepFailed(error)) => {
+                let mut report = ClosingReport {
+                    date,
+                    phase: Phase::Failed,
+                    job: job.clone(),
+                    erp_status: "UNKNOWN".into(),
+                    started_at: rfc3339(DateTime::from_timestamp(started, 0)),
+                    ended_at: None,
+                    tables: Vec::new(),
+                    duration_seconds: 0,
+                    error: Some(error.clone()),
+                };
+                // Recorded so a re-run takes a new job name; if PostgreSQL refuses even this,
+                // the error below still reaches the caller.
+                if let Err(record_err) = self.record(&ctx, &mut report, started, false).await {
+                    tracing::warn!(error = %record_err, "the failed attempt could not be recorded");
                 }
-                Err(err) => Err(handler_error(err)),
+                ctx.set(PHASE, Json(Phase::Failed));
+                Err(TerminalError::new(format!("the closing of {date} failed: {error}")).into())
             }
-        })
-        .name("submit")
-        .await?;
-        ctx.set(PHASE, Json(Phase::Submitted));
-
-        let status = loop {
-            let cancelled = restate_sdk::select! {
-                _ = ctx.sleep(self.timing.poll_interval) => false,
-                _ = ctx.promise::<bool>(CANCEL) => true,
-            };
-            if cancelled {
-                return self
-                    .finish_stopped(&ctx, date, &job, started, Phase::Cancelled, None)
-                    .await;
-            }
-            let polled = ctx
-                .run(|| async move {
-                    let status = erp.poll(job_ref).await.map_err(handler_error)?;
-                    counter!("ClosingPolls").increment(1);
-                    orabridge_shared::metrics::flush_now();
-                    Ok(Json((status, Utc::now().timestamp())))
-                })
-                .name("poll")
-                .await?
-                .into_inner();
-            let (status, polled_at) = polled;
-            ctx.set(
-                LAST_POLL,
-                rfc3339(DateTime::from_timestamp(polled_at, 0)).unwrap_or_default(),
-            );
-            if status.state.is_final() {
-                break status;
-            }
-            ctx.set(PHASE, Json(Phase::Running));
-            if polled_at - started > self.timing.max_duration.as_secs() as i64 {
-                let error = format!(
-                    "the closing job ran longer than MAX_DURATION ({} s) and was stopped",
-                    self.timing.max_duration.as_secs()
-                );
-                return self
-                    .finish_stopped(&ctx, date, &job, started, Phase::Failed, Some(error))
-                    .await;
-            }
-        };
-
-        let mut report = ClosingReport {
-            date,
-            phase: Phase::Syncing,
-            job: job.clone(),
-            erp_status: format!("{:?}", status.state),
-            started_at: rfc3339(status.started_at),
-            ended_at: rfc3339(status.ended_at),
-            tables: Vec::new(),
-            duration_seconds: 0,
-            error: None,
-        };
-        if let JobState::Failed { error } = &status.state {
-            report.phase = Phase::Failed;
-            report.erp_status = "FAILED".into();
-            report.error = Some(error.clone());
-            self.record(&ctx, &mut report, started, false).await?;
-            ctx.set(PHASE, Json(Phase::Failed));
-            return Err(
-                TerminalError::new(format!("the closing of {date} failed: {error}")).into(),
-            );
         }
-        if status.state == JobState::Stopped {
-            return self
-                .finish_stopped(&ctx, date, &job, started, Phase::Cancelled, None)
-                .await;
-        }
-
-        ctx.set(PHASE, Json(Phase::Syncing));
-        let mut copied = 0u64;
-        for table in &self.tables {
-            let table_ref = table.as_str();
-            // Fetch and replace in one step: the rows go straight from the ERP to PostgreSQL and
-            // only the count is journaled. A retry deletes and re-inserts the date's rows.
-            let rows = ctx
-                .run(|| async move {
-                    let rows = erp
-                        .fetch_results(table_ref, date)
-                        .await
-                        .map_err(handler_error)?;
-                    Ok(store.replace_results(table_ref, date, &rows).await?)
-                })
-                .name(format!("copy {table}"))
-                .await?;
-            copied += rows;
-            ctx.set(ROWS_COPIED, copied);
-            report.tables.push(TableCopy {
-                table: table.clone(),
-                rows,
-            });
-        }
-        report.phase = Phase::Succeeded;
-        report.erp_status = "SUCCEEDED".into();
-        self.record(&ctx, &mut report, started, false).await?;
-        ctx.set(PHASE, Json(Phase::Succeeded));
-        Ok(Json(report))
     }
 
     /// The current phase, job, last poll and rows copied (readable while `run` sleeps).
@@ -315,13 +325,133 @@ impl FinanceClosing {
 }
 
 impl FinanceClosing {
+    /// Submit, poll until the job ends, copy, record: the closing after its job name is known.
+    async fn close(
+        &self,
+        ctx: &WorkflowContext<'_>,
+        date: ClosingDate,
+        job: &str,
+        started: i64,
+    ) -> Result<ClosingReport, Ended> {
+        let (erp, store) = (&self.erp, &self.store);
+        let retry = self.timing.retry.for_steps();
+        ctx.run(|| async move {
+            let submission = erp.submit(job, date).await.map_err(handler_error)?;
+            // Counted inside the step, so a replay of the journal counts nothing again.
+            counter!("ClosingStarted").increment(1);
+            orabridge_shared::metrics::flush_now();
+            Ok(Json(submission))
+        })
+        .name("submit")
+        .retry_policy(retry.clone())
+        .await?;
+        ctx.set(PHASE, Json(Phase::Submitted));
+
+        let status = loop {
+            let cancelled = restate_sdk::select! {
+                _ = ctx.sleep(self.timing.poll_interval) => false,
+                _ = ctx.promise::<bool>(CANCEL) => true,
+            };
+            if cancelled {
+                return self
+                    .finish_stopped(ctx, date, job, started, Phase::Cancelled, None)
+                    .await;
+            }
+            let (status, polled_at) = ctx
+                .run(|| async move {
+                    let status = erp.poll(job).await.map_err(handler_error)?;
+                    counter!("ClosingPolls").increment(1);
+                    orabridge_shared::metrics::flush_now();
+                    Ok(Json((status, Utc::now().timestamp())))
+                })
+                .name("poll")
+                .retry_policy(retry.clone())
+                .await?
+                .into_inner();
+            ctx.set(
+                LAST_POLL,
+                rfc3339(DateTime::from_timestamp(polled_at, 0)).unwrap_or_default(),
+            );
+            if status.state.is_final() {
+                break status;
+            }
+            ctx.set(PHASE, Json(Phase::Running));
+            if polled_at - started > self.timing.max_duration.as_secs() as i64 {
+                let error = format!(
+                    "the closing job ran longer than MAX_DURATION ({} s) and was stopped",
+                    self.timing.max_duration.as_secs()
+                );
+                return self
+                    .finish_stopped(ctx, date, job, started, Phase::Failed, Some(error))
+                    .await;
+            }
+        };
+
+        let mut report = ClosingReport {
+            date,
+            phase: Phase::Syncing,
+            job: job.to_owned(),
+            erp_status: format!("{:?}", status.state),
+            started_at: rfc3339(status.started_at),
+            ended_at: rfc3339(status.ended_at),
+            tables: Vec::new(),
+            duration_seconds: 0,
+            error: None,
+        };
+        if let JobState::Failed { error } = &status.state {
+            report.phase = Phase::Failed;
+            report.erp_status = "FAILED".into();
+            report.error = Some(error.clone());
+            self.record(ctx, &mut report, started, false).await?;
+            ctx.set(PHASE, Json(Phase::Failed));
+            return Err(Ended::Recorded(TerminalError::new(format!(
+                "the closing of {date} failed: {error}"
+            ))));
+        }
+        if status.state == JobState::Stopped {
+            return self
+                .finish_stopped(ctx, date, job, started, Phase::Cancelled, None)
+                .await;
+        }
+
+        ctx.set(PHASE, Json(Phase::Syncing));
+        let mut copied = 0u64;
+        for table in &self.tables {
+            let table_ref = table.as_str();
+            // Fetch and replace in one step: the rows go straight from the ERP to PostgreSQL in
+            // batches and only the count is journaled. A retry deletes and re-inserts the date's
+            // rows in a new transaction.
+            let rows = ctx
+                .run(|| async move {
+                    store
+                        .copy_from(erp, table_ref, date)
+                        .await
+                        .map_err(copy_error)
+                })
+                .name(format!("copy {table}"))
+                .retry_policy(retry.clone())
+                .await?;
+            copied += rows;
+            ctx.set(ROWS_COPIED, copied);
+            report.tables.push(TableCopy {
+                table: table.clone(),
+                rows,
+            });
+        }
+        report.phase = Phase::Succeeded;
+        report.erp_status = "SUCCEEDED".into();
+        self.record(ctx, &mut report, started, false).await?;
+        ctx.set(PHASE, Json(Phase::Succeeded));
+        Ok(report)
+    }
+
     async fn record(
         &self,
         ctx: &WorkflowContext<'_>,
         report: &mut ClosingReport,
         started: i64,
         timed_out: bool,
-    ) -> HandlerResult<()> {
+    ) -> Result<(), TerminalError> {
         let finished = ctx
             .run(|| async { Ok(Utc::now().timestamp()) })
             .name("finished")
@@ -330,7 +460,7 @@ impl FinanceClosing {
         let store = &self.store;
         let snapshot = report.clone();
         ctx.run(|| async move {
-            store.record(&snapshot).await?;
+            store.record(&snapshot).await.map_err(store_error)?;
             // Inside the step: recorded once, not again when Restate replays the journal.
             outcome_counter(snapshot.phase).increment(1);
             if timed_out {
@@ -341,8 +471,8 @@ impl FinanceClosing {
             Ok(())
         })
         .name("record")
-        .await?;
-        Ok(())
+        .retry_policy(self.timing.retry.for_steps())
+        .await
     }
 
     async fn finish_stopped(
@@ -353,10 +483,11 @@ impl FinanceClosing {
         started: i64,
         phase: Phase,
         error: Option<String>,
-    ) -> HandlerResult<Json<ClosingReport>> {
+    ) -> Result<ClosingReport, Ended> {
         let erp = &self.erp;
         ctx.run(|| async move { erp.stop(job).await.map_err(handler_error) })
             .name("stop")
+            .retry_policy(self.timing.retry.for_steps())
             .await?;
         let mut report = ClosingReport {
             date,
@@ -374,8 +505,8 @@ impl FinanceClosing {
         self.record(ctx, &mut report, started, timed_out).await?;
         ctx.set(PHASE, Json(phase));
         match error {
-            Some(error) => Err(TerminalError::new(error).into()),
-            None => Ok(Json(report)),
+            Some(error) => Err(Ended::Recorded(TerminalError::new(error))),
+            None => Ok(report),
         }
     }
 }

@@ -5,7 +5,10 @@
 use std::time::Duration;
 
 use finance_closing::closing::{ClosingDate, ClosingReport, JobState, Phase, TableCopy};
-use finance_closing::erp::{Erp, ErpError, SIMULATED_ROWS, SimulatedErp, Submission};
+use finance_closing::erp::{
+    Erp, ErpError, ResultMessage, SIMULATED_BATCH_ROWS, SIMULATED_ROWS, SimulatedErp, Submission,
+    SubmitFault, result_channel,
+};
 use finance_closing::store::{Store, StoreError, pool};
 use orabridge_shared::testkit;
 
@@ -19,9 +22,9 @@ impl Db {
     async fn new(tag: &str) -> Db {
         // Fails with how to get PostgreSQL when there is none: never a silent pass.
         testkit::postgres().await.expect("PostgreSQL for the tests");
-        let config: tokio_postgres::Config = testkit::postgres_url().parse().expect("url");
+        let (config, tls) = testkit::postgres_config().expect("url");
         let schema = format!("fc_test_{tag}_{}", std::process::id());
-        let pool = pool(config, 4).expect("pool");
+        let pool = pool(config, &tls, 4).expect("pool");
         let db = Db { pool, schema };
         db.drop_schema().await;
         db
@@ -88,37 +91,28 @@ async fn replacing_a_dates_results_never_duplicates_and_leaves_other_dates_alone
         .migrate(&["gl_balances".to_owned()])
         .await
         .expect("migrate");
+    let erp = simulator(&db, Duration::from_millis(1)).await;
     let (first, second) = (day("2026-11-19"), day("2026-11-20"));
-    let rows = SimulatedErp::results_for("gl_balances", second);
     for _ in 0..3 {
         let copied = store
-            .replace_results("gl_balances", second, &rows)
+            .copy_from(&erp, "gl_balances", second)
             .await
             .expect("copy");
         assert_eq!(copied, u64::from(SIMULATED_ROWS));
     }
     store
-        .replace_results(
-            "gl_balances",
-            first,
-            &SimulatedErp::results_for("gl_balances", first),
-        )
+        .copy_from(&erp, "gl_balances", first)
         .await
         .expect("copy");
-    assert_eq!(
-        store
-            .count_results("gl_balances", second)
-            .await
-            .expect("count"),
-        i64::from(SIMULATED_ROWS)
-    );
-    assert_eq!(
-        store
-            .count_results("gl_balances", first)
-            .await
-            .expect("count"),
-        i64::from(SIMULATED_ROWS)
-    );
+    for date in [first, second] {
+        assert_eq!(
+            store
+                .count_results("gl_balances", date)
+                .await
+                .expect("count"),
+            i64::from(SIMULATED_ROWS)
+        );
+    }
 
     // The JSON rows carry the source columns, queryable by name.
     let client = db.pool.get().await.expect("connection");
@@ -133,7 +127,94 @@ async fn replacing_a_dates_results_never_duplicates_and_leaves_other_dates_alone
         .await
         .expect("row")
         .get(0);
-    assert_eq!(Some(amount), rows.rows[0][2].clone());
+    assert_eq!(
+        Some(amount),
+        SimulatedErp::result_row("gl_balances", second, 0)[2].clone()
+    );
+    db.drop_schema().await;
+}
+
+#[tokio::test]
+async fn a_copy_spanning_many_batches_numbers_every_row_once() {
+    let db = Db::new("batches").await;
+    let store = Store::new(db.pool.clone(), &db.schema).expect("store");
+    store
+        .migrate(&["gl_balances".to_owned()])
+        .await
+        .expect("migrate");
+    // Two full batches and a partial one.
+    let rows = 2 * SIMULATED_BATCH_ROWS as u64 + 17;
+    let erp = simulator(&db, Duration::from_millis(1))
+        .await
+        .with_rows(rows);
+    let date = day("2026-11-20");
+    assert_eq!(
+        store
+            .copy_from(&erp, "gl_balances", date)
+            .await
+            .expect("copy"),
+        rows
+    );
+    let client = db.pool.get().await.expect("connection");
+    let row = client
+        .query_one(
+            &format!(
+                "SELECT count(*), count(DISTINCT row_no), min(row_no), max(row_no)
+                 FROM {}.gl_balances WHERE closing_date = $1",
+                db.schema
+            ),
+            &[&date.date()],
+        )
+        .await
+        .expect("counts");
+    let (count, distinct, min, max): (i64, i64, i32, i32) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    assert_eq!(
+        (count, distinct, min, max),
+        (rows as i64, rows as i64, 0, rows as i32 - 1)
+    );
+    db.drop_schema().await;
+}
+
+#[tokio::test]
+async fn a_copy_whose_fetch_fails_midway_commits_nothing_and_keeps_the_old_rows() {
+    let db = Db::new("midway").await;
+    let store = Store::new(db.pool.clone(), &db.schema).expect("store");
+    store
+        .migrate(&["gl_balances".to_owned()])
+        .await
+        .expect("migrate");
+    let erp = simulator(&db, Duration::from_millis(1)).await;
+    let date = day("2026-11-20");
+    store
+        .copy_from(&erp, "gl_balances", date)
+        .await
+        .expect("a first, complete copy");
+    // A fetch that sends one batch and then fails (the connection to Oracle dropped).
+    let (sender, receiver) = result_channel();
+    let fetch = async move {
+        sender
+            .send(ResultMessage::Batch {
+                columns: SimulatedErp::result_columns(),
+                rows: vec![SimulatedErp::result_row("gl_balances", date, 0)],
+            })
+            .await
+            .expect("send");
+        drop(sender);
+    };
+    let (_, written) = tokio::join!(fetch, store.replace_results("gl_balances", date, receiver));
+    assert!(
+        matches!(written, Err(StoreError::Incomplete { copied: 1 })),
+        "{written:?}"
+    );
+    assert_eq!(
+        store
+            .count_results("gl_balances", date)
+            .await
+            .expect("count"),
+        i64::from(SIMULATED_ROWS),
+        "the rolled-back copy left the earlier rows as they were"
+    );
     db.drop_schema().await;
 }
 
@@ -243,30 +324,116 @@ async fn stopping_a_running_simulated_job_ends_it_as_stopped_and_unknown_jobs_ar
         erp.poll("FC_NOPE").await,
         Err(ErpError::Permanent(_))
     ));
+    let (sender, _receiver) = result_channel();
     assert!(matches!(
-        erp.fetch_results("gl-balances", date).await,
+        erp.fetch_results("gl-balances", date, sender).await,
         Err(ErpError::Permanent(_))
     ));
+    db.drop_schema().await;
+}
+
+#[tokio::test]
+async fn a_submit_interrupted_at_any_step_is_finished_by_the_next_one_never_doubled() {
+    // DBMS_SCHEDULER commits each call by itself, so an interrupted submit leaves what it had
+    // done; the simulator keeps the same states, and the next submit must finish the job.
+    let db = Db::new("sim_faults").await;
+    let erp = simulator(&db, Duration::from_millis(100)).await;
+    for (offset, point) in SubmitFault::ALL.into_iter().enumerate() {
+        let date = day(&format!("2026-10-{:02}", 10 + offset));
+        let job = date.job_name(1);
+        erp.fail_submit(
+            point,
+            1,
+            false,
+            "ORA-03113: end-of-file on communication channel",
+        )
+        .await
+        .expect("arm");
+        let err = erp.submit(&job, date).await.expect_err("interrupted");
+        assert!(matches!(err, ErpError::Transient(_)), "{point:?}: {err:?}");
+        let left = erp.job_setup(&job).await.expect("lookup");
+        let expected_left = match point {
+            SubmitFault::BeforeCreate => None,
+            SubmitFault::AfterCreate => Some(("DISABLED".to_owned(), None)),
+            SubmitFault::AfterArgument => Some(("DISABLED".to_owned(), Some(date.date()))),
+            SubmitFault::AfterEnable => Some(("ENABLED".to_owned(), Some(date.date()))),
+        };
+        assert_eq!(left, expected_left, "{point:?}");
+        let again = erp.submit(&job, date).await.expect("the retry");
+        let expected = match point {
+            SubmitFault::BeforeCreate => Submission::Submitted,
+            SubmitFault::AfterCreate | SubmitFault::AfterArgument => Submission::Recovered,
+            SubmitFault::AfterEnable => Submission::AlreadyExists,
+        };
+        assert_eq!(again, expected, "{point:?}");
+        assert_eq!(
+            wait_until_final(&erp, &job).await,
+            JobState::Succeeded,
+            "{point:?}"
+        );
+        assert_eq!(erp.jobs_for(date).await.expect("count"), 1, "{point:?}");
+    }
+    // A permanent fault (the procedure does not exist) is reported as such.
+    erp.fail_submit(
+        SubmitFault::AfterCreate,
+        1,
+        true,
+        "ORA-27452: GENIUS.PKG_CLOSING.NOPE is an invalid name for a database object",
+    )
+    .await
+    .expect("arm");
+    let date = day("2026-10-20");
+    let err = erp
+        .submit(&date.job_name(1), date)
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(&err, ErpError::Permanent(m) if m.starts_with("ORA-27452")),
+        "{err:?}"
+    );
+    db.drop_schema().await;
+}
+
+#[tokio::test]
+async fn a_disabled_job_never_starts_which_is_why_submit_must_recover_it() {
+    let db = Db::new("sim_disabled").await;
+    let erp = simulator(&db, Duration::from_millis(1)).await;
+    let date = day("2026-10-21");
+    let job = date.job_name(1);
+    erp.fail_submit(
+        SubmitFault::AfterArgument,
+        1,
+        false,
+        "ORA-03135: connection lost contact",
+    )
+    .await
+    .expect("arm");
+    erp.submit(&job, date).await.expect_err("interrupted");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        erp.poll(&job).await.expect("poll").state,
+        JobState::Scheduled
+    );
     db.drop_schema().await;
 }
 
 #[test]
 fn simulated_results_are_a_function_of_table_and_date() {
     let date = day("2026-11-20");
-    let a = SimulatedErp::results_for("gl_balances", date);
-    assert_eq!(a, SimulatedErp::results_for("gl_balances", date));
+    let row = |table: &str, date, index| SimulatedErp::result_row(table, date, index);
+    assert_eq!(row("gl_balances", date, 3), row("gl_balances", date, 3));
     assert_ne!(
-        a,
-        SimulatedErp::results_for("gl_balances", day("2026-11-19"))
+        row("gl_balances", date, 3),
+        row("gl_balances", day("2026-11-19"), 3)
     );
-    assert_ne!(
-        a.rows,
-        SimulatedErp::results_for("claims_reserves", date).rows
+    assert_ne!(row("gl_balances", date, 3), row("claims_reserves", date, 3));
+    assert_ne!(row("gl_balances", date, 3), row("gl_balances", date, 4));
+    assert_eq!(
+        row("gl_balances", date, 3)[0].as_deref(),
+        Some("2026-11-20")
     );
-    assert_eq!(a.rows.len(), SIMULATED_ROWS as usize);
-    assert!(
-        a.rows
-            .iter()
-            .all(|row| row[0].as_deref() == Some("2026-11-20"))
+    assert_eq!(
+        row("gl_balances", date, 0).len(),
+        SimulatedErp::result_columns().len()
     );
 }

@@ -6,9 +6,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use finance_closing::closing::{ClosingDate, ClosingReport, Phase};
+use finance_closing::erp::SubmitFault;
 use finance_closing::erp::{SIMULATED_ROWS, SimulatedErp};
 use finance_closing::store::Store;
-use finance_closing::workflow::{ErpBackend, FinanceClosing, Timing};
+use finance_closing::workflow::{ErpBackend, FinanceClosing, RetryPolicy, Timing};
 use orabridge_shared::testkit::{self, RestateServer, http_request};
 use restate_sdk::prelude::{Endpoint, HttpServer};
 use serde_json::{Value, json};
@@ -27,6 +28,11 @@ struct Stack {
 
 impl Stack {
     async fn start(tag: &str, job_duration: Duration) -> Stack {
+        Stack::start_with(tag, job_duration, Duration::from_secs(30)).await
+    }
+
+    /// With steps giving up on transient errors after `retry_for`.
+    async fn start_with(tag: &str, job_duration: Duration, retry_for: Duration) -> Stack {
         let pool = common::test_pool(8).await;
         let restate = RestateServer::start().await.expect("restate-server");
         let schema = format!("fc_wf_{tag}_{}", std::process::id());
@@ -44,6 +50,11 @@ impl Stack {
             Timing {
                 poll_interval: Duration::from_millis(200),
                 max_duration: Duration::from_secs(60),
+                retry: RetryPolicy {
+                    initial_delay: Duration::from_millis(50),
+                    max_delay: Duration::from_millis(200),
+                    max_duration: retry_for,
+                },
             },
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -329,5 +340,116 @@ async fn the_daily_trigger_starts_a_date_once_and_reports_an_unreachable_or_refu
         "{err:?}"
     );
     assert!(!format!("{err:?} {err}").contains("restate-token-9931"));
+    stack.drop_schema().await;
+}
+
+#[tokio::test]
+async fn a_submit_interrupted_at_each_step_is_retried_into_one_running_job() {
+    let stack = Stack::start("faults", Duration::from_millis(300)).await;
+    for (offset, point) in SubmitFault::ALL.into_iter().enumerate() {
+        let key = format!("2026-10-{:02}", 1 + offset);
+        let date = day(&key);
+        // Two interruptions in a row at this step, then the connection holds.
+        stack
+            .erp
+            .fail_submit(
+                point,
+                2,
+                false,
+                "ORA-03113: end-of-file on communication channel",
+            )
+            .await
+            .expect("arm");
+        let (status, body) = stack.call(&key, "run", Some(json!({}))).await;
+        assert_eq!(status, 200, "{point:?}: {body}");
+        let report: ClosingReport = serde_json::from_str(&body).expect("report");
+        assert_eq!(report.phase, Phase::Succeeded, "{point:?}");
+        assert_eq!(report.job, date.job_name(1), "{point:?}");
+        assert_eq!(
+            stack.erp.jobs_for(date).await.expect("jobs"),
+            1,
+            "{point:?}"
+        );
+        assert_eq!(
+            stack.rows(date).await,
+            [i64::from(SIMULATED_ROWS); 2],
+            "{point:?}"
+        );
+    }
+    stack.drop_schema().await;
+}
+
+#[tokio::test]
+async fn a_permanent_error_ends_the_closing_at_once_recorded_so_a_re_run_takes_a_new_job() {
+    let stack = Stack::start("permanent", Duration::from_millis(200)).await;
+    let date = day("2026-10-08");
+    let refusal =
+        "ORA-06550: line 1, column 7: PLS-00201: identifier 'GENIUS.PKG_CLOSING' must be declared";
+    stack
+        .erp
+        .fail_submit(SubmitFault::AfterCreate, 1, true, refusal)
+        .await
+        .expect("arm");
+    let (status, body) = stack.call("2026-10-08", "run", Some(json!({}))).await;
+    assert!(status >= 400, "{status} {body}");
+    assert!(
+        body.contains("PLS-00201"),
+        "Oracle's code and text reach the caller: {body}"
+    );
+    let stored = stack
+        .store
+        .run_of(date)
+        .await
+        .expect("lookup")
+        .expect("the attempt is recorded");
+    assert_eq!(stored.status, "failed");
+    assert_eq!(stored.report.job, date.job_name(1));
+    assert!(
+        stored
+            .report
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("PLS-00201"))
+    );
+    assert_eq!(stack.status("2026-10-08").await["phase"], "failed");
+    // The fault was used once: a re-run of the date gets attempt 2 and succeeds.
+    let (status, body) = stack.call("2026-10-08+r2", "run", Some(json!({}))).await;
+    assert_eq!(status, 200, "{body}");
+    let report: ClosingReport = serde_json::from_str(&body).expect("report");
+    assert_eq!(report.job, date.job_name(2));
+    assert_eq!(report.phase, Phase::Succeeded);
+    stack.drop_schema().await;
+}
+
+#[tokio::test]
+async fn transient_errors_that_outlast_the_retry_policy_end_the_closing_as_failed() {
+    let stack = Stack::start_with(
+        "exhausted",
+        Duration::from_millis(200),
+        Duration::from_secs(2),
+    )
+    .await;
+    let date = day("2026-10-09");
+    stack
+        .erp
+        .fail_submit(
+            SubmitFault::BeforeCreate,
+            1_000,
+            false,
+            "ORA-12170: TNS:Connect timeout occurred",
+        )
+        .await
+        .expect("arm");
+    let (status, body) = stack.call("2026-10-09", "run", Some(json!({}))).await;
+    assert!(status >= 400, "{status} {body}");
+    let stored = stack
+        .store
+        .run_of(date)
+        .await
+        .expect("lookup")
+        .expect("the attempt is recorded");
+    assert_eq!(stored.status, "failed");
+    assert_eq!(stack.status("2026-10-09").await["phase"], "failed");
+    assert_eq!(stack.erp.jobs_for(date).await.expect("jobs"), 0);
     stack.drop_schema().await;
 }

@@ -65,9 +65,9 @@ pub enum TestkitError {
     PostgresUnavailable {
         /// The connection string tried (it carries no password on this machine kind).
         url: String,
-        /// The driver's error.
+        /// The driver's (or the TLS setup's) error.
         #[source]
-        source: tokio_postgres::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 
@@ -503,10 +503,22 @@ pub fn postgres_url() -> String {
         .unwrap_or_else(|| DEFAULT_PG_URL.to_owned())
 }
 
+/// [`postgres_url`] as a driver configuration and its TLS settings, for building a pool.
+pub fn postgres_config()
+-> Result<(tokio_postgres::Config, crate::postgres::TlsSettings), crate::postgres::PgTlsError> {
+    crate::postgres::parse_connection_string(&postgres_url())
+}
+
 /// The test PostgreSQL as the `PG_HOST`, `PG_PORT`, `PG_DATABASE`, `PG_USER` (and
-/// `PG_PASSWORD` when it has one) variables a function reads, for starting a function binary.
-pub fn postgres_env() -> Result<Vec<(String, String)>, tokio_postgres::Error> {
-    let config: tokio_postgres::Config = postgres_url().parse()?;
+/// `PG_PASSWORD`, `PG_SSLMODE`, `PG_SSLROOTCERT` when it has them) variables a function reads,
+/// for starting a function binary.
+pub fn postgres_env() -> Result<Vec<(String, String)>, crate::postgres::PgTlsError> {
+    postgres_env_for(&postgres_url())
+}
+
+/// [`postgres_env`] for the connection string `url`.
+pub fn postgres_env_for(url: &str) -> Result<Vec<(String, String)>, crate::postgres::PgTlsError> {
+    let (config, tls) = crate::postgres::parse_connection_string(url)?;
     let host = match config.get_hosts().first() {
         Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
         _ => "127.0.0.1".to_owned(),
@@ -537,27 +549,54 @@ pub fn postgres_env() -> Result<Vec<(String, String)>, tokio_postgres::Error> {
             String::from_utf8_lossy(password).into_owned(),
         ));
     }
+    if url.contains("sslmode=") {
+        env.push(("PG_SSLMODE".to_owned(), tls.mode.as_str().to_owned()));
+    }
+    match tls.root_certificates {
+        Some(crate::postgres::RootCertificates::File(path)) => {
+            env.push(("PG_SSLROOTCERT".to_owned(), path.display().to_string()))
+        }
+        Some(crate::postgres::RootCertificates::System) => {
+            env.push(("PG_SSLROOTCERT".to_owned(), "system".to_owned()))
+        }
+        None => {}
+    }
     Ok(env)
 }
 
-/// Connects to the test PostgreSQL and checks it answers a query. The connection task runs on
-/// the current tokio runtime.
+/// Connects to the test PostgreSQL ([`postgres_url`], its `sslmode` and `sslrootcert`
+/// honoured) and checks it answers a query. The connection task runs on the current tokio
+/// runtime.
 pub async fn postgres() -> Result<tokio_postgres::Client, TestkitError> {
     let url = postgres_url();
     let unavailable = |source| TestkitError::PostgresUnavailable {
-        url: url.clone(),
+        // The string may carry a password: only its non-secret parts are reported.
+        url: redacted(&url),
         source,
     };
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+    let client = tls_postgres::connect(&url).await.map_err(unavailable)?;
+    client
+        .simple_query("SELECT 1")
         .await
-        .map_err(unavailable)?;
-    tokio::spawn(async move {
-        if let Err(err) = connection.await {
-            tracing::warn!(error = %err, "test PostgreSQL connection closed");
-        }
-    });
-    client.simple_query("SELECT 1").await.map_err(unavailable)?;
+        .map_err(|err| unavailable(Box::new(err)))?;
     Ok(client)
 }
 
+/// [`postgres_url`] with its password masked, for printing.
+pub fn postgres_url_redacted() -> String {
+    redacted(&postgres_url())
+}
+
+/// A connection string with its `password=` value masked.
+fn redacted(url: &str) -> String {
+    url.split_whitespace()
+        .map(|pair| match pair.split_once('=') {
+            Some(("password", _)) => "password=***".to_owned(),
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub mod tls_postgres;
 pub mod upstream;

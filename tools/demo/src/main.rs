@@ -251,7 +251,7 @@ async fn run(only: Option<&str>) -> Result<bool> {
         restate.admin_url()
     );
     testkit::postgres().await?;
-    println!("  ✓ PostgreSQL        {}", testkit::postgres_url());
+    println!("  ✓ PostgreSQL        {}", testkit::postgres_url_redacted());
 
     let (unified_api, endpoints) = start_unified_api().await?;
     println!(

@@ -171,7 +171,7 @@ pub async fn run(options: Options) -> Result<bool> {
     let restate = RestateServer::start().await?;
     println!("  ✓ restate-server    ingress {}", restate.ingress_url());
     testkit::postgres().await?;
-    println!("  ✓ PostgreSQL        {}", testkit::postgres_url());
+    println!("  ✓ PostgreSQL        {}", testkit::postgres_url_redacted());
     let (unified_api, endpoints) = crate::start_unified_api().await?;
     println!(
         "  ✓ Unified API       stand-in at {} (primary in SSM refuses connections)",

@@ -11,8 +11,8 @@ use orabridge_shared::testkit::{self, RestateServer};
 /// A pool of `size` connections on the test PostgreSQL (fails with how to get one).
 pub async fn test_pool(size: usize) -> deadpool_postgres::Pool {
     testkit::postgres().await.expect("PostgreSQL for the tests");
-    let config: tokio_postgres::Config = testkit::postgres_url().parse().expect("url");
-    pool(config, size).expect("pool")
+    let (config, tls) = testkit::postgres_config().expect("url");
+    pool(config, &tls, size).expect("pool")
 }
 
 /// Drops `schema` and everything in it (a test's leftovers from an earlier run, or its own).

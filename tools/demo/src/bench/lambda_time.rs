@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, ensure};
 use finance_closing::erp::SimulatedErp;
 use finance_closing::store::{Store, pool};
-use finance_closing::workflow::{ErpBackend, FinanceClosing, Timing};
+use finance_closing::workflow::{ErpBackend, FinanceClosing, RetryPolicy, Timing};
 use hyper::body::{Body, Frame, Incoming};
 use hyper_util::rt::TokioIo;
 use orabridge_shared::testkit::{self, RestateServer, http_request};
@@ -128,8 +128,8 @@ impl Steps {
 pub async fn run() -> anyhow::Result<()> {
     testkit::postgres().await.context("PostgreSQL")?;
     let restate = RestateServer::start().await?;
-    let config: tokio_postgres::Config = testkit::postgres_url().parse()?;
-    let pool = pool(config, 4)?;
+    let (config, tls) = testkit::postgres_config()?;
+    let pool = pool(config, &tls, 4)?;
     let schema = format!("fc_bench_{}", std::process::id());
     let job = Duration::from_secs(20);
     let poll = Duration::from_millis(200);
@@ -145,6 +145,7 @@ pub async fn run() -> anyhow::Result<()> {
         Timing {
             poll_interval: poll,
             max_duration: Duration::from_secs(600),
+            retry: RetryPolicy::default(),
         },
     );
     let address = serve(
