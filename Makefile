@@ -30,7 +30,7 @@ PY_STAMP      := $(VENV)/.installed-$(shell cksum < tools/requirements.txt | cut
 CHECKOV_STAMP := $(CHECKOV_ENV)/.installed-$(shell cksum < tools/requirements-checkov.txt | cut -d' ' -f1)
 NPM_STAMP     := node_modules/.installed-$(shell cksum < package-lock.json | cut -d' ' -f1)
 
-.PHONY: help setup bench-tools test-sam test-oracle check-postgres build sam-build closing-service restate-register restate-register-aws test lint fmt demo bench deploy layer params clean \
+.PHONY: help setup bench-tools test-sam test-oracle check-postgres build sam-build closing-service closing-status closing-cancel restate-register restate-register-aws test lint fmt demo bench deploy layer params clean \
         lock-tools $(addprefix invoke-,$(FUNCTIONS))
 
 help: ## List the targets
@@ -117,7 +117,8 @@ bench: ## Measure and regenerate BENCHMARKS.md (under 20 minutes from a fresh cl
 	bash tools/bench.sh
 
 sam-build: setup ## sam build: the functions (rust-cargolambda) and the layer (needs IC_ZIP and LIBAIO)
-	IC_ZIP="$(abspath $(IC_ZIP))" LIBAIO="$(if $(LIBAIO),$(abspath $(LIBAIO)))" sam build --beta-features
+	IC_ZIP="$(abspath $(IC_ZIP))" LIBAIO="$(if $(LIBAIO),$(abspath $(LIBAIO)))" \
+	  PG_CA_BUNDLE="$(if $(PG_CA_BUNDLE),$(abspath $(PG_CA_BUNDLE)))" sam build --beta-features
 
 deploy: setup ## sam build + sam deploy for STAGE (guided the first time); needs IC_ZIP and LIBAIO
 	@test -n "$(IC_ZIP)" || { $(PYTHON) layers/oracle-instantclient/build_layer.py; exit 2; }
@@ -133,15 +134,22 @@ deploy: setup ## sam build + sam deploy for STAGE (guided the first time); needs
 	    --capabilities CAPABILITY_IAM CAPABILITY_NAMED_IAM --parameter-overrides Stage=$(STAGE); \
 	fi
 
-layer: ## Build the Oracle Instant Client layer into layers/oracle-instantclient/build (IC_ZIP=, LIBAIO=)
+layer: ## Build the Oracle Instant Client layer into layers/oracle-instantclient/build (IC_ZIP=, LIBAIO=, PG_CA_BUNDLE=)
 	$(PYTHON) layers/oracle-instantclient/build_layer.py --zip "$(IC_ZIP)" \
-	  $(if $(LIBAIO),--libaio "$(LIBAIO)") --arch $(LAYER_ARCH) --out layers/oracle-instantclient/build
+	  $(if $(LIBAIO),--libaio "$(LIBAIO)") $(if $(PG_CA_BUNDLE),--ca-bundle "$(PG_CA_BUNDLE)") \
+	  --arch $(LAYER_ARCH) --out layers/oracle-instantclient/build
 
 closing-service: setup ## Serve the FinanceClosing workflow over HTTP on 127.0.0.1:9080 (SIMULATED ERP unless ERP_BACKEND=oracle; PG_* default to the local PostgreSQL)
 	FINANCE_CLOSING_MODE=service ERP_BACKEND=$${ERP_BACKEND:-simulated} \
 	  CLOSING_RESULT_TABLES=$${CLOSING_RESULT_TABLES:-gl_balances,claims_reserves} \
 	  PG_HOST=$${PG_HOST:-127.0.0.1} PG_DATABASE=$${PG_DATABASE:-postgres} PG_USER=$${PG_USER:-postgres} \
 	  cargo run --quiet --locked -p finance-closing
+
+closing-status: ## Phase, job, last poll and rows copied of DATE's closing (RESTATE_INGRESS_URL, RESTATE_TOKEN)
+	@bash tools/closing.sh status "$(DATE)"
+
+closing-cancel: ## Ask DATE's running closing to stop its Oracle job and end as cancelled (RESTATE_INGRESS_URL, RESTATE_TOKEN)
+	@bash tools/closing.sh cancel "$(DATE)"
 
 restate-register: setup ## Register the local workflow service (CLOSING_URL, default http://127.0.0.1:9080) with a local restate-server (RESTATE_ADMIN_URL, default http://127.0.0.1:9070)
 	RESTATE_ADMIN_URL=$${RESTATE_ADMIN_URL:-http://127.0.0.1:9070} \

@@ -47,6 +47,8 @@ step "run-colors against pandas and polars (tools/bench/run_colors_compare.py)"
 colors=$(.venv/bin/python tools/bench/run_colors_compare.py --binary "$release/run-colors" --rows 1000000 --rounds 5 --pandas-rounds 3)
 step "finance-closing compute per closing (orabridge-demo lambda-time)"
 closing=$("$release/orabridge-demo" lambda-time)
+step "finance-closing result copy, 100,000 and 1,000,000 rows (orabridge-demo closing-copy)"
+copy=$("$release/orabridge-demo" closing-copy)
 step "release zips (tools/artifact-sizes.sh; arm64 with BENCH_ARM64=1)"
 sizes=$(bash tools/artifact-sizes.sh)
 
@@ -67,6 +69,7 @@ shipped release profile (fat LTO, one codegen unit, position-dependent executabl
 | cold start and peak RSS per function | \`cargo build --release\`, then \`cargo run --release -p orabridge-demo -- cold-start 60\` |
 | run-colors vs pandas and polars, 1,000,000 rows | \`cargo build --release -p run-colors\`, then \`.venv/bin/python tools/bench/run_colors_compare.py --binary target/release/run-colors\` |
 | finance-closing compute per closing, durable step | \`cargo run --release -p orabridge-demo -- lambda-time\` |
+| finance-closing result copy, rows/s and peak RSS | \`cargo run --release -p orabridge-demo -- closing-copy\` |
 | function zips and layer size | \`tools/artifact-sizes.sh\` (arm64 zips with \`BENCH_ARM64=1\`, the layer with \`IC_ZIP=… LIBAIO=…\`) |
 
 $latency
@@ -80,6 +83,8 @@ $consumer
 $colors
 
 $closing
+
+$copy
 
 $sizes
 MD

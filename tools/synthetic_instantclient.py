@@ -28,24 +28,29 @@ def fake_library(path: Path, machine: int, size: int = 4096) -> None:
     path.write_bytes(header + bytes(size - len(header)))
 
 
-def oracle_like_tree(root: Path, machine: int = AARCH64, with_clntsh: bool = True) -> Path:
-    """instantclient_23_6/ as Oracle ships it: versioned libraries, unversioned symlinks,
-    executables, a jar and a readme."""
-    home = root / "instantclient_23_6"
+def oracle_like_tree(root: Path, machine: int = AARCH64, with_clntsh: bool = True,
+                     major: int = 19) -> Path:
+    """instantclient_<major>_x/ as Oracle ships it: versioned libraries, unversioned symlinks
+    and the compatibility link of the release before, executables, a jar and a readme."""
+    home = root / f"instantclient_{major}_25"
     (home / "network" / "admin").mkdir(parents=True)
-    libraries = ["libclntshcore.so.23.1", "libnnz.so", "libociicus.so", "libocci.so.23.1",
+    nnz = "libnnz19.so" if major == 19 else "libnnz.so"
+    libraries = [f"libclntshcore.so.{major}.1", nnz, "libociicus.so", f"libocci.so.{major}.1",
                  "libtfojdbc1.so"]
     if with_clntsh:
-        libraries.append("libclntsh.so.23.1")
+        libraries.append(f"libclntsh.so.{major}.1")
     for name in libraries:
         fake_library(home / name, machine)
-    links = {"libclntshcore.so": "libclntshcore.so.23.1", "libocci.so": "libocci.so.23.1"}
+    links = {"libclntshcore.so": f"libclntshcore.so.{major}.1",
+             "libocci.so": f"libocci.so.{major}.1"}
     if with_clntsh:
-        links |= {"libclntsh.so": "libclntsh.so.23.1", "libclntsh.so.19.1": "libclntsh.so.23.1"}
+        previous = 18 if major == 19 else 19
+        links |= {"libclntsh.so": f"libclntsh.so.{major}.1",
+                  f"libclntsh.so.{previous}.1": f"libclntsh.so.{major}.1"}
     for link, target in links.items():
         os.symlink(target, home / link)
     fake_library(home / "adrci", machine)
-    (home / "ojdbc11.jar").write_bytes(b"PK\x03\x04jar")
+    (home / "ojdbc8.jar").write_bytes(b"PK\x03\x04jar")
     (home / "BASIC_LIGHT_LICENSE").write_text("licence text")
     (home / "network" / "admin" / "README").write_text("tnsnames go here")
     return home

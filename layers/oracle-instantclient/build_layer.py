@@ -9,9 +9,15 @@ packaging break symlinks, and ODPI-C loads ``libclntsh.so`` by that exact name. 
 the libraries the client needs are there, every ``.so`` is built for the target architecture,
 and the unzipped size stays under Lambda's 250 MB limit.
 
+Use Instant Client 19.x: it is the newest release that still connects to Oracle Database 11.2
+(Genius's release); the check warns about a newer client, naming the oldest database it reaches.
+``--ca-bundle`` adds a PEM bundle (the RDS CA bundle) at ``certs/postgres-root.pem``, which is
+``/opt/certs/postgres-root.pem`` in Lambda, the template's default ``PG_SSLROOTCERT``.
+
 Usage:
-    build_layer.py --zip instantclient-basiclite-linux.arm64-23.x.zip \\
-                   --libaio /path/to/libaio.so.1 --out layers/oracle-instantclient/build
+    build_layer.py --zip instantclient-basiclite-linux.arm64-19.25.0.0.0dbru.zip \\
+                   --libaio /path/to/libaio.so.1 --out layers/oracle-instantclient/build \\
+                   [--ca-bundle global-bundle.pem]
     build_layer.py --check layers/oracle-instantclient/build
 
 Exit codes: 0 built and checked, 1 the result failed its check, 2 bad or missing input.
@@ -45,6 +51,15 @@ REQUIRED = [
     ("libociicus.so or libociei.so", lambda name: name in ("libociicus.so", "libociei.so")),
     ("libaio.so.1", lambda name: name == "libaio.so.1"),
 ]
+
+
+# Client/server interoperability, from Oracle Support's "Client / Server Interoperability
+# Support Matrix for Different Oracle Versions" (Doc ID 207303.1): the oldest database release
+# each Instant Client release connects to. 19c is the last client that reaches 11.2.
+OLDEST_DATABASE = {19: "11.2.0.4", 21: "12.1", 23: "19c"}
+
+# Where the PostgreSQL CA bundle goes in the layer (Lambda mounts layers at /opt).
+CA_BUNDLE_PATH = PurePosixPath("certs/postgres-root.pem")
 
 
 class LayerError(Exception):
@@ -87,7 +102,8 @@ def build(zip_path: Path, libaio: Path | None, out: Path) -> list[str]:
         raise LayerError(
             f"Instant Client zip not found: {zip_path}\n"
             f"Download 'Basic Light' (or 'Basic') for Linux ARM64 from {DOWNLOAD_URL}\n"
-            "and pass it: make layer IC_ZIP=/path/to/instantclient-basiclite-linux.arm64-<version>.zip"
+            "(19.x reaches databases back to 11.2) and pass it:\n"
+            "make layer IC_ZIP=/path/to/instantclient-basiclite-linux.arm64-19.<n>.zip"
         )
     try:
         archive = zipfile.ZipFile(zip_path)
@@ -126,6 +142,48 @@ def build(zip_path: Path, libaio: Path | None, out: Path) -> list[str]:
         shutil.copyfile(libaio, lib / "libaio.so.1")
         written["libaio.so.1"] = str(libaio)
     return sorted(written)
+
+
+def add_ca_bundle(bundle: Path, out: Path) -> None:
+    """Copies a PEM certificate bundle to ``certs/postgres-root.pem`` in the layer."""
+    if not bundle.is_file():
+        raise LayerError(f"CA bundle not found: {bundle}")
+    text = bundle.read_text(errors="replace")
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise LayerError(
+            f"{bundle} holds no PEM certificate; for RDS download\n"
+            "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
+        )
+    target = out / CA_BUNDLE_PATH
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(bundle, target)
+
+
+def client_major_version(names: list[str]) -> int | None:
+    """The Instant Client release of a layer's libraries: the highest N of the
+    ``libclntsh.so.N.1`` files (older numbers are compatibility names of the same library)."""
+    versions = []
+    for name in names:
+        if name.startswith("libclntsh.so.") and name.endswith(".1"):
+            middle = name[len("libclntsh.so."):-len(".1")]
+            if middle.isdigit():
+                versions.append(int(middle))
+    return max(versions, default=None)
+
+
+def warnings(layer: Path) -> list[str]:
+    """What works but may not reach the database: a client newer than 19.x."""
+    lib = layer / "lib"
+    names = sorted(p.name for p in lib.iterdir()) if lib.is_dir() else []
+    major = client_major_version(names)
+    if major is None or major <= 19:
+        return []
+    oldest = OLDEST_DATABASE.get(major, "19c")
+    return [
+        f"Instant Client {major} connects only to Oracle Database {oldest} and later "
+        f"(Oracle Doc ID 207303.1); a database older than that (Genius runs 11.2) needs "
+        f"Instant Client 19.x"
+    ]
 
 
 def elf_machine(path: Path) -> int | None:
@@ -182,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="the layer folder to write (replaced)")
     parser.add_argument("--arch", choices=sorted(MACHINES), default="arm64")
     parser.add_argument("--check", type=Path, metavar="LAYER", help="only check a built layer")
+    parser.add_argument("--ca-bundle", type=Path, help="PEM bundle for PG_SSLROOTCERT (RDS CA)")
     args = parser.parse_args(argv)
 
     layer = args.check
@@ -189,20 +248,24 @@ def main(argv: list[str] | None = None) -> int:
         if args.zip is None or not str(args.zip).strip() or args.out is None:
             print(
                 "build_layer: no Instant Client zip given.\n"
-                f"Download 'Basic Light' for Linux ARM64 from {DOWNLOAD_URL}, then run\n"
-                "  make layer IC_ZIP=/path/to/instantclient-basiclite-linux.arm64-<version>.zip "
+                f"Download 'Basic Light' 19.x for Linux ARM64 from {DOWNLOAD_URL}, then run\n"
+                "  make layer IC_ZIP=/path/to/instantclient-basiclite-linux.arm64-19.<n>.zip "
                 "LIBAIO=/path/to/libaio.so.1",
                 file=sys.stderr,
             )
             return 2
         try:
             names = build(args.zip, args.libaio, args.out)
+            if args.ca_bundle is not None and str(args.ca_bundle).strip():
+                add_ca_bundle(args.ca_bundle, args.out)
         except LayerError as error:
             print(f"build_layer: {error}", file=sys.stderr)
             return 2
         print(f"build_layer: {len(names)} libraries written to {args.out / 'lib'}")
         layer = args.out
 
+    for warning in warnings(layer):
+        print(f"build_layer: warning: {warning}", file=sys.stderr)
     problems = check(layer, args.arch)
     if problems:
         print(f"build_layer: {layer} fails its check:", file=sys.stderr)

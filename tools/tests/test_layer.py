@@ -50,15 +50,42 @@ class LayerBuildTest(unittest.TestCase):
         lib = self.tmp / "layer" / "lib"
         self.assertEqual(
             sorted(p.name for p in lib.iterdir()),
-            ["libaio.so.1", "libclntsh.so", "libclntsh.so.19.1", "libclntsh.so.23.1",
-             "libclntshcore.so", "libclntshcore.so.23.1", "libnnz.so", "libocci.so",
-             "libocci.so.23.1", "libociicus.so", "libtfojdbc1.so"],
+            ["libaio.so.1", "libclntsh.so", "libclntsh.so.18.1", "libclntsh.so.19.1",
+             "libclntshcore.so", "libclntshcore.so.19.1", "libnnz19.so", "libocci.so",
+             "libocci.so.19.1", "libociicus.so", "libtfojdbc1.so"],
         )
         self.assertEqual([p for p in (self.tmp / "layer").rglob("*") if p.is_symlink()], [])
-        self.assertEqual((lib / "libclntsh.so").read_bytes(), (home / "libclntsh.so.23.1").read_bytes(),
+        self.assertEqual((lib / "libclntsh.so").read_bytes(), (home / "libclntsh.so.19.1").read_bytes(),
                          "the link became a copy of its target, not the target's name")
         self.assertEqual((lib / "libaio.so.1").read_bytes(), self.libaio.read_bytes())
         self.assertEqual(build_layer.check(self.tmp / "layer", "arm64"), [])
+        self.assertNotIn("warning", err, "19.x reaches 11.2: nothing to warn about")
+
+    def test_a_client_newer_than_19_builds_but_warns_which_databases_it_cannot_reach(self):
+        # Instant Client 23 connects to 19c and later only (Oracle Doc ID 207303.1).
+        home = oracle_like_tree(self.tmp / "src", major=23)
+        code, out, err = self.build(zip_tree(home, self.tmp / "ic23.zip"))
+        self.assertEqual(code, 0, err)
+        self.assertIn("warning: Instant Client 23 connects only to Oracle Database 19c", err)
+        self.assertIn("needs Instant Client 19.x", err)
+        self.assertEqual(build_layer.client_major_version(["libclntsh.so.19.1", "libclntsh.so.23.1"]), 23)
+        self.assertIsNone(build_layer.client_major_version(["libclntsh.so"]))
+
+    def test_a_ca_bundle_lands_where_the_template_points_pg_sslrootcert(self):
+        home = oracle_like_tree(self.tmp / "src")
+        bundle = self.tmp / "global-bundle.pem"
+        bundle.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+        code, _, err = self.build(zip_tree(home, self.tmp / "ic.zip"), "--ca-bundle", str(bundle))
+        self.assertEqual(code, 0, err)
+        self.assertEqual((self.tmp / "layer" / "certs" / "postgres-root.pem").read_text(),
+                         bundle.read_text())
+        template = (ROOT / "template.yaml").read_text()
+        self.assertIn("Default: /opt/" + str(build_layer.CA_BUNDLE_PATH), template)
+        not_pem = self.tmp / "not.pem"
+        not_pem.write_text("hello")
+        code, _, err = self.build(zip_tree(home, self.tmp / "ic.zip"), "--ca-bundle", str(not_pem))
+        self.assertEqual(code, 2)
+        self.assertIn("holds no PEM certificate", err)
 
     def test_a_zip_without_libclntsh_fails_the_check_and_says_what_is_missing(self):
         home = oracle_like_tree(self.tmp / "src", with_clntsh=False)
@@ -70,7 +97,7 @@ class LayerBuildTest(unittest.TestCase):
         home = oracle_like_tree(self.tmp / "src", machine=X86_64)
         code, _, err = self.build(zip_tree(home, self.tmp / "ic.zip"))
         self.assertEqual(code, 1)
-        self.assertIn("libclntsh.so.23.1 is built for x86_64, not arm64", err)
+        self.assertIn("libclntsh.so.19.1 is built for x86_64, not arm64", err)
         self.assertNotIn("libaio.so.1 is built", err, "libaio was given for arm64")
         code, _, err = self.build(self.tmp / "ic.zip", "--arch", "x86_64")
         self.assertEqual(code, 1, "and the other way round, libaio is the odd one")

@@ -321,6 +321,22 @@ class TemplateTest(unittest.TestCase):
         self.assertEqual(layer["Properties"]["CompatibleArchitectures"], [{"Ref": "Architecture"}])
         self.assertTrue((ROOT / layer["Properties"]["ContentUri"] / "Makefile").is_file())
 
+    def test_the_closing_reaches_postgresql_over_verified_tls_by_default(self):
+        # RDS for PostgreSQL 15+ refuses unencrypted connections (rds.force_ssl,
+        # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/PostgreSQL.Concepts.General.SSL.html),
+        # and only libpq's verify-full stops a machine in the middle
+        # (https://www.postgresql.org/docs/15/libpq-ssl.html#LIBPQ-SSL-PROTECTION).
+        parameters = self.template["Parameters"]
+        self.assertEqual(parameters["PgSslMode"]["Default"], "verify-full")
+        self.assertNotIn("disable", parameters["PgSslMode"]["AllowedValues"])
+        self.assertNotIn("prefer", parameters["PgSslMode"]["AllowedValues"])
+        env = self.function("FinanceClosingFunction")["Environment"]["Variables"]
+        self.assertEqual(env["PG_SSLMODE"], {"Ref": "PgSslMode"})
+        self.assertEqual(env["PG_SSLROOTCERT"], {"Ref": "PgSslRootCert"})
+        self.assertEqual(env["CLOSING_DATE_ARGUMENT"], {"Ref": "ClosingDateArgument"})
+        for name in ("RETRY_INITIAL_DELAY", "RETRY_MAX_DELAY", "RETRY_MAX_DURATION"):
+            self.assertIn(name, env)
+
     def test_make_params_writes_every_parameter_the_stack_reads_and_secrets_as_securestrings(self):
         written = {p.name: p for p in params.PARAMS}
         read = set()

@@ -122,6 +122,25 @@ impl Stack {
     async fn drop_schema(&self) {
         common::drop_schema(&self.pool, &self.schema).await;
     }
+
+    /// `tools/closing.sh` (what `make closing-status` and `make closing-cancel` run) against
+    /// this stack's ingress: its standard output, after checking it succeeded.
+    async fn operator(&self, action: &str, key: &str) -> String {
+        let script = testkit::workspace_root().join("tools/closing.sh");
+        // Async: the workflow endpoint is served on this test's runtime.
+        let output = tokio::process::Command::new("bash")
+            .arg(script)
+            .args([action, key])
+            .env("RESTATE_INGRESS_URL", self.restate.ingress_url())
+            .env("RESTATE_TOKEN", "operator-token-7731")
+            .output()
+            .await
+            .expect("bash");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "closing.sh {action} {key}: {stderr}");
+        assert!(!stderr.contains("operator-token-7731"));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
 }
 
 fn day(text: &str) -> ClosingDate {
@@ -230,8 +249,13 @@ async fn cancel_stops_the_job_and_ends_the_closing_as_cancelled() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(stack.status("2026-11-17").await["phase"], "running");
-    let (status, body) = stack.call("2026-11-17", "cancel", None).await;
-    assert_eq!(status, 200, "{body}");
+    // Through the operator commands (`make closing-status` / `make closing-cancel`).
+    let status_text = stack.operator("status", "2026-11-17").await;
+    let shown: Value = serde_json::from_str(&status_text).expect("status json");
+    assert_eq!(shown["phase"], "running");
+    assert_eq!(shown["job"], date.job_name(1));
+    let cancelled = stack.operator("cancel", "2026-11-17").await;
+    assert!(cancelled.contains("cancel requested"), "{cancelled}");
     let (status, body) = stack.attach("2026-11-17").await;
     assert_eq!(status, 200, "{body}");
     let report: ClosingReport = serde_json::from_str(&body).expect("report");
@@ -276,6 +300,33 @@ async fn force_re_runs_a_succeeded_date_and_replaces_its_rows() {
     assert_eq!(stack.erp.jobs_for(date).await.expect("jobs"), 2);
     assert_eq!(stack.rows(date).await, [i64::from(SIMULATED_ROWS); 2]);
     stack.drop_schema().await;
+}
+
+#[test]
+fn the_operator_commands_refuse_bad_dates_and_say_what_is_missing() {
+    let script = testkit::workspace_root().join("tools/closing.sh");
+    let run = |args: &[&str], url: Option<&str>| {
+        let mut command = std::process::Command::new("bash");
+        command.arg(&script).args(args).env_remove("RESTATE_INGRESS_URL");
+        if let Some(url) = url {
+            command.env("RESTATE_INGRESS_URL", url);
+        }
+        let output = command.output().expect("bash");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&["status", "yesterday"], Some("http://127.0.0.1:1"));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("DATE must be YYYY-MM-DD"), "{err}");
+    let (code, err) = run(&["status", "2026-11-20"], None);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("RESTATE_INGRESS_URL"), "{err}");
+    let closed = format!("http://127.0.0.1:{}", testkit::free_port());
+    let (code, err) = run(&["cancel", "2026-11-20"], Some(&closed));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("could not reach"), "{err}");
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@
 //!
 //! `make bench` runs its measurements as commands of this binary, built with the release
 //! profile: `cold-start` and `proxy-rss` (the release function binaries served by a Runtime API
-//! of this process), and `proxy-path`, `batch-throughput` and `lambda-time` (see [`bench`]).
+//! of this process), and `proxy-path`, `batch-throughput`, `lambda-time` and `closing-copy` (see [`bench`]).
 
 mod bench;
 mod closing;
@@ -40,7 +40,7 @@ const ALERT_QUEUE: &str = "orabridge-sensor-alerts";
 
 const USAGE: &str = "usage: orabridge-demo demo [--only <function>] | \
      sam --template <built template> --image <image> | proxy-rss [invocations] | \
-     cold-start [rounds] | proxy-path | batch-throughput | lambda-time";
+     cold-start [rounds] | proxy-path | batch-throughput | lambda-time | closing-copy";
 
 fn main() -> ExitCode {
     let command = match parse_args(std::env::args().skip(1)) {
@@ -82,6 +82,10 @@ async fn run_command(command: Command) -> ExitCode {
             Command::ProxyPath => bench::proxy_path::run().await.map(|()| true),
             Command::BatchThroughput => bench::batch_throughput::run().await.map(|()| true),
             Command::LambdaTime => bench::lambda_time::run().await.map(|()| true),
+            Command::ClosingCopy => bench::closing_copy::run().await.map(|()| true),
+            Command::ClosingCopyRun { rows } => {
+                bench::closing_copy::run_one(rows).await.map(|()| true)
+            }
         }
     };
     let outcome = tokio::select! {
@@ -117,12 +121,19 @@ enum Command {
     BatchThroughput,
     /// finance-closing's compute per closing ([`bench::lambda_time`]).
     LambdaTime,
+    /// finance-closing's result copy in bounded memory ([`bench::closing_copy`]).
+    ClosingCopy,
+    /// One size of that copy, in this process.
+    ClosingCopyRun { rows: u64 },
 }
 
 impl Command {
     /// Whether the command measures code the functions run on their one-thread runtime.
     fn single_threaded(&self) -> bool {
-        matches!(self, Command::ProxyPath | Command::BatchThroughput)
+        matches!(
+            self,
+            Command::ProxyPath | Command::BatchThroughput | Command::ClosingCopyRun { .. }
+        )
     }
 }
 
@@ -166,6 +177,14 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command> {
         Some("proxy-path") => Ok(Command::ProxyPath),
         Some("batch-throughput") => Ok(Command::BatchThroughput),
         Some("lambda-time") => Ok(Command::LambdaTime),
+        Some("closing-copy") => Ok(Command::ClosingCopy),
+        Some("closing-copy-run") => {
+            let rows = args
+                .next()
+                .context("closing-copy-run needs a row count")?
+                .parse()?;
+            Ok(Command::ClosingCopyRun { rows })
+        }
         other => bail!("unknown command {other:?}"),
     }
 }
@@ -914,6 +933,8 @@ mod tests {
             (&["proxy-path"][..], true),
             (&["batch-throughput"][..], true),
             (&["lambda-time"][..], false),
+            (&["closing-copy"][..], false),
+            (&["closing-copy-run", "10"][..], true),
             (&["cold-start", "3"][..], false),
             (&["proxy-rss"][..], false),
             (&["demo"][..], false),

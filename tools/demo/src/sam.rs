@@ -297,6 +297,10 @@ fn env_vars_json(
         ("PG_SCHEMA", closing::SCHEMA),
         ("CLOSING_RESULT_TABLES", closing::TABLES),
         ("POLL_INTERVAL", "1s"),
+        // The template deploys verify-full; the machine's PostgreSQL has a certificate no CA
+        // vouches for. verify-full itself runs against the test kit's TLS-only cluster
+        // (finance-closing's tests/tls.rs).
+        ("PG_SSLMODE", "prefer"),
     ] {
         closing.insert(name.into(), value.into());
     }

@@ -6,5 +6,6 @@
 //! the AWS SDK and its dependencies costs minutes on two cores.
 
 pub mod batch_throughput;
+pub mod closing_copy;
 pub mod lambda_time;
 pub mod proxy_path;
