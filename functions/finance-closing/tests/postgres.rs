@@ -30,6 +30,16 @@ impl Db {
         db
     }
 
+    /// The store in this schema, migrated with one result table, `gl_balances`.
+    async fn store_with_gl_balances(&self) -> Store {
+        let store = Store::new(self.pool.clone(), &self.schema).expect("store");
+        store
+            .migrate(&["gl_balances".to_owned()])
+            .await
+            .expect("migrate");
+        store
+    }
+
     async fn drop_schema(&self) {
         let client = self.pool.get().await.expect("connection");
         client
@@ -86,11 +96,7 @@ async fn migrations_are_idempotent_and_closing_runs_round_trip() {
 #[tokio::test]
 async fn replacing_a_dates_results_never_duplicates_and_leaves_other_dates_alone() {
     let db = Db::new("rows").await;
-    let store = Store::new(db.pool.clone(), &db.schema).expect("store");
-    store
-        .migrate(&["gl_balances".to_owned()])
-        .await
-        .expect("migrate");
+    let store = db.store_with_gl_balances().await;
     let erp = simulator(&db, Duration::from_millis(1)).await;
     let (first, second) = (day("2026-11-19"), day("2026-11-20"));
     for _ in 0..3 {
@@ -137,11 +143,7 @@ async fn replacing_a_dates_results_never_duplicates_and_leaves_other_dates_alone
 #[tokio::test]
 async fn a_copy_spanning_many_batches_numbers_every_row_once() {
     let db = Db::new("batches").await;
-    let store = Store::new(db.pool.clone(), &db.schema).expect("store");
-    store
-        .migrate(&["gl_balances".to_owned()])
-        .await
-        .expect("migrate");
+    let store = db.store_with_gl_balances().await;
     // Two full batches and a partial one.
     let rows = 2 * SIMULATED_BATCH_ROWS as u64 + 17;
     let erp = simulator(&db, Duration::from_millis(1))
@@ -179,11 +181,7 @@ async fn a_copy_spanning_many_batches_numbers_every_row_once() {
 #[tokio::test]
 async fn a_copy_whose_fetch_fails_midway_commits_nothing_and_keeps_the_old_rows() {
     let db = Db::new("midway").await;
-    let store = Store::new(db.pool.clone(), &db.schema).expect("store");
-    store
-        .migrate(&["gl_balances".to_owned()])
-        .await
-        .expect("migrate");
+    let store = db.store_with_gl_balances().await;
     let erp = simulator(&db, Duration::from_millis(1)).await;
     let date = day("2026-11-20");
     store

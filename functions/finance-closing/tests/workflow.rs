@@ -123,6 +123,15 @@ impl Stack {
         common::drop_schema(&self.pool, &self.schema).await;
     }
 
+    /// The `closing_runs` row of `date`, which must exist.
+    async fn recorded(&self, date: ClosingDate) -> finance_closing::store::StoredRun {
+        self.store
+            .run_of(date)
+            .await
+            .expect("lookup")
+            .expect("the closing is recorded")
+    }
+
     /// `tools/closing.sh` (what `make closing-status` and `make closing-cancel` run) against
     /// this stack's ingress: its standard output, after checking it succeeded.
     async fn operator(&self, action: &str, key: &str) -> String {
@@ -137,7 +146,10 @@ impl Stack {
             .await
             .expect("bash");
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(output.status.success(), "closing.sh {action} {key}: {stderr}");
+        assert!(
+            output.status.success(),
+            "closing.sh {action} {key}: {stderr}"
+        );
         assert!(!stderr.contains("operator-token-7731"));
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
@@ -167,12 +179,7 @@ async fn a_closing_completes_and_the_report_closing_runs_and_rows_agree() {
     );
     assert!(report.started_at.is_some() && report.ended_at.is_some());
 
-    let stored = stack
-        .store
-        .run_of(date)
-        .await
-        .expect("lookup")
-        .expect("recorded");
+    let stored = stack.recorded(date).await;
     assert_eq!(stored.status, "succeeded");
     assert_eq!(stored.report, report);
     assert_eq!(stack.rows(date).await, [i64::from(SIMULATED_ROWS); 2]);
@@ -220,12 +227,7 @@ async fn a_failing_job_fails_the_closing_terminally_with_the_oracle_text() {
         body.contains("ORA-20001: ledger GL-01 is out of balance"),
         "{body}"
     );
-    let stored = stack
-        .store
-        .run_of(date)
-        .await
-        .expect("lookup")
-        .expect("recorded");
+    let stored = stack.recorded(date).await;
     assert_eq!(stored.status, "failed");
     assert_eq!(
         stored.report.error.as_deref(),
@@ -265,16 +267,7 @@ async fn cancel_stops_the_job_and_ends_the_closing_as_cancelled() {
         stack.erp.poll(&date.job_name(1)).await.expect("poll").state
     };
     assert_eq!(job_state, finance_closing::closing::JobState::Stopped);
-    assert_eq!(
-        stack
-            .store
-            .run_of(date)
-            .await
-            .expect("lookup")
-            .expect("recorded")
-            .status,
-        "cancelled"
-    );
+    assert_eq!(stack.recorded(date).await.status, "cancelled");
     stack.drop_schema().await;
 }
 
@@ -307,7 +300,10 @@ fn the_operator_commands_refuse_bad_dates_and_say_what_is_missing() {
     let script = testkit::workspace_root().join("tools/closing.sh");
     let run = |args: &[&str], url: Option<&str>| {
         let mut command = std::process::Command::new("bash");
-        command.arg(&script).args(args).env_remove("RESTATE_INGRESS_URL");
+        command
+            .arg(&script)
+            .args(args)
+            .env_remove("RESTATE_INGRESS_URL");
         if let Some(url) = url {
             command.env("RESTATE_INGRESS_URL", url);
         }
@@ -447,12 +443,7 @@ async fn a_permanent_error_ends_the_closing_at_once_recorded_so_a_re_run_takes_a
         body.contains("PLS-00201"),
         "Oracle's code and text reach the caller: {body}"
     );
-    let stored = stack
-        .store
-        .run_of(date)
-        .await
-        .expect("lookup")
-        .expect("the attempt is recorded");
+    let stored = stack.recorded(date).await;
     assert_eq!(stored.status, "failed");
     assert_eq!(stored.report.job, date.job_name(1));
     assert!(
@@ -493,12 +484,7 @@ async fn transient_errors_that_outlast_the_retry_policy_end_the_closing_as_faile
         .expect("arm");
     let (status, body) = stack.call("2026-10-09", "run", Some(json!({}))).await;
     assert!(status >= 400, "{status} {body}");
-    let stored = stack
-        .store
-        .run_of(date)
-        .await
-        .expect("lookup")
-        .expect("the attempt is recorded");
+    let stored = stack.recorded(date).await;
     assert_eq!(stored.status, "failed");
     assert_eq!(stack.status("2026-10-09").await["phase"], "failed");
     assert_eq!(stack.erp.jobs_for(date).await.expect("jobs"), 0);

@@ -18,7 +18,11 @@ use orabridge_shared::testkit;
 const SIZES: [u64; 2] = [100_000, 1_000_000];
 
 /// Peak RSS the 1,000,000-row copy must stay under.
-const TARGET_PEAK_KIB: u64 = 64 * 1024;
+const TARGET_PEAK_KIB: f64 = 64.0 * 1024.0;
+
+/// How much more the ten-times-larger copy may peak at: bounded memory means the table's size
+/// does not show (allocator noise does).
+const ALLOWED_GROWTH_KIB: f64 = 8.0 * 1024.0;
 
 /// This process's peak resident set so far, from `/proc/self/status`.
 fn peak_kib() -> anyhow::Result<u64> {
@@ -47,7 +51,10 @@ pub async fn run_one(rows: u64) -> anyhow::Result<()> {
     let after = peak_kib()?;
     ensure!(copied == rows, "copied {copied} rows of {rows}");
     let stored = store.count_results("gl_balances", date).await?;
-    ensure!(stored == rows as i64, "PostgreSQL holds {stored} rows of {rows}");
+    ensure!(
+        stored == rows as i64,
+        "PostgreSQL holds {stored} rows of {rows}"
+    );
     if let Ok(client) = pool.get().await {
         let _ = client
             .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
@@ -61,7 +68,7 @@ pub async fn run_one(rows: u64) -> anyhow::Result<()> {
 pub async fn run() -> anyhow::Result<()> {
     let exe = std::env::current_exe()?;
     let mut lines = Vec::new();
-    let mut target_met = true;
+    let mut peaks = Vec::new();
     for rows in SIZES {
         let output = tokio::process::Command::new(&exe)
             .args(["closing-copy-run", &rows.to_string()])
@@ -80,18 +87,18 @@ pub async fn run() -> anyhow::Result<()> {
             .with_context(|| format!("unexpected output {text:?}"))?;
         ensure!(fields.len() == 4, "unexpected output {text:?}");
         let (seconds, before, after) = (fields[1], fields[2], fields[3]);
-        if rows == 1_000_000 {
-            target_met = after <= TARGET_PEAK_KIB as f64;
-        }
+        peaks.push(after);
         lines.push(format!(
-            "| {} | {:.1} s | {:.0} | {:.1} MB | {:.1} MB |",
+            "| {} | {:.1} s | {} | {:.1} MB | {:.1} MB |",
             group(rows),
             seconds,
-            rows as f64 / seconds,
+            group((rows as f64 / seconds) as u64),
             before / 1024.0,
             after / 1024.0
         ));
     }
+    let (small, large) = (peaks[0], peaks[peaks.len() - 1]);
+    let target_met = large <= TARGET_PEAK_KIB && large - small <= ALLOWED_GROWTH_KIB;
     println!("### finance-closing: the result copy in bounded memory\n");
     println!(
         "One day's result table from the simulated ERP into the local PostgreSQL through \
@@ -107,20 +114,33 @@ pub async fn run() -> anyhow::Result<()> {
         println!("{line}");
     }
     println!(
-        "\nTarget: peak RSS ≤ 64 MB for 1,000,000 rows, and no growth with the table: {}.\n",
-        if target_met { "met" } else { "missed" }
+        "\nTarget: peak RSS ≤ 64 MB for 1,000,000 rows, and at most 8 MB more than for 100,000 \
+         (memory does not grow with the table): {} ({:+.1} MB).\n",
+        if target_met { "met" } else { "missed" },
+        (large - small) / 1024.0
     );
     Ok(())
 }
 
+/// `n` with thousands separators, as the rest of BENCHMARKS.md writes counts.
 fn group(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_are_written_with_thousands_separators() {
+        assert_eq!(super::group(1_000_000), "1,000,000");
+        assert_eq!(super::group(52_698), "52,698");
+        assert_eq!(super::group(999), "999");
+    }
 }
