@@ -8,6 +8,8 @@
 use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use futures_util::stream::{self, StreamExt};
+
 use crate::errors::BoxError;
 
 /// SQS `SendMessageBatch` takes at most ten entries.
@@ -95,6 +97,10 @@ pub fn batches(messages: &[OutgoingMessage]) -> Vec<&[OutgoingMessage]> {
     out
 }
 
+/// Batch calls [`send_all`] callers keep in flight unless configured otherwise: ten SQS round
+/// trips at once hide most of the latency of a large send without crowding the connection pool.
+pub const DEFAULT_SEND_CONCURRENCY: usize = 10;
+
 /// What [`send_all`] achieved, by entry id.
 #[derive(Debug, Default)]
 pub struct SendReport {
@@ -106,20 +112,39 @@ pub struct SendReport {
     pub last_error: Option<QueueError>,
 }
 
-/// Sends every message in batches that fit SQS's limits, then resends what was refused (per
-/// entry or by a failed call) up to `retries` more times.
+/// Sends every message in batches that fit SQS's limits, at most `concurrency` batch calls in
+/// flight, then resends what was refused (per entry or by a failed call) up to `retries` more
+/// times.
+///
+/// A FIFO queue (its URL ends in `.fifo`) gets one call at a time whatever `concurrency` says:
+/// SQS orders a message group by when its sends arrive, so two batches of one group in flight
+/// together could arrive in either order ("Amazon SQS FIFO queues", SQS Developer Guide:
+/// "messages are received in the order they are sent" within a message group).
 pub async fn send_all<Q: MessageQueue>(
     queue: &Q,
     queue_url: &str,
     messages: Vec<OutgoingMessage>,
     retries: usize,
+    concurrency: usize,
 ) -> SendReport {
+    let in_flight = if queue_url.ends_with(".fifo") {
+        1
+    } else {
+        concurrency.max(1)
+    };
     let mut report = SendReport::default();
     let mut pending = messages;
     for _attempt in 0..=retries {
         let mut refused = Vec::new();
-        for batch in batches(&pending) {
-            match queue.send_batch(queue_url, batch).await {
+        // The calls are made into a Vec before they run: a stream over a mapping closure would
+        // keep the closure's higher-ranked type in the future, which then is not `Send`.
+        let calls: Vec<_> = batches(&pending)
+            .into_iter()
+            .map(|batch| send_one(queue, queue_url, batch))
+            .collect();
+        let answers: Vec<_> = stream::iter(calls).buffered(in_flight).collect().await;
+        for (batch, answer) in answers {
+            match answer {
                 Ok(outcomes) => {
                     for outcome in outcomes {
                         match outcome {
@@ -154,6 +179,16 @@ pub async fn send_all<Q: MessageQueue>(
     }
     report.failed = pending.into_iter().map(|m| m.id).collect();
     report
+}
+
+/// One batch call with the batch it sent. A named `async fn` rather than a closure: the future
+/// then has one lifetime for its borrows, and stays `Send` for the Lambda runtime.
+async fn send_one<'a, Q: MessageQueue>(
+    queue: &'a Q,
+    queue_url: &'a str,
+    batch: &'a [OutgoingMessage],
+) -> (&'a [OutgoingMessage], Result<Vec<SendOutcome>, QueueError>) {
+    (batch, queue.send_batch(queue_url, batch).await)
 }
 
 /// The SQS adapter. Clones share one client.
@@ -351,6 +386,66 @@ mod tests {
         assert_eq!(sizes, [2, 2]);
     }
 
+    /// A queue that counts the batch calls in flight, keeping each open a few milliseconds so
+    /// overlapping calls overlap, and records the order messages arrive in.
+    #[derive(Default)]
+    struct OverlapQueue {
+        in_flight: std::sync::atomic::AtomicUsize,
+        most: std::sync::atomic::AtomicUsize,
+        arrived: Mutex<Vec<String>>,
+    }
+
+    impl MessageQueue for OverlapQueue {
+        async fn send_batch(
+            &self,
+            _queue_url: &str,
+            messages: &[OutgoingMessage],
+        ) -> Result<Vec<SendOutcome>, QueueError> {
+            use std::sync::atomic::Ordering;
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            // Later batches answer sooner: concurrent calls would arrive out of order.
+            let wait = 30u64.saturating_sub(messages[0].id.parse::<u64>().unwrap_or(0));
+            tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+            self.arrived
+                .lock()
+                .expect("lock")
+                .extend(messages.iter().map(|m| m.id.clone()));
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            Ok(messages
+                .iter()
+                .map(|m| SendOutcome::Sent {
+                    id: m.id.clone(),
+                    message_id: format!("mid-{}", m.id),
+                })
+                .collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn batches_go_out_concurrently_up_to_the_bound_except_to_a_fifo_queue() {
+        let messages = || (0..30).map(|i| message(i, 10)).collect::<Vec<_>>();
+        for (url, bound, most) in [
+            ("https://sqs.us-east-1.amazonaws.com/1/readings", 2, 2),
+            ("https://sqs.us-east-1.amazonaws.com/1/readings", 8, 3),
+            ("https://sqs.us-east-1.amazonaws.com/1/readings.fifo", 8, 1),
+        ] {
+            let queue = OverlapQueue::default();
+            let report = send_all(&queue, url, messages(), 0, bound).await;
+            assert_eq!(report.sent.len(), 30, "{url}");
+            assert_eq!(
+                queue.most.load(std::sync::atomic::Ordering::SeqCst),
+                most,
+                "{url} with {bound}: three batches of ten"
+            );
+            if url.ends_with(".fifo") {
+                let arrived = queue.arrived.lock().expect("lock").clone();
+                let sent: Vec<String> = (0..30).map(|i| i.to_string()).collect();
+                assert_eq!(arrived, sent, "a FIFO queue receives in the order sent");
+            }
+        }
+    }
+
     #[tokio::test]
     async fn send_all_retries_refused_entries_and_reports_what_still_fails() {
         let queue = MemoryQueue::new();
@@ -365,7 +460,7 @@ mod tests {
                 body: "bad".into(),
             },
         ];
-        let report = send_all(&queue, "q", messages, 1).await;
+        let report = send_all(&queue, "q", messages, 1, 4).await;
         assert_eq!(
             report
                 .sent
@@ -392,7 +487,7 @@ mod tests {
                 body: "x".into(),
             })
             .collect();
-        let report = send_all(&queue, "q", messages, 0).await;
+        let report = send_all(&queue, "q", messages, 0, 4).await;
         assert_eq!(report.failed.len(), 12);
         assert!(report.sent.is_empty() && report.last_error.is_some());
         assert_eq!(queue.calls(), 2, "two batches, no retry");

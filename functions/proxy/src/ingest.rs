@@ -6,7 +6,9 @@
 //! exactly which readings were accepted, so the sender resends only the others.
 
 use chrono::{DateTime, Utc};
-use orabridge_shared::queue::{MessageQueue, OutgoingMessage, QueueError, send_all};
+use orabridge_shared::queue::{
+    DEFAULT_SEND_CONCURRENCY, MessageQueue, OutgoingMessage, QueueError, send_all,
+};
 use orabridge_shared::sensor::{
     MAX_READING_BYTES, ValidationRules, Violation, into_readings, validate,
 };
@@ -90,7 +92,7 @@ pub async fn ingest<Q: MessageQueue>(
 
     let count = messages.len();
     // One retry: a transient refusal of part of a batch usually clears on the next call.
-    let report = send_all(queue, queue_url, messages, 1).await;
+    let report = send_all(queue, queue_url, messages, 1, DEFAULT_SEND_CONCURRENCY).await;
     let mut message_ids: Vec<Option<String>> = vec![None; count];
     for (id, message_id) in report.sent {
         if let Some(slot) = id

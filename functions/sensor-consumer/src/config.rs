@@ -5,7 +5,7 @@ use std::time::Duration;
 use orabridge_shared::config::{ConfigError, ConfigReader, VarSource};
 use orabridge_shared::sensor::ValidationRules;
 
-use crate::consumer::Settings;
+use crate::consumer::{DEFAULT_WRITE_CONCURRENCY, Settings};
 
 /// Everything the consumer reads from its environment.
 #[derive(Debug, Clone)]
@@ -34,6 +34,17 @@ impl ConsumerConfig {
                     max_age: Duration::from_secs(max_age_days * 86_400),
                     ..ValidationRules::default()
                 },
+                write_concurrency: match reader
+                    .parse_or("WRITE_CONCURRENCY", DEFAULT_WRITE_CONCURRENCY)?
+                {
+                    0 => {
+                        return Err(ConfigError::Malformed {
+                            name: "WRITE_CONCURRENCY".into(),
+                            reason: "must be at least 1".into(),
+                        });
+                    }
+                    n => n,
+                },
             },
             thresholds_json: reader.optional_string("THRESHOLDS_JSON"),
             thresholds_param: reader.optional_string("THRESHOLDS_PARAM"),
@@ -56,6 +67,10 @@ mod tests {
         let config = ConsumerConfig::from_source([("BUCKET", "b")]).unwrap();
         assert_eq!(config.settings.prefix, "");
         assert_eq!(config.settings.alert_queue_url, None);
+        assert_eq!(config.settings.write_concurrency, DEFAULT_WRITE_CONCURRENCY);
+        let err =
+            ConsumerConfig::from_source([("BUCKET", "b"), ("WRITE_CONCURRENCY", "0")]).unwrap_err();
+        assert_eq!(err.variable(), "WRITE_CONCURRENCY");
         assert_eq!(
             config.settings.rules.max_age,
             Duration::from_secs(30 * 86_400)

@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
+use futures_util::stream::{self, StreamExt};
 use orabridge_shared::metrics::counter;
 use orabridge_shared::object_store::ObjectStore;
 use orabridge_shared::queue::{MessageQueue, OutgoingMessage, send_all};
@@ -26,7 +27,14 @@ pub struct Settings {
     pub alert_queue_url: Option<String>,
     /// Timestamp limits.
     pub rules: ValidationRules,
+    /// Object writes (and alert batches) in flight at once (`WRITE_CONCURRENCY`, default
+    /// [`DEFAULT_WRITE_CONCURRENCY`]).
+    pub write_concurrency: usize,
 }
+
+/// Object writes in flight at once unless `WRITE_CONCURRENCY` says otherwise: enough to hide
+/// S3's round trip on a batch of a few hundred objects, well under the SDK's connection pool.
+pub const DEFAULT_WRITE_CONCURRENCY: usize = 16;
 
 /// What one batch came to (also the direct invocation's answer).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -47,6 +55,29 @@ pub struct Summary {
     pub alerts: usize,
 }
 
+/// One object write of a batch: a poison message's quarantine object, or a reading group.
+enum Write {
+    Quarantine { message: usize },
+    Group { object: usize },
+}
+
+/// Writes one object and hands back what it was with the outcome. A named `async fn`: the
+/// future borrows the store for one lifetime and stays `Send` for the Lambda runtime.
+async fn put_one<O: ObjectStore>(
+    store: &O,
+    write: Write,
+    key: String,
+    body: Vec<u8>,
+    content_type: &'static str,
+) -> (
+    Write,
+    String,
+    Result<(), orabridge_shared::object_store::StoreError>,
+) {
+    let outcome = store.put(&key, body, content_type).await;
+    (write, key, outcome)
+}
+
 /// The consumer with its ports.
 pub struct Consumer<O, Q> {
     store: O,
@@ -64,6 +95,11 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
             thresholds,
             settings,
         }
+    }
+
+    /// The object store it writes to.
+    pub fn store(&self) -> &O {
+        &self.store
     }
 
     /// An empty batch to add messages to, validated at `now`.
@@ -87,35 +123,63 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
         };
         let ids = &plan.message_ids;
 
+        // Every object of the batch is written concurrently, at most `write_concurrency` at a
+        // time: in production each is an S3 PUT over the network, and written one after another
+        // their round trips add up (issue 21: 97 % of a 2,000-message batch's time). The outcomes
+        // come back in the plan's order (`buffered`), and nothing is acknowledged until all of
+        // them are in.
+        let store = &self.store;
+        let mut groups = Vec::with_capacity(plan.objects.len());
+        let mut writes = Vec::with_capacity(plan.quarantined.len() + plan.objects.len());
         for quarantined in plan.quarantined {
             let body = quarantined.document.to_string().into_bytes();
-            match self
-                .store
-                .put(&quarantined.key, body, "application/json")
-                .await
-            {
-                Ok(()) => summary.quarantined += 1,
-                Err(error) => {
-                    tracing::error!(messageId = %ids[quarantined.message], error = &error as &dyn std::error::Error, "quarantine write failed; message will be retried");
-                    failed.insert(ids[quarantined.message].clone());
-                }
-            }
+            writes.push((
+                Write::Quarantine {
+                    message: quarantined.message,
+                },
+                quarantined.key,
+                body,
+                "application/json",
+            ));
         }
+        for mut object in plan.objects {
+            let body = std::mem::take(&mut object.body);
+            writes.push((
+                Write::Group {
+                    object: groups.len(),
+                },
+                object.key.clone(),
+                body,
+                "application/x-ndjson",
+            ));
+            groups.push(object);
+        }
+        // Made into a Vec first: a stream over a mapping closure is not `Send` (see send_all).
+        let puts: Vec<_> = writes
+            .into_iter()
+            .map(|(write, key, body, content_type)| put_one(store, write, key, body, content_type))
+            .collect();
+        let outcomes: Vec<_> = stream::iter(puts)
+            .buffered(self.settings.write_concurrency.max(1))
+            .collect()
+            .await;
 
         let mut alerts = Vec::new();
-        for object in plan.objects {
-            match self
-                .store
-                .put(&object.key, object.body, "application/x-ndjson")
-                .await
-            {
-                Ok(()) => {
-                    summary.objects.push(object.key);
-                    alerts.extend(object.alerts);
+        for (write, key, outcome) in outcomes {
+            match (write, outcome) {
+                (Write::Quarantine { .. }, Ok(())) => summary.quarantined += 1,
+                (Write::Quarantine { message }, Err(error)) => {
+                    tracing::error!(messageId = %ids[message], object = %key, error = &error as &dyn std::error::Error, "quarantine write failed; message will be retried");
+                    failed.insert(ids[message].clone());
                 }
-                Err(error) => {
-                    tracing::error!(object = %object.key, messages = object.messages.len(), error = &error as &dyn std::error::Error, "group write failed; its messages will be retried");
-                    failed.extend(object.messages.iter().map(|&i| ids[i].clone()));
+                (Write::Group { object }, Ok(())) => {
+                    summary.objects.push(key);
+                    alerts.append(&mut groups[object].alerts);
+                }
+                (Write::Group { object }, Err(error)) => {
+                    let messages = &groups[object].messages;
+                    tracing::error!(object = %key, messages = messages.len(), error = &error as &dyn std::error::Error, "group write failed; its messages will be retried");
+                    failed.extend(messages.iter().map(|&i| ids[i].clone()));
                 }
             }
         }
@@ -152,7 +216,14 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
             })
             .collect();
         // No retry here: a failed alert fails its message, and SQS redelivers it.
-        let report = send_all(&self.queue, queue_url, messages, 0).await;
+        let report = send_all(
+            &self.queue,
+            queue_url,
+            messages,
+            0,
+            self.settings.write_concurrency,
+        )
+        .await;
         for id in &report.failed {
             let alert = id.parse::<usize>().ok().and_then(|i| alerts.get(i));
             failed.extend(alert.map(|alert| ids[alert.message].clone()));

@@ -23,6 +23,7 @@ fn settings(alert_queue_url: Option<String>) -> Settings {
         prefix: "iot".into(),
         alert_queue_url,
         rules: ValidationRules::default(),
+        write_concurrency: sensor_consumer::consumer::DEFAULT_WRITE_CONCURRENCY,
     }
 }
 
@@ -387,4 +388,111 @@ async fn an_unknown_event_is_an_invalid_event_error() {
         orabridge_shared::lambda::Diagnostic::from(err).error_type,
         "InvalidEvent"
     );
+}
+
+/// A store that counts the writes in flight and keeps each open for a few scheduler turns, so
+/// writes that overlap are seen overlapping; the first `fail_first` keys (in order) fail.
+#[derive(Default)]
+struct CountingStore {
+    inner: MemoryObjectStore,
+    in_flight: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+    failing: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+impl ObjectStore for CountingStore {
+    async fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), orabridge_shared::object_store::StoreError> {
+        use std::sync::atomic::Ordering;
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if self.failing.lock().expect("lock").contains(key) {
+            return Err(orabridge_shared::object_store::StoreError::new(
+                key,
+                std::io::Error::other("S3 said 503 SlowDown"),
+            ));
+        }
+        self.inner.put(key, body, content_type).await
+    }
+}
+
+/// 40 sensors of one type over 40 hours: 40 group objects, plus 5 poison messages.
+fn wide_batch() -> Vec<(String, String)> {
+    let mut batch: Vec<(String, String)> = (0..40)
+        .map(|i| {
+            (
+                format!("m-{i:02}"),
+                reading(
+                    &format!("r-{i:02}"),
+                    "water_level",
+                    &format!("2026-11-{:02}T{:02}:05:00Z", 18 + i / 24, i % 24),
+                    json!({"level_cm": 120}),
+                ),
+            )
+        })
+        .collect();
+    batch.extend((0..5).map(|i| (format!("poison-{i}"), "{not json".to_owned())));
+    batch
+}
+
+#[tokio::test]
+async fn writes_run_concurrently_up_to_the_bound_and_a_failure_still_fails_only_its_messages() {
+    let batch = wide_batch();
+    let records: Vec<(&str, String)> = batch
+        .iter()
+        .map(|(id, b)| (id.as_str(), b.clone()))
+        .collect();
+    for (bound, expected_most) in [(1, 1), (8, 8)] {
+        let store = CountingStore::default();
+        let consumer = Consumer::new(
+            store,
+            MemoryQueue::new(),
+            Thresholds::default(),
+            Settings {
+                write_concurrency: bound,
+                ..settings(None)
+            },
+        );
+        let response = deliver(&consumer, &records, false, "req").await;
+        assert_eq!(failures(&response), Vec::<&str>::new(), "bound {bound}");
+        let store = consumer.store();
+        assert_eq!(
+            store.most.load(std::sync::atomic::Ordering::SeqCst),
+            expected_most,
+            "at most {bound} writes in flight, and that many when there is work for them"
+        );
+        // 40 hourly groups and 5 quarantine objects, all written.
+        assert_eq!(store.inner.objects().len(), 45, "bound {bound}");
+    }
+
+    // One group's write fails: exactly its message is retried, whatever finished around it.
+    let store = CountingStore::default();
+    let consumer_probe = Consumer::new(
+        MemoryObjectStore::new(),
+        MemoryQueue::new(),
+        Thresholds::default(),
+        settings(None),
+    );
+    deliver(&consumer_probe, &records, false, "probe").await;
+    let victim = consumer_probe
+        .store()
+        .objects()
+        .into_keys()
+        .find(|key| key.contains("hour=07"))
+        .expect("the 07:00 group");
+    store.failing.lock().expect("lock").insert(victim);
+    let consumer = Consumer::new(
+        store,
+        MemoryQueue::new(),
+        Thresholds::default(),
+        settings(None),
+    );
+    let response = deliver(&consumer, &records, false, "req").await;
+    assert_eq!(failures(&response), ["m-07"]);
 }

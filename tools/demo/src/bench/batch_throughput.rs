@@ -70,6 +70,7 @@ pub async fn run() -> anyhow::Result<()> {
             prefix: "lake".into(),
             alert_queue_url: None,
             rules: ValidationRules::default(),
+            write_concurrency: sensor_consumer::consumer::DEFAULT_WRITE_CONCURRENCY,
         };
         let consumer = Consumer::new(
             store.clone(),
