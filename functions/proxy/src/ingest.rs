@@ -14,6 +14,12 @@ use orabridge_shared::sensor::{
 };
 use serde::Serialize;
 
+/// The most readings one request may carry; more is refused with 413 before anything is
+/// validated or queued. A thousand readings is a hundred `SendMessageBatch` calls, which the
+/// bounded concurrent send finishes well inside the API's 29 s integration timeout even over a
+/// slow network; a sender with more splits them into several requests.
+pub const MAX_READINGS_PER_REQUEST: usize = 1_000;
+
 /// The readings of one request that failed validation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InvalidReading {
@@ -32,6 +38,14 @@ pub enum IngestError {
     /// No readings in the body.
     #[error("no readings in the body")]
     Empty,
+    /// More readings than [`MAX_READINGS_PER_REQUEST`]; nothing was enqueued.
+    #[error("{received} readings in one request; at most {limit} are taken")]
+    TooMany {
+        /// Readings in the request.
+        received: usize,
+        /// The cap.
+        limit: usize,
+    },
     /// At least one reading is invalid; nothing was enqueued.
     #[error("{} of the readings are invalid", .0.len())]
     Invalid(Vec<InvalidReading>),
@@ -61,6 +75,12 @@ pub async fn ingest<Q: MessageQueue>(
     let items = into_readings(json).ok_or(IngestError::Malformed)?;
     if items.is_empty() {
         return Err(IngestError::Empty);
+    }
+    if items.len() > MAX_READINGS_PER_REQUEST {
+        return Err(IngestError::TooMany {
+            received: items.len(),
+            limit: MAX_READINGS_PER_REQUEST,
+        });
     }
     let mut invalid = Vec::new();
     let mut messages = Vec::with_capacity(items.len());
@@ -164,6 +184,34 @@ mod tests {
         assert_eq!(queue.calls(), 3);
         let first: serde_json::Value = serde_json::from_str(&queue.accepted()[0].1.body).unwrap();
         assert_eq!(first["sensorId"], "F-0");
+    }
+
+    #[tokio::test]
+    async fn more_readings_than_the_cap_are_refused_whole_and_the_cap_itself_is_taken() {
+        let queue = MemoryQueue::new();
+        let readings = |n: usize| {
+            json!(
+                (0..n)
+                    .map(|i| reading(&format!("F-{i}")))
+                    .collect::<Vec<_>>()
+            )
+        };
+        let err = run(&queue, readings(MAX_READINGS_PER_REQUEST + 1))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                IngestError::TooMany { received, limit }
+                    if received == MAX_READINGS_PER_REQUEST + 1 && limit == MAX_READINGS_PER_REQUEST
+            ),
+            "{err:?}"
+        );
+        assert_eq!(queue.calls(), 0, "nothing is queued");
+        let ids = run(&queue, readings(MAX_READINGS_PER_REQUEST))
+            .await
+            .unwrap();
+        assert_eq!(ids.len(), MAX_READINGS_PER_REQUEST);
     }
 
     #[tokio::test]

@@ -103,6 +103,11 @@ impl ProxyError {
                 "the request body is too large",
             ),
             ProxyError::NotFound => (StatusCode::NOT_FOUND, "not_found", "no such route"),
+            ProxyError::Ingest(IngestError::TooMany { .. }) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_many_readings",
+                "too many readings in one request; nothing was queued: send them in smaller requests",
+            ),
             ProxyError::Ingest(IngestError::Enqueue { .. }) => (
                 StatusCode::BAD_GATEWAY,
                 "enqueue_failed",
@@ -137,6 +142,9 @@ impl ProxyError {
     pub fn details(&self) -> Option<serde_json::Value> {
         match self {
             ProxyError::Ingest(IngestError::Invalid(invalid)) => Some(json!({ "errors": invalid })),
+            ProxyError::Ingest(IngestError::TooMany { received, limit }) => {
+                Some(json!({ "received": received, "limit": limit }))
+            }
             ProxyError::Ingest(IngestError::Enqueue {
                 accepted, failed, ..
             }) => Some(json!({

@@ -161,3 +161,21 @@ async fn an_ingest_body_over_the_limit_gets_413_and_nothing_is_enqueued() {
     assert_eq!(response.status(), 413);
     assert!(drain(&f.sqs, &f.queue_url).await.is_empty());
 }
+
+#[tokio::test]
+async fn more_readings_than_one_request_may_carry_get_413_with_the_cap_and_nothing_is_enqueued() {
+    let f = fixture().await;
+    let cap = proxy::ingest::MAX_READINGS_PER_REQUEST;
+    // Tiny items, so the body stays under the test's 64 KiB byte limit and the count is what
+    // refuses it: the cap is checked before any reading is validated.
+    let readings: Vec<Value> = (0..=cap).map(|i| json!({ "sensorId": i })).collect();
+    let body = json!(readings);
+    assert!(body.to_string().len() < test_config().max_body_bytes);
+    let response = f.proxy.handle(post(&body)).await;
+    assert_eq!(response.status(), 413);
+    let answer = body_json(&response);
+    assert_eq!(answer["error"], "too_many_readings");
+    assert_eq!(answer["limit"], cap);
+    assert_eq!(answer["received"], cap + 1);
+    assert!(drain(&f.sqs, &f.queue_url).await.is_empty());
+}
