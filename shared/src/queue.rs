@@ -110,11 +110,36 @@ pub struct SendReport {
     pub failed: Vec<String>,
     /// The last whole-call failure, if a batch call failed outright.
     pub last_error: Option<QueueError>,
+    /// Messages (of the last attempt) not sent because `start_by` had passed.
+    pub not_started: usize,
 }
 
-/// Sends every message in batches that fit SQS's limits, at most `concurrency` batch calls in
-/// flight, then resends what was refused (per entry or by a failed call) up to `retries` more
-/// times.
+/// How [`send_all`] sends.
+#[derive(Debug, Clone, Copy)]
+pub struct SendOptions {
+    /// Resends of what was refused (per entry or by a failed call).
+    pub retries: usize,
+    /// Batch calls in flight at once (a FIFO queue always gets one).
+    pub concurrency: usize,
+    /// No batch call starts after this instant: its messages are reported as failed, never
+    /// sent, so a caller near its deadline knows exactly what went out. Calls already started
+    /// run to their end.
+    pub start_by: Option<tokio::time::Instant>,
+}
+
+impl Default for SendOptions {
+    fn default() -> Self {
+        SendOptions {
+            retries: 0,
+            concurrency: DEFAULT_SEND_CONCURRENCY,
+            start_by: None,
+        }
+    }
+}
+
+/// Sends every message in batches that fit SQS's limits, at most `options.concurrency` batch
+/// calls in flight, then resends what was refused up to `options.retries` more times; no call
+/// starts after `options.start_by`.
 ///
 /// A FIFO queue (its URL ends in `.fifo`) gets one call at a time whatever `concurrency` says:
 /// SQS orders a message group by when its sends arrive, so two batches of one group in flight
@@ -124,26 +149,31 @@ pub async fn send_all<Q: MessageQueue>(
     queue: &Q,
     queue_url: &str,
     messages: Vec<OutgoingMessage>,
-    retries: usize,
-    concurrency: usize,
+    options: SendOptions,
 ) -> SendReport {
     let in_flight = if queue_url.ends_with(".fifo") {
         1
     } else {
-        concurrency.max(1)
+        options.concurrency.max(1)
     };
     let mut report = SendReport::default();
     let mut pending = messages;
-    for _attempt in 0..=retries {
+    for _attempt in 0..=options.retries {
         let mut refused = Vec::new();
         // The calls are made into a Vec before they run: a stream over a mapping closure would
         // keep the closure's higher-ranked type in the future, which then is not `Send`.
         let calls: Vec<_> = batches(&pending)
             .into_iter()
-            .map(|batch| send_one(queue, queue_url, batch))
+            .map(|batch| send_one(queue, queue_url, batch, options.start_by))
             .collect();
         let answers: Vec<_> = stream::iter(calls).buffered(in_flight).collect().await;
         for (batch, answer) in answers {
+            let Some(answer) = answer else {
+                // Not started: the deadline came first.
+                report.not_started += batch.len();
+                refused.extend(batch.iter().cloned());
+                continue;
+            };
             match answer {
                 Ok(outcomes) => {
                     for outcome in outcomes {
@@ -173,7 +203,10 @@ pub async fn send_all<Q: MessageQueue>(
             }
         }
         pending = refused;
-        if pending.is_empty() {
+        let late = options
+            .start_by
+            .is_some_and(|start_by| tokio::time::Instant::now() >= start_by);
+        if pending.is_empty() || late {
             break;
         }
     }
@@ -181,14 +214,24 @@ pub async fn send_all<Q: MessageQueue>(
     report
 }
 
+/// What one batch call came to: `None` when it was not made because `start_by` had passed.
+type BatchAnswer<'a> = (
+    &'a [OutgoingMessage],
+    Option<Result<Vec<SendOutcome>, QueueError>>,
+);
+
 /// One batch call with the batch it sent. A named `async fn` rather than a closure: the future
 /// then has one lifetime for its borrows, and stays `Send` for the Lambda runtime.
 async fn send_one<'a, Q: MessageQueue>(
     queue: &'a Q,
     queue_url: &'a str,
     batch: &'a [OutgoingMessage],
-) -> (&'a [OutgoingMessage], Result<Vec<SendOutcome>, QueueError>) {
-    (batch, queue.send_batch(queue_url, batch).await)
+    start_by: Option<tokio::time::Instant>,
+) -> BatchAnswer<'a> {
+    if start_by.is_some_and(|start_by| tokio::time::Instant::now() >= start_by) {
+        return (batch, None);
+    }
+    (batch, Some(queue.send_batch(queue_url, batch).await))
 }
 
 /// The SQS adapter. Clones share one client.
@@ -431,7 +474,11 @@ mod tests {
             ("https://sqs.us-east-1.amazonaws.com/1/readings.fifo", 8, 1),
         ] {
             let queue = OverlapQueue::default();
-            let report = send_all(&queue, url, messages(), 0, bound).await;
+            let options = SendOptions {
+                concurrency: bound,
+                ..SendOptions::default()
+            };
+            let report = send_all(&queue, url, messages(), options).await;
             assert_eq!(report.sent.len(), 30, "{url}");
             assert_eq!(
                 queue.most.load(std::sync::atomic::Ordering::SeqCst),
@@ -444,6 +491,34 @@ mod tests {
                 assert_eq!(arrived, sent, "a FIFO queue receives in the order sent");
             }
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_call_starts_after_the_deadline_and_what_was_not_sent_is_reported() {
+        // Paused time: each call takes 30 ms less its first id (see OverlapQueue), one at a
+        // time; calls start at 0, 30 and 50 ms, so a deadline at 40 ms lets two through.
+        let queue = OverlapQueue::default();
+        let start = tokio::time::Instant::now();
+        let report = send_all(
+            &queue,
+            "https://sqs.us-east-1.amazonaws.com/1/readings",
+            (0..30).map(|i| message(i, 10)).collect(),
+            SendOptions {
+                retries: 1,
+                concurrency: 1,
+                start_by: Some(start + std::time::Duration::from_millis(40)),
+            },
+        )
+        .await;
+        assert_eq!(report.sent.len(), 20);
+        assert_eq!(report.not_started, 10);
+        let failed: Vec<String> = (20..30).map(|i| i.to_string()).collect();
+        assert_eq!(report.failed, failed);
+        assert_eq!(
+            queue.arrived.lock().expect("lock").len(),
+            20,
+            "the rest never left"
+        );
     }
 
     #[tokio::test]
@@ -460,7 +535,16 @@ mod tests {
                 body: "bad".into(),
             },
         ];
-        let report = send_all(&queue, "q", messages, 1, 4).await;
+        let report = send_all(
+            &queue,
+            "q",
+            messages,
+            SendOptions {
+                retries: 1,
+                ..SendOptions::default()
+            },
+        )
+        .await;
         assert_eq!(
             report
                 .sent
@@ -487,7 +571,7 @@ mod tests {
                 body: "x".into(),
             })
             .collect();
-        let report = send_all(&queue, "q", messages, 0, 4).await;
+        let report = send_all(&queue, "q", messages, SendOptions::default()).await;
         assert_eq!(report.failed.len(), 12);
         assert!(report.sent.is_empty() && report.last_error.is_some());
         assert_eq!(queue.calls(), 2, "two batches, no retry");

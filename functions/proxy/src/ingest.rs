@@ -6,9 +6,7 @@
 //! exactly which readings were accepted, so the sender resends only the others.
 
 use chrono::{DateTime, Utc};
-use orabridge_shared::queue::{
-    DEFAULT_SEND_CONCURRENCY, MessageQueue, OutgoingMessage, QueueError, send_all,
-};
+use orabridge_shared::queue::{MessageQueue, OutgoingMessage, QueueError, SendOptions, send_all};
 use orabridge_shared::sensor::{
     MAX_READING_BYTES, ValidationRules, Violation, into_readings, validate,
 };
@@ -62,13 +60,16 @@ pub enum IngestError {
     },
 }
 
-/// Validates `body` at `now` and enqueues every reading; returns the message ids in order.
+/// Validates `body` at `now` and enqueues every reading; returns the message ids in order. No
+/// batch call starts after `start_by` (the invocation's deadline less one call's time): the
+/// readings it would have carried come back as failed, so the sender resends exactly those.
 pub async fn ingest<Q: MessageQueue>(
     queue: &Q,
     queue_url: &str,
     body: &[u8],
     now: DateTime<Utc>,
     rules: &ValidationRules,
+    start_by: Option<tokio::time::Instant>,
 ) -> Result<Vec<String>, IngestError> {
     let json: serde_json::Value =
         serde_json::from_slice(body).map_err(|_| IngestError::Malformed)?;
@@ -112,7 +113,12 @@ pub async fn ingest<Q: MessageQueue>(
 
     let count = messages.len();
     // One retry: a transient refusal of part of a batch usually clears on the next call.
-    let report = send_all(queue, queue_url, messages, 1, DEFAULT_SEND_CONCURRENCY).await;
+    let options = SendOptions {
+        retries: 1,
+        start_by,
+        ..SendOptions::default()
+    };
+    let report = send_all(queue, queue_url, messages, options).await;
     let mut message_ids: Vec<Option<String>> = vec![None; count];
     for (id, message_id) in report.sent {
         if let Some(slot) = id
@@ -167,6 +173,7 @@ mod tests {
             body.to_string().as_bytes(),
             now(),
             &ValidationRules::default(),
+            None,
         )
         .await
     }
@@ -184,6 +191,35 @@ mod tests {
         assert_eq!(queue.calls(), 3);
         let first: serde_json::Value = serde_json::from_str(&queue.accepted()[0].1.body).unwrap();
         assert_eq!(first["sensorId"], "F-0");
+    }
+
+    #[tokio::test]
+    async fn past_the_deadline_nothing_is_sent_and_every_reading_is_listed_to_resend() {
+        let queue = MemoryQueue::new();
+        let body = json!(
+            (0..15)
+                .map(|i| reading(&format!("F-{i}")))
+                .collect::<Vec<_>>()
+        );
+        let err = ingest(
+            &queue,
+            QUEUE,
+            body.to_string().as_bytes(),
+            now(),
+            &ValidationRules::default(),
+            Some(tokio::time::Instant::now()),
+        )
+        .await
+        .unwrap_err();
+        let IngestError::Enqueue {
+            accepted, failed, ..
+        } = err
+        else {
+            panic!("expected an enqueue error, got {err:?}");
+        };
+        assert!(accepted.is_empty());
+        assert_eq!(failed, (0..15).collect::<Vec<_>>());
+        assert_eq!(queue.calls(), 0);
     }
 
     #[tokio::test]
@@ -242,7 +278,8 @@ mod tests {
                 QUEUE,
                 b"{not json",
                 now(),
-                &ValidationRules::default()
+                &ValidationRules::default(),
+                None
             )
             .await,
             Err(IngestError::Malformed)

@@ -83,6 +83,10 @@ impl From<HeaderError> for ProxyError {
     }
 }
 
+/// How long one `SendMessageBatch` call may take: the SDK's attempt timeout for API calls
+/// (`shared::aws::api_timeouts`). No ingest batch starts later than this before the deadline.
+const INGEST_CALL_ALLOWANCE: Duration = Duration::from_secs(5);
+
 impl ProxyError {
     /// The status, code and message the client sees.
     pub fn public(&self) -> (StatusCode, &'static str, &'static str) {
@@ -227,7 +231,7 @@ where
             Route::Forward => self.forward(request, &path, &client, budget).await,
             Route::Health => self.health(budget).await,
             Route::IngestSensorData => match self.config.sensor_queue_url.as_deref() {
-                Some(queue_url) => self.ingest(&request, queue_url, &client).await,
+                Some(queue_url) => self.ingest(&request, queue_url, &client, budget).await,
                 None => Err(ProxyError::NotFound),
             },
             Route::Unknown => Err(ProxyError::NotFound),
@@ -392,14 +396,19 @@ where
         request: &Request,
         queue_url: &str,
         client: &ClientContext,
+        budget: Duration,
     ) -> Result<Response<Body>, ProxyError> {
         let body = self.checked_body(request)?;
+        // A batch call started later than this could outlive the invocation: one SQS call is
+        // given up to INGEST_CALL_ALLOWANCE by the SDK's attempt timeout.
+        let start_by = tokio::time::Instant::now() + budget.saturating_sub(INGEST_CALL_ALLOWANCE);
         let message_ids = ingest(
             &self.queue,
             queue_url,
             body,
             chrono::Utc::now(),
             &self.rules,
+            Some(start_by),
         )
         .await
         .map_err(ProxyError::Ingest)?;

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt};
 use orabridge_shared::metrics::counter;
 use orabridge_shared::object_store::ObjectStore;
-use orabridge_shared::queue::{MessageQueue, OutgoingMessage, send_all};
+use orabridge_shared::queue::{MessageQueue, OutgoingMessage, SendOptions, send_all};
 use orabridge_shared::sensor::ValidationRules;
 use serde::Serialize;
 
@@ -216,14 +216,11 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
             })
             .collect();
         // No retry here: a failed alert fails its message, and SQS redelivers it.
-        let report = send_all(
-            &self.queue,
-            queue_url,
-            messages,
-            0,
-            self.settings.write_concurrency,
-        )
-        .await;
+        let options = SendOptions {
+            concurrency: self.settings.write_concurrency,
+            ..SendOptions::default()
+        };
+        let report = send_all(&self.queue, queue_url, messages, options).await;
         for id in &report.failed {
             let alert = id.parse::<usize>().ok().and_then(|i| alerts.get(i));
             failed.extend(alert.map(|alert| ids[alert.message].clone()));
