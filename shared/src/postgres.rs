@@ -184,7 +184,7 @@ pub fn tls_connector(
 ) -> Result<RustlsConnector, PgTlsError> {
     config.ssl_mode(settings.mode.wire());
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let verifier: Arc<dyn ServerCertVerifier> = if settings.mode.verifies() {
+    let webpki = if settings.mode.verifies() {
         let roots = match &settings.root_certificates {
             None => {
                 return Err(PgTlsError::NoRootCertificates {
@@ -205,15 +205,15 @@ pub fn tls_connector(
                 path: "sslrootcert".into(),
                 problem: err.to_string(),
             })?;
-        Arc::new(CertificateCheck {
-            webpki,
-            check_name: settings.mode == SslMode::VerifyFull,
-        })
+        Some(webpki)
     } else {
-        Arc::new(EncryptionOnly {
-            algorithms: provider.signature_verification_algorithms,
-        })
+        None
     };
+    let verifier = Arc::new(CertificateCheck {
+        webpki,
+        check_name: settings.mode == SslMode::VerifyFull,
+        algorithms: provider.signature_verification_algorithms,
+    });
     let tls = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(PgTlsError::Rustls)?
@@ -446,12 +446,16 @@ fn der_element(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
     (rest.len() >= length).then(|| rest.split_at(length))
 }
 
-/// `verify-ca` and `verify-full`: the chain must lead to a trusted root; the name is checked
-/// only for `verify-full`, as libpq does.
+/// The certificate check of every mode. `verify-ca` and `verify-full` (`webpki` set): the chain
+/// must lead to a trusted root; the name is checked only for `verify-full`, as libpq does.
+/// `prefer` and `require` (`webpki` unset): encryption without a certificate check, libpq's
+/// meaning of those modes. Either way the handshake's signatures are checked, so the server
+/// holds the key of the certificate it sent, and channel binding ties the login to it.
 #[derive(Debug)]
 struct CertificateCheck {
-    webpki: Arc<WebPkiServerVerifier>,
+    webpki: Option<Arc<WebPkiServerVerifier>>,
     check_name: bool,
+    algorithms: WebPkiSupportedAlgorithms,
 }
 
 impl ServerCertVerifier for CertificateCheck {
@@ -463,61 +467,16 @@ impl ServerCertVerifier for CertificateCheck {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.webpki.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        ) {
+        let Some(webpki) = &self.webpki else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) if !self.check_name => Ok(ServerCertVerified::assertion()),
             other => other,
         }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.webpki.supported_verify_schemes()
-    }
-}
-
-/// `prefer` and `require`: encryption without a certificate check (libpq's meaning of those
-/// modes). The handshake's signatures are still checked, so the server holds the key of the
-/// certificate it sent; channel binding then ties the login to that certificate.
-#[derive(Debug)]
-struct EncryptionOnly {
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for EncryptionOnly {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(
