@@ -113,6 +113,19 @@ pub struct TlsSettings {
     pub root_certificates: Option<RootCertificates>,
 }
 
+impl TlsSettings {
+    /// Refuses a `verify-*` mode without root certificates to verify against, before any
+    /// connection is tried.
+    pub fn check(&self) -> Result<(), PgTlsError> {
+        if self.mode.verifies() && self.root_certificates.is_none() {
+            return Err(PgTlsError::NoRootCertificates {
+                mode: self.mode.as_str(),
+            });
+        }
+        Ok(())
+    }
+}
+
 impl Default for TlsSettings {
     /// libpq's default: `prefer`.
     fn default() -> Self {
@@ -182,10 +195,12 @@ pub fn tls_connector(
     config: &mut tokio_postgres::Config,
     settings: &TlsSettings,
 ) -> Result<RustlsConnector, PgTlsError> {
+    settings.check()?;
     config.ssl_mode(settings.mode.wire());
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let webpki = if settings.mode.verifies() {
         let roots = match &settings.root_certificates {
+            // `check` refused a verifying mode without roots.
             None => {
                 return Err(PgTlsError::NoRootCertificates {
                     mode: settings.mode.as_str(),
@@ -267,18 +282,23 @@ pub fn parse_connection_string(
             _ => Ok(false),
         }
     };
+    // The pairs `take` did not keep for itself, in their order.
+    let mut others = |pairs: &mut dyn Iterator<Item = &'_ str>| -> Result<Vec<String>, PgTlsError> {
+        let mut kept = Vec::new();
+        for pair in pairs {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if !take(key, value)? {
+                kept.push(pair.to_owned());
+            }
+        }
+        Ok(kept)
+    };
     let rest = if let Some((base, query)) = text
         .starts_with("postgres")
         .then(|| text.split_once('?'))
         .flatten()
     {
-        let mut kept = Vec::new();
-        for pair in query.split('&') {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            if !take(key, value)? {
-                kept.push(pair);
-            }
-        }
+        let kept = others(&mut query.split('&'))?;
         if kept.is_empty() {
             base.to_owned()
         } else {
@@ -286,14 +306,7 @@ pub fn parse_connection_string(
         }
     } else {
         // key=value pairs; values in this suite's strings are never quoted.
-        let mut kept = Vec::new();
-        for pair in text.split_whitespace() {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            if !take(key, value)? {
-                kept.push(pair);
-            }
-        }
-        kept.join(" ")
+        others(&mut text.split_whitespace())?.join(" ")
     };
     let config = rest.parse().map_err(PgTlsError::ConnectionString)?;
     Ok((config, settings))

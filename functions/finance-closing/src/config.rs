@@ -113,19 +113,18 @@ fn postgres_tls(reader: &ConfigReader<impl VarSource>) -> Result<TlsSettings, Co
     let root_certificates = reader
         .optional_string("PG_SSLROOTCERT")
         .map(|text| RootCertificates::parse(&text));
-    if matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull) && root_certificates.is_none() {
-        return Err(ConfigError::Missing {
-            name: format!(
-                "PG_SSLROOTCERT (PG_SSLMODE={} checks the server's certificate against it: a \
-                 PEM bundle such as the RDS CA bundle, or `system`)",
-                mode.as_str()
-            ),
-        });
-    }
-    Ok(TlsSettings {
+    let settings = TlsSettings {
         mode,
         root_certificates,
-    })
+    };
+    settings.check().map_err(|_| ConfigError::Missing {
+        name: format!(
+            "PG_SSLROOTCERT (PG_SSLMODE={} checks the server's certificate against it: a \
+             PEM bundle such as the RDS CA bundle, or `system`)",
+            mode.as_str()
+        ),
+    })?;
+    Ok(settings)
 }
 
 /// The whole service configuration.

@@ -11,11 +11,10 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use orabridge_shared::postgres::{PgTlsError, TlsSettings, apply_timeouts, tls_connector};
+use tokio::sync::mpsc;
 use tokio_postgres::types::Json;
 
 use crate::closing::{ClosingDate, ClosingReport};
-use tokio::sync::mpsc;
-
 use crate::erp::{Erp, ErpError, ResultMessage, result_channel};
 
 /// Why a table's copy failed, on which side.

@@ -199,6 +199,29 @@ fn rfc3339(time: Option<DateTime<Utc>>) -> Option<String> {
     time.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
+/// The report of a closing that ended before its copy (stopped, cancelled, or failed in a
+/// step): nothing copied, no end time; the duration is filled in when it is recorded.
+fn ended_early(
+    date: ClosingDate,
+    job: &str,
+    started: i64,
+    phase: Phase,
+    erp_status: &str,
+    error: Option<&str>,
+) -> ClosingReport {
+    ClosingReport {
+        date,
+        phase,
+        job: job.to_owned(),
+        erp_status: erp_status.to_owned(),
+        started_at: rfc3339(DateTime::from_timestamp(started, 0)),
+        ended_at: None,
+        tables: Vec::new(),
+        duration_seconds: 0,
+        error: error.map(str::to_owned),
+    }
+}
+
 /// The attempt number in a job name (`FC_20261120_A2` → 2).
 fn attempt_of(job: &str) -> u32 {
     job.rsplit_once("_A")
@@ -283,17 +306,8 @@ impl FinanceClosing {
             Ok(report) => Ok(Json(report)),
             Err(Ended::Recorded(err)) => Err(err.into()),
             Err(Ended::StepFailed(error)) => {
-                let mut report = ClosingReport {
-                    date,
-                    phase: Phase::Failed,
-                    job: job.clone(),
-                    erp_status: "UNKNOWN".into(),
-                    started_at: rfc3339(DateTime::from_timestamp(started, 0)),
-                    ended_at: None,
-                    tables: Vec::new(),
-                    duration_seconds: 0,
-                    error: Some(error.clone()),
-                };
+                let mut report =
+                    ended_early(date, &job, started, Phase::Failed, "UNKNOWN", Some(&error));
                 // Recorded so a re-run takes a new job name; if PostgreSQL refuses even this,
                 // the error below still reaches the caller.
                 if let Err(record_err) = self.record(&ctx, &mut report, started, false).await {
@@ -489,17 +503,7 @@ impl FinanceClosing {
             .name("stop")
             .retry_policy(self.timing.retry.for_steps())
             .await?;
-        let mut report = ClosingReport {
-            date,
-            phase,
-            job: job.to_owned(),
-            erp_status: "STOPPED".into(),
-            started_at: rfc3339(DateTime::from_timestamp(started, 0)),
-            ended_at: None,
-            tables: Vec::new(),
-            duration_seconds: 0,
-            error: error.clone(),
-        };
+        let mut report = ended_early(date, job, started, phase, "STOPPED", error.as_deref());
         // A stopped closing fails only when it ran past MAX_DURATION; otherwise it was cancelled.
         let timed_out = phase == Phase::Failed;
         self.record(ctx, &mut report, started, timed_out).await?;

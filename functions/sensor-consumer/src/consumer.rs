@@ -143,12 +143,16 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
             ));
         }
         for mut object in plan.objects {
-            let body = std::mem::take(&mut object.body);
+            // The write carries the key and body; the group keeps its messages and alerts.
+            let (key, body) = (
+                std::mem::take(&mut object.key),
+                std::mem::take(&mut object.body),
+            );
             writes.push((
                 Write::Group {
                     object: groups.len(),
                 },
-                object.key.clone(),
+                key,
                 body,
                 "application/x-ndjson",
             ));

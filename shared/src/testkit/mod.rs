@@ -549,9 +549,9 @@ pub fn postgres_env_for(url: &str) -> Result<Vec<(String, String)>, crate::postg
             String::from_utf8_lossy(password).into_owned(),
         ));
     }
-    if url.contains("sslmode=") {
-        env.push(("PG_SSLMODE".to_owned(), tls.mode.as_str().to_owned()));
-    }
+    // Always given: a template that deploys verify-full must not impose it on a local server
+    // whose certificate no CA vouches for (the URL's own sslmode, libpq's prefer by default).
+    env.push(("PG_SSLMODE".to_owned(), tls.mode.as_str().to_owned()));
     match tls.root_certificates {
         Some(crate::postgres::RootCertificates::File(path)) => {
             env.push(("PG_SSLROOTCERT".to_owned(), path.display().to_string()))
@@ -587,8 +587,19 @@ pub fn postgres_url_redacted() -> String {
     redacted(&postgres_url())
 }
 
-/// A connection string with its `password=` value masked.
+/// A connection string with its password masked: the `password=` pair, or the password of a
+/// `postgresql://user:password@host` URL.
 fn redacted(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+        return match authority.rsplit_once('@') {
+            Some((userinfo, host)) if userinfo.contains(':') => {
+                let user = userinfo.split(':').next().unwrap_or_default();
+                format!("{scheme}://{user}:***@{host}{tail}")
+            }
+            _ => url.to_owned(),
+        };
+    }
     url.split_whitespace()
         .map(|pair| match pair.split_once('=') {
             Some(("password", _)) => "password=***".to_owned(),
@@ -600,3 +611,24 @@ fn redacted(url: &str) -> String {
 
 pub mod tls_postgres;
 pub mod upstream;
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn connection_strings_are_printed_without_their_password() {
+        assert_eq!(
+            redacted("host=db user=closing password=s3cret dbname=reporting"),
+            "host=db user=closing password=*** dbname=reporting"
+        );
+        assert_eq!(
+            redacted("postgresql://closing:s3cret@db:5433/reporting?sslmode=require"),
+            "postgresql://closing:***@db:5433/reporting?sslmode=require"
+        );
+        assert_eq!(
+            redacted("postgresql://closing@db/reporting"),
+            "postgresql://closing@db/reporting"
+        );
+    }
+}

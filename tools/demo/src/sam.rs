@@ -285,7 +285,10 @@ pub async fn run(options: Options) -> Result<bool> {
 }
 
 /// The `--env-vars` document: values for variables the template declares (SAM ignores the
-/// others, such as `PG_PASSWORD` in `postgres`).
+/// others, such as `PG_PASSWORD` in `postgres`). `postgres` carries `PG_SSLMODE` too: the
+/// template deploys verify-full, and the machine's PostgreSQL has a certificate no CA vouches
+/// for; verify-full itself runs against the test kit's TLS-only cluster (finance-closing's
+/// tests/tls.rs).
 fn env_vars_json(
     moto: &MotoServer,
     seeded: &Seeded,
@@ -297,10 +300,6 @@ fn env_vars_json(
         ("PG_SCHEMA", closing::SCHEMA),
         ("CLOSING_RESULT_TABLES", closing::TABLES),
         ("POLL_INTERVAL", "1s"),
-        // The template deploys verify-full; the machine's PostgreSQL has a certificate no CA
-        // vouches for. verify-full itself runs against the test kit's TLS-only cluster
-        // (finance-closing's tests/tls.rs).
-        ("PG_SSLMODE", "prefer"),
     ] {
         closing.insert(name.into(), value.into());
     }

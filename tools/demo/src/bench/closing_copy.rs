@@ -24,13 +24,10 @@ const TARGET_PEAK_KIB: f64 = 64.0 * 1024.0;
 /// does not show (allocator noise does).
 const ALLOWED_GROWTH_KIB: f64 = 8.0 * 1024.0;
 
-/// This process's peak resident set so far, from `/proc/self/status`.
+/// This process's peak resident set so far.
 fn peak_kib() -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+    crate::coldstart::memory(std::process::id())
+        .map(|memory| memory.peak_kib)
         .context("no VmHWM in /proc/self/status")
 }
 
