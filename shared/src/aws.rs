@@ -96,6 +96,12 @@ pub fn sqs_client(sdk: &SdkConfig) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(sdk)
 }
 
+/// A DynamoDB client.
+#[cfg(feature = "idempotency")]
+pub fn dynamodb_client(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(sdk)
+}
+
 /// An S3 client, path-style when the endpoint is overridden (see [`s3_endpoint_overridden`]).
 pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
     let path_style = s3_endpoint_overridden(sdk, &crate::config::ProcessEnv);

@@ -17,6 +17,8 @@
 //! - [`sensor`]: the irrigation-sensor reading schema and its validation.
 //! - [`http`]: the HTTPS connector the HTTP-calling functions share, and the AWS SDK's HTTP
 //!   client on the same trust (Mozilla's roots compiled in, plus `SSL_CERT_FILE`).
+//! - `idempotency` (feature `idempotency`): idempotent requests on DynamoDB in the table layout
+//!   of Powertools for AWS Lambda (claim, replay, in-flight, payload mismatch).
 //! - [`errors`]: helpers to report an error with its whole cause chain.
 //! - [`lambda`]: mapping function errors to Lambda diagnostics with a meaningful `errorType`.
 //! - `testkit` (feature `testkit`): real moto server, restate-server and PostgreSQL for tests.
@@ -29,6 +31,8 @@ pub mod clock;
 pub mod config;
 pub mod errors;
 pub mod http;
+#[cfg(feature = "idempotency")]
+pub mod idempotency;
 pub mod lambda;
 pub mod logging;
 pub mod metrics;

@@ -44,6 +44,15 @@ pub struct ProxyConfig {
     pub sensor_queue_url: Option<String>,
     /// Oldest reading timestamp accepted by ingestion (`MAX_AGE_DAYS`, default 30).
     pub max_reading_age: Duration,
+    /// The DynamoDB table of idempotency records (`IDEMPOTENCY_TABLE`); when set, ingestion
+    /// honours `Idempotency-Key`.
+    pub idempotency_table: Option<String>,
+    /// How long an ingestion answer is replayed to retries under its key
+    /// (`IDEMPOTENCY_EXPIRES_AFTER_SECS`, default 3600, as Powertools).
+    pub idempotency_expires_after: Duration,
+    /// Prefix of the idempotency record ids: the function's name (`AWS_LAMBDA_FUNCTION_NAME`,
+    /// set by Lambda) and the operation, as Powertools scopes its records.
+    pub idempotency_scope: String,
 }
 
 impl ProxyConfig {
@@ -66,7 +75,20 @@ impl ProxyConfig {
             max_reading_age: Duration::from_secs(
                 reader.parse_or::<u64>("MAX_AGE_DAYS", 30)? * 86_400,
             ),
+            idempotency_table: reader.optional_string("IDEMPOTENCY_TABLE"),
+            idempotency_expires_after: reader
+                .secs_or("IDEMPOTENCY_EXPIRES_AFTER_SECS", Duration::from_secs(3600))?,
+            idempotency_scope: format!(
+                "{}.ingest-sensor-data",
+                reader.string_or("AWS_LAMBDA_FUNCTION_NAME", "proxy")
+            ),
         };
+        if config.idempotency_expires_after.is_zero() {
+            return Err(ConfigError::Malformed {
+                name: "IDEMPOTENCY_EXPIRES_AFTER_SECS".into(),
+                reason: "must be at least 1: a retry must find the first answer".into(),
+            });
+        }
         if config.breaker_failures == 0 {
             return Err(ConfigError::Malformed {
                 name: "BREAKER_FAILURES".into(),
@@ -91,6 +113,9 @@ mod tests {
         assert_eq!(config.max_body_bytes, 4_400_000);
         assert!(config.max_body_bytes.div_ceil(3) * 4 < crate::response::LAMBDA_RESPONSE_LIMIT);
         assert_eq!(config.sensor_queue_url, None);
+        assert_eq!(config.idempotency_table, None);
+        assert_eq!(config.idempotency_expires_after, Duration::from_secs(3600));
+        assert_eq!(config.idempotency_scope, "proxy.ingest-sensor-data");
     }
 
     #[test]
@@ -99,5 +124,7 @@ mod tests {
         assert_eq!(err.variable(), "UPSTREAM_TIMEOUT_MS");
         let err = ProxyConfig::from_source([("BREAKER_FAILURES", "0")]).unwrap_err();
         assert_eq!(err.variable(), "BREAKER_FAILURES");
+        let err = ProxyConfig::from_source([("IDEMPOTENCY_EXPIRES_AFTER_SECS", "0")]).unwrap_err();
+        assert_eq!(err.variable(), "IDEMPOTENCY_EXPIRES_AFTER_SECS");
     }
 }

@@ -60,6 +60,13 @@ pub enum IngestError {
     },
 }
 
+impl IngestError {
+    /// Whether some readings are on the queue despite the error.
+    pub fn enqueued_any(&self) -> bool {
+        matches!(self, IngestError::Enqueue { accepted, .. } if !accepted.is_empty())
+    }
+}
+
 /// Validates `body` at `now` and enqueues every reading; returns the message ids in order. No
 /// batch call starts after `start_by` (the invocation's deadline less one call's time): the
 /// readings it would have carried come back as failed, so the sender resends exactly those.

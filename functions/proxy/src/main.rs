@@ -10,6 +10,7 @@ use std::sync::Arc;
 use lambda_http::{Error, LambdaEvent, service_fn};
 use orabridge_shared::clock::SystemClock;
 use orabridge_shared::config::ProcessEnv;
+use orabridge_shared::idempotency::{DynamoDbIdempotencyStore, Idempotency};
 use orabridge_shared::params::SsmParameterSource;
 use orabridge_shared::queue::SqsQueue;
 use orabridge_shared::{aws, logging, metrics};
@@ -30,7 +31,19 @@ async fn main() -> Result<(), Error> {
     let source = SsmParameterSource::new(aws::ssm_client(&sdk));
     // Only the ingestion routes write to SQS: the first of them builds the client.
     let queue = SqsQueue::lazy(&sdk);
-    let proxy = Arc::new(Proxy::new(config, source, client, queue, SystemClock));
+    let idempotency = config.idempotency_table.clone().map(|table| {
+        let store = DynamoDbIdempotencyStore::new(aws::dynamodb_client(&sdk), table);
+        Idempotency::new(
+            store,
+            &config.idempotency_scope,
+            config.idempotency_expires_after,
+        )
+    });
+    let mut proxy = Proxy::new(config, source, client, queue, SystemClock);
+    if let Some(idempotency) = idempotency {
+        proxy = proxy.with_idempotency(idempotency);
+    }
+    let proxy = Arc::new(proxy);
     metrics::run(
         metrics,
         service_fn(

@@ -13,6 +13,10 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use orabridge_shared::clock::Clock;
 use orabridge_shared::errors::chain;
+use orabridge_shared::idempotency::{
+    Decision, DynamoDbIdempotencyStore, Idempotency, IdempotencyError, IdempotencyKey,
+    IdempotencyStore, KeyError,
+};
 use orabridge_shared::params::{GetOptions, ParameterError, ParameterSource, ParameterStore};
 use secrecy::SecretString;
 use serde_json::json;
@@ -72,7 +76,26 @@ pub enum ProxyError {
     /// No upstream gave a usable answer.
     #[error("no upstream answered")]
     Upstream(#[source] ForwardError),
+    /// The `Idempotency-Key` header is not a usable key.
+    #[error("Idempotency-Key header refused")]
+    IdempotencyKey(#[source] KeyError),
+    /// Another invocation is still serving a request under the same key.
+    #[error("a request under the same Idempotency-Key is in progress")]
+    IdempotencyInFlight,
+    /// The key was used before with a different body.
+    #[error("Idempotency-Key reused with a different body")]
+    IdempotencyKeyReused,
+    /// The idempotency records could not be read or written; nothing was enqueued.
+    #[error("idempotency records unavailable")]
+    Idempotency(#[source] IdempotencyError),
 }
+
+/// The request header that makes `POST /ingest/sensor-data` safe to retry
+/// (draft-ietf-httpapi-idempotency-key-header).
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// Set to `true` on an answer replayed from the idempotency record.
+pub const IDEMPOTENCY_REPLAYED: &str = "idempotency-replayed";
 
 impl From<HeaderError> for ProxyError {
     fn from(error: HeaderError) -> Self {
@@ -139,7 +162,45 @@ impl ProxyError {
                 "bad_gateway",
                 "no upstream could serve the request",
             ),
+            ProxyError::IdempotencyKey(_) => (
+                StatusCode::BAD_REQUEST,
+                "invalid_idempotency_key",
+                "the Idempotency-Key header must be 1 to 256 visible ASCII characters; nothing was queued",
+            ),
+            ProxyError::IdempotencyInFlight => (
+                StatusCode::CONFLICT,
+                "request_in_progress",
+                "a request with this Idempotency-Key is still being processed; retry shortly",
+            ),
+            ProxyError::IdempotencyKeyReused => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different body; a new request needs a new key",
+            ),
+            ProxyError::Idempotency(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "idempotency_unavailable",
+                "the request could not be made safe to retry just now; nothing was queued: retry shortly",
+            ),
         }
+    }
+
+    /// Seconds a client should wait before retrying (`Retry-After`), where waiting helps.
+    pub fn retry_after(&self) -> Option<u32> {
+        match self {
+            ProxyError::IdempotencyInFlight | ProxyError::Idempotency(_) => Some(1),
+            _ => None,
+        }
+    }
+
+    /// The JSON body the client gets for this error.
+    pub fn body(&self, request_id: &str) -> serde_json::Value {
+        let (_, code, message) = self.public();
+        let mut body = json!({"error": code, "message": message, "requestId": request_id});
+        if let (Some(extra), Some(fields)) = (self.details(), body.as_object_mut()) {
+            fields.extend(extra.as_object().cloned().unwrap_or_default());
+        }
+        body
     }
 
     /// Extra fields for the error body: the sender's own data, never internal detail.
@@ -149,6 +210,7 @@ impl ProxyError {
             ProxyError::Ingest(IngestError::TooMany { received, limit }) => {
                 Some(json!({ "received": received, "limit": limit }))
             }
+            ProxyError::IdempotencyKey(reason) => Some(json!({ "reason": reason.to_string() })),
             ProxyError::Ingest(IngestError::Enqueue {
                 accepted, failed, ..
             }) => Some(json!({
@@ -160,8 +222,9 @@ impl ProxyError {
     }
 }
 
-/// The proxy with its long-lived state.
-pub struct Proxy<S, H, Q, C> {
+/// The proxy with its long-lived state. `I` keeps the idempotency records of ingestion
+/// (DynamoDB in the Lambda, memory in tests).
+pub struct Proxy<S, H, Q, C, I = DynamoDbIdempotencyStore> {
     config: ProxyConfig,
     params: ParameterStore<S, C>,
     breakers: CircuitBreakers<C>,
@@ -171,6 +234,8 @@ pub struct Proxy<S, H, Q, C> {
     client: H,
     queue: Q,
     rules: ValidationRules,
+    /// Set when `IDEMPOTENCY_TABLE` is: honours `Idempotency-Key` on ingestion.
+    idempotency: Option<Idempotency<I>>,
 }
 
 /// The endpoints and key, as read from SSM for one request.
@@ -187,7 +252,8 @@ where
     Q: MessageQueue,
     C: Clock + Clone,
 {
-    /// Builds the proxy from its configuration and ports.
+    /// Builds the proxy from its configuration and ports, without idempotency records (see
+    /// [`Proxy::with_idempotency`]).
     pub fn new(config: ProxyConfig, source: S, client: H, queue: Q, clock: C) -> Self {
         let params = ParameterStore::with_clock(source, config.param_ttl, clock.clone());
         let breakers = CircuitBreakers::new(
@@ -208,9 +274,39 @@ where
             client,
             queue,
             rules,
+            idempotency: None,
         }
     }
+}
 
+impl<S, H, Q, C, I> Proxy<S, H, Q, C, I> {
+    /// The same proxy, honouring `Idempotency-Key` on ingestion with records in `idempotency`.
+    pub fn with_idempotency<J: IdempotencyStore>(
+        self,
+        idempotency: Idempotency<J>,
+    ) -> Proxy<S, H, Q, C, J> {
+        Proxy {
+            config: self.config,
+            params: self.params,
+            breakers: self.breakers,
+            clock: self.clock,
+            last_forced_refresh: self.last_forced_refresh,
+            client: self.client,
+            queue: self.queue,
+            rules: self.rules,
+            idempotency: Some(idempotency),
+        }
+    }
+}
+
+impl<S, H, Q, C, I> Proxy<S, H, Q, C, I>
+where
+    S: ParameterSource,
+    H: UpstreamClient,
+    Q: MessageQueue,
+    C: Clock + Clone,
+    I: IdempotencyStore,
+{
     /// The parameter store (its statistics feed `/health` and the tests).
     pub fn params(&self) -> &ParameterStore<S, C> {
         &self.params
@@ -237,17 +333,19 @@ where
             Route::Unknown => Err(ProxyError::NotFound),
         };
         result.unwrap_or_else(|error| {
-            let (status, code, message) = error.public();
+            let (status, _, _) = error.public();
             if status.is_server_error() {
                 tracing::error!(error = &error as &dyn std::error::Error, status = status.as_u16(), %method, "request failed");
             } else {
                 tracing::warn!(error = %chain(&error), status = status.as_u16(), %method, "request refused");
             }
-            let mut body = json!({"error": code, "message": message, "requestId": client.request_id});
-            if let (Some(extra), Some(fields)) = (error.details(), body.as_object_mut()) {
-                fields.extend(extra.as_object().cloned().unwrap_or_default());
+            let mut response = json_response(status, &error.body(&client.request_id));
+            if let Some(seconds) = error.retry_after() {
+                response
+                    .headers_mut()
+                    .insert(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
             }
-            json_response(status, &body)
+            response
         })
     }
 
@@ -399,25 +497,103 @@ where
         budget: Duration,
     ) -> Result<Response<Body>, ProxyError> {
         let body = self.checked_body(request)?;
+        let key = request
+            .headers()
+            .get(IDEMPOTENCY_KEY)
+            .map(|value| IdempotencyKey::parse(value.as_bytes()))
+            .transpose()
+            .map_err(ProxyError::IdempotencyKey)?;
+        let now = chrono::Utc::now();
         // A batch call started later than this could outlive the invocation: one SQS call is
         // given up to INGEST_CALL_ALLOWANCE by the SDK's attempt timeout.
         let start_by = tokio::time::Instant::now() + budget.saturating_sub(INGEST_CALL_ALLOWANCE);
-        let message_ids = ingest(
-            &self.queue,
-            queue_url,
-            body,
-            chrono::Utc::now(),
-            &self.rules,
-            Some(start_by),
-        )
-        .await
-        .map_err(ProxyError::Ingest)?;
-        counter!("ReadingsEnqueued").increment(message_ids.len() as u64);
-        tracing::info!(readings = message_ids.len(), "sensor readings enqueued");
-        Ok(json_response(
-            StatusCode::ACCEPTED,
-            &json!({"accepted": message_ids.len(), "messageIds": message_ids, "requestId": client.request_id}),
-        ))
+        let enqueue = || async move {
+            let message_ids = ingest(
+                &self.queue,
+                queue_url,
+                body,
+                now,
+                &self.rules,
+                Some(start_by),
+            )
+            .await
+            .map_err(ProxyError::Ingest)?;
+            counter!("ReadingsEnqueued").increment(message_ids.len() as u64);
+            tracing::info!(readings = message_ids.len(), "sensor readings enqueued");
+            Ok(
+                json!({"accepted": message_ids.len(), "messageIds": message_ids, "requestId": client.request_id}),
+            )
+        };
+        let (Some(idempotency), Some(key)) = (&self.idempotency, key) else {
+            return enqueue()
+                .await
+                .map(|answer| json_response(StatusCode::ACCEPTED, &answer));
+        };
+
+        let deadline = now + chrono::Duration::from_std(budget).unwrap_or(chrono::Duration::MAX);
+        let decision =
+            tokio::time::timeout_at(start_by, idempotency.begin(&key, body, now, deadline))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(IdempotencyError::Unavailable(
+                        "no answer from the idempotency table before the deadline".into(),
+                    ))
+                })
+                .map_err(ProxyError::Idempotency)?;
+        let claimed = match decision {
+            Decision::Proceed(claimed) => claimed,
+            Decision::Replay(data) => return replayed(&data),
+            Decision::InFlight => return Err(ProxyError::IdempotencyInFlight),
+            Decision::PayloadMismatch => return Err(ProxyError::IdempotencyKeyReused),
+        };
+        let answer = match enqueue().await {
+            Ok(answer) => StoredAnswer {
+                status: StatusCode::ACCEPTED.as_u16(),
+                body: answer,
+            },
+            // Part of the readings is on the queue: the answer saying which is what a retry
+            // under this key must get, so nothing is enqueued twice.
+            Err(ProxyError::Ingest(error)) if error.enqueued_any() => {
+                let error = ProxyError::Ingest(error);
+                let body = error.body(&client.request_id);
+                self.store_answer(idempotency, claimed, error.public().0.as_u16(), body)
+                    .await;
+                return Err(error);
+            }
+            // Nothing was enqueued: the key is given back, so the client may retry it.
+            Err(error) => {
+                if let Err(release) = idempotency.release(claimed).await {
+                    tracing::error!(
+                        error = &release as &dyn std::error::Error,
+                        "idempotency key not released; retries under it answer 409 until the invocation's deadline"
+                    );
+                }
+                return Err(error);
+            }
+        };
+        let response = json_response(StatusCode::ACCEPTED, &answer.body);
+        self.store_answer(idempotency, claimed, answer.status, answer.body)
+            .await;
+        Ok(response)
+    }
+
+    /// Keeps the answer of a claimed request for its retries. A failure here is logged and
+    /// counted, not answered: the readings are enqueued, and the client must hear so.
+    async fn store_answer(
+        &self,
+        idempotency: &Idempotency<I>,
+        claimed: orabridge_shared::idempotency::Claimed,
+        status: u16,
+        body: serde_json::Value,
+    ) {
+        let data = json!(StoredAnswer { status, body }).to_string();
+        if let Err(error) = idempotency.finish(claimed, &data, chrono::Utc::now()).await {
+            counter!("IdempotencyRecordsNotStored").increment(1);
+            tracing::error!(
+                error = &error as &dyn std::error::Error,
+                "answer not stored; a retry after the invocation's deadline would enqueue the readings again"
+            );
+        }
     }
 
     async fn health(&self, budget: Duration) -> Result<Response<Body>, ProxyError> {
@@ -483,6 +659,34 @@ fn probe_failure(error: &crate::client::SendError) -> &'static str {
             "error"
         }
     }
+}
+
+/// The answer kept in an idempotency record's `data`, replayed to retries.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct StoredAnswer {
+    status: u16,
+    body: serde_json::Value,
+}
+
+/// A stored answer, as first sent, marked as replayed.
+fn replayed(data: &str) -> Result<Response<Body>, ProxyError> {
+    let stored: StoredAnswer = serde_json::from_str(data).map_err(|error| {
+        ProxyError::Idempotency(IdempotencyError::Malformed {
+            id: String::new(),
+            reason: format!("data is not a stored answer: {error}"),
+        })
+    })?;
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::ACCEPTED);
+    counter!("IdempotentReplays").increment(1);
+    tracing::info!(
+        status = status.as_u16(),
+        "answer replayed from the idempotency record"
+    );
+    let mut response = json_response(status, &stored.body);
+    response
+        .headers_mut()
+        .insert(IDEMPOTENCY_REPLAYED, http::HeaderValue::from_static("true"));
+    Ok(response)
 }
 
 /// The API Gateway request id and client details of either payload version.

@@ -331,6 +331,48 @@ pub async fn create_queue(
     Ok(created.queue_url().unwrap_or_default().to_owned())
 }
 
+/// Creates an idempotency table as the template declares it: partition key `id` (S), on-demand,
+/// TTL on `expiration`.
+pub async fn create_idempotency_table(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    name: &str,
+) -> Result<(), aws_sdk_dynamodb::Error> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        TimeToLiveSpecification,
+    };
+    dynamodb
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()?,
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()?,
+        )
+        .send()
+        .await?;
+    dynamodb
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name("expiration")
+                .enabled(true)
+                .build()?,
+        )
+        .send()
+        .await?;
+    Ok(())
+}
+
 /// An SDK configuration for a local emulator at `endpoint`, with throwaway credentials.
 pub async fn local_sdk_config(endpoint: &str) -> SdkConfig {
     let builtin = crate::http::root_store(&[("UNRELATED", "")]).expect("the built-in roots");
