@@ -92,3 +92,41 @@ fn a_missing_tool_error_tells_the_reader_to_run_make_setup() {
     assert!(text.contains("make setup"), "{text}");
     assert!(text.contains("nonexistent-tool"), "{text}");
 }
+
+#[tokio::test]
+async fn the_delay_proxy_carries_aws_calls_to_moto_holds_each_one_and_counts_them() {
+    use orabridge_shared::testkit::latency::DelayProxy;
+    let moto = MotoServer::start().await.expect("moto server");
+    let delay = std::time::Duration::from_millis(150);
+    let proxy = DelayProxy::start(&moto.endpoint(), delay)
+        .await
+        .expect("proxy");
+    let s3 = orabridge_shared::aws::s3_client(&testkit::local_sdk_config(&proxy.url()).await);
+    s3.create_bucket()
+        .bucket("delayed")
+        .send()
+        .await
+        .expect("bucket");
+    let started = std::time::Instant::now();
+    s3.put_object()
+        .bucket("delayed")
+        .key("k")
+        .body(b"payload".to_vec().into())
+        .send()
+        .await
+        .expect("put through the proxy");
+    // A lower bound only: the request cannot have been answered before the delay ran out.
+    assert!(started.elapsed() >= delay);
+    assert_eq!(proxy.requests(), 2);
+    let direct = orabridge_shared::aws::s3_client(&moto.sdk_config().await);
+    let object = direct
+        .get_object()
+        .bucket("delayed")
+        .key("k")
+        .send()
+        .await
+        .expect("get");
+    let body = object.body.collect().await.expect("body").into_bytes();
+    assert_eq!(&body[..], b"payload", "the body arrived intact");
+    assert_eq!(proxy.requests(), 2, "direct calls do not pass through it");
+}

@@ -651,6 +651,7 @@ fn redacted(url: &str) -> String {
         .join(" ")
 }
 
+pub mod latency;
 pub mod tls_postgres;
 pub mod upstream;
 

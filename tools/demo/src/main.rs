@@ -11,7 +11,8 @@
 //!
 //! `make bench` runs its measurements as commands of this binary, built with the release
 //! profile: `cold-start` and `proxy-rss` (the release function binaries served by a Runtime API
-//! of this process), and `proxy-path`, `batch-throughput`, `lambda-time` and `closing-copy` (see [`bench`]).
+//! of this process), and `proxy-path`, `batch-throughput`, `latency`, `lambda-time` and `closing-copy` (see
+//! [`bench`]).
 
 mod bench;
 mod closing;
@@ -40,7 +41,8 @@ const ALERT_QUEUE: &str = "orabridge-sensor-alerts";
 
 const USAGE: &str = "usage: orabridge-demo demo [--only <function>] | \
      sam --template <built template> --image <image> | proxy-rss [invocations] | \
-     cold-start [rounds] | proxy-path | batch-throughput | lambda-time | closing-copy";
+     cold-start [rounds] | proxy-path | batch-throughput | latency [delay-ms] | lambda-time | \
+     closing-copy";
 
 fn main() -> ExitCode {
     let command = match parse_args(std::env::args().skip(1)) {
@@ -81,6 +83,7 @@ async fn run_command(command: Command) -> ExitCode {
             // These print whether their targets were met; they fail only when they cannot measure.
             Command::ProxyPath => bench::proxy_path::run().await.map(|()| true),
             Command::BatchThroughput => bench::batch_throughput::run().await.map(|()| true),
+            Command::Latency { delay } => bench::latency::run(delay).await.map(|()| true),
             Command::LambdaTime => bench::lambda_time::run().await.map(|()| true),
             Command::ClosingCopy => bench::closing_copy::run().await.map(|()| true),
             Command::ClosingCopyRun { rows } => {
@@ -119,6 +122,10 @@ enum Command {
     ProxyPath,
     /// The sensor consumer's batch throughput ([`bench::batch_throughput`]).
     BatchThroughput,
+    /// The sensor path and run-colors' publish with a delay per AWS request
+    /// ([`bench::latency`]). The delaying proxy runs in this process, so this one uses worker
+    /// threads: the proxy must not wait for the consumer's parsing.
+    Latency { delay: std::time::Duration },
     /// finance-closing's compute per closing ([`bench::lambda_time`]).
     LambdaTime,
     /// finance-closing's result copy in bounded memory ([`bench::closing_copy`]).
@@ -176,6 +183,12 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command> {
         }
         Some("proxy-path") => Ok(Command::ProxyPath),
         Some("batch-throughput") => Ok(Command::BatchThroughput),
+        Some("latency") => {
+            let delay_ms: u64 = args.next().map(|n| n.parse()).transpose()?.unwrap_or(20);
+            Ok(Command::Latency {
+                delay: std::time::Duration::from_millis(delay_ms),
+            })
+        }
         Some("lambda-time") => Ok(Command::LambdaTime),
         Some("closing-copy") => Ok(Command::ClosingCopy),
         Some("closing-copy-run") => {
@@ -932,6 +945,8 @@ mod tests {
         for (args, single_threaded) in [
             (&["proxy-path"][..], true),
             (&["batch-throughput"][..], true),
+            (&["latency"][..], false),
+            (&["latency", "5"][..], false),
             (&["lambda-time"][..], false),
             (&["closing-copy"][..], false),
             (&["closing-copy-run", "10"][..], true),

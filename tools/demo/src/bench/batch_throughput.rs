@@ -20,14 +20,15 @@ use serde_json::json;
 const MESSAGES: usize = 10_000;
 const RUNS: usize = 7;
 
-/// The event text, built one record at a time: a JSON tree of the whole batch would set the
-/// process's memory high-water mark before the consumer even runs.
-fn batch() -> String {
+/// The event text of `messages` SQS records, built one record at a time: a JSON tree of the
+/// whole batch would set the process's memory high-water mark before the consumer even runs.
+/// `poison_percent` of the records are invalid, 1 % are in-batch duplicates.
+pub fn batch(messages: usize, poison_percent: usize) -> String {
     let mut text = String::from("{\"Records\":[");
-    for i in 0..MESSAGES {
+    for i in 0..messages {
         let record = {
-            let body = if i % 100 == 37 {
-                // 1 % poison: no timestamp and a string value.
+            let body = if (37..37 + poison_percent).contains(&(i % 100)) {
+                // Poison: no timestamp and a string value.
                 json!({"sensorId": format!("X-{i}"), "sensorType": "flow", "values": {"m3s": "n/a"}}).to_string()
             } else {
                 // 1 % duplicates: the same sensor and instant as the record before.
@@ -57,11 +58,14 @@ fn batch() -> String {
     text
 }
 
+/// The instant the batches are consumed at: their readings are from the same morning.
+pub const NOW: &str = "2026-11-20T12:00:00Z";
+
 /// Runs the batch `RUNS` times and prints the table; `Ok` whether or not the targets were met
 /// (the table says), `Err` when the measurement itself failed.
 pub async fn run() -> anyhow::Result<()> {
-    let event_text = batch();
-    let now = "2026-11-20T12:00:00Z".parse()?;
+    let event_text = batch(MESSAGES, 1);
+    let now = NOW.parse()?;
     let mut rates = Vec::with_capacity(RUNS);
     let mut objects = 0;
     for _ in 0..RUNS {
