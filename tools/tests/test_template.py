@@ -299,6 +299,49 @@ class TemplateTest(unittest.TestCase):
         sends = [s for s in consumer if "sqs:SendMessage" in as_list(s["Action"])]
         self.assertEqual([s["Resource"] for s in sends], [{"Fn::GetAtt": ["AlertsQueue", "Arn"]}])
 
+    def test_the_idempotency_table_has_the_powertools_layout_and_the_proxy_only_item_access(self):
+        # Powertools' defaults: partition key `id`, TTL attribute `expiration`
+        # (docs.powertools.aws.dev/lambda/python/latest/utilities/idempotency/#required-resources).
+        table = self.template["Resources"]["IdempotencyTable"]["Properties"]
+        self.assertEqual(table["KeySchema"], [{"AttributeName": "id", "KeyType": "HASH"}])
+        self.assertEqual(table["AttributeDefinitions"], [{"AttributeName": "id", "AttributeType": "S"}])
+        self.assertEqual(table["TimeToLiveSpecification"], {"AttributeName": "expiration", "Enabled": True})
+        proxy = self.function("ProxyFunction")
+        self.assertEqual(proxy["Environment"]["Variables"]["IDEMPOTENCY_TABLE"], {"Ref": "IdempotencyTable"})
+        granted = [s for s in statements(self.template, self.functions["ProxyFunction"])
+                   if any(a.startswith("dynamodb:") for a in as_list(s["Action"]))]
+        self.assertEqual(len(granted), 1)
+        self.assertEqual(sorted(as_list(granted[0]["Action"])),
+                         ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"])
+        self.assertEqual(granted[0]["Resource"], {"Fn::GetAtt": ["IdempotencyTable", "Arn"]})
+        for name, function in self.functions.items():
+            if name != "ProxyFunction":
+                self.assertFalse(any("dynamodb" in str(s["Action"]) for s in statements(self.template, function)), name)
+
+    def test_the_glue_table_projects_exactly_the_consumers_partition_layout(self):
+        table = self.template["Resources"]["ReadingsTable"]["Properties"]["TableInput"]
+        parameters = table["Parameters"]
+        keys = [k["Name"] for k in table["PartitionKeys"]]
+        self.assertEqual(keys, ["sensor_type", "date", "hour"])
+        self.assertEqual(parameters["projection.enabled"], "true")
+        # Every sensor type the schema accepts (shared/src/sensor.rs) is a projected partition.
+        sensor_rs = (ROOT / "shared/src/sensor.rs").read_text()
+        types_line = re.search(r"SENSOR_TYPES: \[&str; \d+\] =\s*\[([^\]]*)\]", sensor_rs)
+        self.assertIsNotNone(types_line)
+        types = re.findall(r'"([a-z_]+)"', types_line.group(1))
+        self.assertEqual(parameters["projection.sensor_type.values"].split(","), types)
+        self.assertEqual(parameters["projection.date.format"], "yyyy-MM-dd")
+        self.assertEqual((parameters["projection.hour.range"], parameters["projection.hour.digits"]), ("0,23", "2"))
+        # The key layout of the consumer (spec: sensor-consumer.md, "Processing").
+        template = sub_text(parameters["storage.location.template"])
+        self.assertTrue(template.endswith("/${LakePrefix}/readings/sensor_type=${!sensor_type}/date=${!date}/hour=${!hour}/"),
+                        template)
+        self.assertEqual(table["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"],
+                         "org.openx.data.jsonserde.JsonSerDe")
+        columns = {c["Name"] for c in table["StorageDescriptor"]["Columns"]}
+        self.assertLessEqual({"sensorid", "sensortype", "timestamp", "values", "readingid", "messageid",
+                              "receivedat"}, columns)
+
     def test_the_queue_outlives_six_consumer_timeouts_and_dead_letters_after_five(self):
         queue = self.template["Resources"]["ReadingsQueue"]["Properties"]
         timeout = self.function("SensorConsumerFunction").get(

@@ -1,0 +1,202 @@
+//! The lake can be queried as deployed: the consumer writes the demo's sample batches to S3
+//! (moto server), the objects are read back, and the Glue table and de-duplicating Athena view
+//! from template.yaml run over them in DuckDB (`tools/lake_query.py`, DuckDB pinned in
+//! tools/requirements.txt).
+//!
+//! SQS delivers at least once (docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/standard-queues.html),
+//! and a sender may resend: the same reading then lands twice, in objects of separate
+//! batches. The view keeps one line per `readingId`, the first that arrived.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use orabridge_shared::object_store::S3ObjectStore;
+use orabridge_shared::queue::SqsQueue;
+use orabridge_shared::sensor::ValidationRules;
+use orabridge_shared::testkit::{MotoServer, installed_tool, workspace_root};
+use sensor_consumer::consumer::{Consumer, DEFAULT_WRITE_CONCURRENCY, Settings};
+use sensor_consumer::thresholds::Thresholds;
+use serde_json::Value;
+
+const BUCKET: &str = "lake";
+const PREFIX: &str = "iot";
+
+fn event(name: &str) -> String {
+    std::fs::read_to_string(workspace_root().join("events").join(name)).expect("sample event")
+}
+
+/// Delivers `event` as sent by SQS at `sent` (each record's `SentTimestamp`, which becomes the
+/// lines' `receivedAt`) and consumed a minute later.
+async fn consume(consumer: &Consumer<S3ObjectStore, SqsQueue>, event: &str, sent: &str) {
+    let sent: DateTime<Utc> = sent.parse().expect("time");
+    let mut event: Value = serde_json::from_str(event).expect("event JSON");
+    for record in event["Records"].as_array_mut().expect("records") {
+        record["attributes"]["SentTimestamp"] = sent.timestamp_millis().to_string().into();
+    }
+    let now = sent + chrono::Duration::minutes(1);
+    let response = sensor_consumer::handle(consumer, &event.to_string(), "lake-query-test", now)
+        .await
+        .expect("batch handled");
+    assert_eq!(response["batchItemFailures"], serde_json::json!([]));
+}
+
+/// Every object under the lake prefix, written to `dir` under its key.
+async fn download(s3: &aws_sdk_s3::Client, dir: &Path) -> Vec<String> {
+    let listed = s3
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .prefix(format!("{PREFIX}/readings/"))
+        .send()
+        .await
+        .expect("list");
+    let mut keys = Vec::new();
+    for object in listed.contents() {
+        let key = object.key().expect("key").to_owned();
+        let body = s3
+            .get_object()
+            .bucket(BUCKET)
+            .key(&key)
+            .send()
+            .await
+            .expect("get")
+            .body
+            .collect()
+            .await
+            .expect("body")
+            .into_bytes();
+        let path = dir.join(&key);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("folders");
+        std::fs::write(&path, body).expect("write");
+        keys.push(key);
+    }
+    keys
+}
+
+fn lake_lines(dir: &Path, keys: &[String]) -> Vec<Value> {
+    keys.iter()
+        .flat_map(|key| {
+            std::fs::read_to_string(dir.join(key))
+                .expect("object")
+                .lines()
+                .map(|line| serde_json::from_str(line).expect("a JSON line"))
+                .collect::<Vec<Value>>()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_athena_view_over_the_demo_batches_keeps_one_line_per_reading_the_first_that_arrived() {
+    let python = installed_tool("DuckDB (make setup)", ".venv/bin/python").expect("make setup");
+    let moto = MotoServer::start().await.expect("moto server");
+    let sdk = moto.sdk_config().await;
+    let s3 = orabridge_shared::aws::s3_client(&sdk);
+    s3.create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .expect("bucket");
+    let consumer = Consumer::new(
+        S3ObjectStore::new(s3.clone(), BUCKET),
+        SqsQueue::new(orabridge_shared::aws::sqs_client(&sdk)),
+        Thresholds::default(),
+        Settings {
+            prefix: PREFIX.into(),
+            alert_queue_url: None,
+            rules: ValidationRules::default(),
+            write_concurrency: DEFAULT_WRITE_CONCURRENCY,
+        },
+    );
+    // The demo's batches, as the demo sends them: the mixed batch carries WL-0042's 10:15
+    // reading again, under a new message id (a resend), twenty minutes later.
+    consume(
+        &consumer,
+        &event("sqs-sensor-clean-batch.json"),
+        "2026-11-20T10:20:00Z",
+    )
+    .await;
+    consume(
+        &consumer,
+        &event("sqs-sensor-mixed-batch.json"),
+        "2026-11-20T10:40:00Z",
+    )
+    .await;
+    consume(
+        &consumer,
+        &event("sqs-sensor-fifo-batch.json"),
+        "2026-11-20T10:45:00Z",
+    )
+    .await;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lake = dir.path().join(PREFIX);
+    let keys = download(&s3, dir.path()).await;
+    let lines = lake_lines(dir.path(), &keys);
+    let mut first_arrival: BTreeMap<String, (String, String)> = BTreeMap::new();
+    for line in &lines {
+        let id = line["readingId"].as_str().expect("readingId").to_owned();
+        let arrival = (
+            line["receivedAt"].as_str().expect("receivedAt").to_owned(),
+            line["messageId"].as_str().expect("messageId").to_owned(),
+        );
+        let kept = first_arrival.entry(id).or_insert_with(|| arrival.clone());
+        if arrival < *kept {
+            *kept = arrival;
+        }
+    }
+    assert!(
+        first_arrival.len() < lines.len(),
+        "the sample batches must hold a reading twice for this test to mean anything"
+    );
+
+    let output = tokio::process::Command::new(&python)
+        .arg(workspace_root().join("tools/lake_query.py"))
+        .arg("--lake")
+        .arg(&lake)
+        .arg("--template")
+        .arg(workspace_root().join("template.yaml"))
+        .output()
+        .await
+        .expect("run tools/lake_query.py");
+    assert!(
+        output.status.success(),
+        "lake_query.py failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: Value = serde_json::from_slice(&output.stdout).expect("JSON result");
+    assert_eq!(result["readings"], lines.len(), "the table sees every line");
+    let rows = result["deduplicated"].as_array().expect("rows");
+    let ids: BTreeSet<&str> = rows
+        .iter()
+        .map(|row| row["readingid"].as_str().expect("readingid"))
+        .collect();
+    assert_eq!(ids.len(), rows.len(), "one line per readingId");
+    assert_eq!(
+        ids,
+        first_arrival.keys().map(String::as_str).collect(),
+        "and every reading"
+    );
+    for row in rows {
+        let id = row["readingid"].as_str().unwrap_or_default();
+        let (received_at, message_id) = &first_arrival[id];
+        assert_eq!(
+            row["receivedat"],
+            received_at.as_str(),
+            "{id}: the first copy"
+        );
+        assert_eq!(
+            row["messageid"],
+            message_id.as_str(),
+            "{id}: the first copy"
+        );
+        // The partition columns come from the keys, and agree with the line's own fields.
+        assert_eq!(row["sensor_type"], row["sensortype"]);
+        let timestamp = row["timestamp"].as_str().expect("timestamp");
+        assert_eq!(row["date"], &timestamp[..10]);
+        assert_eq!(row["hour"], &timestamp[11..13]);
+        assert!(
+            row["values"].as_object().is_some_and(|v| !v.is_empty()),
+            "{row}"
+        );
+    }
+}
