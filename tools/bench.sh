@@ -38,6 +38,8 @@ step "proxy added latency (orabridge-demo proxy-path)"
 latency=$("$release/orabridge-demo" proxy-path)
 step "sensor-consumer batch throughput (orabridge-demo batch-throughput)"
 consumer=$("$release/orabridge-demo" batch-throughput)
+step "sensor path and run-colors publish with 20 ms per AWS request (orabridge-demo latency 20)"
+network=$("$release/orabridge-demo" latency 20)
 step "proxy peak memory (orabridge-demo proxy-rss 300)"
 rss=$("$release/orabridge-demo" proxy-rss 300)
 step "cold starts against hello-world (orabridge-demo cold-start 60)"
@@ -66,6 +68,7 @@ shipped release profile (fat LTO, one codegen unit, position-dependent executabl
 | proxy added latency | \`cargo run --release -p orabridge-demo -- proxy-path\` |
 | proxy peak memory | \`cargo build --release\`, then \`cargo run --release -p orabridge-demo -- proxy-rss 300\` |
 | sensor-consumer throughput and memory | \`cargo run --release -p orabridge-demo -- batch-throughput\` |
+| sensor path and run-colors publish with production latency | \`cargo run --release -p orabridge-demo -- latency 20\` (delay per request in ms) |
 | cold start and peak RSS per function | \`cargo build --release\`, then \`cargo run --release -p orabridge-demo -- cold-start 60\` |
 | run-colors vs pandas and polars, 1,000,000 rows | \`cargo build --release -p run-colors\`, then \`.venv/bin/python tools/bench/run_colors_compare.py --binary target/release/run-colors\` |
 | finance-closing compute per closing, durable step | \`cargo run --release -p orabridge-demo -- lambda-time\` |
@@ -79,6 +82,8 @@ $rss
 $coldstart
 
 $consumer
+
+$network
 
 $colors
 

@@ -401,6 +401,13 @@ async fn side_effects(
             "  {mark} data lake        s3://{BUCKET}/lake: {} readings objects, {} quarantined messages (3 expected); {} alerts on {ALERT_QUEUE}",
             lake.readings, lake.quarantined, lake.alerts
         );
+        // The same objects, queried as Athena would: the template's table and view in DuckDB.
+        let query = lake_query(moto).await;
+        lake_as_expected &= query.is_ok();
+        match query {
+            Ok(summary) => println!("  ✓ lake query        {summary}"),
+            Err(err) => println!("  ✗ lake query        {err:#}"),
+        }
     }
     let mut runs_as_expected = true;
     if steps.iter().any(|s| s.function == "run-colors") {
@@ -422,6 +429,45 @@ async fn side_effects(
         }
     }
     Ok(lake_as_expected && runs_as_expected && closing_as_expected)
+}
+
+/// Downloads the lake's readings objects from moto and runs template.yaml's Glue table and
+/// de-duplicating view over them in DuckDB (`tools/lake_query.py`).
+async fn lake_query(moto: &MotoServer) -> Result<String> {
+    let root = testkit::workspace_root();
+    let python = testkit::installed_tool("DuckDB (make setup)", ".venv/bin/python")?;
+    let s3 = orabridge_shared::aws::s3_client(&moto.sdk_config().await);
+    let dir = tempfile::tempdir()?;
+    let listed = s3
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .prefix("lake/readings/")
+        .send()
+        .await?;
+    for object in listed.contents() {
+        let key = object.key().context("an object without a key")?;
+        let body = s3.get_object().bucket(BUCKET).key(key).send().await?;
+        let path = dir.path().join(key);
+        std::fs::create_dir_all(path.parent().context("a key without a folder")?)?;
+        std::fs::write(&path, body.body.collect().await?.into_bytes())?;
+    }
+    let output = tokio::process::Command::new(python)
+        .arg(root.join("tools/lake_query.py"))
+        .arg("--lake")
+        .arg(dir.path().join("lake"))
+        .output()
+        .await?;
+    anyhow::ensure!(
+        output.status.success(),
+        "tools/lake_query.py: {}",
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let kept = result["deduplicated"].as_array().map_or(0, Vec::len);
+    Ok(format!(
+        "DuckDB over those objects: {} lines in readings, {kept} in readings_deduplicated (one per readingId)",
+        result["readings"]
+    ))
 }
 
 /// The closing the trigger started, followed to its end through restate-server, then
