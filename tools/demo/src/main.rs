@@ -405,8 +405,8 @@ async fn side_effects(
         let query = lake_query(moto).await;
         lake_as_expected &= query.is_ok();
         match query {
-            Ok(summary) => println!("  ✓ lake query        {summary}"),
-            Err(err) => println!("  ✗ lake query        {err:#}"),
+            Ok(summary) => println!("  ✓ lake query       {summary}"),
+            Err(err) => println!("  ✗ lake query       {err:#}"),
         }
     }
     let mut runs_as_expected = true;
