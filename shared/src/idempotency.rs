@@ -280,16 +280,14 @@ impl<S: IdempotencyStore> Idempotency<S> {
                     {
                         return Ok(Decision::PayloadMismatch);
                     }
-                    return Ok(match (held.status, held.data) {
-                        (Status::Completed, Some(data)) => Decision::Replay(data),
-                        (Status::Completed, None) => {
-                            return Err(IdempotencyError::Malformed {
-                                id: held.id,
-                                reason: "COMPLETED without data".into(),
-                            });
-                        }
-                        (Status::InProgress, _) => Decision::InFlight,
-                    });
+                    return match (held.status, held.data) {
+                        (Status::Completed, Some(data)) => Ok(Decision::Replay(data)),
+                        (Status::Completed, None) => Err(IdempotencyError::Malformed {
+                            id: held.id,
+                            reason: "COMPLETED without data".into(),
+                        }),
+                        (Status::InProgress, _) => Ok(Decision::InFlight),
+                    };
                 }
             }
         }
@@ -636,6 +634,23 @@ mod tests {
         IdempotencyKey::parse(text.as_bytes()).unwrap()
     }
 
+    /// Begins `key` and expects to proceed; anything else fails the test with `why`.
+    async fn proceed(
+        idempotency: &Idempotency<MemoryIdempotencyStore>,
+        key_text: &str,
+        payload: &[u8],
+        (now, deadline): (DateTime<Utc>, DateTime<Utc>),
+        why: &str,
+    ) -> Claimed {
+        match idempotency
+            .begin(&key(key_text), payload, now, deadline)
+            .await
+        {
+            Ok(Decision::Proceed(claimed)) => claimed,
+            other => panic!("{why}: {other:?}"),
+        }
+    }
+
     #[test]
     fn keys_are_visible_ascii_of_at_most_256_bytes() {
         assert!(IdempotencyKey::parse(b"8e03978e-40d5-43e8-bc93-6894a57f9324").is_ok());
@@ -675,13 +690,14 @@ mod tests {
         let (idempotency, store) = idempotency();
         let now = at("2026-11-20T10:00:00Z");
         let deadline = at("2026-11-20T10:00:29Z");
-        let Decision::Proceed(claimed) = idempotency
-            .begin(&key("k1"), b"{}", now, deadline)
-            .await
-            .unwrap()
-        else {
-            panic!("the first request must proceed");
-        };
+        let claimed = proceed(
+            &idempotency,
+            "k1",
+            b"{}",
+            (now, deadline),
+            "the first request must proceed",
+        )
+        .await;
         let record = store.records().into_values().next().unwrap();
         assert_eq!(record.status, Status::InProgress);
         assert_eq!(
@@ -707,13 +723,14 @@ mod tests {
         let (idempotency, _) = idempotency();
         let now = at("2026-11-20T10:00:00Z");
         let deadline = at("2026-11-20T10:00:29Z");
-        let Decision::Proceed(claimed) = idempotency
-            .begin(&key("k"), b"A", now, deadline)
-            .await
-            .unwrap()
-        else {
-            panic!("the first request must proceed");
-        };
+        let claimed = proceed(
+            &idempotency,
+            "k",
+            b"A",
+            (now, deadline),
+            "the first request must proceed",
+        )
+        .await;
         assert_eq!(
             idempotency
                 .begin(&key("k"), b"A", now, deadline)
@@ -744,22 +761,24 @@ mod tests {
         let (idempotency, _) = idempotency();
         let now = at("2026-11-20T10:00:00Z");
         let deadline = at("2026-11-20T10:00:29Z");
-        let Decision::Proceed(_abandoned) = idempotency
-            .begin(&key("k"), b"A", now, deadline)
-            .await
-            .unwrap()
-        else {
-            panic!("the first request must proceed");
-        };
+        let _abandoned = proceed(
+            &idempotency,
+            "k",
+            b"A",
+            (now, deadline),
+            "the first request must proceed",
+        )
+        .await;
         // The invocation was killed before it finished: after its deadline the key is free.
         let later = at("2026-11-20T10:00:30Z");
-        let Decision::Proceed(claimed) = idempotency
-            .begin(&key("k"), b"A", later, later)
-            .await
-            .unwrap()
-        else {
-            panic!("an in-progress record past its deadline must not hold the key");
-        };
+        let claimed = proceed(
+            &idempotency,
+            "k",
+            b"A",
+            (later, later),
+            "an in-progress record past its deadline must not hold the key",
+        )
+        .await;
         idempotency.finish(claimed, "done", later).await.unwrap();
         let within = at("2026-11-20T10:59:00Z");
         assert_eq!(

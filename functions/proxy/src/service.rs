@@ -542,21 +542,18 @@ where
                 .map_err(ProxyError::Idempotency)?;
         let claimed = match decision {
             Decision::Proceed(claimed) => claimed,
-            Decision::Replay(data) => return replayed(&data),
+            Decision::Replay(data) => return replayed(&data, &idempotency.record_id(&key)),
             Decision::InFlight => return Err(ProxyError::IdempotencyInFlight),
             Decision::PayloadMismatch => return Err(ProxyError::IdempotencyKeyReused),
         };
         let answer = match enqueue().await {
-            Ok(answer) => StoredAnswer {
-                status: StatusCode::ACCEPTED.as_u16(),
-                body: answer,
-            },
+            Ok(answer) => answer,
             // Part of the readings is on the queue: the answer saying which is what a retry
             // under this key must get, so nothing is enqueued twice.
             Err(ProxyError::Ingest(error)) if error.enqueued_any() => {
                 let error = ProxyError::Ingest(error);
                 let body = error.body(&client.request_id);
-                self.store_answer(idempotency, claimed, error.public().0.as_u16(), body)
+                self.store_answer(idempotency, claimed, error.public().0, body)
                     .await;
                 return Err(error);
             }
@@ -571,8 +568,8 @@ where
                 return Err(error);
             }
         };
-        let response = json_response(StatusCode::ACCEPTED, &answer.body);
-        self.store_answer(idempotency, claimed, answer.status, answer.body)
+        let response = json_response(StatusCode::ACCEPTED, &answer);
+        self.store_answer(idempotency, claimed, StatusCode::ACCEPTED, answer)
             .await;
         Ok(response)
     }
@@ -583,9 +580,10 @@ where
         &self,
         idempotency: &Idempotency<I>,
         claimed: orabridge_shared::idempotency::Claimed,
-        status: u16,
+        status: StatusCode,
         body: serde_json::Value,
     ) {
+        let status = status.as_u16();
         let data = json!(StoredAnswer { status, body }).to_string();
         if let Err(error) = idempotency.finish(claimed, &data, chrono::Utc::now()).await {
             counter!("IdempotencyRecordsNotStored").increment(1);
@@ -668,11 +666,11 @@ struct StoredAnswer {
     body: serde_json::Value,
 }
 
-/// A stored answer, as first sent, marked as replayed.
-fn replayed(data: &str) -> Result<Response<Body>, ProxyError> {
+/// The answer stored in record `id`, as first sent, marked as replayed.
+fn replayed(data: &str, id: &str) -> Result<Response<Body>, ProxyError> {
     let stored: StoredAnswer = serde_json::from_str(data).map_err(|error| {
         ProxyError::Idempotency(IdempotencyError::Malformed {
-            id: String::new(),
+            id: id.to_owned(),
             reason: format!("data is not a stored answer: {error}"),
         })
     })?;

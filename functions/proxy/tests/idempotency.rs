@@ -66,6 +66,17 @@ fn post(body: &Value, key: Option<&str>) -> lambda_http::Request {
     )
 }
 
+/// A proxy over an in-memory queue and record store, with both handed back for the checks.
+fn memory_proxy() -> (
+    TestProxy<MemoryQueue, MemoryIdempotencyStore>,
+    MemoryQueue,
+    MemoryIdempotencyStore,
+) {
+    let (queue, store) = (MemoryQueue::new(), MemoryIdempotencyStore::new());
+    let proxy = proxy_over(queue.clone(), store.clone(), "memory://readings");
+    (proxy, queue, store)
+}
+
 struct Moto {
     _moto: MotoServer,
     sqs: Sqs,
@@ -249,10 +260,8 @@ async fn an_unreachable_table_answers_503_and_enqueues_nothing() {
 
 #[tokio::test]
 async fn a_throttled_table_answers_503_and_enqueues_nothing() {
-    let queue = MemoryQueue::new();
-    let store = MemoryIdempotencyStore::new();
+    let (proxy, queue, store) = memory_proxy();
     store.set_outage(Some(Outage::Throttled));
-    let proxy = proxy_over(queue.clone(), store, "memory://readings");
     let response = proxy.handle(post(&json!(reading("WL-1")), Some("k"))).await;
     assert_eq!(response.status(), 503);
     assert_eq!(body_json(&response)["error"], "idempotency_unavailable");
@@ -262,9 +271,7 @@ async fn a_throttled_table_answers_503_and_enqueues_nothing() {
 #[tokio::test]
 async fn a_key_over_256_bytes_or_with_other_than_visible_ascii_is_refused_before_anything_happens()
 {
-    let queue = MemoryQueue::new();
-    let store = MemoryIdempotencyStore::new();
-    let proxy = proxy_over(queue.clone(), store.clone(), "memory://readings");
+    let (proxy, queue, store) = memory_proxy();
     let long = "k".repeat(257);
     for (key, reason) in [
         (long.as_str(), "is 257 bytes long; at most 256 are accepted"),
@@ -294,9 +301,7 @@ async fn a_key_over_256_bytes_or_with_other_than_visible_ascii_is_refused_before
 
 #[tokio::test]
 async fn invalid_readings_give_the_key_back_so_a_corrected_retry_is_not_refused() {
-    let queue = MemoryQueue::new();
-    let store = MemoryIdempotencyStore::new();
-    let proxy = proxy_over(queue.clone(), store.clone(), "memory://readings");
+    let (proxy, _queue, store) = memory_proxy();
     let mut bad = reading("WL-1");
     bad["values"] = json!({});
     let response = proxy.handle(post(&bad, Some("k"))).await;
@@ -314,9 +319,7 @@ async fn invalid_readings_give_the_key_back_so_a_corrected_retry_is_not_refused(
 
 #[tokio::test]
 async fn a_queue_outage_releases_the_key_and_the_retry_enqueues_once() {
-    let queue = MemoryQueue::new();
-    let store = MemoryIdempotencyStore::new();
-    let proxy = proxy_over(queue.clone(), store.clone(), "memory://readings");
+    let (proxy, queue, store) = memory_proxy();
     let body = json!([reading("WL-1"), reading("WL-2")]);
     queue.set_available(false);
     let response = proxy.handle(post(&body, Some("k"))).await;
@@ -334,9 +337,7 @@ async fn a_queue_outage_releases_the_key_and_the_retry_enqueues_once() {
 
 #[tokio::test]
 async fn a_partly_enqueued_request_keeps_its_answer_so_a_retry_cannot_enqueue_twice() {
-    let queue = MemoryQueue::new();
-    let store = MemoryIdempotencyStore::new();
-    let proxy = proxy_over(queue.clone(), store.clone(), "memory://readings");
+    let (proxy, queue, _store) = memory_proxy();
     queue.refuse_bodies_containing(Some("WL-2"));
     let body = json!([reading("WL-1"), reading("WL-2")]);
     let first = proxy.handle(post(&body, Some("k"))).await;

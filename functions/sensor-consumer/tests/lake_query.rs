@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use orabridge_shared::object_store::S3ObjectStore;
 use orabridge_shared::queue::SqsQueue;
 use orabridge_shared::sensor::ValidationRules;
-use orabridge_shared::testkit::{MotoServer, installed_tool, workspace_root};
+use orabridge_shared::testkit::{MotoServer, download_objects, installed_tool, workspace_root};
 use sensor_consumer::consumer::{Consumer, DEFAULT_WRITE_CONCURRENCY, Settings};
 use sensor_consumer::thresholds::Thresholds;
 use serde_json::Value;
@@ -39,38 +39,6 @@ async fn consume(consumer: &Consumer<S3ObjectStore, SqsQueue>, event: &str, sent
         .await
         .expect("batch handled");
     assert_eq!(response["batchItemFailures"], serde_json::json!([]));
-}
-
-/// Every object under the lake prefix, written to `dir` under its key.
-async fn download(s3: &aws_sdk_s3::Client, dir: &Path) -> Vec<String> {
-    let listed = s3
-        .list_objects_v2()
-        .bucket(BUCKET)
-        .prefix(format!("{PREFIX}/readings/"))
-        .send()
-        .await
-        .expect("list");
-    let mut keys = Vec::new();
-    for object in listed.contents() {
-        let key = object.key().expect("key").to_owned();
-        let body = s3
-            .get_object()
-            .bucket(BUCKET)
-            .key(&key)
-            .send()
-            .await
-            .expect("get")
-            .body
-            .collect()
-            .await
-            .expect("body")
-            .into_bytes();
-        let path = dir.join(&key);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("folders");
-        std::fs::write(&path, body).expect("write");
-        keys.push(key);
-    }
-    keys
 }
 
 fn lake_lines(dir: &Path, keys: &[String]) -> Vec<Value> {
@@ -130,7 +98,9 @@ async fn the_athena_view_over_the_demo_batches_keeps_one_line_per_reading_the_fi
 
     let dir = tempfile::tempdir().expect("temp dir");
     let lake = dir.path().join(PREFIX);
-    let keys = download(&s3, dir.path()).await;
+    let keys = download_objects(&s3, BUCKET, &format!("{PREFIX}/readings/"), dir.path())
+        .await
+        .expect("the lake's objects");
     let lines = lake_lines(dir.path(), &keys);
     let mut first_arrival: BTreeMap<String, (String, String)> = BTreeMap::new();
     for line in &lines {

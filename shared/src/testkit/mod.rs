@@ -331,6 +331,32 @@ pub async fn create_queue(
     Ok(created.queue_url().unwrap_or_default().to_owned())
 }
 
+/// Downloads every object under `prefix` of `bucket` into `dir`, each at its key's path, and
+/// returns the keys. One listing page (up to 1,000 objects), which is what a test's lake holds.
+pub async fn download_objects(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    dir: &Path,
+) -> Result<Vec<String>, crate::errors::BoxError> {
+    let listed = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .send()
+        .await?;
+    let mut keys = Vec::new();
+    for object in listed.contents() {
+        let key = object.key().ok_or("an object without a key")?.to_owned();
+        let body = s3.get_object().bucket(bucket).key(&key).send().await?;
+        let path = dir.join(&key);
+        std::fs::create_dir_all(path.parent().ok_or("a key without a folder")?)?;
+        std::fs::write(&path, body.body.collect().await?.into_bytes())?;
+        keys.push(key);
+    }
+    Ok(keys)
+}
+
 /// Creates an idempotency table as the template declares it: partition key `id` (S), on-demand,
 /// TTL on `expiration`.
 pub async fn create_idempotency_table(

@@ -438,19 +438,9 @@ async fn lake_query(moto: &MotoServer) -> Result<String> {
     let python = testkit::installed_tool("DuckDB (make setup)", ".venv/bin/python")?;
     let s3 = orabridge_shared::aws::s3_client(&moto.sdk_config().await);
     let dir = tempfile::tempdir()?;
-    let listed = s3
-        .list_objects_v2()
-        .bucket(BUCKET)
-        .prefix("lake/readings/")
-        .send()
-        .await?;
-    for object in listed.contents() {
-        let key = object.key().context("an object without a key")?;
-        let body = s3.get_object().bucket(BUCKET).key(key).send().await?;
-        let path = dir.path().join(key);
-        std::fs::create_dir_all(path.parent().context("a key without a folder")?)?;
-        std::fs::write(&path, body.body.collect().await?.into_bytes())?;
-    }
+    testkit::download_objects(&s3, BUCKET, "lake/readings/", dir.path())
+        .await
+        .map_err(|err| anyhow::anyhow!("downloading the lake: {err}"))?;
     let output = tokio::process::Command::new(python)
         .arg(root.join("tools/lake_query.py"))
         .arg("--lake")
