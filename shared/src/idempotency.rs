@@ -26,10 +26,10 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::encoding::sha256_hex;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 
 use crate::errors::BoxError;
 
@@ -315,16 +315,6 @@ impl<S: IdempotencyStore> Idempotency<S> {
         now.timestamp()
             .saturating_add(i64::try_from(self.expires_after.as_secs()).unwrap_or(i64::MAX))
     }
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    Sha256::digest(bytes)
-        .iter()
-        .fold(String::with_capacity(64), |mut text, byte| {
-            let _ = write!(text, "{byte:02x}");
-            text
-        })
 }
 
 /// The DynamoDB adapter: one table with partition key `id` and TTL on `expiration`.

@@ -29,6 +29,7 @@ pub mod aws;
 pub mod batch;
 pub mod clock;
 pub mod config;
+pub mod encoding;
 pub mod errors;
 pub mod http;
 #[cfg(feature = "idempotency")]

@@ -196,7 +196,7 @@ fn copy_error(err: CopyError) -> HandlerError {
 }
 
 fn rfc3339(time: Option<DateTime<Utc>>) -> Option<String> {
-    time.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    time.map(orabridge_shared::encoding::rfc3339_secs)
 }
 
 /// The report of a closing that ended before its copy (stopped, cancelled, or failed in a

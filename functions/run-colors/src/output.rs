@@ -6,6 +6,7 @@
 
 use std::io::{self, Write};
 
+use orabridge_shared::encoding::hex;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -171,22 +172,6 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
-/// Lower-case hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
-
-/// SHA-256 of `bytes` as lower-case hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
 /// One output file in the manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct FileEntry {
@@ -245,6 +230,7 @@ pub struct RulesSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use orabridge_shared::encoding::sha256_hex;
 
     fn csv(field: &str) -> String {
         let mut out = Vec::new();

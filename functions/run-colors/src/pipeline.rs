@@ -17,11 +17,12 @@ use std::time::Instant;
 use crate::interner::{Interner, StringList};
 use crate::output::{
     BLOCK, FileEntry, HashingWriter, Manifest, RowCounts, RulesSummary, Text, is_plain,
-    is_plain_line, push_csv_field, push_json_string, sha256_hex,
+    is_plain_line, push_csv_field, push_json_string,
 };
 use crate::repeated_ids::IdLedger;
 use crate::rules::{Field, PriceOrder, RowValues, Rules};
 use crate::values::{self, Micros};
+use orabridge_shared::encoding::sha256_hex;
 
 /// Why a source could not deliver rows.
 #[derive(Debug, thiserror::Error)]

@@ -13,10 +13,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
 use chrono::{DateTime, Utc};
+use orabridge_shared::encoding::{hex, rfc3339_millis as rfc3339, sha256_of_parts};
 use orabridge_shared::sensor::{Reading, ValidationRules, into_readings, validate};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::thresholds::Thresholds;
 
@@ -383,29 +383,10 @@ fn with_slash(prefix: &str) -> String {
     }
 }
 
-fn rfc3339(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 /// The first 8 bytes of SHA-256 over the parts, NUL-separated.
 fn digest(parts: &[&str]) -> [u8; 8] {
-    let mut hasher = Sha256::new();
-    for part in parts {
-        hasher.update(part.as_bytes());
-        hasher.update([0u8]);
-    }
     let mut out = [0u8; 8];
-    out.copy_from_slice(&hasher.finalize()[..8]);
-    out
-}
-
-fn hex(bytes: &[u8; 8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(16);
-    for byte in bytes {
-        out.push(char::from(HEX[usize::from(byte >> 4)]));
-        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
-    }
+    out.copy_from_slice(&sha256_of_parts(parts)[..8]);
     out
 }
 

@@ -506,7 +506,6 @@ async fn simulated_closing(
 
 /// Follows `latest.json` to the run's manifest and checks every file's size and SHA-256.
 async fn published_run(moto: &MotoServer) -> Result<String> {
-    use sha2::Digest;
     let s3 = orabridge_shared::aws::s3_client(&moto.sdk_config().await);
     let get = |key: String| {
         let s3 = s3.clone();
@@ -535,10 +534,7 @@ async fn published_run(moto: &MotoServer) -> Result<String> {
     {
         let name = file["name"].as_str().unwrap_or_default();
         let body = get(format!("{folder}{name}")).await?;
-        let digest: String = sha2::Sha256::digest(&body)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let digest = orabridge_shared::encoding::sha256_hex(&body);
         anyhow::ensure!(
             file["sha256"] == digest.as_str() && file["size"] == body.len(),
             "{name} does not match its manifest entry"
@@ -655,9 +651,7 @@ fn with_fresh_readings(event_file: &Path, state_dir: &Path) -> Result<PathBuf> {
     let offset = chrono::Utc::now() - chrono::Duration::minutes(1) - newest;
     let mut shift = |v: &mut Value| {
         if let Some(at) = parse(v) {
-            *v = (at + offset)
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                .into();
+            *v = orabridge_shared::encoding::rfc3339_secs(at + offset).into();
         }
     };
     for body in parsed_bodies.iter_mut().flatten() {

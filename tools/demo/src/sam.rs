@@ -694,8 +694,8 @@ fn random_bytes(len: usize) -> Bytes {
 
 /// `count` valid readings stamped a minute ago, as `{"readings": [...]}`.
 fn fresh_readings(count: usize) -> serde_json::Value {
-    let at = (chrono::Utc::now() - chrono::Duration::minutes(1))
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let at =
+        orabridge_shared::encoding::rfc3339_secs(chrono::Utc::now() - chrono::Duration::minutes(1));
     let readings: Vec<serde_json::Value> = (0..count)
         .map(|i| {
             serde_json::json!({
