@@ -12,13 +12,13 @@ use crate::errors::BoxError;
 /// A put failed; the object may or may not exist. Callers retry the whole write.
 #[derive(Debug, thiserror::Error)]
 #[error("writing {key} failed")]
-pub struct StoreError {
+pub struct ObjectStoreError {
     key: String,
     #[source]
     source: BoxError,
 }
 
-impl StoreError {
+impl ObjectStoreError {
     /// Wraps an adapter error for `key`.
     pub fn new(key: &str, source: impl Into<BoxError>) -> Self {
         Self {
@@ -36,7 +36,7 @@ pub trait ObjectStore: Send + Sync {
         key: &str,
         body: Vec<u8>,
         content_type: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<(), ObjectStoreError>> + Send;
 
     /// Writes (or replaces) `key` with the content of a local file. The default reads the file
     /// into memory; the S3 adapter streams it from disk instead.
@@ -45,11 +45,11 @@ pub trait ObjectStore: Send + Sync {
         key: &str,
         path: &std::path::Path,
         content_type: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+    ) -> impl Future<Output = Result<(), ObjectStoreError>> + Send {
         async move {
             let body = tokio::fs::read(path)
                 .await
-                .map_err(|err| StoreError::new(key, err))?;
+                .map_err(|err| ObjectStoreError::new(key, err))?;
             self.put(key, body, content_type).await
         }
     }
@@ -73,7 +73,12 @@ impl S3ObjectStore {
 }
 
 impl ObjectStore for S3ObjectStore {
-    async fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), StoreError> {
+    async fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), ObjectStoreError> {
         self.put_body(key, body.into(), content_type).await
     }
 
@@ -82,11 +87,11 @@ impl ObjectStore for S3ObjectStore {
         key: &str,
         path: &std::path::Path,
         content_type: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), ObjectStoreError> {
         // Streamed from disk: a run's colors.json can be larger than the function's memory.
         let body = aws_sdk_s3::primitives::ByteStream::from_path(path)
             .await
-            .map_err(|err| StoreError::new(key, err))?;
+            .map_err(|err| ObjectStoreError::new(key, err))?;
         self.put_body(key, body, content_type).await
     }
 }
@@ -97,7 +102,7 @@ impl S3ObjectStore {
         key: &str,
         body: aws_sdk_s3::primitives::ByteStream,
         content_type: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), ObjectStoreError> {
         self.client
             .put_object()
             .bucket(&self.bucket)
@@ -106,7 +111,7 @@ impl S3ObjectStore {
             .body(body)
             .send()
             .await
-            .map_err(|err| StoreError::new(key, err))?;
+            .map_err(|err| ObjectStoreError::new(key, err))?;
         Ok(())
     }
 }
@@ -152,7 +157,12 @@ impl MemoryObjectStore {
 }
 
 impl ObjectStore for MemoryObjectStore {
-    async fn put(&self, key: &str, body: Vec<u8>, _content_type: &str) -> Result<(), StoreError> {
+    async fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        _content_type: &str,
+    ) -> Result<(), ObjectStoreError> {
         let mut state = self.state();
         state.puts += 1;
         if state
@@ -160,7 +170,7 @@ impl ObjectStore for MemoryObjectStore {
             .as_deref()
             .is_some_and(|prefix| key.starts_with(prefix))
         {
-            return Err(StoreError::new(key, "store refused the write"));
+            return Err(ObjectStoreError::new(key, "store refused the write"));
         }
         state.objects.insert(key.to_owned(), body);
         Ok(())

@@ -47,13 +47,13 @@ pub struct Fetched {
 /// The source could not answer (network, throttling, permissions): an outage, not a missing name.
 #[derive(Debug, thiserror::Error)]
 #[error("{operation} failed")]
-pub struct SourceError {
+pub struct ParameterSourceError {
     operation: &'static str,
     #[source]
     source: BoxError,
 }
 
-impl SourceError {
+impl ParameterSourceError {
     /// Wraps the adapter's own error, keeping it as the source.
     pub fn new(operation: &'static str, source: impl Into<BoxError>) -> Self {
         Self {
@@ -71,7 +71,7 @@ pub trait ParameterSource: Send + Sync {
         &self,
         names: &[String],
         decrypt: bool,
-    ) -> impl Future<Output = Result<Fetched, SourceError>> + Send;
+    ) -> impl Future<Output = Result<Fetched, ParameterSourceError>> + Send;
 }
 
 /// The SSM Parameter Store adapter.
@@ -106,7 +106,7 @@ impl SsmParameterSource {
         name: &str,
         decrypt: bool,
         fetched: &mut Fetched,
-    ) -> Result<(), SourceError> {
+    ) -> Result<(), ParameterSourceError> {
         let response = self
             .client
             .get_parameter()
@@ -128,14 +128,18 @@ impl SsmParameterSource {
             {
                 fetched.missing.push(name.to_owned());
             }
-            Err(err) => return Err(SourceError::new("SSM GetParameter", err)),
+            Err(err) => return Err(ParameterSourceError::new("SSM GetParameter", err)),
         }
         Ok(())
     }
 }
 
 impl ParameterSource for SsmParameterSource {
-    async fn fetch(&self, names: &[String], decrypt: bool) -> Result<Fetched, SourceError> {
+    async fn fetch(
+        &self,
+        names: &[String],
+        decrypt: bool,
+    ) -> Result<Fetched, ParameterSourceError> {
         let mut fetched = Fetched::default();
         let (selected, plain): (Vec<&String>, Vec<&String>) =
             names.iter().partition(|name| has_selector(name));
@@ -150,7 +154,7 @@ impl ParameterSource for SsmParameterSource {
                 .with_decryption(decrypt)
                 .send()
                 .await
-                .map_err(|err| SourceError::new("SSM GetParameters", err))?;
+                .map_err(|err| ParameterSourceError::new("SSM GetParameters", err))?;
             for parameter in response.parameters() {
                 if let (Some(name), Some(value)) = (parameter.name(), parameter.value()) {
                     fetched
@@ -218,11 +222,15 @@ impl MemoryParameterSource {
 }
 
 impl ParameterSource for MemoryParameterSource {
-    async fn fetch(&self, names: &[String], _decrypt: bool) -> Result<Fetched, SourceError> {
+    async fn fetch(
+        &self,
+        names: &[String],
+        _decrypt: bool,
+    ) -> Result<Fetched, ParameterSourceError> {
         let mut state = self.state();
         state.calls.push(names.to_vec());
         if state.unavailable {
-            return Err(SourceError::new(
+            return Err(ParameterSourceError::new(
                 "in-memory parameter source",
                 "source marked unavailable",
             ));
@@ -257,7 +265,7 @@ pub enum ParameterError {
         names: Vec<String>,
         /// What went wrong talking to the source.
         #[source]
-        source: SourceError,
+        source: ParameterSourceError,
     },
 }
 
@@ -551,7 +559,7 @@ impl<S: ParameterSource, C: Clock> ParameterStore<S, C> {
         decrypt: bool,
         now: Instant,
         mut served: HashMap<String, Parameter>,
-        error: SourceError,
+        error: ParameterSourceError,
     ) -> Result<HashMap<String, Parameter>, ParameterError> {
         let cache = self.cache();
         let (cached, uncached): (Vec<_>, Vec<_>) = names

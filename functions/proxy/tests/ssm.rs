@@ -137,7 +137,8 @@ impl orabridge_shared::params::ParameterSource for SlowSource {
         &self,
         _names: &[String],
         _decrypt: bool,
-    ) -> Result<orabridge_shared::params::Fetched, orabridge_shared::params::SourceError> {
+    ) -> Result<orabridge_shared::params::Fetched, orabridge_shared::params::ParameterSourceError>
+    {
         tokio::time::sleep(std::time::Duration::from_secs(60)).await;
         Ok(orabridge_shared::params::Fetched::default())
     }

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use orabridge_shared::object_store::{ObjectStore, StoreError};
+use orabridge_shared::object_store::{ObjectStore, ObjectStoreError};
 use serde::Serialize;
 
 use crate::output::Manifest;
@@ -34,7 +34,7 @@ pub struct Latest {
 pub struct PublishError {
     run_id: String,
     #[source]
-    source: StoreError,
+    source: ObjectStoreError,
 }
 
 /// The S3 layout of runs under one prefix.

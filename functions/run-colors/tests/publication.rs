@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use lambda_runtime::Diagnostic;
-use orabridge_shared::object_store::{ObjectStore, S3ObjectStore, StoreError};
+use orabridge_shared::object_store::{ObjectStore, ObjectStoreError, S3ObjectStore};
 use orabridge_shared::params::{DEFAULT_TTL, ParameterStore, SsmParameterSource};
 use orabridge_shared::testkit::{MotoServer, put_parameter};
 use run_colors::function::{
@@ -39,16 +39,26 @@ struct Failing {
 }
 
 impl ObjectStore for Failing {
-    async fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), StoreError> {
+    async fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), ObjectStoreError> {
         if self.suffix.is_some_and(|s| key.ends_with(s)) {
-            return Err(StoreError::new(key, "injected failure"));
+            return Err(ObjectStoreError::new(key, "injected failure"));
         }
         self.inner.put(key, body, content_type).await
     }
 
-    async fn put_file(&self, key: &str, path: &Path, content_type: &str) -> Result<(), StoreError> {
+    async fn put_file(
+        &self,
+        key: &str,
+        path: &Path,
+        content_type: &str,
+    ) -> Result<(), ObjectStoreError> {
         if self.suffix.is_some_and(|s| key.ends_with(s)) {
-            return Err(StoreError::new(key, "injected failure"));
+            return Err(ObjectStoreError::new(key, "injected failure"));
         }
         self.inner.put_file(key, path, content_type).await
     }

@@ -72,7 +72,7 @@ async fn put_one<O: ObjectStore>(
 ) -> (
     Write,
     String,
-    Result<(), orabridge_shared::object_store::StoreError>,
+    Result<(), orabridge_shared::object_store::ObjectStoreError>,
 ) {
     let outcome = store.put(&key, body, content_type).await;
     (write, key, outcome)

@@ -15,6 +15,7 @@ pub mod thresholds;
 
 use std::collections::HashSet;
 
+use aws_lambda_events::event::sqs::SqsBatchResponse;
 use chrono::{DateTime, TimeZone, Utc};
 use orabridge_shared::batch::{
     BatchRecord, RecordResult, SqsEventRef, SqsRecordRef, batch_response, process_records,
@@ -24,8 +25,29 @@ use orabridge_shared::object_store::ObjectStore;
 use orabridge_shared::queue::MessageQueue;
 use serde_json::Value;
 
-use crate::consumer::Consumer;
+use crate::consumer::{Consumer, Summary};
 use crate::lake::Message;
+
+/// What the function answers: the partial batch response to an SQS event, the batch's summary
+/// to a direct invocation. Serialized as that answer alone, as Lambda expects it.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    /// To an SQS event: the messages SQS must deliver again (`batchItemFailures`).
+    Batch(SqsBatchResponse),
+    /// To `{"readings": [...]}`: what the readings came to.
+    Direct(Summary),
+}
+
+impl Answer {
+    /// The message ids reported as failed (an SQS answer) or how many failed (a direct one).
+    pub fn failed(&self) -> usize {
+        match self {
+            Answer::Batch(response) => response.batch_item_failures.len(),
+            Answer::Direct(summary) => summary.failed,
+        }
+    }
+}
 
 /// Why an invocation failed as a whole.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +58,14 @@ pub enum InvocationError {
     /// An SQS event that does not deserialize.
     #[error("the SQS event is malformed")]
     MalformedSqsEvent(#[source] serde_json::Error),
+    /// A record without a `messageId`: SQS always sets one, and a partial batch response cannot
+    /// name the record without it (Lambda fails a whole batch whose `itemIdentifier` is empty
+    /// or unknown), so the batch fails as a whole and SQS delivers it again, losing nothing.
+    #[error("record {index} of the SQS event has no messageId")]
+    RecordWithoutMessageId {
+        /// The record's position in `Records`, from 0.
+        index: usize,
+    },
 }
 
 impl From<InvocationError> for Diagnostic {
@@ -59,12 +89,17 @@ pub async fn handle<O: ObjectStore, Q: MessageQueue>(
     payload: &str,
     request_id: &str,
     now: DateTime<Utc>,
-) -> Result<Value, InvocationError> {
+) -> Result<Answer, InvocationError> {
     let probe: Probe = serde_json::from_str(payload).map_err(|_| InvocationError::UnknownEvent)?;
     if probe.records.is_some() {
         let event: SqsEventRef =
             serde_json::from_str(payload).map_err(InvocationError::MalformedSqsEvent)?;
-        return Ok(handle_sqs(consumer, &event.records, now).await);
+        if let Some(index) = event.records.iter().position(|r| r.message_id().is_none()) {
+            return Err(InvocationError::RecordWithoutMessageId { index });
+        }
+        return Ok(Answer::Batch(
+            handle_sqs(consumer, &event.records, now).await,
+        ));
     }
     if probe.readings.is_none() {
         return Err(InvocationError::UnknownEvent);
@@ -89,14 +124,14 @@ pub async fn handle<O: ObjectStore, Q: MessageQueue>(
         });
     }
     let (_, summary) = consumer.write(batch.finish()).await;
-    Ok(serde_json::to_value(summary).unwrap_or_default())
+    Ok(Answer::Direct(summary))
 }
 
 async fn handle_sqs<O: ObjectStore, Q: MessageQueue>(
     consumer: &Consumer<O, Q>,
     records: &[SqsRecordRef<'_>],
     now: DateTime<Utc>,
-) -> Value {
+) -> SqsBatchResponse {
     let mut failed = HashSet::new();
     let mut batch = consumer.batch(now);
     let results = process_records(records, |record| {
@@ -105,6 +140,7 @@ async fn handle_sqs<O: ObjectStore, Q: MessageQueue>(
             .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
             .unwrap_or(now);
         batch.add(&Message {
+            // Every record has one: `handle` refused the event otherwise.
             id: record.message_id().unwrap_or_default(),
             body: record.body.as_deref().unwrap_or_default(),
             attributes: record.attributes,
@@ -126,5 +162,5 @@ async fn handle_sqs<O: ObjectStore, Q: MessageQueue>(
         objects = summary.objects.len(),
         "batch processed"
     );
-    serde_json::to_value(batch_response(records, &failed)).unwrap_or_default()
+    batch_response(records, &failed)
 }

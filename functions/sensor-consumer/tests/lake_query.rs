@@ -38,6 +38,7 @@ async fn consume(consumer: &Consumer<S3ObjectStore, SqsQueue>, event: &str, sent
     let response = sensor_consumer::handle(consumer, &event.to_string(), "lake-query-test", now)
         .await
         .expect("batch handled");
+    let response = serde_json::to_value(response).expect("answer JSON");
     assert_eq!(response["batchItemFailures"], serde_json::json!([]));
 }
 

@@ -135,14 +135,16 @@ async fn deliver<O: ObjectStore, Q: MessageQueue>(
     fifo: bool,
     request_id: &str,
 ) -> Value {
-    sensor_consumer::handle(
+    let answer = sensor_consumer::handle(
         consumer,
         &sqs_event(batch, fifo).to_string(),
         request_id,
         now(),
     )
     .await
-    .expect("an SQS event is always handled")
+    .expect("an SQS event is always handled");
+    // The JSON Lambda sees.
+    serde_json::to_value(answer).expect("answer JSON")
 }
 
 fn failures(response: &Value) -> Vec<&str> {
@@ -358,9 +360,11 @@ async fn a_direct_invocation_returns_a_summary() {
         serde_json::from_str::<Value>(&reading("F-1", "flow", "2026-11-20T10:00:00Z", json!({"m3s": 1.0}))).unwrap(),
         json!({"sensorId": "bad"}),
     ]});
-    let summary = sensor_consumer::handle(&consumer, &payload.to_string(), "req-9", now())
+    let answer = sensor_consumer::handle(&consumer, &payload.to_string(), "req-9", now())
         .await
         .unwrap();
+    assert!(matches!(answer, sensor_consumer::Answer::Direct(_)));
+    let summary = serde_json::to_value(answer).unwrap();
     assert_eq!(summary["accepted"], 1);
     assert_eq!(summary["quarantined"], 1);
     assert_eq!(summary["failed"], 0);
@@ -390,6 +394,50 @@ async fn an_unknown_event_is_an_invalid_event_error() {
     );
 }
 
+/// Lambda fails a whole batch whose response names an empty or unknown `itemIdentifier`
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html>), so a record
+/// without a `messageId` cannot be reported alone: the invocation fails, naming the record, and
+/// writes nothing, so SQS delivers the batch again and nothing is lost.
+#[tokio::test]
+async fn a_record_without_a_message_id_fails_the_batch_naming_the_record() {
+    let store = MemoryObjectStore::new();
+    let consumer = Consumer::new(
+        store.clone(),
+        MemoryQueue::new(),
+        Thresholds::default(),
+        settings(None),
+    );
+    let mut event = sqs_event(
+        &[
+            (
+                "m-1",
+                reading("F-1", "flow", "2026-11-20T10:00:00Z", json!({"m3s": 1.0})),
+            ),
+            (
+                "m-2",
+                reading("F-2", "flow", "2026-11-20T10:00:00Z", json!({"m3s": 2.0})),
+            ),
+        ],
+        false,
+    );
+    event["Records"][1]
+        .as_object_mut()
+        .expect("record")
+        .remove("messageId");
+    let err = sensor_consumer::handle(&consumer, &event.to_string(), "req", now())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "record 1 of the SQS event has no messageId"
+    );
+    assert_eq!(
+        orabridge_shared::lambda::Diagnostic::from(err).error_type,
+        "InvalidEvent"
+    );
+    assert!(store.objects().is_empty(), "nothing written");
+}
+
 /// A store that counts the writes in flight and keeps each open for a few scheduler turns, so
 /// writes that overlap are seen overlapping; the first `fail_first` keys (in order) fail.
 #[derive(Default)]
@@ -406,14 +454,14 @@ impl ObjectStore for CountingStore {
         key: &str,
         body: Vec<u8>,
         content_type: &str,
-    ) -> Result<(), orabridge_shared::object_store::StoreError> {
+    ) -> Result<(), orabridge_shared::object_store::ObjectStoreError> {
         use std::sync::atomic::Ordering;
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.most.fetch_max(now, Ordering::SeqCst);
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         if self.failing.lock().expect("lock").contains(key) {
-            return Err(orabridge_shared::object_store::StoreError::new(
+            return Err(orabridge_shared::object_store::ObjectStoreError::new(
                 key,
                 std::io::Error::other("S3 said 503 SlowDown"),
             ));

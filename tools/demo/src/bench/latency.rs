@@ -78,12 +78,7 @@ impl Work {
                 );
                 started = Instant::now();
                 let response = sensor_consumer::handle(&consumer, event, "bench", now).await?;
-                ensure!(
-                    response["batchItemFailures"]
-                        .as_array()
-                        .is_some_and(Vec::is_empty),
-                    "unexpected failures: {response}"
-                );
+                ensure!(response.failed() == 0, "unexpected failures: {response:?}");
             }
             Work::Ingest(body) => {
                 let queue = SpreadQueue::new(&side.sqs, INGESTED.div_ceil(10)).await?;
