@@ -44,6 +44,16 @@ fn sqs_event(records: &[(&str, String)], fifo: bool) -> Value {
     json!({ "Records": records })
 }
 
+/// A consumer over `store` and an in-memory queue, with no thresholds.
+fn memory_consumer(store: &MemoryObjectStore) -> Consumer<MemoryObjectStore, MemoryQueue> {
+    Consumer::new(
+        store.clone(),
+        MemoryQueue::new(),
+        Thresholds::default(),
+        settings(None),
+    )
+}
+
 fn reading(id: &str, kind: &str, ts: &str, values: Value) -> String {
     json!({"sensorId": id, "sensorType": kind, "timestamp": ts, "values": values, "zone": "Z1"})
         .to_string()
@@ -350,12 +360,7 @@ async fn a_fifo_batch_with_a_failure_in_the_middle_reports_it_and_every_later_re
 #[tokio::test]
 async fn a_direct_invocation_returns_a_summary() {
     let store = MemoryObjectStore::new();
-    let consumer = Consumer::new(
-        store.clone(),
-        MemoryQueue::new(),
-        Thresholds::default(),
-        settings(None),
-    );
+    let consumer = memory_consumer(&store);
     let payload = json!({"readings": [
         serde_json::from_str::<Value>(&reading("F-1", "flow", "2026-11-20T10:00:00Z", json!({"m3s": 1.0}))).unwrap(),
         json!({"sensorId": "bad"}),
@@ -379,12 +384,7 @@ async fn a_direct_invocation_returns_a_summary() {
 
 #[tokio::test]
 async fn an_unknown_event_is_an_invalid_event_error() {
-    let consumer = Consumer::new(
-        MemoryObjectStore::new(),
-        MemoryQueue::new(),
-        Thresholds::default(),
-        settings(None),
-    );
+    let consumer = memory_consumer(&MemoryObjectStore::new());
     let err = sensor_consumer::handle(&consumer, r#"{"hello": 1}"#, "req", now())
         .await
         .unwrap_err();
@@ -401,12 +401,7 @@ async fn an_unknown_event_is_an_invalid_event_error() {
 #[tokio::test]
 async fn a_record_without_a_message_id_fails_the_batch_naming_the_record() {
     let store = MemoryObjectStore::new();
-    let consumer = Consumer::new(
-        store.clone(),
-        MemoryQueue::new(),
-        Thresholds::default(),
-        settings(None),
-    );
+    let consumer = memory_consumer(&store);
     let mut event = sqs_event(
         &[
             (
