@@ -171,7 +171,20 @@ pub fn process_records<R: BatchRecord, T>(
         .collect()
 }
 
-/// The partial batch response for `records` given the ids that failed.
+/// The position of the first record without a `messageId`, if any. Such a record cannot be
+/// reported in a partial batch response: Lambda fails the whole batch when an
+/// `itemIdentifier` is empty or names no message of the batch
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html>). A handler
+/// refuses the event instead, so SQS delivers it again and nothing is lost.
+pub fn record_without_message_id<R: BatchRecord>(records: &[R]) -> Option<usize> {
+    records
+        .iter()
+        .position(|record| record.message_id().is_none())
+}
+
+/// The partial batch response for `records` given the ids that failed. Records without a
+/// `messageId` cannot be named and are left out: check with [`record_without_message_id`]
+/// first.
 pub fn batch_response<R: BatchRecord>(records: &[R], failed: &HashSet<String>) -> SqsBatchResponse {
     let fifo = is_fifo(records);
     let mut response = SqsBatchResponse::default();
@@ -211,6 +224,19 @@ mod tests {
             .iter()
             .map(|f| f.item_identifier.as_str())
             .collect()
+    }
+
+    #[test]
+    fn the_first_record_without_a_message_id_is_found_by_position() {
+        let mut records = vec![
+            record("m1", false),
+            record("m2", false),
+            record("m3", false),
+        ];
+        assert_eq!(record_without_message_id(&records), None);
+        records[1].message_id = None;
+        records[2].message_id = None;
+        assert_eq!(record_without_message_id(&records), Some(1));
     }
 
     #[test]

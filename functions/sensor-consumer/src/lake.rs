@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
 use chrono::{DateTime, Utc};
-use orabridge_shared::encoding::{hex, rfc3339_millis as rfc3339, sha256_of_parts};
+use orabridge_shared::encoding::{hex, rfc3339_millis, sha256_of_parts};
 use orabridge_shared::sensor::{Reading, ValidationRules, into_readings, validate};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
@@ -173,7 +173,7 @@ impl<'c> LakeBatch<'c> {
                         "body": message.body,
                         "attributes": message.attributes,
                         "reasons": reasons,
-                        "receivedAt": rfc3339(message.received_at),
+                        "receivedAt": rfc3339_millis(message.received_at),
                     }),
                 });
                 return;
@@ -181,7 +181,7 @@ impl<'c> LakeBatch<'c> {
         };
 
         self.scratch.clear();
-        let received_at = rfc3339(message.received_at);
+        let received_at = rfc3339_millis(message.received_at);
         let mut pending = Vec::with_capacity(readings.len());
         for reading in readings {
             let digest = reading_digest(&reading);

@@ -19,6 +19,7 @@ use aws_lambda_events::event::sqs::SqsBatchResponse;
 use chrono::{DateTime, TimeZone, Utc};
 use orabridge_shared::batch::{
     BatchRecord, RecordResult, SqsEventRef, SqsRecordRef, batch_response, process_records,
+    record_without_message_id,
 };
 use orabridge_shared::lambda::{Diagnostic, diagnostic};
 use orabridge_shared::object_store::ObjectStore;
@@ -40,7 +41,8 @@ pub enum Answer {
 }
 
 impl Answer {
-    /// The message ids reported as failed (an SQS answer) or how many failed (a direct one).
+    /// How many messages failed: those reported in `batchItemFailures` (an SQS answer), or the
+    /// summary's `failed` (a direct one).
     pub fn failed(&self) -> usize {
         match self {
             Answer::Batch(response) => response.batch_item_failures.len(),
@@ -59,8 +61,8 @@ pub enum InvocationError {
     #[error("the SQS event is malformed")]
     MalformedSqsEvent(#[source] serde_json::Error),
     /// A record without a `messageId`: SQS always sets one, and a partial batch response cannot
-    /// name the record without it (Lambda fails a whole batch whose `itemIdentifier` is empty
-    /// or unknown), so the batch fails as a whole and SQS delivers it again, losing nothing.
+    /// name the record without it (see [`record_without_message_id`]), so the batch fails as a
+    /// whole and SQS delivers it again, losing nothing.
     #[error("record {index} of the SQS event has no messageId")]
     RecordWithoutMessageId {
         /// The record's position in `Records`, from 0.
@@ -94,7 +96,7 @@ pub async fn handle<O: ObjectStore, Q: MessageQueue>(
     if probe.records.is_some() {
         let event: SqsEventRef =
             serde_json::from_str(payload).map_err(InvocationError::MalformedSqsEvent)?;
-        if let Some(index) = event.records.iter().position(|r| r.message_id().is_none()) {
+        if let Some(index) = record_without_message_id(&event.records) {
             return Err(InvocationError::RecordWithoutMessageId { index });
         }
         return Ok(Answer::Batch(
