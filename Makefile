@@ -98,14 +98,20 @@ lint: setup ## rustfmt check, clippy with warnings denied, cfn-lint on the templ
 fmt: ## Format the code
 	cargo fmt --all
 
+# The demo runner and the functions it serves, compiled where cargo's progress shows: one
+# package at a time, as `cargo lambda watch` builds each function (its own features), so the
+# emulator finds them built. $(1): the functions.
+demo_build = @tools/step.sh "compiling the demo runner and $(1) (cargo prints its progress)" \
+	  "about 9 min the first time for all four, seconds after" \
+	  bash -c 'for package in orabridge-demo $(1); do cargo build --locked -p $$package; done'
+
 demo: setup ## Run the suite locally on its embedded defaults and print what happened
-	@tools/step.sh "demo: compiling the functions and the demo runner (cargo prints its progress)" \
-	  "about 9 min the first time, seconds after" \
-	  bash -c 'for package in orabridge-demo $(FUNCTIONS); do cargo build --locked -p $$package; done'
-	@tools/step.sh "demo: running every function under cargo lambda watch" "about 2 min" \
+	$(call demo_build,$(FUNCTIONS))
+	@tools/step.sh "demo: running every function under cargo lambda watch" "about 40 s" \
 	  cargo run --quiet --locked -p orabridge-demo -- demo
 
 $(addprefix invoke-,$(FUNCTIONS)): invoke-%: setup ## Start the local stack and invoke one function with its sample events
+	$(call demo_build,$*)
 	cargo run --quiet --locked -p orabridge-demo -- demo --only $*
 
 # `make bench` needs moto (proxy memory, cold starts), pandas and polars (the run-colors
