@@ -15,6 +15,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use crate::config::VarSource;
 use crate::http::process_root_store;
 use crate::http::sdk::SdkHttpClient;
+use crate::params::{DEFAULT_TTL, ParameterStore, SsmParameterSource};
 
 /// Loads the SDK configuration from the standard provider chains (environment, profile,
 /// container or instance metadata), with the suite's HTTP client. Call once per process and
@@ -89,6 +90,11 @@ pub fn s3_timeouts() -> TimeoutConfig {
 /// An SSM client.
 pub fn ssm_client(sdk: &SdkConfig) -> aws_sdk_ssm::Client {
     aws_sdk_ssm::Client::new(sdk)
+}
+
+/// The SSM parameter store every function reads its parameters through, with the default TTL.
+pub fn ssm_parameter_store(sdk: &SdkConfig) -> ParameterStore<SsmParameterSource> {
+    ParameterStore::new(SsmParameterSource::new(ssm_client(sdk)), DEFAULT_TTL)
 }
 
 /// An SQS client.

@@ -29,6 +29,12 @@ impl VarSource for ProcessEnv {
     }
 }
 
+impl<T: VarSource + ?Sized> VarSource for &T {
+    fn var(&self, name: &str) -> Option<String> {
+        (**self).var(name)
+    }
+}
+
 impl VarSource for HashMap<String, String> {
     fn var(&self, name: &str) -> Option<String> {
         self.get(name).cloned()
@@ -58,8 +64,9 @@ pub enum ConfigError {
         /// The variable's name.
         name: String,
     },
-    /// The variable is set but its value does not parse. Secret values are never quoted.
-    #[error("environment variable {name} is malformed: {reason}")]
+    /// The variable is set (or its parameter holds a value) but the value does not parse.
+    /// Secret values are never quoted.
+    #[error("{name} is malformed: {reason}")]
     Malformed {
         /// The variable's name.
         name: String,
@@ -109,6 +116,20 @@ impl<S: VarSource> ConfigReader<S> {
     /// The value of `name` as a string, if set.
     pub fn optional_string(&self, name: &str) -> Option<String> {
         self.raw(name)
+    }
+
+    /// The value of `name`, or else of `old_name` (what it was called before it was renamed),
+    /// with a warning that names the variable to use instead.
+    pub fn optional_string_renamed(&self, name: &str, old_name: &str) -> Option<String> {
+        self.raw(name).or_else(|| {
+            let value = self.raw(old_name)?;
+            tracing::warn!(
+                variable = %old_name,
+                use_instead = %name,
+                "{old_name} is deprecated: set {name} instead"
+            );
+            Some(value)
+        })
     }
 
     /// The value of `name` as a string; [`ConfigError::Missing`] when unset.
@@ -169,20 +190,52 @@ impl<S: VarSource> ConfigReader<S> {
         }
     }
 
-    /// A duration given in whole seconds, or `default` when unset.
-    pub fn secs_or(&self, name: &str, default: Duration) -> Result<Duration, ConfigError> {
-        Ok(self
-            .optional::<u64>(name)?
-            .map(Duration::from_secs)
-            .unwrap_or(default))
+    /// A duration (see [`parse_duration`]: `500ms`, `60s`, `15m`, `8h`, `30d`, or a bare number
+    /// of seconds), or `default` when unset.
+    ///
+    /// The names that carried their unit (`PARAM_TTL_SECS`, `UPSTREAM_TIMEOUT_MS`,
+    /// `MAX_AGE_DAYS`) still work: when `name` is unset, `name_SECS`, `name_MS` and `name_DAYS`
+    /// are read as a whole number in that unit, and a warning names the variable to use instead,
+    /// once per read (at start-up, since configuration is read once).
+    pub fn duration_or(&self, name: &str, default: Duration) -> Result<Duration, ConfigError> {
+        if let Some(text) = self.raw(name) {
+            return parse_duration(&text).ok_or_else(|| ConfigError::Malformed {
+                name: name.to_owned(),
+                reason: format!("expected a duration like {DURATION_EXAMPLES}, got {text:?}"),
+            });
+        }
+        for (suffix, unit) in LEGACY_DURATION_UNITS {
+            let legacy = format!("{name}{suffix}");
+            if let Some(count) = self.optional::<u64>(&legacy)? {
+                tracing::warn!(
+                    variable = %legacy,
+                    use_instead = %name,
+                    "{legacy} is deprecated: set {name} (for example {name}={count}{}) instead",
+                    unit.suffix,
+                );
+                return Ok(Duration::from_millis(
+                    count.saturating_mul(unit.milliseconds),
+                ));
+            }
+        }
+        Ok(default)
     }
 
-    /// A duration given in whole milliseconds, or `default` when unset.
-    pub fn millis_or(&self, name: &str, default: Duration) -> Result<Duration, ConfigError> {
-        Ok(self
-            .optional::<u64>(name)?
-            .map(Duration::from_millis)
-            .unwrap_or(default))
+    /// Like [`duration_or`](Self::duration_or), refusing zero: an interval, a timeout or an age
+    /// limit of nothing is a typo, not a setting.
+    pub fn positive_duration_or(
+        &self,
+        name: &str,
+        default: Duration,
+    ) -> Result<Duration, ConfigError> {
+        let value = self.duration_or(name, default)?;
+        if value.is_zero() {
+            return Err(ConfigError::Malformed {
+                name: name.to_owned(),
+                reason: "must be longer than zero".into(),
+            });
+        }
+        Ok(value)
     }
 
     /// A secret, kept in a [`SecretString`] so it cannot reach a log line by accident.
@@ -193,6 +246,60 @@ impl<S: VarSource> ConfigReader<S> {
     /// A secret if set. Never fails today; returns `Result` so callers treat it like the rest.
     pub fn optional_secret(&self, name: &str) -> Result<Option<SecretString>, ConfigError> {
         Ok(self.raw(name).map(SecretString::from))
+    }
+}
+
+/// How a duration is written, for error messages.
+const DURATION_EXAMPLES: &str = "500ms, 60s, 15m, 8h or 30d";
+
+struct LegacyUnit {
+    milliseconds: u64,
+    /// The same unit in [`parse_duration`]'s syntax, for the deprecation message.
+    suffix: &'static str,
+}
+
+/// The unit suffixes of the variable names used before [`ConfigReader::duration_or`].
+const LEGACY_DURATION_UNITS: [(&str, LegacyUnit); 3] = [
+    (
+        "_SECS",
+        LegacyUnit {
+            milliseconds: 1_000,
+            suffix: "s",
+        },
+    ),
+    (
+        "_MS",
+        LegacyUnit {
+            milliseconds: 1,
+            suffix: "ms",
+        },
+    ),
+    (
+        "_DAYS",
+        LegacyUnit {
+            milliseconds: 86_400_000,
+            suffix: "d",
+        },
+    ),
+];
+
+/// Parses the one duration syntax every setting uses: a whole number with a unit, `ms`, `s`,
+/// `m`, `h` or `d` (`500ms`, `60s`, `15m`, `8h`, `30d`), or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let seconds = |per_unit: u64| number.checked_mul(per_unit).map(Duration::from_secs);
+    match unit {
+        "" | "s" => Some(Duration::from_secs(number)),
+        "ms" => Some(Duration::from_millis(number)),
+        "m" => seconds(60),
+        "h" => seconds(3600),
+        "d" => seconds(86_400),
+        _ => None,
     }
 }
 
@@ -235,29 +342,103 @@ mod tests {
 
     #[test]
     fn malformed_number_error_names_variable_and_value() {
-        let reader = ConfigReader::new([("PARAM_TTL_SECS", "sixty")]);
-        let err = reader
-            .secs_or("PARAM_TTL_SECS", Duration::from_secs(60))
-            .unwrap_err();
-        assert_eq!(err.variable(), "PARAM_TTL_SECS");
+        let reader = ConfigReader::new([("BREAKER_FAILURES", "three")]);
+        let err = reader.parse_or("BREAKER_FAILURES", 3u32).unwrap_err();
+        assert_eq!(err.variable(), "BREAKER_FAILURES");
         let text = err.to_string();
-        assert!(text.contains("PARAM_TTL_SECS"), "{text}");
-        assert!(text.contains("\"sixty\""), "{text}");
-        assert!(text.contains("u64"), "{text}");
+        assert!(text.contains("BREAKER_FAILURES"), "{text}");
+        assert!(text.contains("\"three\""), "{text}");
+        assert!(text.contains("u32"), "{text}");
     }
 
     #[test]
     fn defaults_apply_only_when_unset() {
-        let reader = ConfigReader::new([("UPSTREAM_TIMEOUT_MS", "2500")]);
+        let reader = ConfigReader::new([("UPSTREAM_TIMEOUT", "2500ms")]);
         assert_eq!(
             reader
-                .millis_or("UPSTREAM_TIMEOUT_MS", Duration::from_secs(10))
+                .duration_or("UPSTREAM_TIMEOUT", Duration::from_secs(10))
                 .unwrap(),
             Duration::from_millis(2500)
         );
         assert_eq!(
+            reader
+                .duration_or("PARAM_TTL", Duration::from_secs(60))
+                .unwrap(),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
             reader.parse_or("MAX_BODY_BYTES", 6_000_000usize).unwrap(),
             6_000_000
+        );
+    }
+
+    #[test]
+    fn durations_take_one_syntax_with_the_usual_units() {
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("60"), Some(Duration::from_secs(60)));
+        assert_eq!(parse_duration(" 60s "), Some(Duration::from_secs(60)));
+        assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
+        assert_eq!(parse_duration("8h"), Some(Duration::from_secs(28_800)));
+        assert_eq!(parse_duration("30d"), Some(Duration::from_secs(2_592_000)));
+        for bad in ["", "h", "1.5h", "10 s", "1w", "-1", "99999999999999999999d"] {
+            assert_eq!(parse_duration(bad), None, "{bad:?}");
+        }
+        let reader = ConfigReader::new([("POLL_INTERVAL", "soon"), ("MAX_DURATION", "0s")]);
+        let err = reader
+            .duration_or("POLL_INTERVAL", Duration::from_secs(60))
+            .unwrap_err();
+        assert_eq!(err.variable(), "POLL_INTERVAL");
+        assert!(err.to_string().contains("\"soon\""), "{err}");
+        assert_eq!(
+            reader
+                .positive_duration_or("MAX_DURATION", Duration::from_secs(1))
+                .unwrap_err()
+                .variable(),
+            "MAX_DURATION"
+        );
+    }
+
+    #[test]
+    fn the_old_names_with_a_unit_still_work_and_log_the_name_to_use() {
+        let logs = crate::logging::CapturedLogs::new();
+        let settings = crate::logging::LogSettings {
+            format: crate::logging::LogFormat::Json,
+            filter: "warn".into(),
+        };
+        let reader = ConfigReader::new([
+            ("PARAM_TTL_SECS", "90"),
+            ("UPSTREAM_TIMEOUT_MS", "2500"),
+            ("MAX_AGE_DAYS", "7"),
+            ("BREAKER_COOL_DOWN_SECS", "ten"),
+        ]);
+        let read = tracing::subscriber::with_default(
+            crate::logging::subscriber(&settings, logs.clone()),
+            || {
+                (
+                    reader.duration_or("PARAM_TTL", Duration::ZERO),
+                    reader.duration_or("UPSTREAM_TIMEOUT", Duration::ZERO),
+                    reader.duration_or("MAX_AGE", Duration::ZERO),
+                    reader.duration_or("BREAKER_COOL_DOWN", Duration::ZERO),
+                )
+            },
+        );
+        assert_eq!(read.0.unwrap(), Duration::from_secs(90));
+        assert_eq!(read.1.unwrap(), Duration::from_millis(2500));
+        assert_eq!(read.2.unwrap(), Duration::from_secs(7 * 86_400));
+        assert_eq!(read.3.unwrap_err().variable(), "BREAKER_COOL_DOWN_SECS");
+        let warnings: Vec<String> = logs
+            .json_lines()
+            .iter()
+            .map(|line| line["message"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(
+            warnings,
+            [
+                "PARAM_TTL_SECS is deprecated: set PARAM_TTL (for example PARAM_TTL=90s) instead",
+                "UPSTREAM_TIMEOUT_MS is deprecated: set UPSTREAM_TIMEOUT (for example \
+                 UPSTREAM_TIMEOUT=2500ms) instead",
+                "MAX_AGE_DAYS is deprecated: set MAX_AGE (for example MAX_AGE=7d) instead",
+            ]
         );
     }
 

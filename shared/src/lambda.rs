@@ -3,6 +3,11 @@
 //! Each function maps its boundary error enum to a Lambda [`Diagnostic`] explicitly: the
 //! `errorType` is a stable name a CloudWatch alarm or a Step Functions `Catch` can match, and
 //! the message carries the whole cause chain so the invocation error is self-explanatory.
+//!
+//! Every function's `main` runs on tokio's current-thread runtime: Lambda hands a function one
+//! event at a time, and below 1,769 MB of memory it has less than one vCPU. The I/O still
+//! overlaps on that thread, blocking work goes to `spawn_blocking`, and no worker threads are
+//! started during the cold start.
 
 use std::error::Error;
 

@@ -2,6 +2,8 @@
 //! languages, for Rust, plus the ports and adapters the functions share.
 //!
 //! - [`config`]: typed configuration from the environment, failing fast and naming the variable.
+//! - [`settings`]: a setting is a value (`X`) or a parameter reference (`X_PARAM`), resolved in
+//!   one batched parameter-store read at start-up.
 //! - [`aws`]: one place that builds AWS SDK clients (endpoint overrides, path-style S3).
 //! - [`clock`]: an injectable monotonic clock for TTLs and cool-downs.
 //! - [`params`]: SSM parameters with a TTL cache, batching, decryption and stale-on-error.
@@ -47,5 +49,6 @@ pub mod params;
 pub mod postgres;
 pub mod queue;
 pub mod sensor;
+pub mod settings;
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -28,7 +28,7 @@ pub const MAX_READING_BYTES: usize = 256 * 1024;
 /// Limits that depend on deployment rather than on the schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ValidationRules {
-    /// Oldest accepted timestamp, back from now (`MAX_AGE_DAYS`, default 30 days).
+    /// Oldest accepted timestamp, back from now (`MAX_AGE`, default `30d`).
     pub max_age: Duration,
     /// Furthest accepted timestamp into the future (clock skew allowance, 5 minutes).
     pub max_future: Duration,

@@ -1,11 +1,16 @@
-//! The service's configuration, read once at start-up: which ERP, the PostgreSQL connection,
-//! the result tables and the workflow's pacing. Secrets come from the environment locally or
-//! from SSM SecureStrings in AWS (`*_PASSWORD_PARAM`), and stay in `SecretString`.
+//! The configuration of both modes, read once at start-up: the trigger's Restate ingress, and
+//! the service's ERP, PostgreSQL connection, result tables and pacing.
+//!
+//! Secrets and endpoints are settings in `shared::settings`' sense: `X` locally, `X_PARAM` (an
+//! SSM parameter, SecureString for secrets) in AWS. [`TriggerConfig::settings`] and
+//! [`ServiceConfig::settings`] name them, `main` resolves them in one read, and `from_source`
+//! parses the result; secrets stay in `SecretString`.
 
 use std::time::Duration;
 
 use orabridge_shared::config::{ConfigError, ConfigReader, VarSource};
 use orabridge_shared::postgres::{RootCertificates, SslMode, TlsSettings};
+use orabridge_shared::settings::SettingsPlan;
 use secrecy::SecretString;
 
 use crate::workflow::RetryPolicy;
@@ -19,13 +24,13 @@ pub enum ErpConfig {
         user: String,
         /// Easy Connect string or TNS alias.
         connect_string: String,
-        /// Password, or the SSM parameter holding it.
-        password: Secret,
+        /// Password (`ORACLE_PASSWORD`, or the parameter `ORACLE_PASSWORD_PARAM` names).
+        password: SecretString,
         /// `[SCHEMA.]PACKAGE.PROCEDURE` run as the closing.
         procedure: String,
         /// Owner of the result tables.
         results_owner: String,
-        /// OCI call timeout.
+        /// OCI call timeout (`ORACLE_CALL_TIMEOUT`, default 60 s).
         call_timeout: Duration,
         /// How the procedure takes the closing date.
         date_argument: DateArgument,
@@ -69,15 +74,6 @@ impl DateArgument {
     }
 }
 
-/// A secret given directly (local runs) or as an SSM parameter name (AWS).
-#[derive(Debug, Clone)]
-pub enum Secret {
-    /// The value.
-    Value(SecretString),
-    /// The SSM SecureString parameter to read.
-    Parameter(String),
-}
-
 /// The PostgreSQL side.
 #[derive(Debug, Clone)]
 pub struct PostgresConfig {
@@ -89,8 +85,8 @@ pub struct PostgresConfig {
     pub database: String,
     /// User.
     pub user: String,
-    /// Password (absent: trust or peer authentication).
-    pub password: Option<Secret>,
+    /// Password (`PG_PASSWORD` or `PG_PASSWORD_PARAM`; absent: trust or peer authentication).
+    pub password: Option<SecretString>,
     /// Schema of `closing_runs` and the result tables.
     pub schema: String,
     /// `PG_SSLMODE` (libpq's modes, default `prefer` as in libpq) and `PG_SSLROOTCERT`.
@@ -144,58 +140,47 @@ pub struct ServiceConfig {
     pub retry: RetryPolicy,
 }
 
-/// Parses `500ms`, `60s`, `15m`, `8h` or a plain number of seconds.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().ok()?;
-    Some(match unit {
-        "" | "s" => Duration::from_secs(number),
-        "ms" => Duration::from_millis(number),
-        "m" => Duration::from_secs(number * 60),
-        "h" => Duration::from_secs(number * 3600),
-        _ => return None,
-    })
+/// The trigger's configuration: where Restate's ingress is and the token it may need.
+#[derive(Debug, Clone)]
+pub struct TriggerConfig {
+    /// `RESTATE_INGRESS_URL` (or the parameter `RESTATE_INGRESS_URL_PARAM` names).
+    pub ingress_url: String,
+    /// `RESTATE_TOKEN` (or `RESTATE_TOKEN_PARAM`): a bearer token, for Restate Cloud.
+    pub token: Option<SecretString>,
 }
 
-fn duration(
-    reader: &ConfigReader<impl VarSource>,
-    name: &str,
-    default: Duration,
-) -> Result<Duration, ConfigError> {
-    match reader.optional_string(name) {
-        None => Ok(default),
-        Some(text) => parse_duration(&text)
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| ConfigError::Malformed {
-                name: name.into(),
-                reason: format!("expected a duration like 500ms, 60s, 15m or 8h, got {text:?}"),
-            }),
+impl TriggerConfig {
+    /// The settings the trigger reads, as values or parameter references.
+    pub fn settings<V: VarSource>(vars: V) -> SettingsPlan<V> {
+        SettingsPlan::new(vars)
+            .setting("RESTATE_INGRESS_URL")
+            .setting("RESTATE_TOKEN")
+    }
+
+    /// Reads the configuration from resolved [`settings`](Self::settings).
+    pub fn from_source(vars: impl VarSource) -> Result<TriggerConfig, ConfigError> {
+        let reader = ConfigReader::new(vars);
+        Ok(TriggerConfig {
+            ingress_url: reader.string("RESTATE_INGRESS_URL").map_err(|_| {
+                ConfigError::Missing {
+                    name: "RESTATE_INGRESS_URL (or RESTATE_INGRESS_URL_PARAM)".into(),
+                }
+            })?,
+            token: reader.optional_secret("RESTATE_TOKEN")?,
+        })
     }
 }
 
-fn secret(
-    reader: &ConfigReader<impl VarSource>,
-    value: &str,
-    parameter: &str,
-) -> Result<Option<Secret>, ConfigError> {
-    Ok(
-        match (
-            reader.optional_secret(value)?,
-            reader.optional_string(parameter),
-        ) {
-            (Some(value), _) => Some(Secret::Value(value)),
-            (None, Some(name)) => Some(Secret::Parameter(name)),
-            (None, None) => None,
-        },
-    )
-}
-
 impl ServiceConfig {
-    /// Reads the configuration, naming any variable that is missing or malformed.
+    /// The settings the service reads as values or parameter references: the two passwords.
+    pub fn settings<V: VarSource>(vars: V) -> SettingsPlan<V> {
+        SettingsPlan::new(vars)
+            .setting("PG_PASSWORD")
+            .setting("ORACLE_PASSWORD")
+    }
+
+    /// Reads the configuration from resolved [`settings`](Self::settings), naming any variable
+    /// that is missing or malformed.
     pub fn from_source(vars: impl VarSource) -> Result<ServiceConfig, ConfigError> {
         let reader = ConfigReader::new(vars);
         let erp = match reader.string_or("ERP_BACKEND", "oracle").as_str() {
@@ -215,15 +200,16 @@ impl ServiceConfig {
                     });
                 ErpConfig::Oracle {
                     connect_string: reader.string("ORACLE_CONNECT_STRING")?,
-                    password: secret(&reader, "ORACLE_PASSWORD", "ORACLE_PASSWORD_PARAM")?
-                        .ok_or_else(|| ConfigError::Missing {
+                    password: reader.secret("ORACLE_PASSWORD").map_err(|_| {
+                        ConfigError::Missing {
                             name: "ORACLE_PASSWORD (or ORACLE_PASSWORD_PARAM)".into(),
-                        })?,
+                        }
+                    })?,
                     user,
                     procedure,
                     results_owner,
                     call_timeout: reader
-                        .secs_or("ORACLE_CALL_TIMEOUT_SECS", Duration::from_secs(60))?,
+                        .positive_duration_or("ORACLE_CALL_TIMEOUT", Duration::from_secs(60))?,
                     date_argument: match reader.optional_string("CLOSING_DATE_ARGUMENT") {
                         None => DateArgument::Date,
                         Some(text) => {
@@ -240,7 +226,8 @@ impl ServiceConfig {
             }
             "simulated" => ErpConfig::Simulated {
                 schema: reader.string_or("SIMULATOR_SCHEMA", "erp_simulator"),
-                job_duration: duration(&reader, "SIMULATED_JOB_DURATION", Duration::from_secs(30))?,
+                job_duration: reader
+                    .positive_duration_or("SIMULATED_JOB_DURATION", Duration::from_secs(30))?,
             },
             other => {
                 return Err(ConfigError::Malformed {
@@ -262,19 +249,22 @@ impl ServiceConfig {
                 port: reader.parse_or("PG_PORT", 5432)?,
                 database: reader.string("PG_DATABASE")?,
                 user: reader.string("PG_USER")?,
-                password: secret(&reader, "PG_PASSWORD", "PG_PASSWORD_PARAM")?,
+                password: reader.optional_secret("PG_PASSWORD")?,
                 schema: reader.string_or("PG_SCHEMA", "finance"),
                 tls: postgres_tls(&reader)?,
             },
             result_tables,
-            poll_interval: duration(&reader, "POLL_INTERVAL", Duration::from_secs(60))?,
-            max_duration: duration(&reader, "MAX_DURATION", Duration::from_secs(8 * 3600))?,
+            poll_interval: reader.positive_duration_or("POLL_INTERVAL", Duration::from_secs(60))?,
+            max_duration: reader
+                .positive_duration_or("MAX_DURATION", Duration::from_secs(8 * 3600))?,
             retry: {
                 let default = RetryPolicy::default();
                 RetryPolicy {
-                    initial_delay: duration(&reader, "RETRY_INITIAL_DELAY", default.initial_delay)?,
-                    max_delay: duration(&reader, "RETRY_MAX_DELAY", default.max_delay)?,
-                    max_duration: duration(&reader, "RETRY_MAX_DURATION", default.max_duration)?,
+                    initial_delay: reader
+                        .positive_duration_or("RETRY_INITIAL_DELAY", default.initial_delay)?,
+                    max_delay: reader.positive_duration_or("RETRY_MAX_DELAY", default.max_delay)?,
+                    max_duration: reader
+                        .positive_duration_or("RETRY_MAX_DURATION", default.max_duration)?,
                 }
             },
         })
@@ -284,17 +274,6 @@ impl ServiceConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_take_the_usual_units() {
-        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_duration("60"), Some(Duration::from_secs(60)));
-        assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
-        assert_eq!(parse_duration("8h"), Some(Duration::from_secs(28_800)));
-        for bad in ["", "h", "1.5h", "10 s", "1d", "-1"] {
-            assert_eq!(parse_duration(bad), None, "{bad:?}");
-        }
-    }
 
     const PG: [(&str, &str); 5] = [
         ("PG_HOST", "127.0.0.1"),
@@ -361,9 +340,18 @@ mod tests {
         assert_eq!(err.variable(), "PG_SSLMODE");
     }
 
-    #[test]
-    fn the_template_variables_configure_the_oracle_backend() {
-        let config = ServiceConfig::from_source([
+    #[tokio::test]
+    async fn the_template_variables_configure_the_oracle_backend() {
+        use orabridge_shared::params::{MemoryParameterSource, ParameterStore};
+        use secrecy::ExposeSecret;
+        let ssm = MemoryParameterSource::new();
+        ssm.put(
+            "/orabridge/prod/finance-closing/oracle-password",
+            "from-ssm",
+        )
+        .put("/orabridge/prod/finance-closing/pg-password", "pg-from-ssm");
+        let store = ParameterStore::new(ssm.clone(), Duration::from_secs(60));
+        let plan = ServiceConfig::settings([
             ("ERP_BACKEND", "oracle"),
             ("ORACLE_USER", "GENIUS_BATCH"),
             ("ORACLE_CONNECT_STRING", "//10.0.0.9:1521/GENIUS"),
@@ -382,8 +370,11 @@ mod tests {
                 "PG_PASSWORD_PARAM",
                 "/orabridge/prod/finance-closing/pg-password",
             ),
-        ])
-        .expect("config");
+        ]);
+        assert!(plan.needs_parameters());
+        let settings = plan.resolve(Some(&store)).await.expect("parameters");
+        assert_eq!(ssm.calls().len(), 1, "both passwords in one read");
+        let config = ServiceConfig::from_source(&settings).expect("config");
         let ErpConfig::Oracle {
             results_owner,
             password,
@@ -393,7 +384,11 @@ mod tests {
             panic!("oracle expected");
         };
         assert_eq!(results_owner, "GENIUS");
-        assert!(matches!(password, Secret::Parameter(name) if name.ends_with("oracle-password")));
+        assert_eq!(password.expose_secret(), "from-ssm");
+        assert_eq!(
+            config.postgres.password.as_ref().map(|p| p.expose_secret()),
+            Some("pg-from-ssm")
+        );
         assert_eq!(config.postgres.port, 5433);
         assert_eq!(config.retry, RetryPolicy::default());
     }
@@ -412,6 +407,21 @@ mod tests {
         for bad in ["", "text:", "varchar", "text:YYYY'); DROP", "number"] {
             assert_eq!(DateArgument::parse(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn the_trigger_takes_its_ingress_as_a_value_or_a_parameter_and_names_it_when_missing() {
+        let plan = TriggerConfig::settings([("RESTATE_INGRESS_URL_PARAM", "/prod/ingress")]);
+        assert_eq!(plan.parameters().collect::<Vec<_>>(), ["/prod/ingress"]);
+        let config = TriggerConfig::from_source([("RESTATE_INGRESS_URL", "http://127.0.0.1:8080")])
+            .expect("a value");
+        assert_eq!(config.ingress_url, "http://127.0.0.1:8080");
+        assert!(config.token.is_none());
+        let err = TriggerConfig::from_source([("RESTATE_TOKEN", "t")]).expect_err("no url");
+        assert!(
+            err.to_string().contains("RESTATE_INGRESS_URL_PARAM"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,12 +1,11 @@
-//! Builds the workflow from its configuration: secrets resolved (SSM when given as parameter
-//! names), the PostgreSQL pool, migrations run, the ERP chosen, and for Oracle the Instant
-//! Client loaded at start so a missing layer fails the init by name.
+//! Builds the workflow from its configuration (secrets already resolved by `main`): the
+//! PostgreSQL pool, migrations run, the ERP chosen, and for Oracle the Instant Client loaded at
+//! start so a missing layer fails the init by name.
 
 use orabridge_shared::oracle::{self as ora, ConnectOptions, OracleError};
-use orabridge_shared::params::{GetOptions, ParameterError, ParameterSource, ParameterStore};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 
-use crate::config::{ErpConfig, Secret, ServiceConfig};
+use crate::config::{ErpConfig, ServiceConfig};
 use crate::erp::SimulatedErp;
 use crate::oracle_erp::OracleErp;
 use crate::store::{Store, StoreError, pool};
@@ -15,18 +14,6 @@ use crate::workflow::{ErpBackend, FinanceClosing, Timing};
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    /// A secret could not be read from SSM.
-    #[error("reading the SSM parameter {name} failed")]
-    Parameter {
-        /// The parameter.
-        name: String,
-        /// The cause.
-        #[source]
-        source: ParameterError,
-    },
-    /// A secret is an SSM parameter but no parameter store was given.
-    #[error("{0} is an SSM parameter but this process has no parameter store")]
-    NoParameterStore(String),
     /// PostgreSQL could not be prepared.
     #[error("preparing PostgreSQL failed")]
     Store(#[from] StoreError),
@@ -38,31 +25,8 @@ pub enum StartError {
     OracleSettings(String),
 }
 
-async fn resolve<S: ParameterSource>(
-    secret: &Secret,
-    parameters: Option<&ParameterStore<S>>,
-) -> Result<SecretString, StartError> {
-    match secret {
-        Secret::Value(value) => Ok(value.clone()),
-        Secret::Parameter(name) => {
-            let store = parameters.ok_or_else(|| StartError::NoParameterStore(name.clone()))?;
-            store
-                .get(name, GetOptions::decrypted())
-                .await
-                .map(|p| p.secret().clone())
-                .map_err(|source| StartError::Parameter {
-                    name: name.clone(),
-                    source,
-                })
-        }
-    }
-}
-
 /// The workflow for `config`, with migrations run.
-pub async fn build<S: ParameterSource>(
-    config: &ServiceConfig,
-    parameters: Option<&ParameterStore<S>>,
-) -> Result<FinanceClosing, StartError> {
+pub async fn build(config: &ServiceConfig) -> Result<FinanceClosing, StartError> {
     let pg = &config.postgres;
     let mut pg_config = tokio_postgres::Config::new();
     pg_config
@@ -71,8 +35,8 @@ pub async fn build<S: ParameterSource>(
         .dbname(&pg.database)
         .user(&pg.user)
         .application_name("orabridge-finance-closing");
-    if let Some(secret) = &pg.password {
-        pg_config.password(resolve(secret, parameters).await?.expose_secret());
+    if let Some(password) = &pg.password {
+        pg_config.password(password.expose_secret());
     }
     let pool = pool(pg_config, &pg.tls, 4)?;
     let store = Store::new(pool.clone(), &pg.schema)?;
@@ -99,7 +63,7 @@ pub async fn build<S: ParameterSource>(
             ora::load_client()?;
             let options = ConnectOptions {
                 username: user.clone(),
-                password: resolve(password, parameters).await?,
+                password: password.clone(),
                 connect_string: connect_string.clone(),
                 call_timeout: *call_timeout,
             };

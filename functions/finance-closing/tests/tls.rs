@@ -14,7 +14,6 @@ use finance_closing::closing::ClosingDate;
 use finance_closing::config::ServiceConfig;
 use finance_closing::erp::SimulatedErp;
 use finance_closing::store::{Store, pool};
-use orabridge_shared::params::{ParameterStore, SsmParameterSource};
 use orabridge_shared::postgres::parse_connection_string;
 use orabridge_shared::testkit::tls_postgres::{TLS_POSTGRES_PASSWORD, TlsPostgres};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -40,13 +39,10 @@ fn service_env(cluster: &TlsPostgres, host: &str, sslmode: &str) -> HashMap<Stri
 
 async fn build(env: HashMap<String, String>) -> Result<(), String> {
     let config = ServiceConfig::from_source(env).map_err(|e| e.to_string())?;
-    finance_closing::service::build::<SsmParameterSource>(
-        &config,
-        None::<&ParameterStore<SsmParameterSource>>,
-    )
-    .await
-    .map(|_| ())
-    .map_err(|err| format!("{} | {err:?}", orabridge_shared::errors::chain(&err)))
+    finance_closing::service::build(&config)
+        .await
+        .map(|_| ())
+        .map_err(|err| format!("{} | {err:?}", orabridge_shared::errors::chain(&err)))
 }
 
 #[tokio::test]

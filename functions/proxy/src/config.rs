@@ -42,13 +42,13 @@ pub struct ProxyConfig {
     pub breaker_cool_down: Duration,
     /// Enables `POST /ingest/sensor-data` when set.
     pub sensor_queue_url: Option<String>,
-    /// Oldest reading timestamp accepted by ingestion (`MAX_AGE_DAYS`, default 30).
+    /// Oldest reading timestamp accepted by ingestion (`MAX_AGE`, default `30d`).
     pub max_reading_age: Duration,
     /// The DynamoDB table of idempotency records (`IDEMPOTENCY_TABLE`); when set, ingestion
     /// honours `Idempotency-Key`.
     pub idempotency_table: Option<String>,
     /// How long an ingestion answer is replayed to retries under its key
-    /// (`IDEMPOTENCY_EXPIRES_AFTER_SECS`, default 3600, as Powertools).
+    /// (`IDEMPOTENCY_EXPIRES_AFTER`, default `1h`, as Powertools).
     pub idempotency_expires_after: Duration,
     /// Prefix of the idempotency record ids: the function's name (`AWS_LAMBDA_FUNCTION_NAME`,
     /// set by Lambda) and the operation, as Powertools scopes its records.
@@ -62,33 +62,28 @@ impl ProxyConfig {
         let config = Self {
             upstream_param: reader.string_or("UPSTREAM_PARAM", "/munbon/oracle-api-endpoint"),
             internal_key_param: reader.string_or("INTERNAL_KEY_PARAM", "/munbon/internal-key"),
-            param_ttl: reader.secs_or("PARAM_TTL_SECS", Duration::from_secs(60))?,
-            upstream_timeout: reader.millis_or("UPSTREAM_TIMEOUT_MS", Duration::from_secs(10))?,
+            param_ttl: reader.positive_duration_or("PARAM_TTL", Duration::from_secs(60))?,
+            upstream_timeout: reader
+                .positive_duration_or("UPSTREAM_TIMEOUT", Duration::from_secs(10))?,
             connect_timeout: reader
-                .millis_or("UPSTREAM_CONNECT_TIMEOUT_MS", Duration::from_secs(2))?,
+                .positive_duration_or("UPSTREAM_CONNECT_TIMEOUT", Duration::from_secs(2))?,
             max_body_bytes: reader.parse_or("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)?,
             response_limit: crate::response::LAMBDA_RESPONSE_LIMIT,
-            deadline_margin: reader.millis_or("DEADLINE_MARGIN_MS", Duration::from_millis(500))?,
+            deadline_margin: reader.duration_or("DEADLINE_MARGIN", Duration::from_millis(500))?,
             breaker_failures: reader.parse_or("BREAKER_FAILURES", 3)?,
-            breaker_cool_down: reader.secs_or("BREAKER_COOL_DOWN_SECS", Duration::from_secs(30))?,
+            breaker_cool_down: reader.duration_or("BREAKER_COOL_DOWN", Duration::from_secs(30))?,
             sensor_queue_url: reader.optional_string("SENSOR_QUEUE_URL"),
-            max_reading_age: Duration::from_secs(
-                reader.parse_or::<u64>("MAX_AGE_DAYS", 30)? * 86_400,
-            ),
+            max_reading_age: reader
+                .positive_duration_or("MAX_AGE", Duration::from_secs(30 * 86_400))?,
             idempotency_table: reader.optional_string("IDEMPOTENCY_TABLE"),
+            // Zero is refused: a retry must find the first answer.
             idempotency_expires_after: reader
-                .secs_or("IDEMPOTENCY_EXPIRES_AFTER_SECS", Duration::from_secs(3600))?,
+                .positive_duration_or("IDEMPOTENCY_EXPIRES_AFTER", Duration::from_secs(3600))?,
             idempotency_scope: format!(
                 "{}.ingest-sensor-data",
                 reader.string_or("AWS_LAMBDA_FUNCTION_NAME", "proxy")
             ),
         };
-        if config.idempotency_expires_after.is_zero() {
-            return Err(ConfigError::Malformed {
-                name: "IDEMPOTENCY_EXPIRES_AFTER_SECS".into(),
-                reason: "must be at least 1: a retry must find the first answer".into(),
-            });
-        }
         if config.breaker_failures == 0 {
             return Err(ConfigError::Malformed {
                 name: "BREAKER_FAILURES".into(),
@@ -120,11 +115,16 @@ mod tests {
 
     #[test]
     fn a_malformed_value_names_its_variable() {
+        let err = ProxyConfig::from_source([("UPSTREAM_TIMEOUT", "10 seconds")]).unwrap_err();
+        assert_eq!(err.variable(), "UPSTREAM_TIMEOUT");
+        // The old names still read their unit, and a value in the new syntax is refused there.
         let err = ProxyConfig::from_source([("UPSTREAM_TIMEOUT_MS", "10s")]).unwrap_err();
         assert_eq!(err.variable(), "UPSTREAM_TIMEOUT_MS");
+        let config = ProxyConfig::from_source([("UPSTREAM_TIMEOUT_MS", "2500")]).unwrap();
+        assert_eq!(config.upstream_timeout, Duration::from_millis(2500));
         let err = ProxyConfig::from_source([("BREAKER_FAILURES", "0")]).unwrap_err();
         assert_eq!(err.variable(), "BREAKER_FAILURES");
-        let err = ProxyConfig::from_source([("IDEMPOTENCY_EXPIRES_AFTER_SECS", "0")]).unwrap_err();
-        assert_eq!(err.variable(), "IDEMPOTENCY_EXPIRES_AFTER_SECS");
+        let err = ProxyConfig::from_source([("IDEMPOTENCY_EXPIRES_AFTER", "0s")]).unwrap_err();
+        assert_eq!(err.variable(), "IDEMPOTENCY_EXPIRES_AFTER");
     }
 }

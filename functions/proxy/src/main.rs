@@ -18,9 +18,6 @@ use proxy::client::HyperClient;
 use proxy::config::ProxyConfig;
 use proxy::{Proxy, apigw};
 
-// One thread: Lambda hands a function one event at a time, and below 1,769 MB of memory it has
-// less than one vCPU; the I/O still overlaps on this thread, blocking work goes to
-// `spawn_blocking`, and no worker threads are started during the cold start.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     logging::init();

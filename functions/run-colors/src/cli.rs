@@ -13,12 +13,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use orabridge_shared::config::ProcessEnv;
-use orabridge_shared::params::{DEFAULT_TTL, ParameterStore, SsmParameterSource};
+use orabridge_shared::aws;
+use orabridge_shared::config::{ConfigReader, ProcessEnv, VarSource};
+use orabridge_shared::settings::SettingsPlan;
 
+use crate::config::OracleConfig;
 use crate::csv_source::CsvSource;
 use crate::extract::{ExtractRequest, extract};
-use crate::oracle_source::{OracleCatalog, OracleSettings};
+use crate::oracle_source::OracleCatalog;
 use crate::pipeline::{RunSettings, run};
 use crate::rules::Rules;
 use crate::sample::{SampleSpec, generate};
@@ -227,25 +229,16 @@ pub async fn execute(command: Command) -> anyhow::Result<()> {
             rows,
             param_prefix,
         } => {
-            let prefix = param_prefix
-                .or_else(|| std::env::var("ORACLE_PARAM_PREFIX").ok())
-                .unwrap_or_default();
-            let parameters = if prefix.is_empty() {
-                None
-            } else {
-                let sdk = orabridge_shared::aws::load_sdk_config().await?;
-                Some(ParameterStore::new(
-                    SsmParameterSource::new(orabridge_shared::aws::ssm_client(&sdk)),
-                    DEFAULT_TTL,
-                ))
+            let prefix = param_prefix.or_else(|| ProcessEnv.var("ORACLE_PARAM_PREFIX"));
+            let plan = OracleConfig::settings(SettingsPlan::new(ProcessEnv), prefix.as_deref());
+            let ssm = match plan.needs_parameters() {
+                true => Some(aws::ssm_parameter_store(&aws::load_sdk_config().await?)),
+                false => None,
             };
-            let settings = OracleSettings::load(
-                parameters.as_ref(),
-                &prefix,
-                &ProcessEnv,
+            let settings = OracleConfig::from_source(
+                &ConfigReader::new(plan.resolve(ssm.as_ref()).await?),
                 Duration::from_secs(300),
-            )
-            .await?;
+            )?;
             let written = tokio::task::spawn_blocking(move || {
                 let mut catalog = OracleCatalog::open(settings)?;
                 anyhow::Ok(extract(

@@ -3,133 +3,22 @@
 //! folder. The blocking part (Oracle and the ranking) runs on `spawn_blocking`.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use orabridge_shared::config::{ConfigError, ConfigReader, VarSource};
 use orabridge_shared::lambda::{Diagnostic, diagnostic};
 use orabridge_shared::object_store::ObjectStore;
 use orabridge_shared::oracle::OracleError;
 use orabridge_shared::params::{GetOptions, ParameterError, ParameterSource, ParameterStore};
 use serde::{Deserialize, Serialize};
 
+use crate::config::{ColorsSource, Config, RulesLocation};
 use crate::csv_source::CsvSource;
-use crate::oracle_source::{OracleColors, OracleSettings, SettingsError};
+use crate::oracle_source::OracleColors;
 use crate::output::Manifest;
 use crate::pipeline::{self, RunError, RunSettings};
 use crate::publish::{self, Latest, PublishError, RunLayout};
 use crate::rules::{Rules, RulesError};
 use crate::values::{self, Micros};
-
-/// Where the rules document is read from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RulesLocation {
-    /// A local file (`RULES_FILE`).
-    File(PathBuf),
-    /// An SSM parameter (`RULES_PARAM`).
-    Parameter(String),
-    /// An S3 object (`RULES_S3_URI=s3://bucket/key`).
-    S3 {
-        /// Bucket.
-        bucket: String,
-        /// Key.
-        key: String,
-    },
-}
-
-/// Where the colors are read from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ColorsSource {
-    /// A CSV file (`COLORS_CSV`): local runs and the demo.
-    Csv(PathBuf),
-    /// The Oracle table named by the parameters under `ORACLE_PARAM_PREFIX`.
-    Oracle {
-        /// SSM prefix of the seven settings.
-        param_prefix: String,
-        /// OCI call timeout (`ORACLE_CALL_TIMEOUT_SECS`, default 120).
-        call_timeout: Duration,
-    },
-}
-
-/// The function's configuration, read once at start-up.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Bucket of the published runs (`BUCKET`).
-    pub bucket: String,
-    /// Key prefix of the runs (`RUNS_PREFIX`, default `run-colors`).
-    pub prefix: String,
-    /// The rules document.
-    pub rules: RulesLocation,
-    /// The colors.
-    pub source: ColorsSource,
-    /// Where run folders are staged before upload (`WORK_DIR`, default the system temp dir).
-    pub work_dir: PathBuf,
-}
-
-impl Config {
-    /// Reads the configuration, naming any variable that is missing or malformed.
-    pub fn from_source(vars: impl VarSource) -> Result<Config, ConfigError> {
-        let reader = ConfigReader::new(vars);
-        let rules = match (
-            reader.optional_string("RULES_PARAM"),
-            reader.optional_string("RULES_FILE"),
-            reader.optional_string("RULES_S3_URI"),
-        ) {
-            (Some(name), None, None) => RulesLocation::Parameter(name),
-            (None, Some(path), None) => RulesLocation::File(path.into()),
-            (None, None, Some(uri)) => {
-                let (bucket, key) = uri
-                    .strip_prefix("s3://")
-                    .and_then(|rest| rest.split_once('/'))
-                    .filter(|(bucket, key)| !bucket.is_empty() && !key.is_empty())
-                    .ok_or_else(|| ConfigError::Malformed {
-                        name: "RULES_S3_URI".into(),
-                        reason: format!("expected s3://bucket/key, got {uri:?}"),
-                    })?;
-                RulesLocation::S3 {
-                    bucket: bucket.to_owned(),
-                    key: key.to_owned(),
-                }
-            }
-            (None, None, None) => {
-                return Err(ConfigError::Missing {
-                    name: "RULES_PARAM (or RULES_FILE or RULES_S3_URI)".into(),
-                });
-            }
-            _ => {
-                return Err(ConfigError::Malformed {
-                    name: "RULES_PARAM".into(),
-                    reason: "set exactly one of RULES_PARAM, RULES_FILE and RULES_S3_URI".into(),
-                });
-            }
-        };
-        let source = match reader.optional_string("COLORS_CSV") {
-            Some(path) => ColorsSource::Csv(path.into()),
-            None => ColorsSource::Oracle {
-                param_prefix: reader.string("ORACLE_PARAM_PREFIX")?,
-                call_timeout: reader
-                    .secs_or("ORACLE_CALL_TIMEOUT_SECS", Duration::from_secs(120))?,
-            },
-        };
-        Ok(Config {
-            bucket: reader.string("BUCKET")?,
-            prefix: reader.string_or("RUNS_PREFIX", "run-colors"),
-            rules,
-            source,
-            work_dir: reader
-                .optional_string("WORK_DIR")
-                .map_or_else(std::env::temp_dir, PathBuf::from),
-        })
-    }
-
-    /// Whether a run reads SSM: for the rules (`RULES_PARAM`) or the Oracle settings. The
-    /// function builds its SSM client only then, keeping it out of the cold start otherwise.
-    pub fn needs_parameters(&self) -> bool {
-        matches!(self.rules, RulesLocation::Parameter(_))
-            || matches!(self.source, ColorsSource::Oracle { .. })
-    }
-}
 
 /// A direct invocation.
 #[derive(Debug, Default, Deserialize)]
@@ -221,9 +110,6 @@ pub enum InvocationError {
     /// The rules are invalid; nothing was read.
     #[error(transparent)]
     InvalidRules(#[from] RulesError),
-    /// The Oracle settings are incomplete.
-    #[error(transparent)]
-    OracleSettings(#[from] SettingsError),
     /// Oracle failed (client missing, login, network, timeout, SQL).
     #[error(transparent)]
     Oracle(#[from] OracleError),
@@ -244,7 +130,6 @@ impl From<InvocationError> for Diagnostic {
             InvocationError::InvalidEvent(_) => "InvalidEvent",
             InvocationError::RulesUnavailable { .. } => "RulesUnavailable",
             InvocationError::InvalidRules(_) => "InvalidRules",
-            InvocationError::OracleSettings(_) => "OracleSettings",
             InvocationError::Oracle(OracleError::InstantClientMissing(_)) => "InstantClientMissing",
             InvocationError::Oracle(OracleError::Authentication { .. }) => "OracleAuthentication",
             InvocationError::Oracle(OracleError::Unreachable { .. }) => "OracleUnreachable",
@@ -281,37 +166,28 @@ impl RulesFetcher for aws_sdk_s3::Client {
     }
 }
 
-// The source of one run, with its settings loaded.
-enum Prepared {
-    Csv(PathBuf),
-    Oracle(OracleSettings),
-}
-
 /// One run-colors function: its configuration and ports.
 pub struct RunColors<S, P, F> {
     config: Config,
     store: S,
     parameters: Option<ParameterStore<P>>,
     fetcher: F,
-    env: Arc<dyn VarSource + Send + Sync>,
 }
 
 impl<S: ObjectStore, P: ParameterSource + 'static, F: RulesFetcher> RunColors<S, P, F> {
-    /// A function over `store` (the runs bucket), `parameters` (SSM), `fetcher` (rules in S3)
-    /// and `env` (the `ORACLE_*` overrides).
+    /// A function over `store` (the runs bucket), `parameters` (SSM, for `RULES_PARAM`) and
+    /// `fetcher` (rules in S3).
     pub fn new(
         config: Config,
         store: S,
         parameters: Option<ParameterStore<P>>,
         fetcher: F,
-        env: Arc<dyn VarSource + Send + Sync>,
     ) -> Self {
         Self {
             config,
             store,
             parameters,
             fetcher,
-            env,
         }
     }
 
@@ -352,21 +228,7 @@ impl<S: ObjectStore, P: ParameterSource + 'static, F: RulesFetcher> RunColors<S,
             dry_run = request.dry_run,
             "run starting"
         );
-        let prepared = match &self.config.source {
-            ColorsSource::Oracle {
-                param_prefix,
-                call_timeout,
-            } => Prepared::Oracle(
-                OracleSettings::load(
-                    self.parameters.as_ref(),
-                    param_prefix,
-                    self.env.as_ref(),
-                    *call_timeout,
-                )
-                .await?,
-            ),
-            ColorsSource::Csv(path) => Prepared::Csv(path.clone()),
-        };
+        let source = self.config.source.clone();
         let staging = tempfile::Builder::new()
             .prefix("run-colors-")
             .tempdir_in(&self.config.work_dir)
@@ -380,12 +242,12 @@ impl<S: ObjectStore, P: ParameterSource + 'static, F: RulesFetcher> RunColors<S,
                 rules_document: &document,
                 out_dir: &dir,
             };
-            match prepared {
-                Prepared::Csv(path) => {
+            match source {
+                ColorsSource::Csv(path) => {
                     let mut csv = CsvSource::open(&path).map_err(RunError::from)?;
                     Ok(pipeline::run(&mut csv, &settings)?)
                 }
-                Prepared::Oracle(oracle) => {
+                ColorsSource::Oracle(oracle) => {
                     let mut colors = OracleColors::open(&oracle)?;
                     Ok(pipeline::run(&mut colors, &settings)?)
                 }

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod config;
 pub mod csv_source;
 pub mod extract;
 pub mod function;

@@ -7,14 +7,11 @@ use std::sync::Arc;
 use lambda_runtime::{LambdaEvent, service_fn};
 use orabridge_shared::config::ProcessEnv;
 use orabridge_shared::object_store::S3ObjectStore;
-use orabridge_shared::params::{DEFAULT_TTL, ParameterStore, SsmParameterSource};
 use orabridge_shared::{aws, logging, metrics, oracle};
 use run_colors::cli;
-use run_colors::function::{ColorsSource, Config, RunColors};
+use run_colors::config::{ColorsSource, Config};
+use run_colors::function::RunColors;
 
-// One thread: Lambda hands a function one event at a time, and below 1,769 MB of memory it has
-// less than one vCPU; the I/O still overlaps on this thread, blocking work goes to
-// `spawn_blocking`, and no worker threads are started during the cold start.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -50,24 +47,24 @@ async fn lambda() -> Result<(), lambda_runtime::Error> {
         &ProcessEnv,
         "run-colors",
     ))?;
-    let config = Config::from_source(ProcessEnv)?;
-    if matches!(config.source, ColorsSource::Oracle { .. }) {
+    let sdk = aws::load_sdk_config().await?;
+    let plan = Config::settings(ProcessEnv);
+    let ssm = plan
+        .needs_parameters()
+        .then(|| aws::ssm_parameter_store(&sdk));
+    let config = Config::from_source(plan.resolve(ssm.as_ref()).await?)?;
+    if matches!(config.source, ColorsSource::Oracle(_)) {
         // Fail the init, naming the layer, rather than every scheduled run.
         oracle::load_client()?;
     }
-    let sdk = aws::load_sdk_config().await?;
     let s3 = aws::s3_client(&sdk);
     let store = S3ObjectStore::new(s3.clone(), config.bucket.clone());
-    let parameters = config
-        .needs_parameters()
-        .then(|| ParameterStore::new(SsmParameterSource::new(aws::ssm_client(&sdk)), DEFAULT_TTL));
-    let function = Arc::new(RunColors::new(
-        config,
-        store,
-        parameters,
-        s3,
-        Arc::new(ProcessEnv),
-    ));
+    let parameters = ssm.or_else(|| {
+        config
+            .needs_parameters()
+            .then(|| aws::ssm_parameter_store(&sdk))
+    });
+    let function = Arc::new(RunColors::new(config, store, parameters, s3));
     metrics::run(
         metrics,
         service_fn(move |event: LambdaEvent<serde_json::Value>| {

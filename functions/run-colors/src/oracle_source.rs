@@ -1,161 +1,16 @@
-//! The Oracle side of run-colors: the seven connection parameters (SSM, overridable by
-//! environment variables for a person on the VPN), the colors query, and the table catalog the
-//! `extract` command reads.
+//! The Oracle side of run-colors: the colors query and the table catalog the `extract` command
+//! reads, over the connection [`OracleConfig`] describes.
 //!
 //! Every statement here is built from validated identifiers and bind variables only; the SQL
 //! builders are plain functions so the tests can check exactly what would be sent.
 
-use std::time::Duration;
-
-use orabridge_shared::clock::Clock;
-use orabridge_shared::config::VarSource;
-use orabridge_shared::oracle::{
-    self as ora, ConnectOptions, Identifier, IdentifierError, OracleError, TextRows,
-};
+use orabridge_shared::oracle::{self as ora, ConnectOptions, Identifier, OracleError, TextRows};
 use orabridge_shared::oracle_sql::Statement;
-use orabridge_shared::params::{GetOptions, ParameterError, ParameterSource, ParameterStore};
-use secrecy::SecretString;
 
+use crate::config::OracleConfig;
 use crate::csv_source::fill_record;
 use crate::extract::{Catalog, ColumnDescription, TableName};
 use crate::pipeline::{Record, RecordSource, SourceError};
-
-/// The parameters under the prefix, in the order the spec lists them.
-pub const PARAMETER_NAMES: [&str; 7] = [
-    "host",
-    "port",
-    "service_name",
-    "username",
-    "password",
-    "schema",
-    "table",
-];
-
-/// Where the colors live and how to log in.
-#[derive(Debug, Clone)]
-pub struct OracleSettings {
-    /// Connection and login.
-    pub connect: ConnectOptions,
-    /// The schema (owner) of the colors table.
-    pub schema: Identifier,
-    /// The colors table.
-    pub table: Identifier,
-}
-
-/// The settings could not be assembled.
-#[derive(Debug, thiserror::Error)]
-pub enum SettingsError {
-    /// Neither the SSM parameter nor the environment variable is set.
-    #[error("Oracle setting {name} is missing: set the SSM parameter {parameter} or {variable}")]
-    Missing {
-        /// The setting.
-        name: &'static str,
-        /// Its SSM parameter.
-        parameter: String,
-        /// Its environment variable.
-        variable: String,
-    },
-    /// SSM could not be read.
-    #[error("reading the Oracle parameters under {prefix} failed")]
-    Parameters {
-        /// The prefix.
-        prefix: String,
-        /// The cause.
-        #[source]
-        source: ParameterError,
-    },
-    /// The port is not a port number.
-    #[error("Oracle port {0:?} is not a port number")]
-    Port(String),
-    /// The schema or table is not a plain identifier.
-    #[error(transparent)]
-    Identifier(#[from] IdentifierError),
-}
-
-impl OracleSettings {
-    /// Reads the seven settings: each from `ORACLE_<NAME>` when set, otherwise from the SSM
-    /// parameter `<prefix><name>` (all missing ones in one call; the password decrypted).
-    pub async fn load<S: ParameterSource, C: Clock>(
-        parameters: Option<&ParameterStore<S, C>>,
-        prefix: &str,
-        env: &(impl VarSource + ?Sized),
-        call_timeout: Duration,
-    ) -> Result<OracleSettings, SettingsError> {
-        let prefix = if prefix.is_empty() || prefix.ends_with('/') {
-            prefix.to_owned()
-        } else {
-            format!("{prefix}/")
-        };
-        let variable = |name: &str| format!("ORACLE_{}", name.to_ascii_uppercase());
-        let from_env: Vec<Option<String>> = PARAMETER_NAMES
-            .iter()
-            .map(|name| env.var(&variable(name)).filter(|v| !v.is_empty()))
-            .collect();
-        let wanted: Vec<String> = PARAMETER_NAMES
-            .iter()
-            .zip(&from_env)
-            .filter(|(_, value)| value.is_none())
-            .map(|(name, _)| format!("{prefix}{name}"))
-            .collect();
-        let mut fetched = std::collections::HashMap::new();
-        if let (Some(store), false) = (parameters, wanted.is_empty()) {
-            let names: Vec<&str> = wanted.iter().map(String::as_str).collect();
-            fetched = match store.get_many(&names, GetOptions::decrypted()).await {
-                Ok(values) => values,
-                Err(ParameterError::NotFound { .. }) => {
-                    // Fetch one by one to name exactly which ones are missing.
-                    let mut found = std::collections::HashMap::new();
-                    for name in names {
-                        if let Ok(value) = store.get(name, GetOptions::decrypted()).await {
-                            found.insert(name.to_owned(), value);
-                        }
-                    }
-                    found
-                }
-                Err(source) => {
-                    return Err(SettingsError::Parameters {
-                        prefix: prefix.clone(),
-                        source,
-                    });
-                }
-            };
-        }
-        let mut values: Vec<SecretString> = Vec::with_capacity(PARAMETER_NAMES.len());
-        for (name, env_value) in PARAMETER_NAMES.iter().zip(from_env) {
-            let parameter = format!("{prefix}{name}");
-            let value = match env_value {
-                Some(value) => SecretString::from(value),
-                None => match fetched.get(&parameter) {
-                    Some(value) => value.secret().clone(),
-                    None => {
-                        return Err(SettingsError::Missing {
-                            name,
-                            parameter,
-                            variable: variable(name),
-                        });
-                    }
-                },
-            };
-            values.push(value);
-        }
-        use secrecy::ExposeSecret;
-        let text = |index: usize| values[index].expose_secret().trim().to_owned();
-        let port_text = text(1);
-        let port: u16 = port_text
-            .parse()
-            .map_err(|_| SettingsError::Port(port_text.clone()))?;
-        Ok(OracleSettings {
-            connect: ConnectOptions {
-                username: text(3),
-                password: values[4].clone(),
-                connect_string: ora::easy_connect(&text(0), port, &text(2)),
-                call_timeout,
-            },
-            schema: Identifier::parse("schema", &text(5))?,
-            table: Identifier::parse("table", &text(6))?,
-        })
-    }
-}
 
 /// The colors query: every column of the configured table.
 pub fn colors_query(schema: &Identifier, table: &Identifier) -> Statement<0> {
@@ -200,7 +55,7 @@ pub struct OracleColors {
 
 impl OracleColors {
     /// Connects and starts the query. Blocks: run inside `spawn_blocking`.
-    pub fn open(settings: &OracleSettings) -> Result<OracleColors, OracleError> {
+    pub fn open(settings: &OracleConfig) -> Result<OracleColors, OracleError> {
         let connection = ora::connect(&settings.connect)?;
         let sql = colors_query(&settings.schema, &settings.table);
         let rows = TextRows::query(&connection, sql.text(), &sql.binds([]))
@@ -273,12 +128,12 @@ pub mod catalog_sql {
 /// The catalog of one schema, read over a live connection.
 pub struct OracleCatalog {
     connection: oracle::Connection,
-    settings: OracleSettings,
+    settings: OracleConfig,
 }
 
 impl OracleCatalog {
     /// Connects. Blocks.
-    pub fn open(settings: OracleSettings) -> Result<OracleCatalog, OracleError> {
+    pub fn open(settings: OracleConfig) -> Result<OracleCatalog, OracleError> {
         Ok(OracleCatalog {
             connection: ora::connect(&settings.connect)?,
             settings,

@@ -4,9 +4,12 @@
 
 use std::time::Duration;
 
+use orabridge_shared::config::ConfigReader;
 use orabridge_shared::oracle::Identifier;
 use orabridge_shared::params::{MemoryParameterSource, ParameterStore};
-use run_colors::oracle_source::{OracleSettings, catalog_sql, colors_query};
+use orabridge_shared::settings::SettingsPlan;
+use run_colors::config::OracleConfig;
+use run_colors::oracle_source::{catalog_sql, colors_query};
 use secrecy::ExposeSecret;
 
 fn id(what: &'static str, name: &str) -> Identifier {
@@ -60,11 +63,8 @@ fn every_statement_the_adapter_sends_binds_as_oracle_counts_and_runs_on_11g() {
     }
 }
 
-fn store(prefix: &str, values: &[(&str, &str)]) -> ParameterStore<MemoryParameterSource> {
-    store_and_source(prefix, values).0
-}
-
-/// The store and a handle on its source (clones share state).
+/// A parameter store holding `values` under `prefix`, and a handle on its source (clones
+/// share state).
 fn store_and_source(
     prefix: &str,
     values: &[(&str, &str)],
@@ -89,19 +89,28 @@ const ALL: [(&str, &str); 7] = [
     ("table", "run_colors"),
 ];
 
+/// The start-up path of `main`: the plan over `env`, resolved from `store`, then parsed.
+async fn load(
+    store: &ParameterStore<MemoryParameterSource>,
+    prefix: Option<&str>,
+    env: &[(&str, &str)],
+) -> Result<OracleConfig, String> {
+    let settings = OracleConfig::settings(SettingsPlan::new(env), prefix)
+        .resolve(Some(store))
+        .await
+        .map_err(|err| err.to_string())?;
+    OracleConfig::from_source(&ConfigReader::new(&settings), Duration::from_secs(30))
+        .map_err(|err| err.to_string())
+}
+
 #[tokio::test]
 async fn the_seven_settings_come_from_ssm_with_environment_overrides() {
     let prefix = "/sp-incb/ci/market-pulse/oracle/";
     let (parameters, source) = store_and_source(prefix, &ALL);
     let env = [("ORACLE_TABLE", "colors_v2"), ("ORACLE_PORT", "")];
-    let settings = OracleSettings::load(
-        Some(&parameters),
-        prefix.trim_end_matches('/'),
-        &env,
-        Duration::from_secs(30),
-    )
-    .await
-    .expect("settings");
+    let settings = load(&parameters, Some(prefix.trim_end_matches('/')), &env)
+        .await
+        .expect("settings");
     assert_eq!(
         settings.connect.connect_string,
         "//db.vpn.example:1521/MPPROD"
@@ -122,8 +131,8 @@ async fn the_seven_settings_come_from_ssm_with_environment_overrides() {
 }
 
 #[tokio::test]
-async fn every_setting_can_come_from_the_environment_alone() {
-    let env: Vec<(String, String)> = ALL
+async fn every_setting_can_come_from_the_environment_alone_or_its_own_parameter() {
+    let variables: Vec<(String, String)> = ALL
         .iter()
         .map(|(name, value)| {
             (
@@ -132,53 +141,68 @@ async fn every_setting_can_come_from_the_environment_alone() {
             )
         })
         .collect();
-    let env: std::collections::HashMap<String, String> = env.into_iter().collect();
-    let settings = OracleSettings::load::<
-        MemoryParameterSource,
-        orabridge_shared::clock::SystemClock,
-    >(None, "", &env, Duration::from_secs(30))
-    .await
-    .expect("settings from the environment");
+    let mut env: Vec<(&str, &str)> = variables
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .filter(|(k, _)| *k != "ORACLE_PASSWORD")
+        .collect();
+    env.push(("ORACLE_PASSWORD_PARAM", "/vault/mp-reader"));
+    let (parameters, source) = store_and_source("/vault/", &[("mp-reader", "pw")]);
+    let settings = load(&parameters, None, &env).await.expect("settings");
     assert_eq!(settings.table.as_str(), "RUN_COLORS");
+    assert_eq!(settings.connect.password.expose_secret(), "pw");
+    assert_eq!(source.calls(), [["/vault/mp-reader"]]);
 }
 
 #[tokio::test]
 async fn a_table_name_that_is_not_an_identifier_is_refused_before_connecting() {
     let mut values = ALL;
     values[6] = ("table", "colors; drop table colors");
-    let parameters = store("/p/", &values);
-    let err = OracleSettings::load(Some(&parameters), "/p/", &[("X", "")], Duration::ZERO)
+    let (parameters, _) = store_and_source("/p/", &values);
+    let err = load(&parameters, Some("/p/"), &[])
         .await
         .expect_err("invalid table");
     assert!(
-        err.to_string()
-            .starts_with("table \"colors; drop table colors\" is not a valid Oracle identifier"),
+        err.starts_with(
+            "ORACLE_TABLE is malformed: table \"colors; drop table colors\" is not a valid \
+             Oracle identifier"
+        ),
         "{err}"
     );
     values[6] = ("table", "colors");
     values[1] = ("port", "fifteen");
-    let parameters = store("/p/", &values);
-    let err = OracleSettings::load(Some(&parameters), "/p/", &[("X", "")], Duration::ZERO)
+    let (parameters, _) = store_and_source("/p/", &values);
+    let err = load(&parameters, Some("/p/"), &[])
         .await
         .expect_err("invalid port");
     assert_eq!(
-        err.to_string(),
-        "Oracle port \"fifteen\" is not a port number"
+        err,
+        "ORACLE_PORT is malformed: \"fifteen\" is not a port number"
     );
 }
 
 #[tokio::test]
-async fn an_unreachable_parameter_store_is_reported_as_such() {
-    let (parameters, source) = store_and_source("/p/", &ALL);
+async fn missing_or_unreadable_parameters_name_their_setting() {
+    let (parameters, source) = store_and_source("/p/", &ALL[..6]);
+    let err = load(&parameters, Some("/p"), &[])
+        .await
+        .expect_err("no table");
+    assert_eq!(
+        err,
+        "no value for ORACLE_TABLE (parameter /p/table, named by ORACLE_PARAM_PREFIX): set the \
+         variable, or create the parameter"
+    );
     source.set_available(false);
-    let err = OracleSettings::load(Some(&parameters), "/p/", &[("X", "")], Duration::ZERO)
+    parameters.clear();
+    let err = load(&parameters, Some("/p/"), &[])
         .await
         .expect_err("SSM down");
     assert!(
-        err.to_string()
-            .contains("reading the Oracle parameters under /p/ failed"),
+        err.starts_with("reading the parameters named by ORACLE_PARAM_PREFIX"),
         "{err}"
     );
+    let err = load(&parameters, None, &[]).await.expect_err("nothing set");
+    assert!(err.contains("ORACLE_PORT (or ORACLE_PORT_PARAM"), "{err}");
 }
 
 /// The live database, when `ORACLE_TEST_*` describe one.
@@ -192,21 +216,16 @@ mod live {
 
     /// Settings from `ORACLE_TEST_HOST`, `_PORT`, `_SERVICE_NAME`, `_USERNAME`, `_PASSWORD`,
     /// `_SCHEMA`, `_TABLE`. Run with `--ignored`, a missing variable is a failure, not a pass.
-    async fn settings() -> OracleSettings {
+    async fn settings() -> OracleConfig {
         let env: std::collections::HashMap<String, String> = std::env::vars()
             .filter_map(|(k, v)| {
                 k.strip_prefix("ORACLE_TEST_")
                     .map(|n| (format!("ORACLE_{n}"), v))
             })
             .collect();
-        OracleSettings::load::<MemoryParameterSource, orabridge_shared::clock::SystemClock>(
-            None,
-            "",
-            &env,
-            Duration::from_secs(60),
+        OracleConfig::from_source(&ConfigReader::new(env), Duration::from_secs(60)).expect(
+            "set ORACLE_TEST_HOST, _PORT, _SERVICE_NAME, _USERNAME, _PASSWORD, _SCHEMA, _TABLE",
         )
-        .await
-        .expect("set ORACLE_TEST_HOST, _PORT, _SERVICE_NAME, _USERNAME, _PASSWORD, _SCHEMA, _TABLE")
     }
 
     fn from_oracle_table() -> String {

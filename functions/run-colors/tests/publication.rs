@@ -5,16 +5,15 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use lambda_runtime::Diagnostic;
 use orabridge_shared::object_store::{ObjectStore, ObjectStoreError, S3ObjectStore};
 use orabridge_shared::params::{DEFAULT_TTL, ParameterStore, SsmParameterSource};
 use orabridge_shared::testkit::{MotoServer, put_parameter};
-use run_colors::function::{
-    ColorsSource, Config, InvocationError, RulesLocation, RunColors, RunResponse,
-};
+use run_colors::config::{ColorsSource, Config, RulesLocation};
+use run_colors::function::{InvocationError, RunColors, RunResponse};
 use run_colors::values::parse_timestamp;
+use secrecy::ExposeSecret;
 use serde_json::json;
 
 const BUCKET: &str = "market-pulse";
@@ -101,24 +100,19 @@ impl Fixture {
         }
     }
 
-    fn function_with(
-        &self,
-        config: Config,
-        fail_on: Option<&'static str>,
-        env: Vec<(String, String)>,
-    ) -> Function {
+    fn ssm_store(&self) -> ParameterStore<SsmParameterSource> {
+        ParameterStore::new(SsmParameterSource::new(self.ssm.clone()), DEFAULT_TTL)
+    }
+
+    fn function_with(&self, config: Config, fail_on: Option<&'static str>) -> Function {
         RunColors::new(
             config,
             Failing {
                 inner: S3ObjectStore::new(self.s3.clone(), BUCKET),
                 suffix: fail_on,
             },
-            Some(ParameterStore::new(
-                SsmParameterSource::new(self.ssm.clone()),
-                DEFAULT_TTL,
-            )),
+            Some(self.ssm_store()),
             self.s3.clone(),
-            Arc::new(env.into_iter().collect::<std::collections::HashMap<_, _>>()),
         )
     }
 
@@ -129,7 +123,6 @@ impl Fixture {
                 ColorsSource::Csv(golden_input()),
             ),
             fail_on,
-            Vec::new(),
         )
     }
 
@@ -288,7 +281,6 @@ async fn rules_come_from_ssm_or_s3_and_invalid_ones_stop_the_run_before_any_data
             ColorsSource::Csv(golden_input()),
         ),
         None,
-        Vec::new(),
     );
     let response = from_ssm
         .handle(&json!({"asOf": "2026-11-20T16:00:00Z", "dryRun": true}), 0)
@@ -313,7 +305,6 @@ async fn rules_come_from_ssm_or_s3_and_invalid_ones_stop_the_run_before_any_data
             ColorsSource::Csv(golden_input()),
         ),
         None,
-        Vec::new(),
     );
     let response = from_s3
         .handle(&json!({"asOf": "2026-11-20T16:00:00Z", "dryRun": true}), 0)
@@ -336,7 +327,6 @@ async fn rules_come_from_ssm_or_s3_and_invalid_ones_stop_the_run_before_any_data
             ColorsSource::Csv("/nonexistent/colors.csv".into()),
         ),
         None,
-        Vec::new(),
     );
     let (kind, message) = error_type(
         bad.handle(&scheduled("2026-11-20T16:00:00Z"), 0)
@@ -355,7 +345,6 @@ async fn rules_come_from_ssm_or_s3_and_invalid_ones_stop_the_run_before_any_data
             ColorsSource::Csv(golden_input()),
         ),
         None,
-        Vec::new(),
     );
     let (kind, message) = error_type(
         missing
@@ -392,17 +381,31 @@ async fn the_oracle_source_reads_its_settings_from_ssm_and_fails_naming_the_miss
     )
     .await
     .expect("parameter");
+    // Start-up as `main` does it: the settings resolved in one SSM read, then parsed. A person
+    // on the VPN overrides the host locally; the rest still comes from SSM.
+    let env = [
+        ("BUCKET", BUCKET),
+        ("RULES_FILE", "unused.json"),
+        ("ORACLE_PARAM_PREFIX", prefix),
+        ("ORACLE_HOST", "127.0.0.1"),
+        ("ORACLE_CALL_TIMEOUT", "5s"),
+    ];
+    let settings = Config::settings(env)
+        .resolve(Some(&fx.ssm_store()))
+        .await
+        .expect("the settings from moto's SSM");
+    let source = Config::from_source(&settings).expect("config").source;
+    let ColorsSource::Oracle(oracle) = &source else {
+        panic!("the Oracle source expected, got {source:?}");
+    };
+    assert_eq!(oracle.connect.connect_string, "//127.0.0.1:1521/MPPROD");
+    assert_eq!(oracle.connect.password.expose_secret(), "pw-from-ssm-7731");
     let function = fx.function_with(
         fx.config(
             RulesLocation::File(repo("events/run-colors-rules.json")),
-            ColorsSource::Oracle {
-                param_prefix: prefix.into(),
-                call_timeout: std::time::Duration::from_secs(5),
-            },
+            source,
         ),
         None,
-        // A person on the VPN overrides the host locally; the rest still comes from SSM.
-        vec![("ORACLE_HOST".into(), "127.0.0.1".into())],
     );
     let err = function
         .handle(&scheduled("2026-11-20T16:00:00Z"), 0)
@@ -419,31 +422,26 @@ async fn the_oracle_source_reads_its_settings_from_ssm_and_fails_naming_the_miss
 #[tokio::test]
 async fn missing_oracle_settings_are_named_with_their_parameter_and_variable() {
     let fx = fixture().await;
-    let function = fx.function_with(
-        fx.config(
-            RulesLocation::File(repo("events/run-colors-rules.json")),
-            ColorsSource::Oracle {
-                param_prefix: "/nothing/here".into(),
-                call_timeout: std::time::Duration::from_secs(5),
-            },
-        ),
-        None,
-        vec![
-            ("ORACLE_HOST".into(), "db".into()),
-            ("ORACLE_PORT".into(), "1521".into()),
-        ],
-    );
-    let (kind, message) = error_type(
-        function
-            .handle(&scheduled("2026-11-20T16:00:00Z"), 0)
-            .await
-            .expect_err("missing settings"),
-    );
-    assert_eq!(kind, "OracleSettings");
+    let env = [
+        ("BUCKET", BUCKET),
+        ("RULES_FILE", "rules.json"),
+        ("ORACLE_PARAM_PREFIX", "/nothing/here"),
+        ("ORACLE_HOST", "db"),
+        ("ORACLE_PORT", "1521"),
+    ];
+    let err = Config::settings(env)
+        .resolve(Some(&fx.ssm_store()))
+        .await
+        .expect_err("five parameters missing");
+    assert_eq!(err.variable(), "ORACLE_PARAM_PREFIX");
     assert_eq!(
-        message,
-        "Oracle setting service_name is missing: set the SSM parameter \
-         /nothing/here/service_name or ORACLE_SERVICE_NAME"
+        err.to_string(),
+        "no value for ORACLE_SERVICE_NAME (parameter /nothing/here/service_name, named by \
+         ORACLE_PARAM_PREFIX), ORACLE_USERNAME (parameter /nothing/here/username, named by \
+         ORACLE_PARAM_PREFIX), ORACLE_PASSWORD (parameter /nothing/here/password, named by \
+         ORACLE_PARAM_PREFIX), ORACLE_SCHEMA (parameter /nothing/here/schema, named by \
+         ORACLE_PARAM_PREFIX), ORACLE_TABLE (parameter /nothing/here/table, named by \
+         ORACLE_PARAM_PREFIX): set the variable, or create the parameter"
     );
 }
 
@@ -500,25 +498,40 @@ fn configuration_names_what_is_missing_or_contradictory() {
         no_prefix.to_string().contains("ORACLE_PARAM_PREFIX"),
         "{no_prefix}"
     );
-    let template_env = Config::from_source([
+    let template_plan = Config::settings([
         ("BUCKET", "b"),
         ("RUNS_PREFIX", "mp"),
         ("ORACLE_PARAM_PREFIX", "/orabridge/prod/run-colors/oracle/"),
         ("RULES_PARAM", "/orabridge/prod/run-colors/rules"),
-    ])
-    .expect("the template's variables");
-    assert!(matches!(template_env.source, ColorsSource::Oracle { .. }));
+    ]);
+    assert_eq!(
+        template_plan.parameters().collect::<Vec<_>>(),
+        [
+            "/orabridge/prod/run-colors/oracle/host",
+            "/orabridge/prod/run-colors/oracle/port",
+            "/orabridge/prod/run-colors/oracle/service_name",
+            "/orabridge/prod/run-colors/oracle/username",
+            "/orabridge/prod/run-colors/oracle/password",
+            "/orabridge/prod/run-colors/oracle/schema",
+            "/orabridge/prod/run-colors/oracle/table",
+        ],
+        "the template's variables read the spec's seven parameters"
+    );
+    let csv_plan = Config::settings([("COLORS_CSV", "c.csv"), ("ORACLE_PARAM_PREFIX", "/p/")]);
+    assert!(
+        !csv_plan.needs_parameters(),
+        "a CSV run reads no Oracle settings"
+    );
 }
 
 #[test]
-fn ssm_is_needed_for_parameter_rules_or_the_oracle_source_and_only_then() {
+fn ssm_is_needed_per_run_only_for_parameter_rules() {
     let needs = |vars: [(&str, &str); 3]| {
         Config::from_source(vars)
             .expect("a valid configuration")
             .needs_parameters()
     };
     let csv = ("COLORS_CSV", "/tmp/c.csv");
-    let oracle = ("ORACLE_PARAM_PREFIX", "/orabridge/dev/run-colors/oracle/");
     assert!(!needs([("BUCKET", "b"), csv, ("RULES_FILE", "r.json")]));
     assert!(!needs([
         ("BUCKET", "b"),
@@ -526,5 +539,4 @@ fn ssm_is_needed_for_parameter_rules_or_the_oracle_source_and_only_then() {
         ("RULES_S3_URI", "s3://b/r.json")
     ]));
     assert!(needs([("BUCKET", "b"), csv, ("RULES_PARAM", "/r")]));
-    assert!(needs([("BUCKET", "b"), oracle, ("RULES_FILE", "r.json")]));
 }

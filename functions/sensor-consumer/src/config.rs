@@ -1,9 +1,11 @@
-//! The consumer's configuration, read once at start-up from the environment.
+//! The consumer's configuration, read once at start-up from the environment (and, for the
+//! thresholds document, the SSM parameter `THRESHOLDS_PARAM` names).
 
 use std::time::Duration;
 
 use orabridge_shared::config::{ConfigError, ConfigReader, VarSource};
 use orabridge_shared::sensor::ValidationRules;
+use orabridge_shared::settings::SettingsPlan;
 
 use crate::consumer::{DEFAULT_WRITE_CONCURRENCY, Settings};
 
@@ -14,24 +16,29 @@ pub struct ConsumerConfig {
     pub bucket: String,
     /// Where and how to write.
     pub settings: Settings,
-    /// Inline thresholds document (`THRESHOLDS_JSON`).
-    pub thresholds_json: Option<String>,
-    /// SSM parameter holding the thresholds document (`THRESHOLDS_PARAM`).
-    pub thresholds_param: Option<String>,
+    /// The thresholds document (`THRESHOLDS`, or the parameter `THRESHOLDS_PARAM` names;
+    /// `THRESHOLDS_JSON` is its old name).
+    pub thresholds: Option<String>,
 }
 
 impl ConsumerConfig {
-    /// Reads the configuration; the error names the variable at fault.
+    /// The settings read as values or parameter references: the thresholds document.
+    pub fn settings<V: VarSource>(vars: V) -> SettingsPlan<V> {
+        SettingsPlan::new(vars).setting("THRESHOLDS")
+    }
+
+    /// Reads the configuration from resolved [`settings`](Self::settings); the error names the
+    /// variable at fault.
     pub fn from_source(vars: impl VarSource) -> Result<Self, ConfigError> {
         let reader = ConfigReader::new(vars);
-        let max_age_days: u64 = reader.parse_or("MAX_AGE_DAYS", 30)?;
         Ok(Self {
             bucket: reader.string("BUCKET")?,
             settings: Settings {
                 prefix: reader.string_or("PREFIX", ""),
                 alert_queue_url: reader.optional_string("ALERT_QUEUE_URL"),
                 rules: ValidationRules {
-                    max_age: Duration::from_secs(max_age_days * 86_400),
+                    max_age: reader
+                        .positive_duration_or("MAX_AGE", Duration::from_secs(30 * 86_400))?,
                     ..ValidationRules::default()
                 },
                 write_concurrency: match reader
@@ -46,8 +53,7 @@ impl ConsumerConfig {
                     n => n,
                 },
             },
-            thresholds_json: reader.optional_string("THRESHOLDS_JSON"),
-            thresholds_param: reader.optional_string("THRESHOLDS_PARAM"),
+            thresholds: reader.optional_string_renamed("THRESHOLDS", "THRESHOLDS_JSON"),
         })
     }
 }
@@ -75,5 +81,27 @@ mod tests {
             config.settings.rules.max_age,
             Duration::from_secs(30 * 86_400)
         );
+        let config = ConsumerConfig::from_source([("BUCKET", "b"), ("MAX_AGE", "7d")]).unwrap();
+        assert_eq!(
+            config.settings.rules.max_age,
+            Duration::from_secs(7 * 86_400)
+        );
+    }
+
+    #[tokio::test]
+    async fn the_thresholds_are_a_value_a_parameter_or_their_old_name() {
+        use orabridge_shared::params::{MemoryParameterSource, ParameterStore};
+        let ssm = MemoryParameterSource::new();
+        ssm.put("/prod/thresholds", r#"{"from": "ssm"}"#);
+        let store = ParameterStore::new(ssm, Duration::from_secs(60));
+        let vars = [("BUCKET", "b"), ("THRESHOLDS_PARAM", "/prod/thresholds")];
+        let settings = ConsumerConfig::settings(vars)
+            .resolve(Some(&store))
+            .await
+            .unwrap();
+        let config = ConsumerConfig::from_source(&settings).unwrap();
+        assert_eq!(config.thresholds.as_deref(), Some(r#"{"from": "ssm"}"#));
+        let inline = ConsumerConfig::from_source([("BUCKET", "b"), ("THRESHOLDS_JSON", "{}")]);
+        assert_eq!(inline.unwrap().thresholds.as_deref(), Some("{}"));
     }
 }

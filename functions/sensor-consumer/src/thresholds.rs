@@ -1,7 +1,7 @@
 //! Alert thresholds: `{"water_level": {"level_cm": {"gt": 300}}, "flow": {"m3s": {"lt": 0.1}}}`.
 //!
 //! Per sensor type and value name, a reading alerts when its value is above `gt` or below `lt`.
-//! The document comes from `THRESHOLDS_JSON` (or the SSM parameter `THRESHOLDS_PARAM`) and is
+//! The document comes from `THRESHOLDS` (or the SSM parameter `THRESHOLDS_PARAM`) and is
 //! checked at start-up: a typo fails the deployment instead of silently never alerting.
 
 use std::collections::BTreeMap;

@@ -759,7 +759,7 @@ fn function_env(
         ("BUCKET", BUCKET.to_owned()),
         ("PREFIX", "lake".to_owned()),
         (
-            "THRESHOLDS_JSON",
+            "THRESHOLDS",
             r#"{"water_level":{"level_cm":{"gt":200}}}"#.to_owned(),
         ),
         // run-colors on its CSV source (no Oracle here), publishing to the same bucket.
