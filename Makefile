@@ -29,6 +29,10 @@ SAM_DEPLOY_FLAGS ?=
 PY_STAMP      := $(VENV)/.installed-$(shell cksum < tools/requirements.txt | cut -d' ' -f1)
 CHECKOV_STAMP := $(CHECKOV_ENV)/.installed-$(shell cksum < tools/requirements-checkov.txt | cut -d' ' -f1)
 NPM_STAMP     := node_modules/.installed-$(shell cksum < package-lock.json | cut -d' ' -f1)
+# cargo-deny, for `make lint` only (a 6-minute compile the first time: not part of `make setup`,
+# which `make demo` and `make test` wait for). Its rust-version (1.88) is within the toolchain's.
+CARGO_DENY_VERSION := 0.20.2
+DENY_STAMP    := $(VENV)/.cargo-deny-$(CARGO_DENY_VERSION)
 
 .PHONY: help setup bench-tools test-sam test-oracle check-postgres build sam-build closing-service closing-status closing-cancel restate-register restate-register-aws test lint fmt demo bench deploy layer params clean \
         lock-tools $(addprefix invoke-,$(FUNCTIONS))
@@ -88,9 +92,16 @@ test-oracle: ## The tests that need a live Oracle database and Instant Client (s
 	cargo test --locked -p run-colors --test oracle -- --ignored
 	cargo test --locked -p finance-closing --test oracle_live -- --ignored
 
-lint: setup ## rustfmt check, clippy with warnings denied, cfn-lint on the template
+$(DENY_STAMP):
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@tools/step.sh "lint: compiling cargo-deny $(CARGO_DENY_VERSION) into $(VENV)/bin" "about 6 min the first time" \
+	  cargo install --locked --root $(VENV) cargo-deny@$(CARGO_DENY_VERSION)
+	@rm -f $(VENV)/.cargo-deny-* && touch $@
+
+lint: setup $(DENY_STAMP) ## rustfmt, clippy (warnings denied), cargo deny, cfn-lint, sam validate, checkov
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+	cargo deny --locked check --hide-inclusion-graph licenses bans sources
 	cfn-lint $(TEMPLATE)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} sam validate --lint --template $(TEMPLATE)
 	checkov --file $(TEMPLATE) --quiet --compact --skip-download
