@@ -13,7 +13,8 @@ use orabridge_shared::postgres::{RootCertificates, SslMode, TlsSettings};
 use orabridge_shared::settings::SettingsPlan;
 use secrecy::SecretString;
 
-use crate::workflow::RetryPolicy;
+use crate::erp::oracle::DateArgument;
+use crate::flow::RetryPolicy;
 
 /// Which ERP the workflow drives.
 #[derive(Debug, Clone)]
@@ -42,36 +43,6 @@ pub enum ErpConfig {
         /// How long a simulated closing takes.
         job_duration: Duration,
     },
-}
-
-/// How the closing procedure takes its date (`CLOSING_DATE_ARGUMENT`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DateArgument {
-    /// A `DATE` parameter (the default): bound as a DATE, so no session date format is used.
-    Date,
-    /// A `VARCHAR2` parameter: the date written with this Oracle format model (`text:YYYYMMDD`).
-    Text(String),
-}
-
-impl DateArgument {
-    /// Parses `date` or `text:<format model>`; the format model is bound, never spliced, and
-    /// limited to the characters Oracle's datetime format elements use.
-    pub fn parse(text: &str) -> Option<DateArgument> {
-        match text.trim() {
-            "date" | "DATE" => Some(DateArgument::Date),
-            other => {
-                let format = other
-                    .strip_prefix("text:")
-                    .or_else(|| other.strip_prefix("TEXT:"))?;
-                let plausible = !format.is_empty()
-                    && format.len() <= 40
-                    && format
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "-/.,:; _".contains(c));
-                plausible.then(|| DateArgument::Text(format.to_owned()))
-            }
-        }
-    }
 }
 
 /// The PostgreSQL side.

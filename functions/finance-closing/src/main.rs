@@ -11,7 +11,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use orabridge_shared::config::{ConfigReader, ProcessEnv};
 use orabridge_shared::settings::{Settings, SettingsPlan};
 use orabridge_shared::{aws, logging, metrics};
-use restate_sdk::prelude::{Endpoint, HttpServer, LambdaEndpoint};
+use restate_sdk::prelude::{HttpServer, LambdaEndpoint};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -55,9 +55,7 @@ async fn service(reader: &ConfigReader<ProcessEnv>) -> Result<(), Error> {
         "from the job's submission to the recorded outcome"
     );
     let config = ServiceConfig::from_source(resolve(ServiceConfig::settings(ProcessEnv)).await?)?;
-    let endpoint = Endpoint::builder()
-        .bind(finance_closing::service::build(&config).await?)
-        .build();
+    let endpoint = finance_closing::service::build(&config).await?;
     if reader.optional_string("AWS_LAMBDA_RUNTIME_API").is_some() {
         return LambdaEndpoint::run(endpoint).await;
     }

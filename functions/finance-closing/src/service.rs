@@ -3,13 +3,14 @@
 //! start so a missing layer fails the init by name.
 
 use orabridge_shared::oracle::{self as ora, ConnectOptions, OracleError};
+use restate_sdk::endpoint::Endpoint;
 use secrecy::ExposeSecret;
 
 use crate::config::{ErpConfig, ServiceConfig};
-use crate::erp::SimulatedErp;
-use crate::oracle_erp::OracleErp;
-use crate::store::{Store, StoreError, pool};
-use crate::workflow::{ErpBackend, FinanceClosing, Timing};
+use crate::erp::{OracleErp, SimulatedErp};
+use crate::flow::{FinanceClosing, Timing};
+use crate::pg::{StoreError, pool};
+use crate::store::PostgresStore;
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -25,8 +26,8 @@ pub enum StartError {
     OracleSettings(String),
 }
 
-/// The workflow for `config`, with migrations run.
-pub async fn build(config: &ServiceConfig) -> Result<FinanceClosing, StartError> {
+/// The Restate endpoint serving the workflow for `config`, with migrations run.
+pub async fn build(config: &ServiceConfig) -> Result<Endpoint, StartError> {
     let pg = &config.postgres;
     let mut pg_config = tokio_postgres::Config::new();
     pg_config
@@ -39,9 +40,16 @@ pub async fn build(config: &ServiceConfig) -> Result<FinanceClosing, StartError>
         pg_config.password(password.expose_secret());
     }
     let pool = pool(pg_config, &pg.tls, 4)?;
-    let store = Store::new(pool.clone(), &pg.schema)?;
+    let store = PostgresStore::new(pool.clone(), &pg.schema)?;
     store.migrate(&config.result_tables).await?;
-    let erp = match &config.erp {
+    let tables = config.result_tables.clone();
+    let timing = Timing {
+        poll_interval: config.poll_interval,
+        max_duration: config.max_duration,
+        retry: config.retry,
+    };
+    let endpoint = Endpoint::builder();
+    let endpoint = match &config.erp {
         ErpConfig::Simulated {
             schema,
             job_duration,
@@ -49,7 +57,7 @@ pub async fn build(config: &ServiceConfig) -> Result<FinanceClosing, StartError>
             tracing::warn!(schema, "using the SIMULATED ERP, not Oracle");
             let simulator = SimulatedErp::new(pool, schema, *job_duration)?;
             simulator.migrate().await?;
-            ErpBackend::Simulated(simulator)
+            endpoint.bind(FinanceClosing::new(simulator, store, tables, timing))
         }
         ErpConfig::Oracle {
             user,
@@ -67,20 +75,10 @@ pub async fn build(config: &ServiceConfig) -> Result<FinanceClosing, StartError>
                 connect_string: connect_string.clone(),
                 call_timeout: *call_timeout,
             };
-            ErpBackend::Oracle(
-                OracleErp::new(options, procedure, results_owner, date_argument.clone())
-                    .map_err(StartError::OracleSettings)?,
-            )
+            let erp = OracleErp::new(options, procedure, results_owner, date_argument.clone())
+                .map_err(StartError::OracleSettings)?;
+            endpoint.bind(FinanceClosing::new(erp, store, tables, timing))
         }
     };
-    Ok(FinanceClosing::new(
-        erp,
-        store,
-        config.result_tables.clone(),
-        Timing {
-            poll_interval: config.poll_interval,
-            max_duration: config.max_duration,
-            retry: config.retry,
-        },
-    ))
+    Ok(endpoint.build())
 }

@@ -1,21 +1,26 @@
-//! The PostgreSQL side: a connection pool, migrations run at start, `closing_runs`, and the
+//! Where closings are recorded and their results copied: the [`ClosingStore`] port, its
+//! PostgreSQL adapter ([`PostgresStore`]: migrations run at start, `closing_runs`, and the
 //! per-date replacement of a result table's rows in one transaction, so a retried or forced
-//! copy never leaves two copies of a day.
+//! copy never leaves two copies of a day) and an in-memory one ([`MemoryClosingStore`]) for the
+//! workflow's unit tests.
 //!
 //! Result tables have one shape whatever the ERP table looks like: `(closing_date, row_no,
 //! data jsonb)`, one JSON object per source row keyed by column name. That keeps the copy
 //! schema-agnostic (the Genius tables change without a migration here) while staying
 //! queryable (`data->>'AMOUNT'`).
 
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use orabridge_shared::postgres::{PgTlsError, TlsSettings, apply_timeouts, tls_connector};
+use deadpool_postgres::Pool;
 use tokio::sync::mpsc;
 use tokio_postgres::types::Json;
 
 use crate::closing::{ClosingDate, ClosingReport};
 use crate::erp::{Erp, ErpError, ResultMessage, result_channel};
+pub use crate::pg::StoreError;
+use crate::pg::quoted_identifier;
 
 /// Why a table's copy failed, on which side.
 #[derive(Debug, thiserror::Error)]
@@ -28,110 +33,6 @@ pub enum CopyError {
     Store(#[source] StoreError),
 }
 
-/// A PostgreSQL operation that failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// No connection could be had from the pool.
-    #[error("no PostgreSQL connection available")]
-    Pool(#[from] deadpool_postgres::PoolError),
-    /// A statement failed.
-    #[error("a PostgreSQL statement failed")]
-    Postgres(#[from] tokio_postgres::Error),
-    /// A schema or table name that is not a plain identifier.
-    #[error(
-        "{0:?} is not a valid PostgreSQL identifier (letters, digits and _; not starting with a digit)"
-    )]
-    InvalidIdentifier(String),
-    /// The pool could not be built.
-    #[error("the PostgreSQL pool could not be built")]
-    Build(#[from] deadpool_postgres::BuildError),
-    /// The ERP stopped sending rows before the end; nothing was committed.
-    #[error("the ERP stopped sending rows after {copied}; the copy was rolled back")]
-    Incomplete {
-        /// Rows received before it stopped.
-        copied: u64,
-    },
-    /// More rows for one date than `row_no` (an `integer`) can number.
-    #[error("more than 2^31 rows for one date")]
-    TooManyRows,
-    /// TLS could not be set up (`PG_SSLMODE`, `PG_SSLROOTCERT`).
-    #[error("PostgreSQL TLS could not be set up")]
-    Tls(#[from] PgTlsError),
-}
-
-impl StoreError {
-    /// Whether retrying cannot help: a bad name or TLS setting, a rejected login, an unknown
-    /// database, schema or table, a missing privilege (SQLSTATE classes 28, 3D, 3F and 42, in
-    /// "PostgreSQL Error Codes", https://www.postgresql.org/docs/15/errcodes-appendix.html).
-    /// Lost connections, timeouts and an exhausted pool are worth retrying.
-    pub fn is_permanent(&self) -> bool {
-        let permanent_state = |err: &tokio_postgres::Error| {
-            err.code().is_some_and(|state| {
-                let class = &state.code()[..2];
-                matches!(class, "28" | "3D" | "3F" | "42")
-            })
-        };
-        match self {
-            StoreError::InvalidIdentifier(_)
-            | StoreError::Tls(_)
-            | StoreError::TooManyRows
-            | StoreError::Build(_) => true,
-            StoreError::Postgres(err) => permanent_state(err),
-            StoreError::Pool(deadpool_postgres::PoolError::Backend(err)) => permanent_state(err),
-            StoreError::Pool(_) | StoreError::Incomplete { .. } => false,
-        }
-    }
-}
-
-/// `name` checked to be a plain identifier and returned double-quoted, lower-cased (what
-/// PostgreSQL folds unquoted names to, so `psql` users can type it bare).
-pub fn quoted_identifier(name: &str) -> Result<String, StoreError> {
-    let valid = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && name.len() <= 63;
-    if !valid {
-        return Err(StoreError::InvalidIdentifier(name.to_owned()));
-    }
-    Ok(format!("\"{}\"", name.to_ascii_lowercase()))
-}
-
-/// A pool of at most `max_size` connections over `tls`, with connect and keepalive timeouts
-/// ([`orabridge_shared::postgres::apply_timeouts`]).
-pub fn pool(
-    mut config: tokio_postgres::Config,
-    tls: &TlsSettings,
-    max_size: usize,
-) -> Result<Pool, StoreError> {
-    apply_timeouts(&mut config);
-    let connector = tls_connector(&mut config, tls)?;
-    let manager = Manager::from_config(
-        config,
-        connector,
-        ManagerConfig {
-            // `Fast` only asks whether the client noticed its connection close; a connection a
-            // NAT gateway dropped while the workflow slept looks open until the next write. A
-            // round trip before each reuse finds it and opens a new one instead.
-            recycling_method: RecyclingMethod::Verified,
-        },
-    );
-    Ok(Pool::builder(manager)
-        .max_size(max_size)
-        .runtime(deadpool_postgres::Runtime::Tokio1)
-        .timeouts(deadpool_postgres::Timeouts {
-            // Waiting for a free connection, and opening one (TLS included).
-            wait: Some(Duration::from_secs(30)),
-            create: Some(Duration::from_secs(15)),
-            // The reuse check of a silently dropped connection would otherwise wait for the
-            // kernel to give up on it (the 60 s TCP user timeout): a healthy one answers in
-            // milliseconds, so after 5 s the connection is discarded and a new one opened.
-            recycle: Some(Duration::from_secs(5)),
-        })
-        .build()?)
-}
-
 /// A stored run of a date.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRun {
@@ -141,9 +42,64 @@ pub struct StoredRun {
     pub report: ClosingReport,
 }
 
+/// The phase as `closing_runs.status` holds it (`succeeded`, `failed`, `cancelled`).
+fn phase_name(phase: crate::closing::Phase) -> String {
+    serde_json::to_value(phase)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The workflow's store: the outcome of each date's closing and the copied result rows.
+pub trait ClosingStore: Send + Sync + 'static {
+    /// The recorded run of `date`, if any.
+    fn run_of(
+        &self,
+        date: ClosingDate,
+    ) -> impl Future<Output = Result<Option<StoredRun>, StoreError>> + Send;
+
+    /// Records (or replaces) the outcome of `report`'s date.
+    fn record(&self, report: &ClosingReport)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Replaces `date`'s rows of `table` with the rows arriving on `batches`, all or nothing:
+    /// nothing replaces the old rows unless [`ResultMessage::End`] arrives. Returns how many
+    /// rows the table now holds for the date.
+    fn replace_results(
+        &self,
+        table: &str,
+        date: ClosingDate,
+        batches: mpsc::Receiver<ResultMessage>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Copies `date`'s rows of `table` from `erp`: its fetch and
+    /// [`replace_results`](Self::replace_results) run side by side over a bounded channel, so a
+    /// batch is written while the next is fetched and memory stays flat whatever the size.
+    fn copy_from<E: Erp>(
+        &self,
+        erp: &E,
+        table: &str,
+        date: ClosingDate,
+    ) -> impl Future<Output = Result<u64, CopyError>> + Send {
+        async move {
+            let (sender, receiver) = result_channel();
+            let (fetched, written) = tokio::join!(
+                erp.fetch_results(table, date, sender),
+                self.replace_results(table, date, receiver)
+            );
+            match (fetched, written) {
+                (Ok(()), Ok(rows)) => Ok(rows),
+                // The insert failed first; its error is the cause.
+                (Ok(()) | Err(ErpError::Abandoned), Err(err)) => Err(CopyError::Store(err)),
+                (Err(err), _) => Err(CopyError::Erp(err)),
+            }
+        }
+    }
+}
+
 /// The reporting database.
 #[derive(Clone)]
-pub struct Store {
+pub struct PostgresStore {
     pool: Pool,
     schema: String,
 }
@@ -160,7 +116,7 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE {s}.closing_runs (
         report jsonb NOT NULL,
         updated_at timestamptz NOT NULL DEFAULT now())"];
 
-impl Store {
+impl PostgresStore {
     /// The store in `schema`.
     pub fn new(pool: Pool, schema: &str) -> Result<Self, StoreError> {
         Ok(Self {
@@ -227,7 +183,7 @@ impl Store {
     }
 
     /// The recorded run of `date`, if any.
-    pub async fn run_of(&self, date: ClosingDate) -> Result<Option<StoredRun>, StoreError> {
+    async fn stored_run(&self, date: ClosingDate) -> Result<Option<StoredRun>, StoreError> {
         let client = self.pool.get().await?;
         let row = client
             .query_opt(
@@ -245,12 +201,9 @@ impl Store {
     }
 
     /// Records (or replaces) the outcome of `report.date`.
-    pub async fn record(&self, report: &ClosingReport) -> Result<(), StoreError> {
+    async fn record_report(&self, report: &ClosingReport) -> Result<(), StoreError> {
         let client = self.pool.get().await?;
-        let status = serde_json::to_value(report.phase)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let status = phase_name(report.phase);
         let counts: serde_json::Map<String, serde_json::Value> = report
             .tables
             .iter()
@@ -293,7 +246,7 @@ impl Store {
     /// transaction: each batch is inserted as it arrives (one multi-row `INSERT ... unnest`),
     /// so memory holds a few batches whatever the table's size, and the transaction commits
     /// only on [`ResultMessage::End`]. Returns how many rows the table now holds for the date.
-    pub async fn replace_results(
+    async fn replace_rows(
         &self,
         table: &str,
         date: ClosingDate,
@@ -344,28 +297,6 @@ impl Store {
         Ok(copied)
     }
 
-    /// Copies `date`'s rows of `table` from `erp`: its fetch and [`Store::replace_results`] run
-    /// side by side over a bounded channel, so a batch is written while the next is fetched and
-    /// memory stays flat whatever the table's size.
-    pub async fn copy_from(
-        &self,
-        erp: &impl Erp,
-        table: &str,
-        date: ClosingDate,
-    ) -> Result<u64, CopyError> {
-        let (sender, receiver) = result_channel();
-        let (fetched, written) = tokio::join!(
-            erp.fetch_results(table, date, sender),
-            self.replace_results(table, date, receiver)
-        );
-        match (fetched, written) {
-            (Ok(()), Ok(rows)) => Ok(rows),
-            // The insert failed first; its error is the cause.
-            (Ok(()) | Err(ErpError::Abandoned), Err(err)) => Err(CopyError::Store(err)),
-            (Err(err), _) => Err(CopyError::Erp(err)),
-        }
-    }
-
     /// How many rows `table` holds for `date`.
     pub async fn count_results(&self, table: &str, date: ClosingDate) -> Result<i64, StoreError> {
         let client = self.pool.get().await?;
@@ -380,5 +311,105 @@ impl Store {
             )
             .await?;
         Ok(row.get(0))
+    }
+}
+
+impl ClosingStore for PostgresStore {
+    async fn run_of(&self, date: ClosingDate) -> Result<Option<StoredRun>, StoreError> {
+        self.stored_run(date).await
+    }
+
+    async fn record(&self, report: &ClosingReport) -> Result<(), StoreError> {
+        self.record_report(report).await
+    }
+
+    async fn replace_results(
+        &self,
+        table: &str,
+        date: ClosingDate,
+        batches: mpsc::Receiver<ResultMessage>,
+    ) -> Result<u64, StoreError> {
+        self.replace_rows(table, date, batches).await
+    }
+}
+
+/// An in-memory [`ClosingStore`] for the workflow's unit tests. Clones share their state, so a
+/// test keeps a handle and reads what the workflow recorded and copied.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryClosingStore {
+    state: Arc<Mutex<MemoryState>>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryState {
+    runs: BTreeMap<ClosingDate, StoredRun>,
+    results: BTreeMap<(String, ClosingDate), Vec<Vec<Option<String>>>>,
+    records: usize,
+}
+
+impl MemoryClosingStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, MemoryState> {
+        // Only a panicking test can poison it; keep serving its state.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The rows of `table` for `date`.
+    pub fn rows(&self, table: &str, date: ClosingDate) -> usize {
+        self.state()
+            .results
+            .get(&(table.to_owned(), date))
+            .map_or(0, Vec::len)
+    }
+
+    /// How many times an outcome was recorded (a replayed step must not record twice).
+    pub fn records(&self) -> usize {
+        self.state().records
+    }
+}
+
+impl ClosingStore for MemoryClosingStore {
+    async fn run_of(&self, date: ClosingDate) -> Result<Option<StoredRun>, StoreError> {
+        Ok(self.state().runs.get(&date).cloned())
+    }
+
+    async fn record(&self, report: &ClosingReport) -> Result<(), StoreError> {
+        let mut state = self.state();
+        state.records += 1;
+        state.runs.insert(
+            report.date,
+            StoredRun {
+                status: phase_name(report.phase),
+                report: report.clone(),
+            },
+        );
+        Ok(())
+    }
+
+    async fn replace_results(
+        &self,
+        table: &str,
+        date: ClosingDate,
+        mut batches: mpsc::Receiver<ResultMessage>,
+    ) -> Result<u64, StoreError> {
+        let mut rows = Vec::new();
+        loop {
+            match batches.recv().await {
+                Some(ResultMessage::Batch { rows: batch, .. }) => rows.extend(batch),
+                Some(ResultMessage::End) => break,
+                None => {
+                    return Err(StoreError::Incomplete {
+                        copied: rows.len() as u64,
+                    });
+                }
+            }
+        }
+        let copied = rows.len() as u64;
+        self.state().results.insert((table.to_owned(), date), rows);
+        Ok(copied)
     }
 }

@@ -7,8 +7,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use finance_closing::closing::{ClosingDate, ClosingReport, Phase};
-use finance_closing::erp::{SIMULATED_ROWS, SimulatedErp};
-use finance_closing::store::Store;
+use finance_closing::erp::SimulatedErp;
+use finance_closing::erp::simulated::SIMULATED_ROWS;
+use finance_closing::store::PostgresStore;
 use orabridge_shared::testkit::{self, RestateServer, free_port, http_request};
 use serde_json::{Value, json};
 
@@ -118,7 +119,7 @@ async fn a_killed_service_resumes_without_resubmitting_or_duplicating() {
         1,
         "submitted once"
     );
-    let store = Store::new(pool.clone(), &schema).expect("store");
+    let store = PostgresStore::new(pool.clone(), &schema).expect("store");
     assert_eq!(
         store
             .count_results("gl_balances", date)

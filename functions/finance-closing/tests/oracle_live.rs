@@ -9,9 +9,9 @@
 use std::time::Duration;
 
 use finance_closing::closing::{ClosingDate, JobState};
-use finance_closing::config::DateArgument;
+use finance_closing::erp::OracleErp;
+use finance_closing::erp::oracle::DateArgument;
 use finance_closing::erp::{Erp, ErpError, ResultMessage, Submission, result_channel};
-use finance_closing::oracle_erp::OracleErp;
 use orabridge_shared::oracle::{self as ora, ConnectOptions, easy_connect};
 use secrecy::SecretString;
 

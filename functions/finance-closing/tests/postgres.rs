@@ -5,11 +5,12 @@
 use std::time::Duration;
 
 use finance_closing::closing::{ClosingDate, ClosingReport, JobState, Phase, TableCopy};
+use finance_closing::erp::simulated::{SIMULATED_BATCH_ROWS, SIMULATED_ROWS, SubmitFault};
 use finance_closing::erp::{
-    Erp, ErpError, ResultMessage, SIMULATED_BATCH_ROWS, SIMULATED_ROWS, SimulatedErp, Submission,
-    SubmitFault, result_channel,
+    Erp, ErpError, ResultMessage, SimulatedErp, Submission, result_channel,
 };
-use finance_closing::store::{Store, StoreError, pool};
+use finance_closing::pg::{StoreError, pool};
+use finance_closing::store::{ClosingStore, PostgresStore};
 use orabridge_shared::testkit;
 
 /// A fresh schema per test, dropped at the end, so tests never see each other's rows.
@@ -31,8 +32,8 @@ impl Db {
     }
 
     /// The store in this schema, migrated with one result table, `gl_balances`.
-    async fn store_with_gl_balances(&self) -> Store {
-        let store = Store::new(self.pool.clone(), &self.schema).expect("store");
+    async fn store_with_gl_balances(&self) -> PostgresStore {
+        let store = PostgresStore::new(self.pool.clone(), &self.schema).expect("store");
         store
             .migrate(&["gl_balances".to_owned()])
             .await
@@ -73,7 +74,7 @@ fn report(date: ClosingDate, rows: u64) -> ClosingReport {
 #[tokio::test]
 async fn migrations_are_idempotent_and_closing_runs_round_trip() {
     let db = Db::new("runs").await;
-    let store = Store::new(db.pool.clone(), &db.schema).expect("store");
+    let store = PostgresStore::new(db.pool.clone(), &db.schema).expect("store");
     let tables = vec!["gl_balances".to_owned()];
     store.migrate(&tables).await.expect("first migration");
     store
@@ -220,10 +221,10 @@ async fn a_copy_whose_fetch_fails_midway_commits_nothing_and_keeps_the_old_rows(
 async fn names_that_are_not_identifiers_are_refused() {
     let db = Db::new("names").await;
     assert!(matches!(
-        Store::new(db.pool.clone(), "reporting; drop table x"),
+        PostgresStore::new(db.pool.clone(), "reporting; drop table x"),
         Err(StoreError::InvalidIdentifier(_))
     ));
-    let store = Store::new(db.pool.clone(), &db.schema).expect("store");
+    let store = PostgresStore::new(db.pool.clone(), &db.schema).expect("store");
     let err = store
         .migrate(&["gl-balances".to_owned()])
         .await

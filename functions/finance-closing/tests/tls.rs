@@ -13,7 +13,8 @@ use std::time::Duration;
 use finance_closing::closing::ClosingDate;
 use finance_closing::config::ServiceConfig;
 use finance_closing::erp::SimulatedErp;
-use finance_closing::store::{Store, pool};
+use finance_closing::pg::pool;
+use finance_closing::store::{ClosingStore, PostgresStore};
 use orabridge_shared::postgres::parse_connection_string;
 use orabridge_shared::testkit::tls_postgres::{TLS_POSTGRES_PASSWORD, TlsPostgres};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -60,7 +61,7 @@ async fn the_service_runs_on_verify_full_and_refuses_to_start_without_tls() {
             .expect("url");
     config.application_name("fc-tls-test");
     let pool = pool(config, &tls, 2).expect("pool");
-    let store = Store::new(pool.clone(), "finance_tls").expect("store");
+    let store = PostgresStore::new(pool.clone(), "finance_tls").expect("store");
     let erp = SimulatedErp::new(pool.clone(), "finance_tls_sim", Duration::from_millis(1))
         .expect("simulator");
     erp.migrate().await.expect("simulator tables");

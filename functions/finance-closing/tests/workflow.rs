@@ -6,10 +6,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use finance_closing::closing::{ClosingDate, ClosingReport, Phase};
-use finance_closing::erp::SubmitFault;
-use finance_closing::erp::{SIMULATED_ROWS, SimulatedErp};
-use finance_closing::store::Store;
-use finance_closing::workflow::{ErpBackend, FinanceClosing, RetryPolicy, Timing};
+use finance_closing::erp::SimulatedErp;
+use finance_closing::erp::simulated::SIMULATED_ROWS;
+use finance_closing::erp::simulated::SubmitFault;
+use finance_closing::flow::{FinanceClosing, RetryPolicy, Timing};
+use finance_closing::store::{ClosingStore, PostgresStore};
 use orabridge_shared::testkit::{self, RestateServer, http_request};
 use restate_sdk::prelude::{Endpoint, HttpServer};
 use serde_json::{Value, json};
@@ -20,7 +21,7 @@ const TABLES: [&str; 2] = ["gl_balances", "claims_reserves"];
 
 struct Stack {
     restate: RestateServer,
-    store: Store,
+    store: PostgresStore,
     erp: SimulatedErp,
     pool: deadpool_postgres::Pool,
     schema: String,
@@ -37,14 +38,14 @@ impl Stack {
         let restate = RestateServer::start().await.expect("restate-server");
         let schema = format!("fc_wf_{tag}_{}", std::process::id());
         common::drop_schema(&pool, &schema).await;
-        let store = Store::new(pool.clone(), &schema).expect("store");
+        let store = PostgresStore::new(pool.clone(), &schema).expect("store");
         let tables: Vec<String> = TABLES.map(str::to_owned).to_vec();
         store.migrate(&tables).await.expect("migrate");
         let erp = SimulatedErp::new(pool.clone(), &schema, job_duration).expect("simulator");
         erp.migrate().await.expect("simulator tables");
 
         let workflow = FinanceClosing::new(
-            ErpBackend::Simulated(erp.clone()),
+            erp.clone(),
             store.clone(),
             tables,
             Timing {

@@ -148,7 +148,7 @@ impl UpstreamClient for HyperClient {
             .body(Full::new(request.body))
             .map_err(|err| SendError::Failed(err.into()))?;
         let limit = self.max_response_bytes;
-        let idempotent = crate::forward::is_idempotent(http_request.method());
+        let idempotent = is_idempotent(http_request.method());
         // Kept to send once more on a new connection (hyper takes the first one).
         let retry = idempotent.then(|| clone_request(&http_request));
         let exchange = async {
@@ -189,4 +189,12 @@ impl UpstreamClient for HyperClient {
             .await
             .unwrap_or(Err(SendError::Timeout(timeout)))
     }
+}
+
+/// Methods that may be sent twice without changing the outcome (RFC 9110 §9.2.2).
+pub fn is_idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE
+    )
 }

@@ -15,7 +15,7 @@ use orabridge_shared::metrics::{counter, histogram};
 use tokio::time::Instant;
 
 use crate::breaker::{Admission, CircuitBreakers};
-use crate::client::{SendError, UpstreamClient, UpstreamRequest, UpstreamResponse};
+use crate::client::{SendError, UpstreamClient, UpstreamRequest, UpstreamResponse, is_idempotent};
 use crate::upstreams::Upstream;
 
 /// What happened at one upstream.
@@ -102,14 +102,6 @@ impl ForwardError {
             _ => false,
         }
     }
-}
-
-/// Methods that may be sent twice without changing the outcome (RFC 9110 §9.2.2).
-pub fn is_idempotent(method: &Method) -> bool {
-    matches!(
-        *method,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE
-    )
 }
 
 fn is_gateway_error(status: StatusCode) -> bool {

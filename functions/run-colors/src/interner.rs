@@ -13,7 +13,11 @@
 use std::hash::BuildHasher;
 
 use crate::output::Text;
-use crate::pipeline::RunError;
+
+/// The arena's text or its entry count outgrew what its 32-bit offsets can address (4 GiB).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("more than 4 GiB of interned text")]
+pub(crate) struct ArenaFull;
 
 /// Strings end to end in one `String`, each known by its index.
 #[derive(Default)]
@@ -37,13 +41,13 @@ impl StringList {
     }
 
     /// Appends `value`; its index is the length before.
-    pub(crate) fn push(&mut self, value: &str) -> Result<(), RunError> {
+    pub(crate) fn push(&mut self, value: &str) -> Result<(), ArenaFull> {
         if self.ends.len() >= u32::MAX as usize {
-            return Err(RunError::TooLarge);
+            return Err(ArenaFull);
         }
         self.text.push_str(value);
         self.ends
-            .push(u32::try_from(self.text.len()).map_err(|_| RunError::TooLarge)?);
+            .push(u32::try_from(self.text.len()).map_err(|_| ArenaFull)?);
         Ok(())
     }
 
@@ -60,7 +64,7 @@ impl StringList {
 
     /// Appends `value` upper-cased: in place when it is ASCII (a CUSIP always is), so the
     /// usual string allocates nothing.
-    pub(crate) fn push_uppercase(&mut self, value: &str) -> Result<(), RunError> {
+    pub(crate) fn push_uppercase(&mut self, value: &str) -> Result<(), ArenaFull> {
         if value.is_ascii() {
             let start = self.text.len();
             self.push(value)?;
@@ -186,7 +190,7 @@ impl Interner {
 
     /// The index of `value`, added if new; `true` when it was added.
     #[cfg(test)]
-    pub(crate) fn intern(&mut self, value: &str) -> Result<(u32, bool), RunError> {
+    pub(crate) fn intern(&mut self, value: &str) -> Result<(u32, bool), ArenaFull> {
         self.intern_hashed(value, self.hash(value))
     }
 
@@ -195,7 +199,7 @@ impl Interner {
         &mut self,
         value: &str,
         hash: u64,
-    ) -> Result<(u32, bool), RunError> {
+    ) -> Result<(u32, bool), ArenaFull> {
         if self.slots.is_empty() {
             self.slots = vec![0; slots_for(0)];
         }

@@ -194,6 +194,12 @@ pub enum RunError {
     TooLarge,
 }
 
+impl From<crate::interner::ArenaFull> for RunError {
+    fn from(_: crate::interner::ArenaFull) -> Self {
+        RunError::TooLarge
+    }
+}
+
 /// What a run needs besides its source.
 #[derive(Debug, Clone, Copy)]
 pub struct RunSettings<'a> {

@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use finance_closing::store::pool;
+use finance_closing::pg::pool;
 use orabridge_shared::testkit::{self, RestateServer};
 
 /// A pool of `size` connections on the test PostgreSQL (fails with how to get one).

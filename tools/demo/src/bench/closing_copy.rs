@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, ensure};
 use finance_closing::closing::ClosingDate;
-use finance_closing::erp::{SIMULATED_BATCH_ROWS, SimulatedErp};
-use finance_closing::store::{Store, pool};
+use finance_closing::erp::SimulatedErp;
+use finance_closing::erp::simulated::SIMULATED_BATCH_ROWS;
+use finance_closing::pg::pool;
+use finance_closing::store::{ClosingStore, PostgresStore};
 use orabridge_shared::testkit;
 
 /// The sizes measured, each in its own process.
@@ -37,7 +39,7 @@ pub async fn run_one(rows: u64) -> anyhow::Result<()> {
     let (config, tls) = testkit::postgres_config()?;
     let pool = pool(config, &tls, 2)?;
     let schema = format!("fc_copy_bench_{}", std::process::id());
-    let store = Store::new(pool.clone(), &schema)?;
+    let store = PostgresStore::new(pool.clone(), &schema)?;
     store.migrate(&["gl_balances".to_owned()]).await?;
     let erp = SimulatedErp::new(pool.clone(), &schema, Duration::from_millis(1))?.with_rows(rows);
     let date = ClosingDate::parse("2026-11-20")?;

@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, ensure};
 use finance_closing::erp::SimulatedErp;
-use finance_closing::store::{Store, pool};
-use finance_closing::workflow::{ErpBackend, FinanceClosing, RetryPolicy, Timing};
+use finance_closing::flow::{FinanceClosing, RetryPolicy, Timing};
+use finance_closing::pg::pool;
+use finance_closing::store::PostgresStore;
 use hyper::body::{Body, Frame, Incoming};
 use hyper_util::rt::TokioIo;
 use orabridge_shared::testkit::{self, RestateServer, http_request};
@@ -133,13 +134,13 @@ pub async fn run() -> anyhow::Result<()> {
     let schema = format!("fc_bench_{}", std::process::id());
     let job = Duration::from_secs(20);
     let poll = Duration::from_millis(200);
-    let store = Store::new(pool.clone(), &schema)?;
+    let store = PostgresStore::new(pool.clone(), &schema)?;
     store.migrate(&["gl_balances".to_owned()]).await?;
     let erp = SimulatedErp::new(pool.clone(), &schema, job)?;
     erp.migrate().await?;
     let meter = Arc::new(Meter::default());
     let workflow = FinanceClosing::new(
-        ErpBackend::Simulated(erp),
+        erp,
         store,
         vec!["gl_balances".to_owned()],
         Timing {

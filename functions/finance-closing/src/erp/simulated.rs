@@ -1,108 +1,16 @@
-//! The ERP port (`submit`, `poll`, `stop`, `fetch_results`) and the **simulated ERP**, whose
-//! jobs live in PostgreSQL so they outlast every process, for the demo and the tests. The
-//! Oracle adapter (DBMS_SCHEDULER) implements the same port.
+//! The **simulated ERP**, whose jobs live in PostgreSQL so they outlast every process: the
+//! demo's ERP and the adapter tier's tests (crashes, restarts, faults between scheduler calls).
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 use sha2::{Digest, Sha256};
-use tokio::sync::mpsc;
 
+use super::{Erp, ErpError, JobStatus, ResultMessage, ResultRow, ResultSender, Submission};
 use crate::closing::{ClosingDate, JobState};
-use crate::store::{StoreError, quoted_identifier};
-
-/// A job's state with its times.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct JobStatus {
-    /// Where the job is.
-    pub state: JobState,
-    /// When it started.
-    pub started_at: Option<DateTime<Utc>>,
-    /// When it ended.
-    pub ended_at: Option<DateTime<Utc>>,
-}
-
-/// What `submit` did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Submission {
-    /// A new job was created, given its argument and enabled.
-    Submitted,
-    /// A job of this attempt existed but was DISABLED (an earlier submit stopped after creating
-    /// it): it was given its argument and enabled.
-    Recovered,
-    /// A job with that name existed and was enabled: it was reused, not submitted again.
-    AlreadyExists,
-}
-
-/// One result row's cells as text (`None` is NULL).
-pub type ResultRow = Vec<Option<String>>;
-
-/// What the ERP side of a copy sends to the PostgreSQL side.
-#[derive(Debug)]
-pub enum ResultMessage {
-    /// The next rows, at most one fetch array's worth.
-    Batch {
-        /// Column names (shared by every batch of the table).
-        columns: Arc<[String]>,
-        /// The rows.
-        rows: Vec<ResultRow>,
-    },
-    /// Every row was sent: only now may the copy commit.
-    End,
-}
-
-/// Batches in flight between the fetch and the insert: with one being fetched and one being
-/// written, a copy holds at most four batches whatever the table's size.
-pub const BATCHES_IN_FLIGHT: usize = 2;
-
-/// The sending half of a copy; [`result_channel`] makes both halves.
-pub type ResultSender = mpsc::Sender<ResultMessage>;
-
-/// A bounded channel for one table's copy.
-pub fn result_channel() -> (ResultSender, mpsc::Receiver<ResultMessage>) {
-    mpsc::channel(BATCHES_IN_FLIGHT)
-}
-
-/// An ERP call that failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ErpError {
-    /// Worth retrying (network, lost connection, pool exhausted).
-    #[error("the ERP is unavailable for now")]
-    Transient(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// Retrying will not help (unknown job, missing table, rejected call).
-    #[error("the ERP refused the call: {0}")]
-    Permanent(String),
-    /// The PostgreSQL side of a copy stopped taking rows (its own error says why).
-    #[error("the copy stopped taking rows")]
-    Abandoned,
-}
-
-/// The ERP as the closing workflow sees it. Every call is idempotent.
-pub trait Erp: Send + Sync {
-    /// Submits the closing of `date` as job `job`: creates it, gives it the date and enables
-    /// it, or finishes that for a DISABLED job of the same name, or reuses an enabled one.
-    fn submit(
-        &self,
-        job: &str,
-        date: ClosingDate,
-    ) -> impl Future<Output = Result<Submission, ErpError>> + Send;
-    /// The job's state.
-    fn poll(&self, job: &str) -> impl Future<Output = Result<JobStatus, ErpError>> + Send;
-    /// Stops the job if it still runs.
-    fn stop(&self, job: &str) -> impl Future<Output = Result<(), ErpError>> + Send;
-    /// Sends the rows of result table `table` for `date` to `rows` in batches, then
-    /// [`ResultMessage::End`]; a failure sends no `End`.
-    fn fetch_results(
-        &self,
-        table: &str,
-        date: ClosingDate,
-        rows: ResultSender,
-    ) -> impl Future<Output = Result<(), ErpError>> + Send;
-}
+use crate::pg::{StoreError, quoted_identifier};
 
 /// Where the simulated ERP can be told to fail a submit: before each of the three scheduler
 /// calls, and after the last one (the call succeeded but its answer was lost).
@@ -496,23 +404,34 @@ impl Erp for SimulatedErp {
         rows: ResultSender,
     ) -> Result<(), ErpError> {
         quoted_identifier(table)?;
-        let columns = SimulatedErp::result_columns();
-        let mut index = 0;
-        while index < self.rows_per_table {
-            let end = (index + SIMULATED_BATCH_ROWS as u64).min(self.rows_per_table);
-            let batch = (index..end)
-                .map(|i| SimulatedErp::result_row(table, date, i))
-                .collect();
-            rows.send(ResultMessage::Batch {
-                columns: Arc::clone(&columns),
-                rows: batch,
-            })
-            .await
-            .map_err(|_| ErpError::Abandoned)?;
-            index = end;
-        }
-        rows.send(ResultMessage::End)
-            .await
-            .map_err(|_| ErpError::Abandoned)
+        send_simulated_rows(table, date, self.rows_per_table, rows).await
     }
+}
+
+/// Sends `count` rows of the simulated `table` for `date` ([`SimulatedErp::result_row`]) in
+/// fetch-array batches, then [`ResultMessage::End`]: the simulated ERPs' `fetch_results`.
+pub async fn send_simulated_rows(
+    table: &str,
+    date: ClosingDate,
+    count: u64,
+    rows: ResultSender,
+) -> Result<(), ErpError> {
+    let columns = SimulatedErp::result_columns();
+    let mut index = 0;
+    while index < count {
+        let end = (index + SIMULATED_BATCH_ROWS as u64).min(count);
+        let batch = (index..end)
+            .map(|i| SimulatedErp::result_row(table, date, i))
+            .collect();
+        rows.send(ResultMessage::Batch {
+            columns: Arc::clone(&columns),
+            rows: batch,
+        })
+        .await
+        .map_err(|_| ErpError::Abandoned)?;
+        index = end;
+    }
+    rows.send(ResultMessage::End)
+        .await
+        .map_err(|_| ErpError::Abandoned)
 }

@@ -12,9 +12,8 @@ use orabridge_shared::oracle_sql::Statement;
 
 use std::sync::Arc;
 
+use super::{Erp, ErpError, JobStatus, ResultMessage, ResultSender, Submission};
 use crate::closing::{ClosingDate, JobState};
-use crate::config::DateArgument;
-use crate::erp::{Erp, ErpError, JobStatus, ResultMessage, ResultSender, Submission};
 
 /// Submission in one round trip that cannot be left half done. `CREATE_JOB` commits by itself
 /// ("DBMS_SCHEDULER", PL/SQL Packages and Types Reference 11.2: most of its procedures commit),
@@ -85,6 +84,36 @@ pub const RUN_DETAILS_SQL: Statement<1> = Statement::new(
 /// Stops the job (not forced: the procedure gets to roll back); bind: job name.
 pub const STOP_SQL: Statement<1> =
     Statement::new("BEGIN DBMS_SCHEDULER.STOP_JOB(job_name => :1, force => FALSE); END;");
+
+/// How the closing procedure takes its date (`CLOSING_DATE_ARGUMENT`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DateArgument {
+    /// A `DATE` parameter (the default): bound as a DATE, so no session date format is used.
+    Date,
+    /// A `VARCHAR2` parameter: the date written with this Oracle format model (`text:YYYYMMDD`).
+    Text(String),
+}
+
+impl DateArgument {
+    /// Parses `date` or `text:<format model>`; the format model is bound, never spliced, and
+    /// limited to the characters Oracle's datetime format elements use.
+    pub fn parse(text: &str) -> Option<DateArgument> {
+        match text.trim() {
+            "date" | "DATE" => Some(DateArgument::Date),
+            other => {
+                let format = other
+                    .strip_prefix("text:")
+                    .or_else(|| other.strip_prefix("TEXT:"))?;
+                let plausible = !format.is_empty()
+                    && format.len() <= 40
+                    && format
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-/.,:; _".contains(c));
+                plausible.then(|| DateArgument::Text(format.to_owned()))
+            }
+        }
+    }
+}
 
 /// A result table's rows for one date; bind: the date as `YYYY-MM-DD`, converted with that
 /// explicit format (never the session's).
