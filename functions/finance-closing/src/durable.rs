@@ -6,20 +6,19 @@
 //! their recorded result without running, so only the unfinished step runs again. Restate
 //! provides this in production (`workflow::RestateSteps`); [`MemoryJournal`] provides it in
 //! the unit tests, where it can stop the workflow at any entry, before or after the step's side
-//! effect, and replay it, on a [`VirtualClock`] that the sleeps advance.
+//! effect, and replay it, on a [`ManualClock`] that the sleeps advance.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
 
+use orabridge_shared::clock::ManualClock;
 use orabridge_shared::errors::BoxError;
 
 /// Why a step's action failed.
@@ -68,51 +67,6 @@ pub trait DurableSteps: Send + Sync {
     fn set_state<T: Serialize + Send + 'static>(&self, key: &'static str, value: T);
 }
 
-/// The wall clock the workflow's steps read (inside steps only, so a replay sees the
-/// journaled time).
-pub trait WallClock: Send + Sync + 'static {
-    /// Now.
-    fn now(&self) -> DateTime<Utc>;
-}
-
-/// The system's clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemWallClock;
-
-impl WallClock for SystemWallClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
-
-/// A clock that moves only when told to (by [`MemoryJournal`]'s sleeps, or a test), shared by
-/// clones: the in-memory ERP's jobs run on it too.
-#[derive(Debug, Clone)]
-pub struct VirtualClock {
-    seconds: Arc<AtomicI64>,
-}
-
-impl VirtualClock {
-    /// A clock reading `start`.
-    pub fn starting_at(start: DateTime<Utc>) -> Self {
-        Self {
-            seconds: Arc::new(AtomicI64::new(start.timestamp())),
-        }
-    }
-
-    /// Moves the clock forward by `duration` (whole seconds).
-    pub fn advance(&self, duration: Duration) {
-        let seconds = i64::try_from(duration.as_secs()).unwrap_or(i64::MAX);
-        self.seconds.fetch_add(seconds, Ordering::SeqCst);
-    }
-}
-
-impl WallClock for VirtualClock {
-    fn now(&self) -> DateTime<Utc> {
-        DateTime::from_timestamp(self.seconds.load(Ordering::SeqCst), 0).unwrap_or_default()
-    }
-}
-
 /// Where [`MemoryJournal::stop_at`] interrupts the entry it names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopPoint {
@@ -146,7 +100,7 @@ struct Journal {
 /// An in-memory journal: [`DurableSteps`] as Restate provides them, for the unit tests. Steps
 /// are retried at once (no backoff) up to `max_attempts`; sleeps advance the clock.
 pub struct MemoryJournal {
-    clock: VirtualClock,
+    clock: ManualClock,
     max_attempts: u32,
     journal: Mutex<Journal>,
     stopped: Notify,
@@ -154,7 +108,7 @@ pub struct MemoryJournal {
 
 impl MemoryJournal {
     /// An empty journal sleeping on `clock`, trying a step at most `max_attempts` times.
-    pub fn new(clock: VirtualClock, max_attempts: u32) -> Self {
+    pub fn new(clock: ManualClock, max_attempts: u32) -> Self {
         Self {
             clock,
             max_attempts: max_attempts.max(1),
@@ -328,8 +282,14 @@ impl MemoryJournal {
 mod tests {
     use super::*;
 
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    use chrono::DateTime;
+    use orabridge_shared::clock::Clock;
+
     fn journal() -> MemoryJournal {
-        MemoryJournal::new(VirtualClock::starting_at(DateTime::UNIX_EPOCH), 3)
+        MemoryJournal::new(ManualClock::at(DateTime::UNIX_EPOCH), 3)
     }
 
     async fn two_steps(journal: &MemoryJournal) -> Result<(u32, u32), StepFailed> {
@@ -376,18 +336,18 @@ mod tests {
 
     #[tokio::test]
     async fn sleeps_advance_the_clock_unless_cancelled() {
-        let clock = VirtualClock::starting_at(DateTime::UNIX_EPOCH);
+        let clock = ManualClock::at(DateTime::UNIX_EPOCH);
         let journal = MemoryJournal::new(clock.clone(), 1);
         assert_eq!(
             journal.sleep_or_cancel(Duration::from_secs(60)).await,
             Ok(Wake::Slept)
         );
-        assert_eq!(clock.now().timestamp(), 60);
+        assert_eq!(clock.wall().timestamp(), 60);
         journal.cancel();
         assert_eq!(
             journal.sleep_or_cancel(Duration::from_secs(60)).await,
             Ok(Wake::Cancelled)
         );
-        assert_eq!(clock.now().timestamp(), 60);
+        assert_eq!(clock.wall().timestamp(), 60);
     }
 }

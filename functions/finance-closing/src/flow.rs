@@ -4,7 +4,7 @@
 //! timeout resumes after the last completed one, and between polls no code runs at all.
 //!
 //! Determinism: outside steps the code reads no clock and no environment. Times come from
-//! steps (the injected [`WallClock`]), so a replay computes the same elapsed time and takes the
+//! steps (the injected [`Clock`]), so a replay computes the same elapsed time and takes the
 //! same branch. `workflow` runs this on Restate; the unit tests on [`crate::durable::MemoryJournal`].
 
 use std::sync::Arc;
@@ -15,7 +15,9 @@ use orabridge_shared::metrics::{counter, histogram};
 use serde::{Deserialize, Serialize};
 
 use crate::closing::{ClosingDate, ClosingReport, JobState, Phase, TableCopy};
-use crate::durable::{DurableSteps, StepError, StepFailed, SystemWallClock, Wake, WallClock};
+use orabridge_shared::clock::{Clock, SystemClock};
+
+use crate::durable::{DurableSteps, StepError, StepFailed, Wake};
 use crate::erp::{Erp, ErpError, JobStatus};
 use crate::store::{ClosingStore, CopyError, StoreError};
 
@@ -112,7 +114,7 @@ pub struct FinanceClosing<E, S> {
     store: Arc<S>,
     tables: Arc<[String]>,
     timing: Timing,
-    clock: Arc<dyn WallClock>,
+    clock: Arc<dyn Clock>,
 }
 
 impl<E: Erp, S: ClosingStore> FinanceClosing<E, S> {
@@ -123,12 +125,12 @@ impl<E: Erp, S: ClosingStore> FinanceClosing<E, S> {
             store: Arc::new(store),
             tables: tables.into(),
             timing,
-            clock: Arc::new(SystemWallClock),
+            clock: Arc::new(SystemClock),
         }
     }
 
-    /// The same workflow reading time from `clock` (the unit tests' virtual clock).
-    pub fn with_clock(mut self, clock: impl WallClock) -> Self {
+    /// The same workflow reading time from `clock` (the unit tests' manual clock).
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
         self.clock = Arc::new(clock);
         self
     }
@@ -285,7 +287,7 @@ impl<E: Erp, S: ClosingStore> FinanceClosing<E, S> {
         let clock = Arc::clone(&self.clock);
         steps
             .run(name, move || {
-                let now = clock.now().timestamp();
+                let now = clock.wall().timestamp();
                 async move { Ok(now) }
             })
             .await
@@ -330,7 +332,7 @@ impl<E: Erp, S: ClosingStore> FinanceClosing<E, S> {
                     async move {
                         let status = erp.poll(&job).await.map_err(erp_error)?;
                         count("ClosingPolls");
-                        Ok((status, clock.now().timestamp()))
+                        Ok((status, clock.wall().timestamp()))
                     }
                 })
                 .await?;

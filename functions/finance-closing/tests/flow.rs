@@ -10,8 +10,9 @@
 use std::time::Duration;
 
 use chrono::DateTime;
+use orabridge_shared::clock::ManualClock;
 use finance_closing::closing::{ClosingDate, ClosingReport, Phase};
-use finance_closing::durable::{MemoryJournal, StepFailed, StopPoint, VirtualClock};
+use finance_closing::durable::{MemoryJournal, StepFailed, StopPoint};
 use finance_closing::erp::MemoryErp;
 use finance_closing::erp::memory::Operation;
 use finance_closing::flow::{FinanceClosing, JOB, PHASE, RetryPolicy, RunRequest, Timing};
@@ -22,7 +23,7 @@ const KEY: &str = "2026-11-20";
 const POLL: Duration = Duration::from_secs(60);
 
 struct Closing {
-    clock: VirtualClock,
+    clock: ManualClock,
     erp: MemoryErp,
     store: MemoryClosingStore,
     workflow: FinanceClosing<MemoryErp, MemoryClosingStore>,
@@ -32,7 +33,7 @@ struct Closing {
 impl Closing {
     /// A closing whose job takes `job` of virtual time, stopped after `max_duration`.
     fn new(job: Duration, max_duration: Duration) -> Closing {
-        let clock = VirtualClock::starting_at(
+        let clock = ManualClock::at(
             DateTime::parse_from_rfc3339("2026-11-21T02:00:00Z")
                 .expect("start")
                 .to_utc(),

@@ -1,4 +1,4 @@
-//! An in-memory ERP on a [`VirtualClock`]: a submitted job runs for its duration of virtual
+//! An in-memory ERP on a [`ManualClock`]: a submitted job runs for its duration of virtual
 //! time, so the workflow's unit tests take a six-hour closing, a cancel or a job that outruns
 //! `MAX_DURATION` in microseconds. Faults are armed per operation.
 
@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use orabridge_shared::clock::{Clock, ManualClock};
 
 use super::simulated::send_simulated_rows;
 use super::{Erp, ErpError, JobStatus, ResultSender, Submission};
 use crate::closing::{ClosingDate, JobState};
-use crate::durable::{VirtualClock, WallClock};
 
 /// An ERP call, to arm a fault on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -52,7 +52,7 @@ struct State {
 /// count calls.
 #[derive(Debug, Clone)]
 pub struct MemoryErp {
-    clock: VirtualClock,
+    clock: ManualClock,
     job_duration: Duration,
     rows_per_table: u64,
     state: Arc<Mutex<State>>,
@@ -63,7 +63,7 @@ const MEMORY_ROWS: u64 = 40;
 
 impl MemoryErp {
     /// An ERP whose jobs take `job_duration` on `clock`.
-    pub fn new(clock: VirtualClock, job_duration: Duration) -> Self {
+    pub fn new(clock: ManualClock, job_duration: Duration) -> Self {
         Self {
             clock,
             job_duration,
@@ -128,7 +128,7 @@ impl MemoryErp {
 impl Erp for MemoryErp {
     async fn submit(&self, job: &str, date: ClosingDate) -> Result<Submission, ErpError> {
         self.enter(Operation::Submit)?;
-        let now = self.clock.now();
+        let now = self.clock.wall();
         let mut state = self.state();
         if state.jobs.contains_key(job) {
             return Ok(Submission::AlreadyExists);
@@ -147,7 +147,7 @@ impl Erp for MemoryErp {
 
     async fn poll(&self, job: &str) -> Result<JobStatus, ErpError> {
         self.enter(Operation::Poll)?;
-        let now = self.clock.now();
+        let now = self.clock.wall();
         let state = self.state();
         let job = state
             .jobs
@@ -174,7 +174,7 @@ impl Erp for MemoryErp {
 
     async fn stop(&self, job: &str) -> Result<(), ErpError> {
         self.enter(Operation::Stop)?;
-        let now = self.clock.now();
+        let now = self.clock.wall();
         let duration = self.job_duration;
         if let Some(job) = self.state().jobs.get_mut(job)
             && job.stopped.is_none()
