@@ -10,13 +10,13 @@
 use std::time::Duration;
 
 use chrono::DateTime;
-use orabridge_shared::clock::ManualClock;
 use finance_closing::closing::{ClosingDate, ClosingReport, Phase};
 use finance_closing::durable::{MemoryJournal, StepFailed, StopPoint};
 use finance_closing::erp::MemoryErp;
 use finance_closing::erp::memory::Operation;
 use finance_closing::flow::{FinanceClosing, JOB, PHASE, RetryPolicy, RunRequest, Timing};
 use finance_closing::store::{ClosingStore, MemoryClosingStore};
+use orabridge_shared::clock::ManualClock;
 
 const TABLES: [&str; 2] = ["gl_balances", "claims_reserves"];
 const KEY: &str = "2026-11-20";

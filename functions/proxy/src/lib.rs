@@ -6,15 +6,20 @@
 //! 29 s. Paths can never leave `/api/v1/`, the key never reaches a log or a client, and every
 //! error is a JSON body with a stable code.
 //!
-//! Modules: [`apigw`] (the event and response formats), [`config`] (environment), [`upstreams`] (the SSM list), [`path`] (what may be
-//! forwarded), [`headers`] (hygiene), [`breaker`], [`client`] (the upstream port and its hyper
-//! adapter), [`forward`] (failover), [`response`] (the Lambda response and its size), [`ingest`]
-//! (sensor readings to SQS), [`service`] (routing and error mapping).
+//! Modules, by role: the API Gateway adapter [`apigw`] (events to [`exchange::ProxyRequest`],
+//! [`exchange::ProxyResponse`] to the event's payload format); the [`service`] over ports
+//! (routing, forwarding, `/health`, idempotent ingestion); its error contract [`error`]; and
+//! what it is built from: [`config`] (environment), [`upstreams`] (the SSM list), [`path`]
+//! (what may be forwarded), [`headers`] (hygiene), [`breaker`], [`client`] (the upstream port
+//! and its hyper adapter), [`forward`] (failover), [`response`] (the client's answer and what
+//! it weighs in Lambda), [`ingest`] (sensor readings to SQS).
 
 pub mod apigw;
 pub mod breaker;
 pub mod client;
 pub mod config;
+pub mod error;
+pub mod exchange;
 pub mod forward;
 pub mod headers;
 pub mod ingest;

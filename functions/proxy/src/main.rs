@@ -47,7 +47,8 @@ async fn main() -> Result<(), Error> {
             move |event: LambdaEvent<Box<serde_json::value::RawValue>>| {
                 let proxy = Arc::clone(&proxy);
                 async move {
-                    let (request, v1) = apigw::into_request(event)?;
+                    let margin = proxy.config().deadline_margin;
+                    let (request, v1) = apigw::into_request(event, margin)?;
                     Ok::<_, Error>(apigw::from_response(proxy.handle(request).await, v1))
                 }
             },

@@ -10,8 +10,8 @@
 
 use bytes::Bytes;
 use http::StatusCode;
-use lambda_http::{Body, Response};
 
+use crate::exchange::{ProxyResponse, ResponseBody};
 use crate::headers::client_response_headers;
 
 /// Lambda's limit on a synchronous response payload (6 MB = 6 × 2^20 bytes).
@@ -20,28 +20,29 @@ pub const LAMBDA_RESPONSE_LIMIT: usize = 6 * 1024 * 1024;
 /// Room for the response's own fields (`statusCode`, `isBase64Encoded`, the field names).
 const ENVELOPE_BYTES: usize = 256;
 
-/// The Lambda response for an upstream's answer. Text stays text (API Gateway passes it
-/// through untouched); anything else is returned as binary, which the runtime base64-encodes
-/// and API Gateway decodes, byte-exact.
-pub fn into_lambda_response(
+/// The client's answer for an upstream's answer. Text stays text (API Gateway passes it
+/// through untouched); anything else travels as binary, which the runtime base64-encodes and
+/// API Gateway decodes, byte-exact.
+pub fn client_response(
     status: StatusCode,
     headers: &http::HeaderMap,
     body: Bytes,
-) -> Response<Body> {
+) -> ProxyResponse {
     let body = if body.is_empty() {
-        Body::Empty
+        ResponseBody::Empty
     } else if has_textual_content_type(headers) {
         match String::from_utf8(body.to_vec()) {
-            Ok(text) => Body::Text(text),
-            Err(err) => Body::Binary(err.into_bytes()),
+            Ok(text) => ResponseBody::Text(text),
+            Err(err) => ResponseBody::Binary(err.into_bytes()),
         }
     } else {
-        Body::Binary(body.to_vec())
+        ResponseBody::Binary(body.to_vec())
     };
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    *response.headers_mut() = client_response_headers(headers);
-    response
+    ProxyResponse {
+        status,
+        headers: client_response_headers(headers),
+        body,
+    }
 }
 
 /// Whether the answer's `Content-Type` makes its body travel as text.
@@ -68,7 +69,7 @@ pub fn is_textual(content_type: &str) -> bool {
 }
 
 /// An upper bound on the bytes of the serialised Lambda response for an upstream's answer
-/// (headers as the client gets them, body as [`into_lambda_response`] classifies it). Exact up
+/// (headers as the client gets them, body as [`client_response`] classifies it). Exact up
 /// to [`ENVELOPE_BYTES`] and a few bytes per header.
 pub fn lambda_payload_size(headers: &http::HeaderMap, body: &[u8]) -> usize {
     let textual = has_textual_content_type(headers);
@@ -126,7 +127,7 @@ mod tests {
     /// The response as the function serialises it, in the REST API (v1) format or the HTTP
     /// API (v2) one.
     fn serialised_len(headers: &http::HeaderMap, body: &[u8], v1: bool) -> usize {
-        let response = into_lambda_response(StatusCode::OK, headers, Bytes::copy_from_slice(body));
+        let response = client_response(StatusCode::OK, headers, Bytes::copy_from_slice(body));
         serde_json::to_vec(&crate::apigw::from_response(response, v1))
             .map(|v| v.len())
             .unwrap_or(usize::MAX)

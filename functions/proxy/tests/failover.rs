@@ -26,7 +26,7 @@ async fn fails_over_to_secondary_when_primary_refuses_connections() {
     let secondary = upstream("secondary", Behavior::json(200, r#"{"ok":true}"#)).await;
     let (proxy, _, _) = proxy(&[refusing_url(), secondary.url()]);
     let response = proxy
-        .handle(v2("GET", "/api/v1/sensors", "", &[], None))
+        .handle_lambda(v2("GET", "/api/v1/sensors", "", &[], None))
         .await;
     assert_eq!(response.status(), 200);
     assert_eq!(answered_by(&response), "secondary");
@@ -39,7 +39,7 @@ async fn fails_over_to_secondary_when_primary_times_out() {
     let secondary = upstream("secondary", Behavior::json(200, "{}")).await;
     let (proxy, _, _) = proxy(&[primary.url(), secondary.url()]);
     let response = proxy
-        .handle(v2("GET", "/api/v1/sensors", "", &[], None))
+        .handle_lambda(v2("GET", "/api/v1/sensors", "", &[], None))
         .await;
     assert_eq!(
         (response.status().as_u16(), answered_by(&response)),
@@ -54,7 +54,7 @@ async fn fails_over_to_secondary_when_primary_answers_503() {
     let secondary = upstream("secondary", Behavior::json(200, "{}")).await;
     let (proxy, _, _) = proxy(&[primary.url(), secondary.url()]);
     let response = proxy
-        .handle(v2("DELETE", "/api/v1/items/7", "", &[], None))
+        .handle_lambda(v2("DELETE", "/api/v1/items/7", "", &[], None))
         .await;
     assert_eq!(
         (response.status().as_u16(), answered_by(&response)),
@@ -66,7 +66,9 @@ async fn fails_over_to_secondary_when_primary_answers_503() {
 async fn the_fallback_serves_when_primary_and_secondary_are_down() {
     let fallback = upstream("fallback", Behavior::json(200, "{}")).await;
     let (proxy, _, _) = proxy(&[refusing_url(), refusing_url(), fallback.url()]);
-    let response = proxy.handle(v2("GET", "/api/v1/x", "", &[], None)).await;
+    let response = proxy
+        .handle_lambda(v2("GET", "/api/v1/x", "", &[], None))
+        .await;
     assert_eq!(answered_by(&response), "fallback");
 }
 
@@ -75,7 +77,7 @@ async fn every_upstream_down_answers_502_with_the_json_error() {
     let primary = upstream("primary", Behavior::json(502, "{}")).await;
     let (proxy, _, _) = proxy(&[primary.url(), refusing_url()]);
     let response = proxy
-        .handle(v2("GET", "/api/v1/sensors", "", &[], None))
+        .handle_lambda(v2("GET", "/api/v1/sensors", "", &[], None))
         .await;
     assert_eq!(response.status(), 502);
     assert_eq!(response.headers()["content-type"], "application/json");
@@ -102,7 +104,7 @@ async fn the_lambda_deadline_turns_a_slow_upstream_into_504() {
         v2("GET", "/api/v1/slow", "", &[], None),
         Duration::from_millis(900),
     );
-    let response = proxy.handle(request).await;
+    let response = proxy.handle_lambda(request).await;
     assert_eq!(response.status(), 504);
     assert_eq!(body_json(&response)["error"], "gateway_timeout");
 }
@@ -113,7 +115,7 @@ async fn a_post_that_reached_the_primary_and_got_503_is_not_sent_again() {
     let secondary = upstream("secondary", Behavior::json(201, "{}")).await;
     let (proxy, _, _) = proxy(&[primary.url(), secondary.url()]);
     let response = proxy
-        .handle(v2(
+        .handle_lambda(v2(
             "POST",
             "/api/v1/orders",
             "",
@@ -139,7 +141,7 @@ async fn a_post_that_timed_out_is_not_sent_again() {
     let secondary = upstream("secondary", Behavior::json(201, "{}")).await;
     let (proxy, _, _) = proxy(&[primary.url(), secondary.url()]);
     let response = proxy
-        .handle(v2("PATCH", "/api/v1/orders/1", "", &[], Some(b"{}")))
+        .handle_lambda(v2("PATCH", "/api/v1/orders/1", "", &[], Some(b"{}")))
         .await;
     assert_eq!(response.status(), 504);
     assert!(secondary.requests().is_empty());
@@ -150,7 +152,7 @@ async fn a_post_moves_on_when_the_primary_refuses_the_connection() {
     let secondary = upstream("secondary", Behavior::json(201, r#"{"id":9}"#)).await;
     let (proxy, _, _) = proxy(&[refusing_url(), secondary.url()]);
     let response = proxy
-        .handle(v2("POST", "/api/v1/orders", "", &[], Some(b"{}")))
+        .handle_lambda(v2("POST", "/api/v1/orders", "", &[], Some(b"{}")))
         .await;
     assert_eq!(response.status(), 201);
     assert_eq!(secondary.requests().len(), 1);
@@ -164,21 +166,21 @@ async fn the_circuit_opens_after_repeated_failures_and_closes_once_the_upstream_
     let get = || v2("GET", "/api/v1/sensors", "", &[], None);
 
     for _ in 0..3 {
-        assert_eq!(answered_by(&proxy.handle(get()).await), "secondary");
+        assert_eq!(answered_by(&proxy.handle_lambda(get()).await), "secondary");
     }
     assert_eq!(primary.requests().len(), 3);
     assert!(proxy.breakers().is_open(&primary.url()));
 
     // Open: the primary is skipped without a request.
-    assert_eq!(answered_by(&proxy.handle(get()).await), "secondary");
+    assert_eq!(answered_by(&proxy.handle_lambda(get()).await), "secondary");
     assert_eq!(primary.requests().len(), 3);
 
     // After the cool-down one trial reaches it; it has recovered, so the circuit closes.
     primary.set_behavior(Behavior::json(200, "{}"));
     clock.advance(Duration::from_secs(30));
-    assert_eq!(answered_by(&proxy.handle(get()).await), "primary");
+    assert_eq!(answered_by(&proxy.handle_lambda(get()).await), "primary");
     assert!(!proxy.breakers().is_open(&primary.url()));
-    assert_eq!(answered_by(&proxy.handle(get()).await), "primary");
+    assert_eq!(answered_by(&proxy.handle_lambda(get()).await), "primary");
     assert_eq!(primary.requests().len(), 5);
 }
 
@@ -189,7 +191,7 @@ async fn when_every_upstream_refuses_the_endpoints_are_re_read_from_ssm_once() {
     // Warm the cache with the dead endpoint, then move the endpoint in SSM (within the TTL).
     assert_eq!(
         proxy
-            .handle(v2("GET", "/api/v1/x", "", &[], None))
+            .handle_lambda(v2("GET", "/api/v1/x", "", &[], None))
             .await
             .status(),
         502
@@ -197,7 +199,9 @@ async fn when_every_upstream_refuses_the_endpoints_are_re_read_from_ssm_once() {
     source.put(UPSTREAM_PARAM, &moved.url());
     // Forced re-reads are rate-limited to one per breaker cool-down (30 s), within the 60 s TTL.
     clock.advance(Duration::from_secs(30));
-    let response = proxy.handle(v2("GET", "/api/v1/x", "", &[], None)).await;
+    let response = proxy
+        .handle_lambda(v2("GET", "/api/v1/x", "", &[], None))
+        .await;
     assert_eq!(
         (response.status().as_u16(), answered_by(&response)),
         (200, "moved")
@@ -225,16 +229,16 @@ async fn a_text_answer_that_json_escaping_pushes_over_the_lambda_limit_gets_the_
     let (proxy, _, _) = proxy_configured(&[primary.url()], config);
     let get = || v2("GET", "/api/v1/report", "", &[], None);
     for _ in 0..2 {
-        assert_eq!(proxy.handle(get()).await.status(), 502);
+        assert_eq!(proxy.handle_lambda(get()).await.status(), 502);
     }
     primary.set_behavior(quotes(40 * 1024));
-    let response = proxy.handle(get()).await;
+    let response = proxy.handle_lambda(get()).await;
     assert_eq!(response.status(), 502);
     assert_eq!(body_json(&response)["error"], "bad_gateway");
     assert!(!proxy.breakers().is_open(&primary.url()));
     // Had the oversized answer counted as a success, this third failure would be the first.
     primary.set_behavior(Behavior::json(503, "{}"));
-    assert_eq!(proxy.handle(get()).await.status(), 502);
+    assert_eq!(proxy.handle_lambda(get()).await.status(), 502);
     assert!(
         proxy.breakers().is_open(&primary.url()),
         "three consecutive failures open it"
@@ -247,20 +251,20 @@ async fn a_trial_answered_over_the_size_limit_still_settles_the_half_open_circui
     let (proxy, _, clock) = proxy(&[primary.url()]);
     let get = || v2("GET", "/api/v1/report", "", &[], None);
     for _ in 0..3 {
-        proxy.handle(get()).await;
+        proxy.handle_lambda(get()).await;
     }
     assert!(proxy.breakers().is_open(&primary.url()));
     clock.advance(Duration::from_secs(30));
     primary.set_behavior(quotes(test_config().response_limit));
     assert_eq!(
-        proxy.handle(get()).await.status(),
+        proxy.handle_lambda(get()).await.status(),
         502,
         "the trial's answer is too large"
     );
     assert_eq!(primary.requests().len(), 4);
     // The next request is a new trial instead of a skip for the container's life.
     primary.set_behavior(Behavior::json(200, r#"{"ok":true}"#));
-    let response = proxy.handle(get()).await;
+    let response = proxy.handle_lambda(get()).await;
     assert_eq!(
         (response.status().as_u16(), answered_by(&response)),
         (200, "primary")
@@ -276,7 +280,7 @@ async fn while_every_circuit_is_open_the_endpoints_are_re_read_at_most_once_per_
     let (proxy, source, clock) = proxy(&[refusing_url(), refusing_url()]);
     let get = || v2("GET", "/api/v1/sensors", "", &[], None);
     for _ in 0..10 {
-        assert_eq!(proxy.handle(get()).await.status(), 502);
+        assert_eq!(proxy.handle_lambda(get()).await.status(), 502);
     }
     assert_eq!(
         source.calls().len(),
@@ -284,11 +288,11 @@ async fn while_every_circuit_is_open_the_endpoints_are_re_read_at_most_once_per_
         "the first read and one forced re-read"
     );
     clock.advance(Duration::from_secs(29));
-    proxy.handle(get()).await;
+    proxy.handle_lambda(get()).await;
     assert_eq!(source.calls().len(), 2, "still within the cool-down");
     clock.advance(Duration::from_secs(1));
     for _ in 0..10 {
-        proxy.handle(get()).await;
+        proxy.handle_lambda(get()).await;
     }
     assert_eq!(
         source.calls().len(),

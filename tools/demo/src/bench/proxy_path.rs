@@ -56,7 +56,7 @@ pub async fn run() -> anyhow::Result<()> {
     let proxy = Proxy::new(config, source, client, MemoryQueue::new(), SystemClock);
     let proxy = &proxy;
     let mut adapter = Adapter::from(service_fn(move |request| async move {
-        Ok::<_, std::convert::Infallible>(proxy.handle(request).await)
+        Ok::<_, std::convert::Infallible>(proxy.handle_lambda(request).await)
     }));
 
     let event_path = testkit::workspace_root().join("events/proxy-v2-get.json");
