@@ -13,6 +13,18 @@ use std::error::Error;
 
 pub use lambda_runtime::Diagnostic;
 
+/// What every function's `main` does first: the log subscriber, then the EMF metrics recorder
+/// whose `service` dimension defaults to `function`. The recorder is for `metrics::run`.
+pub fn init(
+    function: &str,
+) -> Result<&'static crate::metrics::Collector, crate::metrics::MetricsError> {
+    crate::logging::init();
+    crate::metrics::init(&crate::metrics::MetricsSettings::from_source(
+        &crate::config::ProcessEnv,
+        function,
+    ))
+}
+
 /// A [`Diagnostic`] whose `errorType` is `error_type` and whose message is the error's cause
 /// chain (`outer: cause: root cause`).
 pub fn diagnostic(error_type: &str, error: &(dyn Error + 'static)) -> Diagnostic {

@@ -10,16 +10,12 @@ use finance_closing::trigger::Trigger;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use orabridge_shared::config::{ConfigReader, ProcessEnv};
 use orabridge_shared::settings::{Settings, SettingsPlan};
-use orabridge_shared::{aws, logging, metrics};
+use orabridge_shared::{aws, lambda, metrics};
 use restate_sdk::prelude::{HttpServer, LambdaEndpoint};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    logging::init();
-    let metrics = metrics::init(&metrics::MetricsSettings::from_source(
-        &ProcessEnv,
-        "finance-closing",
-    ))?;
+    let metrics = lambda::init("finance-closing")?;
     let reader = ConfigReader::from_env();
     if reader.string_or("FINANCE_CLOSING_MODE", "trigger") == "service" {
         return service(&reader).await;

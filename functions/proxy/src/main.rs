@@ -13,15 +13,14 @@ use orabridge_shared::config::ProcessEnv;
 use orabridge_shared::idempotency::{DynamoDbIdempotencyStore, Idempotency};
 use orabridge_shared::params::SsmParameterSource;
 use orabridge_shared::queue::SqsQueue;
-use orabridge_shared::{aws, logging, metrics};
+use orabridge_shared::{aws, lambda, metrics};
 use proxy::client::HyperClient;
 use proxy::config::ProxyConfig;
 use proxy::{Proxy, apigw};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    logging::init();
-    let metrics = metrics::init(&metrics::MetricsSettings::from_source(&ProcessEnv, "proxy"))?;
+    let metrics = lambda::init("proxy")?;
     let config = ProxyConfig::from_source(ProcessEnv)?;
     let sdk = aws::load_sdk_config().await?;
     let client = HyperClient::new(config.connect_timeout, config.response_limit)?;

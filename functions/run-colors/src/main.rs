@@ -7,7 +7,7 @@ use std::sync::Arc;
 use lambda_runtime::{LambdaEvent, service_fn};
 use orabridge_shared::config::ProcessEnv;
 use orabridge_shared::object_store::S3ObjectStore;
-use orabridge_shared::{aws, logging, metrics, oracle};
+use orabridge_shared::{aws, lambda, metrics, oracle};
 use run_colors::cli;
 use run_colors::config::{ColorsSource, Config};
 use run_colors::function::RunColors;
@@ -42,11 +42,7 @@ fn exit_code(result: Result<(), lambda_runtime::Error>) -> ExitCode {
 }
 
 async fn lambda() -> Result<(), lambda_runtime::Error> {
-    logging::init();
-    let metrics = metrics::init(&metrics::MetricsSettings::from_source(
-        &ProcessEnv,
-        "run-colors",
-    ))?;
+    let metrics = lambda::init("run-colors")?;
     let sdk = aws::load_sdk_config().await?;
     let plan = Config::settings(ProcessEnv);
     let ssm = plan

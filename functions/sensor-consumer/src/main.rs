@@ -7,7 +7,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use orabridge_shared::config::ProcessEnv;
 use orabridge_shared::object_store::S3ObjectStore;
 use orabridge_shared::queue::SqsQueue;
-use orabridge_shared::{aws, logging, metrics};
+use orabridge_shared::{aws, lambda, metrics};
 use sensor_consumer::config::ConsumerConfig;
 use sensor_consumer::consumer::Consumer;
 use sensor_consumer::thresholds::Thresholds;
@@ -15,11 +15,7 @@ use serde_json::value::RawValue;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    logging::init();
-    let metrics = metrics::init(&metrics::MetricsSettings::from_source(
-        &ProcessEnv,
-        "sensor-consumer",
-    ))?;
+    let metrics = lambda::init("sensor-consumer")?;
     let sdk = aws::load_sdk_config().await?;
     let plan = ConsumerConfig::settings(ProcessEnv);
     let ssm = plan
