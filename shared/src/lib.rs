@@ -10,7 +10,7 @@
 //! - [`logging`]: one tracing setup (JSON in Lambda, request id on every line).
 //! - [`metrics`]: CloudWatch Embedded Metric Format, flushed after every invocation.
 //! - [`batch`]: SQS partial batch responses (standard and FIFO), panics contained per record.
-//! - [`object_store`]: the object-store port (S3 and in-memory).
+//! - [`object_store`]: the object-store port, to write and to read (S3 and in-memory).
 //! - `oracle` (feature `oracle`): connect in thick mode, validated identifiers, rows as text,
 //!   error mapping that names the Instant Client layer when it is missing.
 //! - `postgres` (feature `postgres`): libpq's `sslmode` over rustls, channel binding, and the

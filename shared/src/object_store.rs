@@ -1,4 +1,5 @@
-//! The object store port ([`ObjectStore`]) with its S3 adapter and an in-memory one.
+//! The object store port, with its S3 adapter and an in-memory one: [`ObjectStore`] writes
+//! whole objects, [`ObjectReader`] reads them back (run-colors' rules document).
 //!
 //! Writes are whole-object puts under deterministic keys: writing the same key twice replaces
 //! the object, which is what makes redelivered batches idempotent.
@@ -26,6 +27,32 @@ impl ObjectStoreError {
             source: source.into(),
         }
     }
+}
+
+/// A read failed: the object is not there, or the store could not be asked.
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectReadError {
+    /// The store answered: there is no object under this key.
+    #[error("{key} does not exist")]
+    NotFound {
+        /// The key.
+        key: String,
+    },
+    /// The store could not be read (network, permissions, throttling).
+    #[error("reading {key} failed")]
+    Failed {
+        /// The key.
+        key: String,
+        /// The adapter's error.
+        #[source]
+        source: BoxError,
+    },
+}
+
+/// Somewhere to read whole objects by key.
+pub trait ObjectReader: Send + Sync {
+    /// The content of `key`.
+    fn get(&self, key: &str) -> impl Future<Output = Result<Vec<u8>, ObjectReadError>> + Send;
 }
 
 /// Somewhere to put whole objects by key.
@@ -96,7 +123,39 @@ impl ObjectStore for S3ObjectStore {
     }
 }
 
+impl ObjectReader for S3ObjectStore {
+    async fn get(&self, key: &str) -> Result<Vec<u8>, ObjectReadError> {
+        let failed = |source: BoxError| ObjectReadError::Failed {
+            key: key.to_owned(),
+            source,
+        };
+        let object = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(object) => object,
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
+                return Err(ObjectReadError::NotFound {
+                    key: key.to_owned(),
+                });
+            }
+            Err(err) => return Err(failed(err.into())),
+        };
+        let body = object.body.collect().await.map_err(|e| failed(e.into()))?;
+        Ok(body.into_bytes().to_vec())
+    }
+}
+
 impl S3ObjectStore {
+    /// The bucket this adapter reads and writes.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
     async fn put_body(
         &self,
         key: &str,
@@ -174,5 +233,35 @@ impl ObjectStore for MemoryObjectStore {
         }
         state.objects.insert(key.to_owned(), body);
         Ok(())
+    }
+}
+
+impl ObjectReader for MemoryObjectStore {
+    async fn get(&self, key: &str) -> Result<Vec<u8>, ObjectReadError> {
+        self.state()
+            .objects
+            .get(key)
+            .cloned()
+            .ok_or_else(|| ObjectReadError::NotFound {
+                key: key.to_owned(),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn what_is_put_reads_back_and_a_missing_key_is_not_found() {
+        let store = MemoryObjectStore::new();
+        store
+            .put("config/rules.json", b"{}".to_vec(), "application/json")
+            .await
+            .unwrap();
+        assert_eq!(store.get("config/rules.json").await.unwrap(), b"{}");
+        let err = store.get("config/other.json").await.unwrap_err();
+        assert!(matches!(err, ObjectReadError::NotFound { ref key } if key == "config/other.json"));
+        assert_eq!(err.to_string(), "config/other.json does not exist");
     }
 }

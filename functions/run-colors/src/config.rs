@@ -121,6 +121,14 @@ impl Config {
         })
     }
 
+    /// The bucket of `RULES_S3_URI`, when the rules are read from S3.
+    pub fn rules_bucket(&self) -> Option<&str> {
+        match &self.rules {
+            RulesLocation::S3 { bucket, .. } => Some(bucket),
+            _ => None,
+        }
+    }
+
     /// Whether a run reads SSM: for the rules (`RULES_PARAM`, read on every run so a change
     /// needs no redeploy). The function builds its SSM client only then (or when a setting is a
     /// parameter), keeping it out of the cold start otherwise.

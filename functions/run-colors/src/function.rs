@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use orabridge_shared::lambda::{Diagnostic, diagnostic};
-use orabridge_shared::object_store::ObjectStore;
+use orabridge_shared::object_store::{ObjectReader, ObjectStore};
 use orabridge_shared::oracle::OracleError;
 use orabridge_shared::params::{GetOptions, ParameterError, ParameterSource, ParameterStore};
 use serde::{Deserialize, Serialize};
@@ -144,50 +144,28 @@ impl From<InvocationError> for Diagnostic {
     }
 }
 
-/// Fetches an S3 object's bytes (the rules document).
-pub trait RulesFetcher: Send + Sync {
-    /// The object's content.
-    fn fetch(
-        &self,
-        bucket: &str,
-        key: &str,
-    ) -> impl std::future::Future<Output = Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>>>
-    + Send;
-}
-
-impl RulesFetcher for aws_sdk_s3::Client {
-    async fn fetch(
-        &self,
-        bucket: &str,
-        key: &str,
-    ) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
-        let object = self.get_object().bucket(bucket).key(key).send().await?;
-        Ok(object.body.collect().await?.into_bytes().to_vec())
-    }
-}
-
 /// One run-colors function: its configuration and ports.
-pub struct RunColors<S, P, F> {
+pub struct RunColors<S, P, R> {
     config: Config,
     store: S,
     parameters: Option<ParameterStore<P>>,
-    fetcher: F,
+    rules_bucket: Option<R>,
 }
 
-impl<S: ObjectStore, P: ParameterSource + 'static, F: RulesFetcher> RunColors<S, P, F> {
+impl<S: ObjectStore, P: ParameterSource + 'static, R: ObjectReader> RunColors<S, P, R> {
     /// A function over `store` (the runs bucket), `parameters` (SSM, for `RULES_PARAM`) and
-    /// `fetcher` (rules in S3).
+    /// `rules_bucket` (the bucket of `RULES_S3_URI`, see [`Config::rules_bucket`]).
     pub fn new(
         config: Config,
         store: S,
         parameters: Option<ParameterStore<P>>,
-        fetcher: F,
+        rules_bucket: Option<R>,
     ) -> Self {
         Self {
             config,
             store,
             parameters,
-            fetcher,
+            rules_bucket,
         }
     }
 
@@ -210,7 +188,10 @@ impl<S: ObjectStore, P: ParameterSource + 'static, F: RulesFetcher> RunColors<S,
             ),
             RulesLocation::S3 { bucket, key } => (
                 format!("s3://{bucket}/{key}"),
-                self.fetcher.fetch(bucket, key).await,
+                match &self.rules_bucket {
+                    Some(rules) => rules.get(key).await.map_err(|err| err.into()),
+                    None => Err("no store for the rules bucket configured".into()),
+                },
             ),
         };
         let document =

@@ -60,7 +60,10 @@ async fn lambda() -> Result<(), lambda_runtime::Error> {
             .needs_parameters()
             .then(|| aws::ssm_parameter_store(&sdk))
     });
-    let function = Arc::new(RunColors::new(config, store, parameters, s3));
+    let rules_bucket = config
+        .rules_bucket()
+        .map(|bucket| S3ObjectStore::new(s3.clone(), bucket));
+    let function = Arc::new(RunColors::new(config, store, parameters, rules_bucket));
     metrics::run(
         metrics,
         service_fn(move |event: LambdaEvent<serde_json::Value>| {

@@ -87,7 +87,7 @@ async fn fixture() -> Fixture {
     }
 }
 
-type Function = RunColors<Failing, SsmParameterSource, aws_sdk_s3::Client>;
+type Function = RunColors<Failing, SsmParameterSource, S3ObjectStore>;
 
 impl Fixture {
     fn config(&self, rules: RulesLocation, source: ColorsSource) -> Config {
@@ -105,6 +105,10 @@ impl Fixture {
     }
 
     fn function_with(&self, config: Config, fail_on: Option<&'static str>) -> Function {
+        // As `main` builds it: a store for the rules bucket when the rules are in S3.
+        let rules_bucket = config
+            .rules_bucket()
+            .map(|bucket| S3ObjectStore::new(self.s3.clone(), bucket));
         RunColors::new(
             config,
             Failing {
@@ -112,7 +116,7 @@ impl Fixture {
                 suffix: fail_on,
             },
             Some(self.ssm_store()),
-            self.s3.clone(),
+            rules_bucket,
         )
     }
 
@@ -287,6 +291,27 @@ async fn rules_come_from_ssm_or_s3_and_invalid_ones_stop_the_run_before_any_data
         .await
         .expect("rules from SSM");
     assert_eq!(response.manifest.rules.count, 5);
+    let absent = fx.function_with(
+        fx.config(
+            RulesLocation::S3 {
+                bucket: BUCKET.into(),
+                key: "config/absent.json".into(),
+            },
+            ColorsSource::Csv(golden_input()),
+        ),
+        None,
+    );
+    let (kind, message) = error_type(
+        absent
+            .handle(&json!({"asOf": "2026-11-20T16:00:00Z", "dryRun": true}), 0)
+            .await
+            .expect_err("no rules object"),
+    );
+    assert_eq!(kind, "RulesUnavailable");
+    assert!(
+        message.contains("config/absent.json does not exist"),
+        "{message}"
+    );
 
     fx.s3
         .put_object()
