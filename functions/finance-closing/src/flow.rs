@@ -201,9 +201,10 @@ fn attempt_of(job: &str) -> u32 {
         .unwrap_or(0)
 }
 
-/// Counts and flushes one metric inside a step (so a replay counts nothing again).
-fn count(name: &'static str) {
-    counter!(name).increment(1);
+/// Counts one and flushes, inside a step (so a replay counts nothing again). Called with the
+/// `counter!` at the call site, where the template's alarm check finds the metric's name.
+fn count(counter: orabridge_shared::metrics::Counter) {
+    counter.increment(1);
     orabridge_shared::metrics::flush_now();
 }
 
@@ -241,7 +242,7 @@ impl<E: Erp, S: ClosingStore> FinanceClosing<E, S> {
             Err(err) => {
                 steps
                     .run("count failure", || async {
-                        count("ClosingFailed");
+                        count(counter!("ClosingFailed"));
                         Ok(())
                     })
                     .await?;
@@ -308,7 +309,7 @@ impl<E: Erp, S: ClosingStore> FinanceClosing<E, S> {
                 let (erp, job) = (Arc::clone(&erp), name.clone());
                 async move {
                     let submission = erp.submit(&job, date).await.map_err(erp_error)?;
-                    count("ClosingStarted");
+                    count(counter!("ClosingStarted"));
                     Ok(submission)
                 }
             })
@@ -331,7 +332,7 @@ impl<E: Erp, S: ClosingStore> FinanceClosing<E, S> {
                     let (erp, job, clock) = (Arc::clone(&erp), name.clone(), Arc::clone(&clock));
                     async move {
                         let status = erp.poll(&job).await.map_err(erp_error)?;
-                        count("ClosingPolls");
+                        count(counter!("ClosingPolls"));
                         Ok((status, clock.wall().timestamp()))
                     }
                 })
