@@ -29,7 +29,7 @@ SAM_DEPLOY_FLAGS ?=
 PY_STAMP      := $(VENV)/.installed-$(shell cksum < tools/requirements.txt | cut -d' ' -f1)
 CHECKOV_STAMP := $(CHECKOV_ENV)/.installed-$(shell cksum < tools/requirements-checkov.txt | cut -d' ' -f1)
 NPM_STAMP     := node_modules/.installed-$(shell cksum < package-lock.json | cut -d' ' -f1)
-# cargo-deny, for `make lint` only (a 6-minute compile the first time: not part of `make setup`,
+# cargo-deny, for `make lint` only (a 3- to 6-minute compile the first time: not part of `make setup`,
 # which `make demo` and `make test` wait for). Its rust-version (1.88) is within the toolchain's.
 CARGO_DENY_VERSION := 0.20.2
 DENY_STAMP    := $(VENV)/.cargo-deny-$(CARGO_DENY_VERSION)
@@ -94,7 +94,7 @@ test-oracle: ## The tests that need a live Oracle database and Instant Client (s
 
 $(DENY_STAMP):
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	@tools/step.sh "lint: compiling cargo-deny $(CARGO_DENY_VERSION) into $(VENV)/bin" "about 6 min the first time" \
+	@tools/step.sh "lint: compiling cargo-deny $(CARGO_DENY_VERSION) into $(VENV)/bin" "3 to 6 min the first time" \
 	  cargo install --locked --root $(VENV) cargo-deny@$(CARGO_DENY_VERSION)
 	@rm -f $(VENV)/.cargo-deny-* && touch $@
 
