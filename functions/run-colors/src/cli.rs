@@ -18,12 +18,12 @@ use orabridge_shared::config::{ConfigReader, ProcessEnv, VarSource};
 use orabridge_shared::settings::SettingsPlan;
 
 use crate::config::OracleConfig;
-use crate::csv_source::CsvSource;
+use crate::extract::oracle::OracleCatalog;
 use crate::extract::{ExtractRequest, extract};
-use crate::oracle_source::OracleCatalog;
 use crate::pipeline::{RunSettings, run};
 use crate::rules::Rules;
 use crate::sample::{SampleSpec, generate};
+use crate::sources::CsvSource;
 use crate::values;
 
 /// How to use the command line.

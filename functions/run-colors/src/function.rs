@@ -12,12 +12,12 @@ use orabridge_shared::params::{GetOptions, ParameterError, ParameterSource, Para
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ColorsSource, Config, RulesLocation};
-use crate::csv_source::CsvSource;
-use crate::oracle_source::OracleColors;
 use crate::output::Manifest;
 use crate::pipeline::{self, RunError, RunSettings};
 use crate::publish::{self, Latest, PublishError, RunLayout};
 use crate::rules::{Rules, RulesError};
+use crate::sources::CsvSource;
+use crate::sources::oracle::OracleColors;
 use crate::values::{self, Micros};
 
 /// A direct invocation.

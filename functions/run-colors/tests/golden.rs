@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use orabridge_shared::encoding::sha256_hex;
-use run_colors::csv_source::CsvSource;
 use run_colors::output::Manifest;
 use run_colors::pipeline::{RunSettings, run};
 use run_colors::rules::Rules;
+use run_colors::sources::CsvSource;
 use run_colors::values::parse_timestamp;
 
 fn golden(name: &str) -> PathBuf {

@@ -9,7 +9,8 @@ use orabridge_shared::oracle::Identifier;
 use orabridge_shared::params::{MemoryParameterSource, ParameterStore};
 use orabridge_shared::settings::SettingsPlan;
 use run_colors::config::OracleConfig;
-use run_colors::oracle_source::{catalog_sql, colors_query};
+use run_colors::extract::oracle::catalog_sql;
+use run_colors::sources::oracle::colors_query;
 use secrecy::ExposeSecret;
 
 fn id(what: &'static str, name: &str) -> Identifier {
@@ -208,11 +209,12 @@ async fn missing_or_unreadable_parameters_name_their_setting() {
 /// The live database, when `ORACLE_TEST_*` describe one.
 mod live {
     use super::*;
-    use run_colors::csv_source::CsvSource;
+    use run_colors::extract::oracle::OracleCatalog;
     use run_colors::extract::{ExtractRequest, extract};
-    use run_colors::oracle_source::{OracleCatalog, OracleColors};
     use run_colors::pipeline::{RunSettings, run};
     use run_colors::rules::Rules;
+    use run_colors::sources::CsvSource;
+    use run_colors::sources::oracle::OracleColors;
 
     /// Settings from `ORACLE_TEST_HOST`, `_PORT`, `_SERVICE_NAME`, `_USERNAME`, `_PASSWORD`,
     /// `_SCHEMA`, `_TABLE`. Run with `--ignored`, a missing variable is a failure, not a pass.

@@ -4,10 +4,10 @@
 use std::path::Path;
 
 use orabridge_shared::encoding::sha256_hex;
-use run_colors::csv_source::{CsvSource, MemorySource};
 use run_colors::output::Manifest;
 use run_colors::pipeline::{RunError, RunSettings, run};
 use run_colors::rules::Rules;
+use run_colors::sources::{CsvSource, MemorySource};
 use run_colors::values::parse_timestamp;
 
 const AS_OF: &str = "2026-11-20T16:00:00Z";

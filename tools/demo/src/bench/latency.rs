@@ -217,7 +217,7 @@ fn colors_run(dir: &Path) -> anyhow::Result<Manifest> {
     let document = std::fs::read(root.join("events/run-colors-rules.json"))?;
     let rules = run_colors::rules::Rules::parse(&document)?;
     let mut source =
-        run_colors::csv_source::CsvSource::open(&root.join("events/run-colors-sample.csv"))?;
+        run_colors::sources::CsvSource::open(&root.join("events/run-colors-sample.csv"))?;
     let as_of = NOW
         .parse::<chrono::DateTime<chrono::Utc>>()?
         .timestamp_micros();

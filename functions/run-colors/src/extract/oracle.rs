@@ -1,95 +1,13 @@
-//! The Oracle side of run-colors: the colors query and the table catalog the `extract` command
-//! reads, over the connection [`OracleConfig`] describes.
-//!
-//! Every statement here is built from validated identifiers and bind variables only; the SQL
-//! builders are plain functions so the tests can check exactly what would be sent.
+//! The Oracle adapter of the extract command's [`Catalog`]: who and where, the accessible
+//! tables, their columns and sample rows, each statement built from validated identifiers and
+//! bind variables only.
 
-use orabridge_shared::oracle::{self as ora, ConnectOptions, Identifier, OracleError, TextRows};
-use orabridge_shared::oracle_sql::Statement;
+use orabridge_shared::oracle::{self as ora, Identifier, OracleError, TextRows};
 
+use super::{Catalog, ColumnDescription, TableName};
 use crate::config::OracleConfig;
-use crate::csv_source::fill_record;
-use crate::extract::{Catalog, ColumnDescription, TableName};
-use crate::pipeline::{Record, RecordSource, SourceError};
-
-/// The colors query: every column of the configured table.
-pub fn colors_query(schema: &Identifier, table: &Identifier) -> Statement<0> {
-    Statement::owned(format!("SELECT * FROM {schema}.{table}"))
-}
-
-/// An Oracle query read row by row as text cells (NULL as an empty cell).
-struct OracleRecords {
-    rows: TextRows,
-    cells: Vec<Option<String>>,
-    description: String,
-    options: ConnectOptions,
-    context: &'static str,
-}
-
-impl RecordSource for OracleRecords {
-    fn describe(&self) -> String {
-        self.description.clone()
-    }
-
-    fn columns(&self) -> &[String] {
-        self.rows.columns()
-    }
-
-    fn next_record(&mut self, record: &mut Record) -> Result<bool, SourceError> {
-        let more = self.rows.next_into(&mut self.cells).map_err(|err| {
-            SourceError::new(self.context, OracleError::from_driver(err, &self.options))
-        })?;
-        if more {
-            fill_record(record, &self.cells);
-        }
-        Ok(more)
-    }
-}
-
-/// The colors table read row by row as text cells.
-pub struct OracleColors {
-    records: OracleRecords,
-    // Kept for the lifetime of the result set.
-    _connection: oracle::Connection,
-}
-
-impl OracleColors {
-    /// Connects and starts the query. Blocks: run inside `spawn_blocking`.
-    pub fn open(settings: &OracleConfig) -> Result<OracleColors, OracleError> {
-        let connection = ora::connect(&settings.connect)?;
-        let sql = colors_query(&settings.schema, &settings.table);
-        let rows = TextRows::query(&connection, sql.text(), &sql.binds([]))
-            .map_err(|err| OracleError::from_driver(err, &settings.connect))?;
-        Ok(OracleColors {
-            records: OracleRecords {
-                rows,
-                cells: Vec::new(),
-                description: format!(
-                    "oracle:{}.{}",
-                    settings.schema.as_str(),
-                    settings.table.as_str()
-                ),
-                options: settings.connect.clone(),
-                context: "fetching colors from Oracle failed",
-            },
-            _connection: connection,
-        })
-    }
-}
-
-impl RecordSource for OracleColors {
-    fn describe(&self) -> String {
-        self.records.describe()
-    }
-
-    fn columns(&self) -> &[String] {
-        self.records.columns()
-    }
-
-    fn next_record(&mut self, record: &mut Record) -> Result<bool, SourceError> {
-        self.records.next_record(record)
-    }
-}
+use crate::sources::oracle::OracleRecords;
+use crate::sources::{RecordSource, SourceError};
 
 /// SQL of the catalog queries, with their binds, as the extract command sends them.
 pub mod catalog_sql {

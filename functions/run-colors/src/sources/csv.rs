@@ -13,7 +13,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
-use crate::pipeline::{Record, RecordSource, SourceError};
+use super::{Record, RecordSource, SourceError};
 
 // The read buffer's starting size; it grows only for a record longer than this.
 const BUFFER: usize = 1 << 17;
@@ -556,49 +556,6 @@ fn escaped_in(word: u64) -> u64 {
 /// Non-zero when a byte of `word` is below `limit` (at most 0x80).
 fn below(word: u64, limit: u8) -> u64 {
     word.wrapping_sub(ONES * u64::from(limit)) & !word & HIGH_BITS
-}
-
-/// A table held in memory: for tests and for the `extract` writers.
-#[derive(Debug, Clone, Default)]
-pub struct MemorySource {
-    columns: Vec<String>,
-    rows: std::collections::VecDeque<Vec<Option<String>>>,
-}
-
-impl MemorySource {
-    /// A table with `columns` and `rows` (`None` is NULL).
-    pub fn new(columns: &[&str], rows: Vec<Vec<Option<String>>>) -> Self {
-        Self {
-            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
-            rows: rows.into(),
-        }
-    }
-}
-
-impl RecordSource for MemorySource {
-    fn describe(&self) -> String {
-        "memory".into()
-    }
-
-    fn columns(&self) -> &[String] {
-        &self.columns
-    }
-
-    fn next_record(&mut self, record: &mut Record) -> Result<bool, SourceError> {
-        let Some(row) = self.rows.pop_front() else {
-            return Ok(false);
-        };
-        fill_record(record, &row);
-        Ok(true)
-    }
-}
-
-/// Replaces `record`'s cells with `cells`, NULL as an empty cell (what the run reads as missing).
-pub(crate) fn fill_record(record: &mut Record, cells: &[Option<String>]) {
-    record.clear();
-    for cell in cells {
-        record.push_field(cell.as_deref().unwrap_or(""));
-    }
 }
 
 #[cfg(test)]

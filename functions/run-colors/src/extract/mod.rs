@@ -4,13 +4,15 @@
 //!
 //! The writers depend only on the [`Catalog`] port, so they are tested on an in-memory table.
 
+pub mod oracle;
+
 use std::path::{Path, PathBuf};
 
 use orabridge_shared::oracle::Identifier;
 use serde::Serialize;
 
 use crate::output::{push_csv_field, push_json_string};
-use crate::pipeline::{Record, RecordSource, SourceError};
+use crate::sources::{Record, RecordSource, SourceError};
 
 /// A table or view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -262,6 +264,6 @@ impl Catalog for MemoryCatalog {
             .ok_or_else(|| SourceError::message(format!("no table {}", table.name)))?;
         let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
         let rows = data.iter().take(rows as usize).cloned().collect();
-        Ok(Box::new(crate::csv_source::MemorySource::new(&names, rows)))
+        Ok(Box::new(crate::sources::MemorySource::new(&names, rows)))
     }
 }

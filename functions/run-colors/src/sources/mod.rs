@@ -1,0 +1,200 @@
+//! Where color rows come from: the [`RecordSource`] port, the [`Record`] a source fills row
+//! after row, and the sources: [`csv`] (local runs and the demo), [`oracle`] (the Lambda's) and
+//! [`MemorySource`] (tests and the `extract` writers).
+
+pub mod csv;
+pub mod oracle;
+
+use crate::output::{is_plain, is_plain_line};
+
+pub use csv::CsvSource;
+
+/// Why a source could not deliver rows.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct SourceError {
+    message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl SourceError {
+    /// An error with a message and its cause.
+    pub fn new(
+        message: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self {
+            message: message.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// An error with a message only.
+    pub fn message(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            source: None,
+        }
+    }
+}
+
+/// One row from a source: its cells as text, in source order. A source refills the same
+/// record row after row, so reading allocates nothing once it has grown to the widest row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    text: String,
+    bounds: Vec<(usize, usize)>,
+    plain: bool,
+}
+
+impl Default for Record {
+    fn default() -> Self {
+        Self {
+            text: String::new(),
+            bounds: Vec::new(),
+            plain: true,
+        }
+    }
+}
+
+impl Record {
+    /// An empty record.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Removes every cell.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.bounds.clear();
+        self.plain = true;
+    }
+
+    /// Appends a cell.
+    pub fn push_field(&mut self, cell: &str) {
+        let start = self.text.len();
+        self.text.push_str(cell);
+        self.bounds.push((start, self.text.len()));
+        self.plain &= is_plain(cell.as_bytes());
+    }
+
+    /// Replaces the cells with the parts of `line` between `separators` (byte offsets of
+    /// one-byte ASCII separators, ascending): a whole CSV line without quotes in one copy.
+    /// The record is not [plain](Record::is_plain) until [`Record::mark_plain`] says so.
+    pub(crate) fn set_split(&mut self, line: &str, separators: impl Iterator<Item = usize>) {
+        self.clear();
+        self.text.push_str(line);
+        let mut start = 0;
+        for separator in separators {
+            self.bounds.push((start, separator));
+            start = separator + 1;
+        }
+        self.bounds.push((start, line.len()));
+        self.plain = false;
+    }
+
+    /// Marks a record from [`Record::set_split`] as plain: the caller has found that its line
+    /// [is plain](is_plain_line).
+    pub(crate) fn mark_plain(&mut self) {
+        debug_assert!(is_plain_line(self.text.as_bytes()));
+        self.plain = true;
+    }
+
+    /// Whether every cell reaches the outputs unchanged (see [`crate::output::is_plain`]):
+    /// the writers then copy the row's cells instead of scanning each byte again.
+    pub fn is_plain(&self) -> bool {
+        self.plain
+    }
+
+    /// How many cells it has.
+    pub fn len(&self) -> usize {
+        self.bounds.len()
+    }
+
+    /// Whether it has no cells.
+    pub fn is_empty(&self) -> bool {
+        self.bounds.is_empty()
+    }
+
+    /// Cell `index`, if there is one.
+    pub fn get(&self, index: usize) -> Option<&str> {
+        let &(start, end) = self.bounds.get(index)?;
+        self.text.get(start..end)
+    }
+
+    /// The cells in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.len()).map(|index| self.get(index).unwrap_or_default())
+    }
+}
+
+/// Where color rows come from: the CSV file for local runs or the Oracle table. Cells are
+/// text; an empty cell (or SQL NULL) is a missing value.
+pub trait RecordSource {
+    /// A short description for the manifest (`csv:<path>`, `oracle:<SCHEMA>.<TABLE>`).
+    fn describe(&self) -> String;
+    /// The column names in source order.
+    fn columns(&self) -> &[String];
+    /// Reads the next row into `record`; `false` at the end.
+    fn next_record(&mut self, record: &mut Record) -> Result<bool, SourceError>;
+
+    /// Reads the next rows into `records`, as many as it holds; how many were read, fewer only
+    /// at the end. A source that reads several rows faster than one at a time overrides it.
+    fn next_records(&mut self, records: &mut [Record]) -> Result<usize, SourceError> {
+        let mut filled = 0;
+        while filled < records.len() && self.next_record(&mut records[filled])? {
+            filled += 1;
+        }
+        Ok(filled)
+    }
+
+    /// Roughly how many rows and bytes of text are coming, when the source can tell: the run
+    /// reserves its arenas and hash tables once instead of growing them row by row.
+    fn size_hint(&self) -> Option<(usize, usize)> {
+        None
+    }
+}
+
+/// A table held in memory: for tests and for the `extract` writers.
+#[derive(Debug, Clone, Default)]
+pub struct MemorySource {
+    columns: Vec<String>,
+    rows: std::collections::VecDeque<Vec<Option<String>>>,
+}
+
+impl MemorySource {
+    /// A table with `columns` and `rows` (`None` is NULL).
+    pub fn new(columns: &[&str], rows: Vec<Vec<Option<String>>>) -> Self {
+        Self {
+            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+            rows: rows.into(),
+        }
+    }
+}
+
+impl RecordSource for MemorySource {
+    fn describe(&self) -> String {
+        "memory".into()
+    }
+
+    fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    fn next_record(&mut self, record: &mut Record) -> Result<bool, SourceError> {
+        let Some(row) = self.rows.pop_front() else {
+            return Ok(false);
+        };
+        fill_record(record, &row);
+        Ok(true)
+    }
+}
+
+/// Replaces `record`'s cells with `cells`, NULL as an empty cell (what the run reads as missing).
+pub(crate) fn fill_record(record: &mut Record, cells: &[Option<String>]) {
+    record.clear();
+    for cell in cells {
+        record.push_field(cell.as_deref().unwrap_or(""));
+    }
+}
