@@ -49,16 +49,16 @@ pub enum Wake {
 /// handler futures must be; one allocation per step is nothing beside its round trips.
 pub type StepFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StepFailed>> + Send + 'a>>;
 
-/// Durable execution as the closing uses it. Actions are `'static` (they own clones of what
-/// they use) because a journal may keep them across retries.
+/// Durable execution as the closing uses it. An action may borrow what the caller holds for
+/// as long as the step runs; it is `Fn`, since a step calls it again on each retry.
 pub trait DurableSteps: Send + Sync {
     /// Runs `action` as the step `name`, retrying transient failures under the step policy,
     /// once per workflow: on a replay the journaled result is returned and `action` not run.
     fn run<'a, T, A, Fut>(&'a self, name: &'a str, action: A) -> StepFuture<'a, T>
     where
         T: Serialize + DeserializeOwned + Send + 'static,
-        A: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<T, StepError>> + Send + 'static;
+        A: Fn() -> Fut + Send + Sync + 'a,
+        Fut: Future<Output = Result<T, StepError>> + Send + 'a;
 
     /// Sleeps `duration` durably, or less when the workflow is asked to cancel.
     fn sleep_or_cancel(&self, duration: Duration) -> StepFuture<'_, Wake>;
@@ -197,8 +197,8 @@ impl DurableSteps for MemoryJournal {
     fn run<'a, T, A, Fut>(&'a self, name: &'a str, action: A) -> StepFuture<'a, T>
     where
         T: Serialize + DeserializeOwned + Send + 'static,
-        A: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<T, StepError>> + Send + 'static,
+        A: Fn() -> Fut + Send + Sync + 'a,
+        Fut: Future<Output = Result<T, StepError>> + Send + 'a,
     {
         Box::pin(self.run_step(name, action))
     }
@@ -218,8 +218,8 @@ impl MemoryJournal {
     async fn run_step<T, A, Fut>(&self, name: &str, action: A) -> Result<T, StepFailed>
     where
         T: Serialize + DeserializeOwned + Send + 'static,
-        A: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<T, StepError>> + Send + 'static,
+        A: Fn() -> Fut + Send + Sync,
+        Fut: Future<Output = Result<T, StepError>> + Send,
     {
         let outcome = match self.replayed() {
             Some(Entry::Step {

@@ -7,7 +7,6 @@
 //! steps (the injected [`Clock`]), so a replay computes the same elapsed time and takes the
 //! same branch. `workflow` runs this on Restate; the unit tests on [`crate::durable::MemoryJournal`].
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::DateTime;
@@ -110,28 +109,28 @@ impl From<StepFailed> for Ended {
 /// The closing workflow with its ports: generic, so the unit tests run it on the in-memory
 /// ERP and store, and production on Oracle (or the simulator) and PostgreSQL.
 pub struct FinanceClosing<E, S> {
-    erp: Arc<E>,
-    store: Arc<S>,
-    tables: Arc<[String]>,
+    erp: E,
+    store: S,
+    tables: Vec<String>,
     timing: Timing,
-    clock: Arc<dyn Clock>,
+    clock: Box<dyn Clock>,
 }
 
 impl<E: Erp, S: ClosingStore> FinanceClosing<E, S> {
     /// A workflow over `erp` and `store`, copying `tables`, on the system clock.
     pub fn new(erp: E, store: S, tables: Vec<String>, timing: Timing) -> Self {
         Self {
-            erp: Arc::new(erp),
-            store: Arc::new(store),
-            tables: tables.into(),
+            erp,
+            store,
+            tables,
             timing,
-            clock: Arc::new(SystemClock),
+            clock: Box::new(SystemClock),
         }
     }
 
     /// The same workflow reading time from `clock` (the unit tests' manual clock).
     pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
-        self.clock = Arc::new(clock);
+        self.clock = Box::new(clock);
         self
     }
 
@@ -226,14 +225,10 @@ impl<E: Erp, S: ClosingStore> FinanceClosing<E, S> {
         }
 
         steps.set_state(PHASE, Phase::Checking);
-        let store = Arc::clone(&self.store);
         let checked = steps
-            .run("check", move || {
-                let store = Arc::clone(&store);
-                async move {
-                    let run = store.run_of(date).await.map_err(store_error)?;
-                    Ok(run.map(|run| run.report))
-                }
+            .run("check", || async move {
+                let run = self.store.run_of(date).await.map_err(store_error)?;
+                Ok(run.map(|run| run.report))
             })
             .await;
         let previous = match checked {
@@ -285,12 +280,8 @@ impl<E: Erp, S: ClosingStore> FinanceClosing<E, S> {
 
     /// The clock's reading, journaled as the step `name`.
     async fn now(&self, steps: &impl DurableSteps, name: &str) -> Result<i64, StepFailed> {
-        let clock = Arc::clone(&self.clock);
         steps
-            .run(name, move || {
-                let now = clock.wall().timestamp();
-                async move { Ok(now) }
-            })
+            .run(name, || async { Ok(self.clock.wall().timestamp()) })
             .await
     }
 
@@ -303,15 +294,11 @@ impl<E: Erp, S: ClosingStore> FinanceClosing<E, S> {
         job: &str,
         started: i64,
     ) -> Result<Result<JobStatus, ClosingReport>, Ended> {
-        let (erp, name) = (Arc::clone(&self.erp), job.to_owned());
         steps
-            .run("submit", move || {
-                let (erp, job) = (Arc::clone(&erp), name.clone());
-                async move {
-                    let submission = erp.submit(&job, date).await.map_err(erp_error)?;
-                    count(counter!("ClosingStarted"));
-                    Ok(submission)
-                }
+            .run("submit", || async move {
+                let submission = self.erp.submit(job, date).await.map_err(erp_error)?;
+                count(counter!("ClosingStarted"));
+                Ok(submission)
             })
             .await?;
         steps.set_state(PHASE, Phase::Submitted);
@@ -322,19 +309,11 @@ impl<E: Erp, S: ClosingStore> FinanceClosing<E, S> {
                     .await
                     .map(Err);
             }
-            let (erp, name, clock) = (
-                Arc::clone(&self.erp),
-                job.to_owned(),
-                Arc::clone(&self.clock),
-            );
             let (status, polled_at): (JobStatus, i64) = steps
-                .run("poll", move || {
-                    let (erp, job, clock) = (Arc::clone(&erp), name.clone(), Arc::clone(&clock));
-                    async move {
-                        let status = erp.poll(&job).await.map_err(erp_error)?;
-                        count(counter!("ClosingPolls"));
-                        Ok((status, clock.wall().timestamp()))
-                    }
+                .run("poll", || async move {
+                    let status = self.erp.poll(job).await.map_err(erp_error)?;
+                    count(counter!("ClosingPolls"));
+                    Ok((status, self.clock.wall().timestamp()))
                 })
                 .await?;
             steps.set_state(
@@ -403,20 +382,12 @@ impl<E: Erp, S: ClosingStore> FinanceClosing<E, S> {
             // Fetch and replace in one step: the rows go straight from the ERP to PostgreSQL in
             // batches and only the count is journaled. A retry deletes and re-inserts the date's
             // rows in a new transaction.
-            let (erp, store, name) = (
-                Arc::clone(&self.erp),
-                Arc::clone(&self.store),
-                table.clone(),
-            );
             let rows: u64 = steps
-                .run(&format!("copy {table}"), move || {
-                    let (erp, store, table) = (Arc::clone(&erp), Arc::clone(&store), name.clone());
-                    async move {
-                        store
-                            .copy_from(&*erp, &table, date)
-                            .await
-                            .map_err(copy_error)
-                    }
+                .run(&format!("copy {table}"), || async move {
+                    self.store
+                        .copy_from(&self.erp, table, date)
+                        .await
+                        .map_err(copy_error)
                 })
                 .await?;
             copied += rows;
@@ -442,21 +413,18 @@ impl<E: Erp, S: ClosingStore> FinanceClosing<E, S> {
     ) -> Result<(), StepFailed> {
         let finished = self.now(steps, "finished").await?;
         report.duration_seconds = u64::try_from(finished - started).unwrap_or(0);
-        let (store, snapshot) = (Arc::clone(&self.store), report.clone());
+        let snapshot = &*report;
         steps
-            .run("record", move || {
-                let (store, snapshot) = (Arc::clone(&store), snapshot.clone());
-                async move {
-                    store.record(&snapshot).await.map_err(store_error)?;
-                    // Inside the step: recorded once, not again when the journal is replayed.
-                    outcome_counter(snapshot.phase).increment(1);
-                    if timed_out {
-                        counter!("ClosingTimedOut").increment(1);
-                    }
-                    histogram!("ClosingDuration").record(snapshot.duration_seconds as f64);
-                    orabridge_shared::metrics::flush_now();
-                    Ok(())
+            .run("record", || async move {
+                self.store.record(snapshot).await.map_err(store_error)?;
+                // Inside the step: recorded once, not again when the journal is replayed.
+                outcome_counter(snapshot.phase).increment(1);
+                if timed_out {
+                    counter!("ClosingTimedOut").increment(1);
                 }
+                histogram!("ClosingDuration").record(snapshot.duration_seconds as f64);
+                orabridge_shared::metrics::flush_now();
+                Ok(())
             })
             .await
     }
@@ -470,11 +438,9 @@ impl<E: Erp, S: ClosingStore> FinanceClosing<E, S> {
         phase: Phase,
         error: Option<String>,
     ) -> Result<ClosingReport, Ended> {
-        let (erp, name) = (Arc::clone(&self.erp), job.to_owned());
         steps
-            .run("stop", move || {
-                let (erp, job) = (Arc::clone(&erp), name.clone());
-                async move { erp.stop(&job).await.map_err(erp_error) }
+            .run("stop", || async move {
+                self.erp.stop(job).await.map_err(erp_error)
             })
             .await?;
         let mut report = ended_early(date, job, started, phase, "STOPPED", error.as_deref());

@@ -51,7 +51,7 @@ fn phase_name(phase: crate::closing::Phase) -> String {
 }
 
 /// The workflow's store: the outcome of each date's closing and the copied result rows.
-pub trait ClosingStore: Send + Sync + 'static {
+pub trait ClosingStore: Send + Sync {
     /// The recorded run of `date`, if any.
     fn run_of(
         &self,

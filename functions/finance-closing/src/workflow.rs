@@ -40,11 +40,13 @@ impl DurableSteps for RestateSteps<'_, '_> {
     fn run<'a, T, A, Fut>(&'a self, name: &'a str, action: A) -> StepFuture<'a, T>
     where
         T: Serialize + DeserializeOwned + Send + 'static,
-        A: Fn() -> Fut + Send + Sync + 'static,
-        Fut: std::future::Future<Output = Result<T, StepError>> + Send + 'static,
+        A: Fn() -> Fut + Send + Sync + 'a,
+        Fut: std::future::Future<Output = Result<T, StepError>> + Send + 'a,
     {
-        let step = self
-            .ctx
+        // The context, seen for this step's lifetime (it is covariant), so the action may borrow
+        // what the caller holds for that long.
+        let ctx: &'a WorkflowContext<'a> = self.ctx;
+        let step = ctx
             .run(move || {
                 let attempt = action();
                 async move {
@@ -87,7 +89,7 @@ impl DurableSteps for RestateSteps<'_, '_> {
 }
 
 #[restate_sdk::workflow(name = "FinanceClosing")]
-impl<E: Erp, S: ClosingStore> FinanceClosing<E, S> {
+impl<E: Erp + 'static, S: ClosingStore + 'static> FinanceClosing<E, S> {
     /// Runs the closing of the key's date once; a second start attaches to this one.
     #[handler]
     async fn run(

@@ -87,7 +87,7 @@ pub enum ErpError {
 }
 
 /// The ERP as the closing workflow sees it. Every call is idempotent.
-pub trait Erp: Send + Sync + 'static {
+pub trait Erp: Send + Sync {
     /// Submits the closing of `date` as job `job`: creates it, gives it the date and enables
     /// it, or finishes that for a DISABLED job of the same name, or reuses an enabled one.
     fn submit(
