@@ -151,11 +151,6 @@ impl ObjectReader for S3ObjectStore {
 }
 
 impl S3ObjectStore {
-    /// The bucket this adapter reads and writes.
-    pub fn bucket(&self) -> &str {
-        &self.bucket
-    }
-
     async fn put_body(
         &self,
         key: &str,

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::clock::Clock;
-use crate::config::VarSource;
+use crate::config::{ConfigReader, VarSource};
 use crate::params::{GetOptions, ParameterError, ParameterSource, ParameterStore};
 
 /// The suffix of the variable that names a setting's parameter: `X_PARAM` for `X`.
@@ -52,12 +52,6 @@ impl<V: VarSource> SettingsPlan<V> {
         }
     }
 
-    fn is_set(&self, name: &str) -> bool {
-        self.vars
-            .var(name)
-            .is_some_and(|value| !value.trim().is_empty())
-    }
-
     /// Reads `name` from its variable, or else from the parameter `name_PARAM` names.
     pub fn setting(self, name: &str) -> Self {
         self.setting_or_default(name, None)
@@ -70,13 +64,17 @@ impl<V: VarSource> SettingsPlan<V> {
     }
 
     fn setting_or_default(mut self, name: &str, default: Option<(&str, &str)>) -> Self {
-        if self.is_set(name) {
+        // Read as every setting is read: trimmed, an empty value counting as unset.
+        let reader = ConfigReader::new(&self.vars);
+        if reader.optional_string(name).is_some() {
             return self;
         }
         let named_by = format!("{name}{PARAMETER_SUFFIX}");
-        let reference = match self.vars.var(&named_by).map(|v| v.trim().to_owned()) {
-            Some(parameter) if !parameter.is_empty() => Some((parameter, named_by)),
-            _ => default.map(|(parameter, chosen_by)| (parameter.to_owned(), chosen_by.to_owned())),
+        let reference = match reader.optional_string(&named_by) {
+            Some(parameter) => Some((parameter, named_by)),
+            None => {
+                default.map(|(parameter, chosen_by)| (parameter.to_owned(), chosen_by.to_owned()))
+            }
         };
         if let Some((parameter, named_by)) = reference {
             self.references.push(Reference {
@@ -269,7 +267,6 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::config::ConfigReader;
     use crate::params::MemoryParameterSource;
 
     fn store(source: &MemoryParameterSource) -> ParameterStore<MemoryParameterSource> {
