@@ -89,7 +89,7 @@ test-sam: setup ## The SAM tier: sam build of template.yaml, then sam local invo
 
 test-oracle: ## The tests that need a live Oracle database and Instant Client (set ORACLE_TEST_*)
 	@test -n "$$ORACLE_TEST_HOST" || { echo "set ORACLE_TEST_HOST, _PORT, _SERVICE_NAME, _USERNAME, _PASSWORD, _SCHEMA, _TABLE"; exit 2; }
-	cargo test --locked -p run-colors --test oracle -- --ignored
+	cargo test --locked -p run-colors-cli --test oracle -- --ignored
 	cargo test --locked -p finance-closing --test oracle_live -- --ignored
 
 $(DENY_STAMP):

@@ -23,7 +23,7 @@ tools=$!
 # the functions and the baseline exactly as `make build` builds them, then the harness, which
 # adds the test kit and holds every benchmark program (one more link, not one per package).
 step "build: the functions and the hello-world baseline, as shipped (cargo build --release)"
-cargo build --release --locked -q -p proxy -p sensor-consumer -p run-colors -p finance-closing -p hello-lambda
+cargo build --release --locked -q -p proxy -p sensor-consumer -p run-colors -p run-colors-cli -p finance-closing -p hello-lambda
 step "build: the harness with the benchmark programs (same profile, dependencies reused)"
 cargo build --release --locked -q -p orabridge-demo
 
@@ -46,7 +46,7 @@ step "cold starts against hello-world (orabridge-demo cold-start 60)"
 # A missed target is reported in the table, not by failing the whole run.
 coldstart=$("$release/orabridge-demo" cold-start 60 || true)
 step "run-colors against pandas and polars (tools/bench/run_colors_compare.py)"
-colors=$(.venv/bin/python tools/bench/run_colors_compare.py --binary "$release/run-colors" --rows 1000000 --rounds 5 --pandas-rounds 3)
+colors=$(.venv/bin/python tools/bench/run_colors_compare.py --binary "$release/run-colors-cli" --rows 1000000 --rounds 5 --pandas-rounds 3)
 step "finance-closing compute per closing (orabridge-demo lambda-time)"
 closing=$("$release/orabridge-demo" lambda-time)
 step "finance-closing result copy, 100,000 and 1,000,000 rows (orabridge-demo closing-copy)"

@@ -6,7 +6,7 @@ all three alike. Per run: wall time, CPU time (user + system, all threads) and p
 wait4(). Before timing, the three outputs are checked to agree on every ranked row's
 (CUSIP, POSITION, ID) and on every excluded row's reasons: a fast wrong answer does not count.
 
-usage: run_colors_compare.py --binary target/release/run-colors [--rows N] [--rounds R] [--pandas-rounds P]
+usage: run_colors_compare.py --binary target/release/run-colors-cli [--rows N] [--rounds R] [--pandas-rounds P]
 """
 
 import argparse

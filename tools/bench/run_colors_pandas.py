@@ -1,6 +1,6 @@
 """run-colors in pandas: the stack the old scripts used, written the way a careful pandas user
 would (vectorised, no row loops except where nested JSON needs one), for the side-by-side
-benchmark in BENCHMARKS.md. Same inputs, rules and outputs as `run-colors --input ...`.
+benchmark in BENCHMARKS.md. Same inputs, rules and outputs as `run-colors-cli --input ...`.
 
 usage: run_colors_pandas.py INPUT.csv RULES.json AS_OF OUT_DIR
 """

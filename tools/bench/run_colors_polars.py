@@ -1,5 +1,5 @@
 """run-colors in polars (lazy where it helps, all cores), for the side-by-side benchmark in
-BENCHMARKS.md. Same inputs, rules and outputs as `run-colors --input ...`.
+BENCHMARKS.md. Same inputs, rules and outputs as `run-colors-cli --input ...`.
 
 usage: run_colors_polars.py INPUT.csv RULES.json AS_OF OUT_DIR
 """

@@ -1,5 +1,5 @@
-//! Composition root of `run-colors`: with arguments it is the command line (see `cli`), without
-//! it is the Lambda function: logging, metrics, configuration and clients, built once.
+//! Composition root of the `run-colors` Lambda function: logging, metrics, configuration and
+//! clients, built once. The command line is `run-colors-cli` (`tools/run-colors-cli`).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -8,28 +8,21 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use orabridge_shared::config::ProcessEnv;
 use orabridge_shared::object_store::S3ObjectStore;
 use orabridge_shared::{aws, lambda, metrics, oracle};
-use run_colors::cli;
 use run_colors::config::{ColorsSource, Config};
 use run_colors::function::RunColors;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if !args.is_empty() {
-        return match cli::parse(&args) {
-            Err(usage) => {
-                eprintln!("{usage}");
-                ExitCode::from(2)
-            }
-            Ok(command) => exit_code(cli::execute(command).await.map_err(Into::into)),
-        };
+    if std::env::args_os().len() > 1 {
+        // The command line used to be this binary; say where it went rather than start a
+        // Lambda runtime loop that fails to reach its API.
+        eprintln!(
+            "run-colors is the Lambda function and takes no arguments; \
+             the command line is run-colors-cli (cargo run -p run-colors-cli -- --help)"
+        );
+        return ExitCode::from(2);
     }
-    exit_code(lambda().await)
-}
-
-/// Success, or the whole error chain on stderr and a failure exit.
-fn exit_code(result: Result<(), lambda_runtime::Error>) -> ExitCode {
-    match result {
+    match lambda().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!(

@@ -548,7 +548,7 @@ mod tests {
 
     #[test]
     fn short_decimals_parse_to_exactly_the_double_the_full_parser_finds() {
-        let mut rng = crate::sample::Rng::new(0x9e37_79b9_7f4a_7c15);
+        let mut rng = crate::test_rng::TestRng::new(0x9e37_79b9_7f4a_7c15);
         let mut checked = 0;
         for _ in 0..200_000 {
             let int_len = rng.below(9) as usize;

@@ -609,7 +609,7 @@ mod tests {
         const ALPHABET: [&str; 12] = [
             "a", "b", ",", ",", "\"", "\n", "\r", "\r\n", " ", "é", "\\", "\t",
         ];
-        let mut rng = crate::sample::Rng::new(0x2545_f491_4f6c_dd1d);
+        let mut rng = crate::test_rng::TestRng::new(0x2545_f491_4f6c_dd1d);
         for case in 0..4_000 {
             let len = rng.below(40) as usize;
             let input: String = (0..len)
@@ -635,7 +635,7 @@ mod tests {
         const BYTES: [u8; 13] = [
             0x00, 0x1f, 0x20, b'"', b'\\', b'\r', b'\t', 0x7f, 0x80, 0xff, b',', b',', b'a',
         ];
-        let mut rng = crate::sample::Rng::new(7);
+        let mut rng = crate::test_rng::TestRng::new(7);
         for _ in 0..20_000 {
             let len = rng.below(40) as usize;
             let line: Vec<u8> = (0..len)

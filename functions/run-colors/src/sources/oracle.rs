@@ -1,6 +1,6 @@
 //! The Oracle source of run-colors: the colors query over the connection [`OracleConfig`]
-//! describes, read row by row as text (the `extract` command's catalog reads the same way, in
-//! `crate::extract::oracle`).
+//! describes, read row by row as text (the `extract` command of `run-colors-cli` reads its
+//! samples the same way, through [`OracleRecords`]).
 //!
 //! Every statement here is built from validated identifiers and bind variables only; the SQL
 //! builders are plain functions so the tests can check exactly what would be sent.
@@ -17,12 +17,31 @@ pub fn colors_query(schema: &Identifier, table: &Identifier) -> Statement<0> {
 }
 
 /// An Oracle query read row by row as text cells (NULL as an empty cell).
-pub(crate) struct OracleRecords {
-    pub(crate) rows: TextRows,
-    pub(crate) cells: Vec<Option<String>>,
-    pub(crate) description: String,
-    pub(crate) options: ConnectOptions,
-    pub(crate) context: &'static str,
+pub struct OracleRecords {
+    rows: TextRows,
+    cells: Vec<Option<String>>,
+    description: String,
+    options: ConnectOptions,
+    context: &'static str,
+}
+
+impl OracleRecords {
+    /// Reads `rows`, described as `description` (`oracle:OWNER.TABLE`); a fetch error says
+    /// `context` and is mapped with the connection's `options`.
+    pub fn new(
+        rows: TextRows,
+        description: String,
+        options: ConnectOptions,
+        context: &'static str,
+    ) -> Self {
+        Self {
+            rows,
+            cells: Vec::new(),
+            description,
+            options,
+            context,
+        }
+    }
 }
 
 impl RecordSource for OracleRecords {
@@ -60,17 +79,16 @@ impl OracleColors {
         let rows = TextRows::query(&connection, sql.text(), &sql.binds([]))
             .map_err(|err| OracleError::from_driver(err, &settings.connect))?;
         Ok(OracleColors {
-            records: OracleRecords {
+            records: OracleRecords::new(
                 rows,
-                cells: Vec::new(),
-                description: format!(
+                format!(
                     "oracle:{}.{}",
                     settings.schema.as_str(),
                     settings.table.as_str()
                 ),
-                options: settings.connect.clone(),
-                context: "fetching colors from Oracle failed",
-            },
+                settings.connect.clone(),
+                "fetching colors from Oracle failed",
+            ),
             _connection: connection,
         })
     }

@@ -1,6 +1,6 @@
-//! `run-colors extract`: sample data for a person on the VPN, replacing the old extraction
+//! `run-colors-cli extract`: sample data for a person on the VPN, replacing the old extraction
 //! script. It writes what the database is, which tables the user can read, and for each chosen
-//! table its schema and its first rows as CSV (the shape `run-colors --input` reads) and JSON.
+//! table its schema and its first rows as CSV (the shape `run-colors-cli --input` reads) and JSON.
 //!
 //! The writers depend only on the [`Catalog`] port, so they are tested on an in-memory table.
 
@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use orabridge_shared::oracle::Identifier;
 use serde::Serialize;
 
-use crate::output::{push_csv_field, push_json_string};
-use crate::sources::{Record, RecordSource, SourceError};
+use run_colors::output::{push_csv_field, push_json_string};
+use run_colors::sources::{Record, RecordSource, SourceError};
 
 /// A table or view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -264,6 +264,8 @@ impl Catalog for MemoryCatalog {
             .ok_or_else(|| SourceError::message(format!("no table {}", table.name)))?;
         let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
         let rows = data.iter().take(rows as usize).cloned().collect();
-        Ok(Box::new(crate::sources::MemorySource::new(&names, rows)))
+        Ok(Box::new(run_colors::sources::MemorySource::new(
+            &names, rows,
+        )))
     }
 }

@@ -5,9 +5,9 @@
 use orabridge_shared::oracle::{self as ora, Identifier, OracleError, TextRows};
 
 use super::{Catalog, ColumnDescription, TableName};
-use crate::config::OracleConfig;
-use crate::sources::oracle::OracleRecords;
-use crate::sources::{RecordSource, SourceError};
+use run_colors::config::OracleConfig;
+use run_colors::sources::oracle::OracleRecords;
+use run_colors::sources::{RecordSource, SourceError};
 
 /// SQL of the catalog queries, with their binds, as the extract command sends them.
 pub mod catalog_sql {
@@ -154,12 +154,11 @@ impl Catalog for OracleCatalog {
         let sql = catalog_sql::sample(&owner, &name);
         let result = TextRows::query(&self.connection, sql.text(), &sql.binds([&rows]))
             .map_err(|err| self.map("sampling the table failed", err))?;
-        Ok(Box::new(OracleRecords {
-            rows: result,
-            cells: Vec::new(),
-            description: format!("oracle:{}.{}", table.owner, table.name),
-            options: self.settings.connect.clone(),
-            context: "fetching sample rows failed",
-        }))
+        Ok(Box::new(OracleRecords::new(
+            result,
+            format!("oracle:{}.{}", table.owner, table.name),
+            self.settings.connect.clone(),
+            "fetching sample rows failed",
+        )))
     }
 }

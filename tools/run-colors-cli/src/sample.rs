@@ -7,8 +7,8 @@
 
 use std::io::{self, Write};
 
-use crate::output::push_csv_field;
-use crate::values;
+use run_colors::output::push_csv_field;
+use run_colors::values;
 
 /// What to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
