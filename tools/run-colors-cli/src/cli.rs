@@ -45,14 +45,17 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// The command to run.
-    pub fn command(self) -> Command {
+    /// The command to run: a subcommand, or ranking by the top-level flags. clap's own checks
+    /// (help when nothing is given, the rank flags required together) leave no line with
+    /// neither; should one get through, it is a usage error, not a run on empty paths.
+    pub fn command(self) -> Result<Command, clap::Error> {
         match (self.command, self.rank) {
-            (Some(command), _) => command,
-            (None, Some(rank)) => Command::Rank(rank),
-            // `arg_required_else_help` and the required flags leave no other case; clap
-            // would have printed the help already.
-            (None, None) => Command::Rank(RankArgs::default()),
+            (Some(command), _) => Ok(command),
+            (None, Some(rank)) => Ok(Command::Rank(rank)),
+            (None, None) => Err(<Cli as clap::CommandFactory>::command().error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "give --input, --rules and --out, or a subcommand (rank, extract, generate)",
+            )),
         }
     }
 }
@@ -70,7 +73,7 @@ pub enum Command {
 }
 
 /// `rank`: needs neither AWS nor Oracle.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct RankArgs {
     /// The colors CSV.
     #[arg(long, value_name = "colors.csv")]
@@ -121,6 +124,24 @@ pub struct GenerateArgs {
     /// The day the colors lead up to.
     #[arg(long, value_name = "RFC 3339", default_value = "2026-11-20T16:00:00Z", value_parser = timestamp)]
     pub as_of: values::Micros,
+}
+
+impl ExtractArgs {
+    /// The extraction asked for: table names trimmed, empty ones (`--tables A,`) dropped, as
+    /// `extract` would otherwise refuse "" as a table name.
+    pub fn request(&self) -> ExtractRequest {
+        ExtractRequest {
+            out_dir: self.out.clone(),
+            tables: self
+                .tables
+                .iter()
+                .map(|name| name.trim())
+                .filter(|name| !name.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            rows: self.rows,
+        }
+    }
 }
 
 impl GenerateArgs {
@@ -179,13 +200,11 @@ pub async fn execute(command: Command) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&manifest)?);
             Ok(())
         }
-        Command::Extract(ExtractArgs {
-            out,
-            tables,
-            rows,
-            param_prefix,
-        }) => {
-            let prefix = param_prefix.or_else(|| ProcessEnv.var("ORACLE_PARAM_PREFIX"));
+        Command::Extract(args) => {
+            let request = args.request();
+            let prefix = args
+                .param_prefix
+                .or_else(|| ProcessEnv.var("ORACLE_PARAM_PREFIX"));
             let plan = OracleConfig::settings(SettingsPlan::new(ProcessEnv), prefix.as_deref());
             let ssm = match plan.needs_parameters() {
                 true => Some(aws::ssm_parameter_store(&aws::load_sdk_config().await?)),
@@ -197,14 +216,7 @@ pub async fn execute(command: Command) -> anyhow::Result<()> {
             )?;
             let written = tokio::task::spawn_blocking(move || {
                 let mut catalog = OracleCatalog::open(settings)?;
-                anyhow::Ok(extract(
-                    &mut catalog,
-                    &ExtractRequest {
-                        out_dir: out,
-                        tables,
-                        rows,
-                    },
-                )?)
+                anyhow::Ok(extract(&mut catalog, &request)?)
             })
             .await??;
             for path in written {
@@ -222,7 +234,7 @@ mod tests {
 
     fn parse(line: &str) -> Result<Command, clap::Error> {
         Cli::try_parse_from(std::iter::once("run-colors-cli").chain(line.split_whitespace()))
-            .map(Cli::command)
+            .and_then(Cli::command)
     }
 
     #[test]
@@ -240,19 +252,28 @@ mod tests {
 
     #[test]
     fn extract_and_generate_have_their_defaults() {
+        let extract = |line: &str| match parse(line).unwrap() {
+            Command::Extract(args) => args,
+            other => panic!("{line}: {other:?}"),
+        };
+        let args = extract("extract --out sample_data/ --tables A, --rows 50");
         assert_eq!(
-            parse("extract --out sample_data/ --tables A,OWNER.B --rows 50").unwrap(),
-            Command::Extract(ExtractArgs {
-                out: "sample_data/".into(),
-                tables: vec!["A".into(), "OWNER.B".into()],
+            args.request(),
+            ExtractRequest {
+                out_dir: "sample_data/".into(),
+                tables: vec!["A".into()],
                 rows: 50,
-                param_prefix: None,
-            })
+            }
         );
-        assert!(matches!(
-            parse("extract --out s").unwrap(),
-            Command::Extract(ExtractArgs { rows: 1000, .. })
-        ));
+        assert_eq!(args.param_prefix, None);
+        assert_eq!(
+            extract("extract --out s --tables A,OWNER.B --param-prefix /p/").request(),
+            ExtractRequest {
+                out_dir: "s".into(),
+                tables: vec!["A".into(), "OWNER.B".into()],
+                rows: 1000,
+            }
+        );
         let Command::Generate(args) = parse("generate --out g.csv --rows 5000").unwrap() else {
             panic!("not generate");
         };

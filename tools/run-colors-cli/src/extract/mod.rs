@@ -61,7 +61,7 @@ pub trait Catalog {
 }
 
 /// What to extract.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExtractRequest {
     /// Output folder (created).
     pub out_dir: PathBuf,
