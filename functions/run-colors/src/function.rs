@@ -12,10 +12,10 @@ use orabridge_shared::params::{GetOptions, ParameterError, ParameterSource, Para
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ColorsSource, Config, RulesLocation};
-use crate::output::Manifest;
-use crate::pipeline::{self, RunError, RunSettings};
+use crate::emit::Manifest;
 use crate::publish::{self, Latest, PublishError, RunLayout};
 use crate::rules::{Rules, RulesError};
+use crate::run::{self, RunError, RunSettings};
 use crate::sources::CsvSource;
 use crate::sources::oracle::OracleColors;
 use crate::values::{self, Micros};
@@ -226,11 +226,11 @@ impl<S: ObjectStore, P: ParameterSource + 'static, R: ObjectReader> RunColors<S,
             match source {
                 ColorsSource::Csv(path) => {
                     let mut csv = CsvSource::open(&path).map_err(RunError::from)?;
-                    Ok(pipeline::run(&mut csv, &settings)?)
+                    Ok(run::run(&mut csv, &settings)?)
                 }
                 ColorsSource::Oracle(oracle) => {
                     let mut colors = OracleColors::open(&oracle)?;
-                    Ok(pipeline::run(&mut colors, &settings)?)
+                    Ok(run::run(&mut colors, &settings)?)
                 }
             }
         })

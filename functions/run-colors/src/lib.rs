@@ -1,21 +1,24 @@
 //! `run-colors`: EventBridge cron → Oracle → exclusion rules → per-security ranking → S3.
 //!
-//! The domain ([`values`], [`rules`], [`pipeline`], [`output`]) knows nothing of Lambda or
-//! Oracle: rows arrive through the [`sources::RecordSource`] port and the four files are
-//! written to a folder, which a [`publish::Publisher`] then makes visible. The command line
-//! (`run-colors-cli`: rank a file, extract samples, generate data) is a crate of its own in
+//! A run reads rows from a [`sources::RecordSource`], validates each into a typed [`row`],
+//! tests it against the [`rules`], hands it to the [`engine`] (which holds the rows, settles
+//! repeated IDs and groups them by security, ranked by [`order`]), and writes the four files
+//! of a run folder ([`emit`]); [`run`] wires these, and [`publish`] makes the folder visible in
+//! S3. [`function`] is the Lambda adapter and [`config`] its settings. The command
+//! line (`run-colors-cli`: rank a file, extract samples, generate data) is a crate of its own in
 //! `tools/run-colors-cli`, so the Lambda build carries neither it nor its dependencies.
 
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod emit;
+pub mod engine;
 pub mod function;
-mod interner;
-pub mod output;
-pub mod pipeline;
+pub mod order;
 pub mod publish;
-mod repeated_ids;
+pub mod row;
 pub mod rules;
+pub mod run;
 pub mod sources;
 #[cfg(test)]
 mod test_rng;

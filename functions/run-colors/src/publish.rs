@@ -11,8 +11,7 @@ use std::path::Path;
 use orabridge_shared::object_store::{ObjectStore, ObjectStoreError};
 use serde::Serialize;
 
-use crate::output::Manifest;
-use crate::pipeline::{DATA_FILES, MANIFEST_FILE};
+use crate::emit::{DATA_FILES, MANIFEST_FILE, Manifest};
 use crate::values;
 
 /// Where a run was published.
@@ -78,7 +77,7 @@ fn content_type(name: &str) -> &'static str {
     }
 }
 
-/// Uploads the run folder `dir` (as written by [`crate::pipeline::run`]) and then the pointer.
+/// Uploads the run folder `dir` (as written by [`crate::run::run`]) and then the pointer.
 pub async fn publish(
     store: &impl ObjectStore,
     layout: &RunLayout,
@@ -118,7 +117,7 @@ pub async fn publish(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::{RowCounts, RulesSummary};
+    use crate::emit::{RowCounts, RulesSummary};
 
     fn manifest() -> Manifest {
         Manifest {

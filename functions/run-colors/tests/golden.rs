@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use orabridge_shared::encoding::sha256_hex;
-use run_colors::pipeline::{RunSettings, run};
 use run_colors::rules::Rules;
+use run_colors::run::{RunSettings, run};
 use run_colors::sources::CsvSource;
 use run_colors::values::parse_timestamp;
 

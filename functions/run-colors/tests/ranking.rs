@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use orabridge_shared::encoding::sha256_hex;
-use run_colors::output::Manifest;
-use run_colors::pipeline::{RunError, RunSettings, run};
+use run_colors::emit::Manifest;
 use run_colors::rules::Rules;
+use run_colors::run::{RunError, RunSettings, run};
 use run_colors::sources::{CsvSource, MemorySource};
 use run_colors::values::parse_timestamp;
 
@@ -374,14 +374,14 @@ fn an_input_without_a_cusip_column_stops_the_run_naming_it() {
     let err = try_run(&["ID", "SOURCE"], vec![], "{}")
         .err()
         .expect("test input");
-    assert!(err.to_string().contains("column CUSIP is missing"), "{err}");
+    // As the Lambda's error message and the command line report it: the whole chain.
+    let err = orabridge_shared::errors::chain(&err).to_string();
+    assert!(err.contains("column CUSIP is missing"), "{err}");
     let twice = try_run(&["ID", "CUSIP", "cusip"], vec![], "{}")
         .err()
         .expect("test input");
-    assert!(
-        twice.to_string().contains("column CUSIP appears twice"),
-        "{twice}"
-    );
+    let twice = orabridge_shared::errors::chain(&twice).to_string();
+    assert!(twice.contains("column CUSIP appears twice"), "{twice}");
 }
 
 #[test]

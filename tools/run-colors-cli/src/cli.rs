@@ -18,8 +18,8 @@ use orabridge_shared::aws;
 use orabridge_shared::config::{ConfigReader, ProcessEnv, VarSource};
 use orabridge_shared::settings::SettingsPlan;
 use run_colors::config::OracleConfig;
-use run_colors::pipeline::{RunSettings, run};
 use run_colors::rules::Rules;
+use run_colors::run::{RunSettings, run};
 use run_colors::sources::CsvSource;
 use run_colors::values;
 

@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use run_colors::output::Manifest;
-use run_colors::pipeline::{RunSettings, run};
+use run_colors::emit::Manifest;
 use run_colors::rules::Rules;
+use run_colors::run::{RunSettings, run};
 use run_colors::sources::CsvSource;
 use run_colors::values::parse_timestamp;
 

@@ -1,8 +1,8 @@
 //! `run-colors-cli extract` writers on an in-memory catalog: the five kinds of files, their
 //! content, NULLs and quoting, and a sample that `run-colors-cli --input` reads back.
 
-use run_colors::pipeline::{RunSettings, run};
 use run_colors::rules::Rules;
+use run_colors::run::{RunSettings, run};
 use run_colors::sources::CsvSource;
 use run_colors_cli::extract::{
     ColumnDescription, ExtractError, ExtractRequest, MemoryCatalog, MemoryTable, TableName, extract,

@@ -55,8 +55,8 @@ fn every_catalog_statement_binds_as_oracle_counts_and_runs_on_11g() {
 /// The live database, when `ORACLE_TEST_*` describe one.
 mod live {
     use super::*;
-    use run_colors::pipeline::{RunSettings, run};
     use run_colors::rules::Rules;
+    use run_colors::run::{RunSettings, run};
     use run_colors::sources::CsvSource;
     use run_colors::sources::oracle::OracleColors;
     use run_colors_cli::extract::oracle::OracleCatalog;

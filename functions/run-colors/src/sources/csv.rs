@@ -1,13 +1,14 @@
-//! The CSV source for local runs (the shape the extraction writes) and an in-memory table
-//! source for tests. Both stream: one record is refilled for every row.
+//! The CSV source for local runs and the demo (the shape the extraction writes). It streams:
+//! one record is refilled for every row.
 //!
 //! The reader reads RFC 4180 as the `csv` crate does with its defaults (comma, double quote,
 //! doubled quotes inside quotes, `\n`, `\r` or `\r\n` ending a record, blank lines skipped,
 //! every record as wide as the header), in two gears. A record that is one whole line, its
 //! cells unquoted or quoted and closed on it (nearly every line of a color file), is read in
 //! batches: the batch's lines are found with `memchr`, validated as UTF-8 in one call, split
-//! eight bytes at a time and copied once. Any other record goes through `csv_core`'s state
-//! machine, a byte at a time. The tests hold the gears against the `csv` crate on random input.
+//! at the commas `memchr` finds and copied once. Any other record goes through `csv_core`'s
+//! state machine, a byte at a time. The tests hold the gears against the `csv` crate on random
+//! input.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -410,20 +411,15 @@ impl<R: Read> CsvSource<R> {
 /// inside a cell), which is csv_core's to read. A CR ending the line is part of its `\r\n`.
 fn split_line(line: &str, record: &mut Record, cell: &mut String) -> bool {
     let line = line.strip_suffix('\r').unwrap_or(line);
-    let mut commas = Commas::new(line.as_bytes());
-    record.set_split(line, &mut commas);
-    if !commas.saw_escaped() {
-        record.mark_plain();
-        return true;
-    }
-    // Something the writers escape; a quote or a CR among them changes how the line reads.
-    match (
-        memchr::memchr(b'"', line.as_bytes()),
-        memchr::memchr(b'\r', line.as_bytes()),
-    ) {
-        (None, None) => true,
-        (Some(_), None) => split_quoted(line, record, cell),
-        (_, Some(_)) => false,
+    match memchr::memchr2(b'"', b'\r', line.as_bytes()) {
+        None => {
+            record.set_split(line, memchr::memchr_iter(b',', line.as_bytes()));
+            true
+        }
+        Some(at) if line.as_bytes()[at] == b'"' && !line.contains('\r') => {
+            split_quoted(line, record, cell)
+        }
+        Some(_) => false,
     }
 }
 
@@ -472,96 +468,9 @@ fn split_quoted(line: &str, record: &mut Record, cell: &mut String) -> bool {
     }
 }
 
-/// The positions of the commas in a line, ascending, found eight bytes at a time: a color
-/// line is too short for a vectorised search's set-up to pay off once per cell. On the way it
-/// notes whether any byte is one the writers escape.
-struct Commas<'a> {
-    line: &'a [u8],
-    // Where the word in `found` starts, and its commas as the top bit of each byte.
-    word: usize,
-    found: u64,
-    // Non-zero once a word with a byte the writers escape was seen.
-    escaped: u64,
-}
-
-impl<'a> Commas<'a> {
-    fn new(line: &'a [u8]) -> Self {
-        let word = word_at(line, 0);
-        Self {
-            line,
-            word: 0,
-            found: commas_in(word),
-            escaped: escaped_in(word),
-        }
-    }
-
-    /// Whether the words read so far (all of them, once the iterator has ended) hold a byte
-    /// that [`needs_escape`](crate::output::needs_escape).
-    fn saw_escaped(&self) -> bool {
-        self.escaped != 0
-    }
-}
-
-impl Iterator for Commas<'_> {
-    type Item = usize;
-
-    fn next(&mut self) -> Option<usize> {
-        while self.found == 0 {
-            self.word += 8;
-            if self.word >= self.line.len() {
-                return None;
-            }
-            let word = word_at(self.line, self.word);
-            self.found = commas_in(word);
-            self.escaped |= escaped_in(word);
-        }
-        let at = self.word + (self.found.trailing_zeros() / 8) as usize;
-        self.found &= self.found - 1;
-        Some(at)
-    }
-}
-
-/// The eight bytes of `line` from `at` as a little-endian word, padded past its end with a
-/// byte that is neither a separator nor special.
-fn word_at(line: &[u8], at: usize) -> u64 {
-    let rest = line.get(at..).unwrap_or_default();
-    match rest.first_chunk::<8>() {
-        Some(word) => u64::from_le_bytes(*word),
-        None => {
-            let mut word = [b'a'; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            u64::from_le_bytes(word)
-        }
-    }
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-
-/// The top bit of each byte of `word` that is a comma, and no other bit (exact: a byte's
-/// low seven bits are added without a carry into the next byte).
-fn commas_in(word: u64) -> u64 {
-    let diff = word ^ (ONES * u64::from(b','));
-    !(((diff & !HIGH_BITS) + !HIGH_BITS) | diff) & HIGH_BITS
-}
-
-/// Non-zero when a byte of `word` [needs escaping](crate::output::needs_escape): below 0x20, `"` or `\\`. (Exact as a
-/// yes or no; which bits are set says nothing more.)
-fn escaped_in(word: u64) -> u64 {
-    below(word, 0x20)
-        | below(word ^ (ONES * u64::from(b'"')), 1)
-        | below(word ^ (ONES * u64::from(b'\\')), 1)
-}
-
-/// Non-zero when a byte of `word` is below `limit` (at most 0x80).
-fn below(word: u64, limit: u8) -> u64 {
-    word.wrapping_sub(ONES * u64::from(limit)) & !word & HIGH_BITS
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::{is_plain, needs_escape};
 
     /// Every record of `input` as the `csv` crate reads it with the defaults this reader
     /// follows (any width allowed here: the widths are checked by `next_record`).
@@ -579,7 +488,7 @@ mod tests {
     }
 
     /// Every record of `input` as this reader reads it, with a `buffer`-byte starting buffer,
-    /// one at a time (`batch` 0) or `batch` at a time. Also checks each record's plain flag.
+    /// one at a time (`batch` 0) or `batch` at a time.
     fn actual(input: &[u8], buffer: usize, batch: usize) -> Result<Vec<Vec<String>>, ()> {
         let mut source = CsvSource::unread(input, "test".into(), buffer);
         let mut rows = Vec::new();
@@ -591,10 +500,7 @@ mod tests {
                 source.read_many(&mut records).map_err(|_| ())?
             };
             for record in &records[..read] {
-                let cells: Vec<String> = record.iter().map(str::to_owned).collect();
-                let plain = cells.iter().all(|cell| is_plain(cell.as_bytes()));
-                assert_eq!(record.is_plain(), plain, "{cells:?}");
-                rows.push(cells);
+                rows.push(record.iter().map(str::to_owned).collect());
             }
             if read < records.len() {
                 return Ok(rows);
@@ -627,25 +533,6 @@ mod tests {
                     );
                 }
             }
-        }
-    }
-
-    #[test]
-    fn comma_positions_and_escapes_match_a_byte_by_byte_reading() {
-        const BYTES: [u8; 13] = [
-            0x00, 0x1f, 0x20, b'"', b'\\', b'\r', b'\t', 0x7f, 0x80, 0xff, b',', b',', b'a',
-        ];
-        let mut rng = crate::test_rng::TestRng::new(7);
-        for _ in 0..20_000 {
-            let len = rng.below(40) as usize;
-            let line: Vec<u8> = (0..len)
-                .map(|_| BYTES[rng.below(BYTES.len() as u64) as usize])
-                .collect();
-            let expected: Vec<usize> = (0..len).filter(|&i| line[i] == b',').collect();
-            let mut commas = Commas::new(&line);
-            assert_eq!((&mut commas).collect::<Vec<_>>(), expected, "{line:?}");
-            let escaped = line.iter().any(|&b| needs_escape(b));
-            assert_eq!(commas.saw_escaped(), escaped, "{line:?}");
         }
     }
 

@@ -3,11 +3,11 @@
 //! [`MemorySource`] (tests and the `extract` writers).
 
 pub mod csv;
+mod memory;
 pub mod oracle;
 
-use crate::output::{is_plain, is_plain_line};
-
 pub use csv::CsvSource;
+pub use memory::MemorySource;
 
 /// Why a source could not deliver rows.
 #[derive(Debug, thiserror::Error)]
@@ -41,21 +41,10 @@ impl SourceError {
 
 /// One row from a source: its cells as text, in source order. A source refills the same
 /// record row after row, so reading allocates nothing once it has grown to the widest row.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Record {
     text: String,
     bounds: Vec<(usize, usize)>,
-    plain: bool,
-}
-
-impl Default for Record {
-    fn default() -> Self {
-        Self {
-            text: String::new(),
-            bounds: Vec::new(),
-            plain: true,
-        }
-    }
 }
 
 impl Record {
@@ -68,7 +57,6 @@ impl Record {
     pub fn clear(&mut self) {
         self.text.clear();
         self.bounds.clear();
-        self.plain = true;
     }
 
     /// Appends a cell.
@@ -76,12 +64,18 @@ impl Record {
         let start = self.text.len();
         self.text.push_str(cell);
         self.bounds.push((start, self.text.len()));
-        self.plain &= is_plain(cell.as_bytes());
+    }
+
+    /// Replaces the cells with `cells`, NULL as an empty cell (what the run reads as missing).
+    pub fn set_cells(&mut self, cells: &[Option<String>]) {
+        self.clear();
+        for cell in cells {
+            self.push_field(cell.as_deref().unwrap_or(""));
+        }
     }
 
     /// Replaces the cells with the parts of `line` between `separators` (byte offsets of
     /// one-byte ASCII separators, ascending): a whole CSV line without quotes in one copy.
-    /// The record is not [plain](Record::is_plain) until [`Record::mark_plain`] says so.
     pub(crate) fn set_split(&mut self, line: &str, separators: impl Iterator<Item = usize>) {
         self.clear();
         self.text.push_str(line);
@@ -91,20 +85,6 @@ impl Record {
             start = separator + 1;
         }
         self.bounds.push((start, line.len()));
-        self.plain = false;
-    }
-
-    /// Marks a record from [`Record::set_split`] as plain: the caller has found that its line
-    /// [is plain](is_plain_line).
-    pub(crate) fn mark_plain(&mut self) {
-        debug_assert!(is_plain_line(self.text.as_bytes()));
-        self.plain = true;
-    }
-
-    /// Whether every cell reaches the outputs unchanged (see [`crate::output::is_plain`]):
-    /// the writers then copy the row's cells instead of scanning each byte again.
-    pub fn is_plain(&self) -> bool {
-        self.plain
     }
 
     /// How many cells it has.
@@ -153,48 +133,5 @@ pub trait RecordSource {
     /// reserves its arenas and hash tables once instead of growing them row by row.
     fn size_hint(&self) -> Option<(usize, usize)> {
         None
-    }
-}
-
-/// A table held in memory: for tests and for the `extract` writers.
-#[derive(Debug, Clone, Default)]
-pub struct MemorySource {
-    columns: Vec<String>,
-    rows: std::collections::VecDeque<Vec<Option<String>>>,
-}
-
-impl MemorySource {
-    /// A table with `columns` and `rows` (`None` is NULL).
-    pub fn new(columns: &[&str], rows: Vec<Vec<Option<String>>>) -> Self {
-        Self {
-            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
-            rows: rows.into(),
-        }
-    }
-}
-
-impl RecordSource for MemorySource {
-    fn describe(&self) -> String {
-        "memory".into()
-    }
-
-    fn columns(&self) -> &[String] {
-        &self.columns
-    }
-
-    fn next_record(&mut self, record: &mut Record) -> Result<bool, SourceError> {
-        let Some(row) = self.rows.pop_front() else {
-            return Ok(false);
-        };
-        fill_record(record, &row);
-        Ok(true)
-    }
-}
-
-/// Replaces `record`'s cells with `cells`, NULL as an empty cell (what the run reads as missing).
-pub(crate) fn fill_record(record: &mut Record, cells: &[Option<String>]) {
-    record.clear();
-    for cell in cells {
-        record.push_field(cell.as_deref().unwrap_or(""));
     }
 }

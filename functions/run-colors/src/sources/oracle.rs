@@ -8,7 +8,7 @@
 use orabridge_shared::oracle::{self as ora, ConnectOptions, Identifier, OracleError, TextRows};
 use orabridge_shared::oracle_sql::Statement;
 
-use super::{Record, RecordSource, SourceError, fill_record};
+use super::{Record, RecordSource, SourceError};
 use crate::config::OracleConfig;
 
 /// The colors query: every column of the configured table.
@@ -58,7 +58,7 @@ impl RecordSource for OracleRecords {
             SourceError::new(self.context, OracleError::from_driver(err, &self.options))
         })?;
         if more {
-            fill_record(record, &self.cells);
+            record.set_cells(&self.cells);
         }
         Ok(more)
     }

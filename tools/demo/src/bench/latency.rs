@@ -19,7 +19,7 @@ use orabridge_shared::queue::SqsQueue;
 use orabridge_shared::sensor::{SENSOR_TYPES, ValidationRules};
 use orabridge_shared::testkit::latency::DelayProxy;
 use orabridge_shared::testkit::{MotoServer, create_queue, local_sdk_config, workspace_root};
-use run_colors::output::Manifest;
+use run_colors::emit::Manifest;
 use sensor_consumer::consumer::{Consumer, DEFAULT_WRITE_CONCURRENCY, Settings};
 use sensor_consumer::thresholds::Thresholds;
 use serde_json::json;
@@ -221,13 +221,13 @@ fn colors_run(dir: &Path) -> anyhow::Result<Manifest> {
     let as_of = NOW
         .parse::<chrono::DateTime<chrono::Utc>>()?
         .timestamp_micros();
-    let settings = run_colors::pipeline::RunSettings {
+    let settings = run_colors::run::RunSettings {
         as_of,
         rules: &rules,
         rules_document: &document,
         out_dir: dir,
     };
-    Ok(run_colors::pipeline::run(&mut source, &settings)?)
+    Ok(run_colors::run::run(&mut source, &settings)?)
 }
 
 /// Measures every workload and prints the table; `Ok` whether or not the target was met (the

@@ -15,7 +15,7 @@ const PARTITION_BITS: u32 = 8;
 const PARTITIONS: usize = 1 << PARTITION_BITS;
 
 /// The ID hashes of a run's rows, in input order within each partition.
-pub(crate) struct IdLedger {
+pub(super) struct IdLedger {
     hasher: foldhash::fast::RandomState,
     partitions: Vec<Vec<Entry>>,
 }
@@ -28,7 +28,7 @@ struct Entry {
 
 impl IdLedger {
     /// Room for about `rows` IDs.
-    pub(crate) fn with_capacity(rows: usize) -> Self {
+    pub(super) fn with_capacity(rows: usize) -> Self {
         // A little over the even share, so few partitions grow.
         let share = rows / PARTITIONS + rows / (8 * PARTITIONS);
         Self {
@@ -38,13 +38,13 @@ impl IdLedger {
     }
 
     /// The hash [`IdLedger::note`] takes.
-    pub(crate) fn hash(&self, id: &str) -> u64 {
+    pub(super) fn hash(&self, id: &str) -> u64 {
         self.hasher.hash_one(id)
     }
 
     /// Notes that input row `row` (rows counted from 0, in input order) has the ID whose hash
     /// is `hash`.
-    pub(crate) fn note(&mut self, hash: u64, row: u32) {
+    pub(super) fn note(&mut self, hash: u64, row: u32) {
         self.partitions[(hash >> (64 - PARTITION_BITS)) as usize].push(Entry {
             tag: hash as u32,
             row,
@@ -53,7 +53,7 @@ impl IdLedger {
 
     /// The rows whose ID an earlier row has, ascending. `same_id(a, b)` says whether rows `a`
     /// and `b` have the same ID; it is asked only when their hashes agree.
-    pub(crate) fn repeats(&self, mut same_id: impl FnMut(u32, u32) -> bool) -> Vec<u32> {
+    pub(super) fn repeats(&self, mut same_id: impl FnMut(u32, u32) -> bool) -> Vec<u32> {
         let mut repeats = Vec::new();
         // Entry index + 1 per slot, 0 for empty; kept at most half full.
         let mut table: Vec<u32> = Vec::new();

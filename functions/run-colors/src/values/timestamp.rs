@@ -1,15 +1,15 @@
-//! Parsing and formatting of the typed columns: `COLOR_DATE` timestamps, `RANK` integers and
-//! `PRICE` decimals.
-//!
-//! These run once per cell on a million-row input, so they are small hand-written parsers over
-//! bytes rather than general date or number libraries. A timestamp is microseconds since the
-//! Unix epoch in UTC: integer comparison is then the ordering the ranking and rules need.
+//! `COLOR_DATE` timestamps: parsed from the three accepted forms into microseconds since the
+//! Unix epoch in UTC (integer comparison is then the ordering the ranking and rules need), and
+//! written back as RFC 3339 UTC.
 
-/// Microseconds since 1970-01-01T00:00:00Z.
-pub type Micros = i64;
+use super::Micros;
+use super::calendar::{civil_from_days, days_from_civil, days_in_month, digits, push_padded};
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
 const SECONDS_PER_DAY: i64 = 86_400;
+
+/// One day in microseconds.
+pub const MICROS_PER_DAY: i64 = SECONDS_PER_DAY * MICROS_PER_SECOND;
 
 /// Parses `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` (or with `T`) with an optional fraction, and
 /// RFC 3339 with `Z` or a `±HH:MM` offset. No offset means UTC.
@@ -239,209 +239,6 @@ pub fn format_date(micros: Micros) -> String {
     format!("{year:04}-{month:02}-{day:02}")
 }
 
-/// `value.trim()`, with a shortcut for the usual cell: one that is empty or starts and ends
-/// with a visible ASCII character has nothing to trim, which two byte checks show without
-/// decoding UTF-8 (six cells a row, a million rows).
-pub(crate) fn trim(value: &str) -> &str {
-    match (value.as_bytes().first(), value.as_bytes().last()) {
-        (None, _) => value,
-        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => value,
-        _ => value.trim(),
-    }
-}
-
-/// One day in microseconds.
-pub const MICROS_PER_DAY: i64 = SECONDS_PER_DAY * MICROS_PER_SECOND;
-
-/// Parses a `RANK`: an integer, or an integral decimal such as `2.0` (what a float column
-/// written by pandas looks like when the column has gaps). `2.5` is not a rank.
-pub fn parse_rank(text: &str) -> Option<i64> {
-    if let Ok(rank) = text.parse::<i64>() {
-        return Some(rank);
-    }
-    let (whole, fraction) = text.split_once('.')?;
-    if fraction.is_empty() || !fraction.bytes().all(|c| c == b'0') {
-        return None;
-    }
-    whole.parse::<i64>().ok()
-}
-
-/// A `PRICE`: its value for comparisons and its canonical decimal text for the outputs (a
-/// valid JSON number: no leading `+`, no bare `.5` or `1.`), so the files repeat what the
-/// source said, digit for digit, rather than a float's rendering of it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Price<'a> {
-    /// The value compared by rules and the ranking.
-    pub value: f64,
-    /// The canonical text written to the outputs (borrowed when the input already is).
-    pub text: std::borrow::Cow<'a, str>,
-}
-
-/// `±int.frac` computed directly when it has at most 15 digits (`mantissa` is all of them as
-/// one integer, `frac_len` how many follow the point): the integer is then exact in a double,
-/// and so is the power of ten, so one division rounds once, to the same double the full parser
-/// finds (Clinger's fast path, which `str::parse` also takes, after much more work per call).
-fn short_decimal(negative: bool, mantissa: u64, frac_len: usize) -> f64 {
-    const POWERS: [f64; 16] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-    ];
-    let value = mantissa as f64 / POWERS[frac_len];
-    if negative { -value } else { value }
-}
-
-/// Parses a decimal `[+-]digits[.digits][e[+-]digits]` (`.5` and `1.` accepted), never
-/// `inf` or `NaN`.
-pub fn parse_price(text: &str) -> Option<Price<'_>> {
-    let b = text.as_bytes();
-    let (negative, mut i) = match b.first() {
-        Some(b'-') => (true, 1),
-        Some(b'+') => (false, 1),
-        _ => (false, 0),
-    };
-    // The digits as one integer, read as they are scanned (exact up to 15 of them).
-    let mut mantissa = 0u64;
-    let mut digits_from = |i: &mut usize| {
-        let start = *i;
-        while let Some(digit) = b.get(*i).map(|c| c.wrapping_sub(b'0')).filter(|&d| d < 10) {
-            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(digit));
-            *i += 1;
-        }
-        start..*i
-    };
-    let int_digits = digits_from(&mut i);
-    let has_point = b.get(i) == Some(&b'.');
-    let frac_digits = if has_point {
-        i += 1;
-        digits_from(&mut i)
-    } else {
-        i..i
-    };
-    let (int_len, frac_len) = (int_digits.len(), frac_digits.len());
-    if int_len == 0 && frac_len == 0 {
-        return None;
-    }
-    // Every byte before `i` is ASCII: these are char boundaries.
-    let int_digits = &text[int_digits];
-    let frac_digits = &text[frac_digits];
-    let mut exponent = "";
-    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
-        let start = i;
-        i += 1;
-        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
-            i += 1;
-        }
-        let digits_start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == digits_start {
-            return None;
-        }
-        exponent = &text[start..i];
-    }
-    if i != b.len() {
-        return None;
-    }
-    let already_canonical = b[0] != b'+'
-        && !int_digits.is_empty()
-        && (int_digits.len() == 1 || !int_digits.starts_with('0'))
-        && (!has_point || !frac_digits.is_empty());
-    if already_canonical {
-        // The common case: no copy, one float parse, or none for a short plain decimal.
-        let value: f64 = if exponent.is_empty() && int_len + frac_len <= 15 {
-            short_decimal(negative, mantissa, frac_len)
-        } else {
-            text.parse().ok()?
-        };
-        return value.is_finite().then_some(Price {
-            value,
-            text: std::borrow::Cow::Borrowed(text),
-        });
-    }
-    let mut canonical = String::with_capacity(text.len() + 1);
-    if negative {
-        canonical.push('-');
-    }
-    // JSON numbers allow no leading zeros: `007.5` is written `7.5`.
-    let int_digits = int_digits.trim_start_matches('0');
-    canonical.push_str(if int_digits.is_empty() {
-        "0"
-    } else {
-        int_digits
-    });
-    if !frac_digits.is_empty() {
-        canonical.push('.');
-        canonical.push_str(frac_digits);
-    }
-    canonical.push_str(exponent);
-    let value: f64 = canonical.parse().ok()?;
-    value.is_finite().then_some(Price {
-        value,
-        text: std::borrow::Cow::Owned(canonical),
-    })
-}
-
-fn digits(b: &[u8]) -> Option<i64> {
-    b.iter().try_fold(0i64, |acc, &c| {
-        c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
-    })
-}
-
-fn push_padded(out: &mut Vec<u8>, value: i64, width: usize) {
-    let mut buf = [b'0'; 20];
-    let mut n = value.unsigned_abs();
-    let mut len = 0;
-    while n > 0 || len == 0 {
-        buf[19 - len] = b'0' + (n % 10) as u8;
-        n /= 10;
-        len += 1;
-    }
-    if value < 0 {
-        out.push(b'-');
-    }
-    for _ in len..width {
-        out.push(b'0');
-    }
-    out.extend_from_slice(&buf[20 - len..]);
-}
-
-fn is_leap(year: i64) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -521,69 +318,6 @@ mod tests {
     }
 
     #[test]
-    fn cells_are_trimmed_exactly_as_str_trim_does() {
-        for cell in [
-            "",
-            " ",
-            "\t",
-            "C0001",
-            " C0001",
-            "C0001 ",
-            "\tC 0001\r\n",
-            "\u{a0}C0001\u{3000}",
-            "C0001\u{a0}",
-            "ü",
-            " ü ",
-            "a",
-            "a\u{2003}b",
-            "\u{b}C0001\u{b}",
-            " \u{a0}C0001\t",
-            "\u{1f}C0001",
-            " \r\n\t\u{c}",
-            "  a  ",
-        ] {
-            assert_eq!(trim(cell), cell.trim(), "{cell:?}");
-        }
-    }
-
-    #[test]
-    fn short_decimals_parse_to_exactly_the_double_the_full_parser_finds() {
-        let mut rng = crate::test_rng::TestRng::new(0x9e37_79b9_7f4a_7c15);
-        let mut checked = 0;
-        for _ in 0..200_000 {
-            let int_len = rng.below(9) as usize;
-            let frac_len = rng.below(9) as usize;
-            let digits: String = (0..int_len + frac_len)
-                .map(|_| char::from(b'0' + rng.below(10) as u8))
-                .collect();
-            let (int, frac) = digits.split_at(int_len);
-            let sign = if rng.below(3) == 0 { "-" } else { "" };
-            let text = match frac {
-                "" => format!("{sign}{int}"),
-                _ => format!("{sign}{int}.{frac}"),
-            };
-            let Some(price) = parse_price(&text) else {
-                assert!(int.is_empty() && frac.is_empty(), "{text:?}");
-                continue;
-            };
-            let full: f64 = price.text.parse().expect("canonical text parses");
-            assert_eq!(price.value.to_bits(), full.to_bits(), "{text:?}");
-            checked += 1;
-        }
-        assert!(checked > 150_000);
-        for (text, bits) in [
-            ("0.1", 0.1f64),
-            ("-0.0", -0.0),
-            ("999999999999999", 999999999999999.0),
-        ] {
-            assert_eq!(
-                parse_price(text).expect(text).value.to_bits(),
-                bits.to_bits()
-            );
-        }
-    }
-
-    #[test]
     fn the_three_timestamp_forms_agree_on_the_same_instant() {
         let rfc = parse_timestamp("2026-11-20T14:30:00Z").unwrap();
         assert_eq!(parse_timestamp("2026-11-20 14:30:00"), Some(rfc));
@@ -641,42 +375,6 @@ mod tests {
             "2026-1a-20",
         ] {
             assert_eq!(parse_timestamp(text), None, "{text:?}");
-        }
-    }
-
-    #[test]
-    fn ranks_are_integers_or_integral_decimals() {
-        assert_eq!(parse_rank("3"), Some(3));
-        assert_eq!(parse_rank("-1"), Some(-1));
-        assert_eq!(parse_rank("2.0"), Some(2));
-        assert_eq!(parse_rank("2.00"), Some(2));
-        for bad in ["2.5", "2.", "two", "", "1e3", "0x10"] {
-            assert_eq!(parse_rank(bad), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn prices_keep_their_digits_in_canonical_form() {
-        let price = parse_price("101.50").unwrap();
-        assert_eq!((price.value, price.text.as_ref()), (101.5, "101.50"));
-        assert_eq!(parse_price("+7").unwrap().text, "7");
-        assert_eq!(parse_price(".5").unwrap().text, "0.5");
-        assert_eq!(parse_price("-.5").unwrap().text, "-0.5");
-        assert_eq!(parse_price("3.").unwrap().text, "3");
-        assert_eq!(parse_price("007.50").unwrap().text, "7.50");
-        assert_eq!(parse_price("-00").unwrap().text, "-0");
-        for text in ["007.50", "0.5", "1e5", "-0", "12"] {
-            let canonical = parse_price(text).unwrap().text;
-            assert!(
-                serde_json::from_str::<f64>(&canonical).is_ok(),
-                "{canonical} is JSON"
-            );
-        }
-        assert_eq!(parse_price("1.5e2").unwrap().value, 150.0);
-        for bad in [
-            "", "-", ".", "abc", "1,5", "inf", "NaN", "1e", "1e400", "1.2.3", " 1",
-        ] {
-            assert_eq!(parse_price(bad), None, "{bad:?}");
         }
     }
 }
