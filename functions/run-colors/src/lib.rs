@@ -12,6 +12,7 @@
 
 pub mod config;
 pub mod emit;
+pub mod encode;
 pub mod engine;
 pub mod function;
 pub mod order;

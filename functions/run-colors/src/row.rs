@@ -126,6 +126,8 @@ pub struct Row<'r> {
     pub key: RankKey,
     /// `PRICE` as the outputs write it (see [`values::Price`]).
     pub price_text: Option<Cow<'r, str>>,
+    /// Whether no cell holds a byte the writers change ([`Record::is_plain`]).
+    pub plain: bool,
     record: &'r Record,
     passthrough: &'r [usize],
 }
@@ -167,7 +169,7 @@ pub struct InvalidRow<'r> {
 pub struct RowReader {
     columns: Columns,
     timestamps: TimestampParser,
-    // Room for the upper-cased CUSIP of the row being read.
+    // Room for the CUSIP of the row being read, when it has to be upper-cased.
     cusip: String,
 }
 
@@ -190,8 +192,8 @@ impl RowReader {
     pub fn read<'r>(&'r mut self, record: &'r Record) -> Result<Row<'r>, InvalidRow<'r>> {
         let columns = &self.columns;
         let cell = |field| columns.cell(record, field);
-        upper_case_into(&mut self.cusip, cell(Field::Cusip));
-        let (id, cusip) = (cell(Field::Id), self.cusip.as_str());
+        let id = cell(Field::Id);
+        let cusip = upper_case(cell(Field::Cusip), &mut self.cusip);
         let mut invalid = InvalidColumns::default();
         for (field, text) in [(Field::Id, id), (Field::Cusip, cusip)] {
             if text.is_empty() {
@@ -234,6 +236,7 @@ impl RowReader {
                 price: price.as_ref().map(|price| price.value),
             },
             price_text: price.map(|price| price.text),
+            plain: record.is_plain(),
             record,
             passthrough: &columns.passthrough,
         })
@@ -258,13 +261,16 @@ fn parse_cell<'r, T>(
     value
 }
 
-/// Replaces `out` with `text` upper-cased: in place when it is ASCII (a CUSIP always is).
-fn upper_case_into(out: &mut String, text: &str) {
-    out.clear();
-    if text.is_ascii() {
-        out.push_str(text);
-        out.make_ascii_uppercase();
-    } else {
-        out.push_str(&text.to_uppercase());
+/// `text` upper-cased: itself when it has no lower-case letter (a CUSIP nearly always), else
+/// written into `room`.
+fn upper_case<'a>(text: &'a str, room: &'a mut String) -> &'a str {
+    if text
+        .bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_lowercase())
+    {
+        return text;
     }
+    room.clear();
+    room.push_str(&text.to_uppercase());
+    room
 }

@@ -7,7 +7,7 @@
 
 use std::io::{self, Write};
 
-use run_colors::emit::encode::push_csv_field;
+use run_colors::encode::push_csv_field;
 use run_colors::values;
 
 /// What to generate.

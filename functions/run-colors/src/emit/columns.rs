@@ -12,9 +12,29 @@ pub struct RankedRow<'a> {
     /// Its place in the security: 0 for the parent.
     pub position: usize,
     /// The security's parent's `ID`.
-    pub parent_id: &'a [u8],
+    pub parent_id: Text<'a>,
     /// The row itself.
     pub row: &'a StoredRow<'a>,
+}
+
+impl<'a> RankedRow<'a> {
+    /// `bytes`, a cell of this row's.
+    pub fn text(&self, bytes: &'a [u8]) -> Text<'a> {
+        Text {
+            bytes,
+            plain: self.row.plain,
+        }
+    }
+}
+
+/// Text of a cell, and whether it is [plain](crate::encode::is_plain): the writers copy a plain
+/// text as it is instead of scanning it for bytes to quote or escape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Text<'a> {
+    /// The text.
+    pub bytes: &'a [u8],
+    /// Whether it is plain.
+    pub plain: bool,
 }
 
 /// A value of one cell, whose kind says how each file spells it.
@@ -23,7 +43,7 @@ pub enum Cell<'a> {
     /// An empty CSV cell; JSON `null`.
     Missing,
     /// Text: a CSV cell quoted when it must be; a JSON string.
-    Text(&'a [u8]),
+    Text(Text<'a>),
     /// A whole number, bare in both.
     Integer(i64),
     /// A decimal's canonical text, which is a valid JSON number: bare in both.
@@ -43,12 +63,17 @@ pub struct Column {
 }
 
 /// Text, or missing when empty.
-fn optional(text: &[u8]) -> Cell<'_> {
-    if text.is_empty() {
+fn optional(text: Text<'_>) -> Cell<'_> {
+    if text.bytes.is_empty() {
         Cell::Missing
     } else {
         Cell::Text(text)
     }
+}
+
+/// Text that is the same in every row.
+const fn fixed(bytes: &'static [u8]) -> Cell<'static> {
+    Cell::Text(Text { bytes, plain: true })
 }
 
 /// The columns before the passthrough ones, in output order.
@@ -56,7 +81,7 @@ pub const COLUMNS: [Column; 9] = [
     Column {
         name: "CUSIP",
         in_json_rows: false,
-        cell: |row| Cell::Text(row.cusip),
+        cell: |row| Cell::Text(row.text(row.cusip)),
     },
     Column {
         name: "POSITION",
@@ -66,7 +91,7 @@ pub const COLUMNS: [Column; 9] = [
     Column {
         name: "IS_PARENT",
         in_json_rows: true,
-        cell: |row| Cell::Text(if row.position == 0 { b"Y" } else { b"N" }),
+        cell: |row| fixed(if row.position == 0 { b"Y" } else { b"N" }),
     },
     Column {
         name: "PARENT_ID",
@@ -79,12 +104,12 @@ pub const COLUMNS: [Column; 9] = [
     Column {
         name: "ID",
         in_json_rows: true,
-        cell: |row| Cell::Text(row.row.id),
+        cell: |row| Cell::Text(row.text(row.row.id)),
     },
     Column {
         name: "SOURCE",
         in_json_rows: true,
-        cell: |row| optional(row.row.source),
+        cell: |row| optional(row.text(row.row.source)),
     },
     Column {
         name: "RANK",

@@ -3,8 +3,8 @@
 
 use std::io::{self, Write};
 
-use super::encode::push_csv_field;
 use super::ranked::CHUNK;
+use crate::encode::push_csv_field;
 use crate::engine::{Exclusion, Ranked};
 use crate::rules::Rules;
 

@@ -3,7 +3,6 @@
 //! each hashed as it is written so the manifest describes exactly the bytes on disk.
 
 pub mod columns;
-pub mod encode;
 mod excluded;
 pub mod manifest;
 mod ranked;

@@ -3,8 +3,8 @@
 
 use std::io::{self, Write};
 
-use super::columns::{COLUMNS, Cell, RankedRow};
-use super::encode::{push_csv_field, push_int, push_json_string};
+use super::columns::{COLUMNS, Cell, RankedRow, Text as CellText};
+use crate::encode::{push_csv_field, push_int, push_json_string};
 use crate::engine::Ranked;
 use crate::values::TimestampWriter;
 
@@ -26,7 +26,6 @@ struct Text {
     // Whether the JSON object being written has no key yet.
     first_key: bool,
     stamps: TimestampWriter,
-    stamp: Vec<u8>,
 }
 
 /// Writes `ranked`'s securities as `colors.csv` to `csv_out` and `colors.json` to `json_out`.
@@ -48,7 +47,6 @@ pub(super) fn write(
             json: Vec::with_capacity(2 * CHUNK),
             first_key: true,
             stamps: TimestampWriter::new(),
-            stamp: Vec::new(),
         },
         fixed_keys: COLUMNS
             .iter()
@@ -65,7 +63,13 @@ pub(super) fn write(
         json(&mut files, b"{\"cusip\":");
         push_json_string(&mut files.text.json, security.cusip);
         json(&mut files, b",\"parent\":");
-        let parent_id = security.rows.first().map_or(&b""[..], |row| row.id);
+        let parent_id = security
+            .rows
+            .first()
+            .map_or(CellText::default(), |row| CellText {
+                bytes: row.id,
+                plain: row.plain,
+            });
         for (position, row) in security.rows.iter().enumerate() {
             if position == 1 {
                 json(&mut files, b",\"children\":[");
@@ -105,7 +109,7 @@ impl RankedFiles {
         }
         for (cell, key) in row.row.passthrough.clone().zip(&self.passthrough_keys) {
             text.csv.push(b',');
-            text.cell(Cell::Text(cell), Some(key));
+            text.cell(Cell::Text(row.text(cell)), Some(key));
         }
         text.csv.push(b'\n');
         text.json.push(b'}');
@@ -130,48 +134,14 @@ impl Text {
 
     /// Spells `cell` in the CSV line, and in the JSON object under `key` when it has one.
     fn cell(&mut self, cell: Cell<'_>, key: Option<&[u8]>) {
-        let (csv, json) = (&mut self.csv, &mut self.json);
-        if let Some(key) = key {
+        let json = key.map(|key| {
             if !std::mem::take(&mut self.first_key) {
-                json.push(b',');
+                self.json.push(b',');
             }
-            json.extend_from_slice(key);
-        }
-        match cell {
-            Cell::Missing => {
-                if key.is_some() {
-                    json.extend_from_slice(b"null");
-                }
-            }
-            Cell::Text(text) => {
-                push_csv_field(csv, text);
-                if key.is_some() {
-                    push_json_string(json, text);
-                }
-            }
-            Cell::Integer(value) => {
-                push_int(csv, value);
-                if key.is_some() {
-                    push_int(json, value);
-                }
-            }
-            Cell::Decimal(text) => {
-                csv.extend_from_slice(text);
-                if key.is_some() {
-                    json.extend_from_slice(text);
-                }
-            }
-            Cell::Timestamp(micros) => {
-                self.stamp.clear();
-                self.stamps.write(&mut self.stamp, micros);
-                csv.extend_from_slice(&self.stamp);
-                if key.is_some() {
-                    json.push(b'"');
-                    json.extend_from_slice(&self.stamp);
-                    json.push(b'"');
-                }
-            }
-        }
+            self.json.extend_from_slice(key);
+            &mut self.json
+        });
+        spell(cell, &mut self.csv, json, &mut self.stamps);
     }
 
     /// Hands each file's text to its writer once it is a chunk long.
@@ -190,5 +160,49 @@ impl Text {
             }
         }
         Ok(())
+    }
+}
+
+/// Appends `cell` to a CSV line and, given one, to a JSON text as a value.
+fn spell(
+    cell: Cell<'_>,
+    csv: &mut Vec<u8>,
+    json: Option<&mut Vec<u8>>,
+    stamps: &mut TimestampWriter,
+) {
+    let csv_start = csv.len();
+    match cell {
+        Cell::Missing => {}
+        Cell::Text(CellText { bytes, plain: true }) => csv.extend_from_slice(bytes),
+        Cell::Text(CellText {
+            bytes,
+            plain: false,
+        }) => push_csv_field(csv, bytes),
+        Cell::Integer(value) => push_int(csv, value),
+        Cell::Decimal(text) => csv.extend_from_slice(text),
+        Cell::Timestamp(micros) => stamps.write(csv, micros),
+    }
+    let Some(json) = json else {
+        return;
+    };
+    match cell {
+        Cell::Missing => json.extend_from_slice(b"null"),
+        Cell::Text(CellText { bytes, plain: true }) => {
+            json.push(b'"');
+            json.extend_from_slice(bytes);
+            json.push(b'"');
+        }
+        Cell::Text(CellText {
+            bytes,
+            plain: false,
+        }) => push_json_string(json, bytes),
+        Cell::Integer(value) => push_int(json, value),
+        Cell::Decimal(text) => json.extend_from_slice(text),
+        // Formatted once, into the CSV just above.
+        Cell::Timestamp(_) => {
+            json.push(b'"');
+            json.extend_from_slice(&csv[csv_start..]);
+            json.push(b'"');
+        }
     }
 }

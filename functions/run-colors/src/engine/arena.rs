@@ -8,7 +8,7 @@ use crate::order::RankKey;
 use crate::row::Row;
 
 /// Where an included row starts in the arena.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RowRef(u32);
 
 /// An included row as stored: what the outputs need of it.
@@ -24,6 +24,8 @@ pub struct StoredRow<'a> {
     pub price: &'a [u8],
     /// The passthrough cells, in input order.
     pub passthrough: Cells<'a>,
+    /// Whether no cell holds a byte the writers change ([`Row::plain`]).
+    pub plain: bool,
 }
 
 /// The rest of a row's fields.
@@ -58,6 +60,8 @@ const LONG: u8 = u8::MAX;
 const HAS_RANK: u8 = 1;
 const HAS_DATE: u8 = 2;
 const HAS_PRICE: u8 = 4;
+// ... and whether the row is plain.
+const PLAIN: u8 = 8;
 // That byte, then RANK, COLOR_DATE and PRICE, eight bytes each (zero when missing).
 const HEAD: usize = 1 + 3 * 8;
 // ID, SOURCE and PRICE come before the passthrough cells.
@@ -86,7 +90,8 @@ impl RowArena {
         self.bytes.push(
             has(key.rank.is_some(), HAS_RANK)
                 | has(key.color_date.is_some(), HAS_DATE)
-                | has(key.price.is_some(), HAS_PRICE),
+                | has(key.price.is_some(), HAS_PRICE)
+                | has(row.plain, PLAIN),
         );
         self.bytes
             .extend_from_slice(&key.rank.unwrap_or(0).to_le_bytes());
@@ -116,6 +121,14 @@ impl RowArena {
         Ok(())
     }
 
+    /// Reads the two cache lines a row at `at` mostly lies in, and returns a byte that means
+    /// nothing: see [`Securities`](super::Securities), which reads rows ahead of their use.
+    pub(super) fn touch(&self, at: RowRef) -> u8 {
+        let at = at.0 as usize;
+        let byte = |at: usize| self.bytes.get(at).copied().unwrap_or(0);
+        byte(at) ^ byte(at + 63)
+    }
+
     /// The row stored at `at`.
     pub(super) fn get(&self, at: RowRef) -> StoredRow<'_> {
         let row = self.bytes.get(at.0 as usize..).unwrap_or_default();
@@ -143,6 +156,7 @@ impl RowArena {
             source,
             price,
             passthrough: fields,
+            plain: flags & PLAIN != 0,
         }
     }
 }

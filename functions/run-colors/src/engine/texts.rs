@@ -19,11 +19,6 @@ impl TextList {
         }
     }
 
-    /// How many texts it holds.
-    pub(super) fn len(&self) -> usize {
-        self.ends.len()
-    }
-
     /// Appends `value`; its index is the length before.
     pub(super) fn push(&mut self, value: &[u8]) -> Result<u32, EngineFull> {
         let index = u32::try_from(self.ends.len()).map_err(|_| EngineFull)?;
@@ -55,7 +50,6 @@ mod tests {
         for (index, value) in values.iter().enumerate() {
             assert_eq!(list.push(value.as_bytes()), Ok(index as u32));
         }
-        assert_eq!(list.len(), values.len());
         for (index, value) in values.iter().enumerate() {
             assert_eq!(list.get(index as u32), value.as_bytes());
         }

@@ -9,6 +9,8 @@ pub mod oracle;
 pub use csv::CsvSource;
 pub use memory::MemorySource;
 
+use crate::encode::{is_plain, needs_escape};
+
 /// Why a source could not deliver rows.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
@@ -45,6 +47,8 @@ impl SourceError {
 pub struct Record {
     text: String,
     bounds: Vec<(usize, usize)>,
+    // Whether `text` is a whole line, its commas the separators between the cells.
+    split: bool,
 }
 
 impl Record {
@@ -57,6 +61,7 @@ impl Record {
     pub fn clear(&mut self) {
         self.text.clear();
         self.bounds.clear();
+        self.split = false;
     }
 
     /// Appends a cell.
@@ -85,6 +90,21 @@ impl Record {
             start = separator + 1;
         }
         self.bounds.push((start, line.len()));
+        self.split = true;
+    }
+
+    /// Whether no cell holds a byte either writer changes (see [`is_plain`]), so the writers
+    /// can copy the row's cells as they are.
+    pub fn is_plain(&self) -> bool {
+        let text = self.text.as_bytes();
+        if self.split {
+            // A fold without an early exit, which the compiler turns into a vector loop.
+            !text
+                .iter()
+                .fold(false, |special, &b| special | needs_escape(b))
+        } else {
+            is_plain(text)
+        }
     }
 
     /// How many cells it has.

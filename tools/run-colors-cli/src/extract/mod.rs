@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use orabridge_shared::oracle::Identifier;
 use serde::Serialize;
 
-use run_colors::emit::encode::{push_csv_field, push_json_string};
+use run_colors::encode::{push_csv_field, push_json_string};
 use run_colors::sources::{Record, RecordSource, SourceError};
 
 /// A table or view.
