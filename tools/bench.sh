@@ -19,6 +19,26 @@ step "tools: make bench-tools, in the background (log: $tools_log)"
 "${MAKE:-make}" --no-print-directory bench-tools >"$tools_log" 2>&1 &
 tools=$!
 
+# The run-colors engine before issue 22 reshaped it (commit a60b8a0), built first with the
+# same profile into the same target dir (the dependencies it shares compile once), so the new
+# engine's CPU is measured against it in the same interleaved rounds. A clone without that
+# commit (a shallow one) gets the table without the comparison, which the report says.
+baseline_commit=a60b8a0
+baseline_bin=$(mktemp -d)/run-colors-a60b8a0
+baseline_args=()
+if git cat-file -e "$baseline_commit^{commit}" 2>/dev/null; then
+  step "build: run-colors at $baseline_commit, the baseline of issue 22's CPU target"
+  baseline_src=$(mktemp -d)
+  git archive "$baseline_commit" | tar -x -C "$baseline_src"
+  CARGO_TARGET_DIR="$(realpath -m "${CARGO_TARGET_DIR:-target}")" \
+    cargo build --release --locked -q -p run-colors --manifest-path "$baseline_src/Cargo.toml"
+  cp "$release/run-colors" "$baseline_bin"
+  rm -rf "$baseline_src"
+  baseline_args=(--baseline "$baseline_bin")
+else
+  step "build: commit $baseline_commit is not in this clone; run-colors is measured without its baseline"
+fi
+
 # Two builds, both with the shipped release profile, so the dependency tree compiles once:
 # the functions and the baseline exactly as `make build` builds them, then the harness, which
 # adds the test kit and holds every benchmark program (one more link, not one per package).
@@ -45,8 +65,9 @@ rss=$("$release/orabridge-demo" proxy-rss 300)
 step "cold starts against hello-world (orabridge-demo cold-start 60)"
 # A missed target is reported in the table, not by failing the whole run.
 coldstart=$("$release/orabridge-demo" cold-start 60 || true)
-step "run-colors against pandas and polars (tools/bench/run_colors_compare.py)"
-colors=$(.venv/bin/python tools/bench/run_colors_compare.py --binary "$release/run-colors-cli" --rows 1000000 --rounds 5 --pandas-rounds 3)
+step "run-colors against the engine before issue 22, DuckDB, polars and pandas (tools/bench/run_colors_compare.py)"
+colors=$(.venv/bin/python tools/bench/run_colors_compare.py --binary "$release/run-colors-cli" "${baseline_args[@]}" \
+  --rows 1000000 --rounds 5 --pandas-rounds 3 --engine-rounds 15)
 step "finance-closing compute per closing (orabridge-demo lambda-time)"
 closing=$("$release/orabridge-demo" lambda-time)
 step "finance-closing result copy, 100,000 and 1,000,000 rows (orabridge-demo closing-copy)"
@@ -70,7 +91,7 @@ shipped release profile (fat LTO, one codegen unit, position-dependent executabl
 | sensor-consumer throughput and memory | \`cargo run --release -p orabridge-demo -- batch-throughput\` |
 | sensor path and run-colors publish with production latency | \`cargo run --release -p orabridge-demo -- latency 20\` (delay per request in ms) |
 | cold start and peak RSS per function | \`cargo build --release\`, then \`cargo run --release -p orabridge-demo -- cold-start 60\` |
-| run-colors vs pandas and polars, 1,000,000 rows | \`cargo build --release -p run-colors\`, then \`.venv/bin/python tools/bench/run_colors_compare.py --binary target/release/run-colors\` |
+| run-colors vs the engine before issue 22, DuckDB, polars and pandas, 1,000,000 rows | \`cargo build --release -p run-colors-cli\`, then \`.venv/bin/python tools/bench/run_colors_compare.py --binary target/release/run-colors-cli --baseline <a60b8a0's run-colors>\` (\`make bench\` builds it) |
 | finance-closing compute per closing, durable step | \`cargo run --release -p orabridge-demo -- lambda-time\` |
 | finance-closing result copy, rows/s and peak RSS | \`cargo run --release -p orabridge-demo -- closing-copy\` |
 | function zips and layer size | \`tools/artifact-sizes.sh\` (arm64 zips with \`BENCH_ARM64=1\`, the layer with \`IC_ZIP=… LIBAIO=…\`) |

@@ -12,14 +12,35 @@ import sys
 import numpy as np
 import pandas as pd
 
+import run_colors_spec as spec
 from run_colors_manifest import write_manifest
 
 KNOWN = ["ID", "CUSIP", "SOURCE", "RANK", "COLOR_DATE", "PRICE"]
 
 
 def parse_dates(text: pd.Series) -> pd.Series:
-    # No offset means UTC; "YYYY-MM-DD", "YYYY-MM-DD HH:MM:SS" and RFC 3339 are accepted.
-    return pd.to_datetime(text.where(text != ""), format="ISO8601", utc=True, errors="coerce")
+    """The spec's three forms (see run_colors_spec), normalised to one RFC 3339 shape with a
+    six-digit fraction and an offset, then parsed with that one format: given a column that mixes
+    forms, pandas' own ISO 8601 inference reads naive times in another row's offset."""
+    date, time, fraction, offset = (text.str.extract(spec.COLOR_DATE)[i] for i in range(4))
+    offset = offset.fillna("+00:00").replace({"Z": "+00:00", "z": "+00:00"})
+    fraction = (fraction.fillna("") + "000000").str[:6]
+    normalised = date + "T" + time.fillna("00:00:00") + "." + fraction + offset
+    return pd.to_datetime(normalised, format="%Y-%m-%dT%H:%M:%S.%f%z", utc=True, errors="coerce")
+
+
+def parse_rank(text: pd.Series) -> pd.Series:
+    """The rank (a float holding an integer, NaN where there is none), or NaN when the cell is
+    not a rank (see run_colors_spec)."""
+    integer = pd.to_numeric(text.str.extract(f"({spec.RANK_INTEGER})", expand=False), errors="coerce")
+    in_range = integer.between(spec.I64_MIN, spec.I64_MAX)
+    return integer.where(text.str.fullmatch(spec.RANK) & in_range)
+
+
+def parse_price(text: pd.Series) -> pd.Series:
+    """The price, or NaN when the cell is not one (see run_colors_spec)."""
+    value = pd.to_numeric(text.where(text.str.fullmatch(spec.PRICE)), errors="coerce")
+    return value.where(np.isfinite(value))
 
 
 def main(input_path, rules_path, as_of_text, out_dir):
@@ -43,11 +64,10 @@ def main(input_path, rules_path, as_of_text, out_dir):
     date_text = df["COLOR_DATE"].str.strip()
     price_text = df["PRICE"].str.strip()
 
-    rank_number = pd.to_numeric(rank_text, errors="coerce")
-    rank_ok = rank_number.notna() & (rank_number == np.floor(rank_number))
+    rank_number = parse_rank(rank_text)
+    rank_ok = rank_number.notna()
     dates = parse_dates(date_text)
-    prices = pd.to_numeric(price_text, errors="coerce")
-    prices = prices.where(np.isfinite(prices))
+    prices = parse_price(price_text)
 
     invalid = {
         "ID": (df["ID"] == "") | df["ID"].duplicated(keep="first"),

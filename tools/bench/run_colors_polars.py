@@ -11,20 +11,38 @@ from datetime import datetime, timedelta, timezone
 
 import polars as pl
 
+import run_colors_spec as spec
 from run_colors_manifest import write_manifest
 
 KNOWN = ["ID", "CUSIP", "SOURCE", "RANK", "COLOR_DATE", "PRICE"]
 
 
-def parse_dates(column: pl.Expr) -> pl.Expr:
-    # The three accepted forms; no offset means UTC.
-    text = column.str.strip_chars()
-    return pl.coalesce(
-        text.str.to_datetime("%Y-%m-%dT%H:%M:%S%#z", strict=False, time_zone="UTC"),
-        text.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False).dt.replace_time_zone("UTC"),
-        text.str.to_datetime("%Y-%m-%dT%H:%M:%S", strict=False).dt.replace_time_zone("UTC"),
-        text.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
-    ).dt.cast_time_unit("us")
+def parse_dates(text: pl.Expr) -> pl.Expr:
+    """The spec's three forms (see run_colors_spec), normalised to one RFC 3339 shape with a
+    six-digit fraction and an offset, then parsed; no offset means UTC."""
+    parts = text.str.extract_groups(spec.COLOR_DATE)
+    fraction = pl.concat_str(parts.struct[2].fill_null(""), pl.lit("000000")).str.slice(0, 6)
+    offset = (
+        pl.when(parts.struct[3].is_null() | parts.struct[3].str.to_uppercase().eq("Z"))
+        .then(pl.lit("+00:00"))
+        .otherwise(parts.struct[3])
+    )
+    normalised = pl.concat_str(
+        parts.struct[0], pl.lit("T"), parts.struct[1].fill_null("00:00:00"), pl.lit("."), fraction, offset
+    )
+    return normalised.str.to_datetime("%Y-%m-%dT%H:%M:%S%.6f%:z", strict=False, time_unit="us", time_zone="UTC")
+
+
+def parse_rank(text: pl.Expr) -> pl.Expr:
+    """The rank, or null when the cell is not one (see run_colors_spec)."""
+    integer = text.str.extract(spec.RANK_INTEGER, 0).cast(pl.Int64, strict=False)
+    return pl.when(text.str.contains(spec.RANK)).then(integer)
+
+
+def parse_price(text: pl.Expr) -> pl.Expr:
+    """The price, or null when the cell is not one (see run_colors_spec)."""
+    value = text.cast(pl.Float64, strict=False)
+    return pl.when(text.str.contains(spec.PRICE) & value.is_finite()).then(value)
 
 
 def utc(text: str) -> datetime:
@@ -51,11 +69,9 @@ def main(input_path, rules_path, as_of_text, out_dir):
         pl.col("COLOR_DATE").str.strip_chars().alias("_DATE_T"),
         pl.col("PRICE").str.strip_chars().alias("_PRICE_T"),
     ).with_columns(
-        pl.col("_RANK_T").cast(pl.Float64, strict=False).alias("_RANK_F"),
+        parse_rank(pl.col("_RANK_T")).alias("RANK_V"),
         parse_dates(pl.col("_DATE_T")).alias("DATE_V"),
-        pl.col("_PRICE_T").cast(pl.Float64, strict=False).alias("PRICE_V"),
-    ).with_columns(
-        pl.when(pl.col("_RANK_F") == pl.col("_RANK_F").floor()).then(pl.col("_RANK_F").cast(pl.Int64)).alias("RANK_V"),
+        parse_price(pl.col("_PRICE_T")).alias("PRICE_V"),
     )
 
     invalid = [
@@ -63,7 +79,7 @@ def main(input_path, rules_path, as_of_text, out_dir):
         ("CUSIP", pl.col("CUSIP") == ""),
         ("RANK", (pl.col("_RANK_T") != "") & pl.col("RANK_V").is_null()),
         ("COLOR_DATE", (pl.col("_DATE_T") != "") & pl.col("DATE_V").is_null()),
-        ("PRICE", (pl.col("_PRICE_T") != "") & (pl.col("PRICE_V").is_null() | pl.col("PRICE_V").is_infinite())),
+        ("PRICE", (pl.col("_PRICE_T") != "") & pl.col("PRICE_V").is_null()),
     ]
     invalid_reasons = [pl.when(mask).then(pl.lit("invalid:" + name)) for name, mask in invalid]
     values = {

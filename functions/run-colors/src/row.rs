@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use crate::order::RankKey;
 use crate::rules::{Field, RowValues};
 use crate::sources::Record;
-use crate::values::{self, TimestampParser};
+use crate::values;
 
 /// The input's header cannot be ranked.
 #[derive(Debug, thiserror::Error)]
@@ -168,7 +168,6 @@ pub struct InvalidRow<'r> {
 /// Validates the rows of one source, whose header it was made from.
 pub struct RowReader {
     columns: Columns,
-    timestamps: TimestampParser,
     // Room for the CUSIP of the row being read, when it has to be upper-cased.
     cusip: String,
 }
@@ -178,7 +177,6 @@ impl RowReader {
     pub fn new(header: &[String]) -> Result<Self, HeaderError> {
         Ok(Self {
             columns: Columns::from_header(header)?,
-            timestamps: TimestampParser::new(),
             cusip: String::new(),
         })
     }
@@ -200,7 +198,6 @@ impl RowReader {
                 invalid.insert(field);
             }
         }
-        let timestamps = &mut self.timestamps;
         let rank = parse_cell(
             cell(Field::Rank),
             Field::Rank,
@@ -211,7 +208,7 @@ impl RowReader {
             cell(Field::ColorDate),
             Field::ColorDate,
             &mut invalid,
-            |text| timestamps.parse(text),
+            values::parse_timestamp,
         );
         let price = parse_cell(
             cell(Field::Price),

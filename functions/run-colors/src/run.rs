@@ -44,9 +44,6 @@ pub struct RunSettings<'a> {
     pub out_dir: &'a Path,
 }
 
-// Rows read from the source at a time.
-const BATCH: usize = 32;
-
 /// Reads every row from `source`, applies the rules, ranks, and writes `colors.csv`,
 /// `colors.json`, `excluded.csv` and then `manifest.json` into `settings.out_dir`.
 pub fn run(
@@ -62,30 +59,24 @@ pub fn run(
     let mut reader = RowReader::new(source.columns())?;
     let mut engine = Engine::new(reader.passthrough_names().len(), source.size_hint());
     let mut matched = Vec::new();
-    let mut batch = vec![Record::new(); BATCH];
-    loop {
-        let filled = source.next_records(&mut batch)?;
-        for record in &batch[..filled] {
-            match reader.read(record) {
-                Err(invalid) => {
-                    let why = Exclusion::Invalid(invalid.columns);
-                    engine.exclude(invalid.id, invalid.cusip, why)?;
-                }
-                Ok(row) => {
-                    matched.clear();
-                    settings
-                        .rules
-                        .evaluate(&row.values(), settings.as_of, &mut matched);
-                    if matched.is_empty() {
-                        engine.include(&row)?;
-                    } else {
-                        engine.exclude(row.id, row.cusip, Exclusion::Rules(&matched))?;
-                    }
+    let mut record = Record::new();
+    while source.next_record(&mut record)? {
+        match reader.read(&record) {
+            Err(invalid) => {
+                let why = Exclusion::Invalid(invalid.columns);
+                engine.exclude(invalid.id, invalid.cusip, why)?;
+            }
+            Ok(row) => {
+                matched.clear();
+                settings
+                    .rules
+                    .evaluate(&row.values(), settings.as_of, &mut matched);
+                if matched.is_empty() {
+                    engine.include(&row)?;
+                } else {
+                    engine.exclude(row.id, row.cusip, Exclusion::Rules(&matched))?;
                 }
             }
-        }
-        if filled < batch.len() {
-            break;
         }
     }
     let ranked = engine.finish(settings.rules.price_order())?;

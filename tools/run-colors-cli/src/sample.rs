@@ -3,12 +3,17 @@
 //!
 //! "Realistic" means what makes ranking interesting: several colors per CUSIP, ties on rank and
 //! date, missing ranks, dates and prices, blocked sources, test CUSIPs, stale and negative
-//! colors, a few broken cells, and two passthrough columns.
+//! colors, repeated IDs, a few broken cells, and two passthrough columns. It also writes, in
+//! small shares, every form the spec accepts and the near misses it refuses, so a peer that
+//! checks its answers against run-colors on this input implements the whole input contract:
+//! timestamps with fractions of any length, offsets or no time at all; ranks written `2.0`,
+//! `+3` or with spaces around them, and `nan`, `inf`, `1e300`, `2.5` (not ranks); prices such as
+//! `1e300`, `.5` or `1.5E2`, and `inf`, `nan`, `1e400` (not prices).
 
 use std::io::{self, Write};
 
 use run_colors::encode::push_csv_field;
-use run_colors::values;
+use run_colors::values::{self, Micros};
 
 /// What to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +28,7 @@ pub struct SampleSpec {
     pub as_of: values::Micros,
 }
 
-/// xorshift64*: tiny, fast and plenty for test data (and the random cases of the tests).
+/// xorshift64*: tiny, fast and plenty for test data.
 pub(crate) struct Rng(u64);
 
 impl Rng {
@@ -47,6 +52,10 @@ impl Rng {
     fn percent(&mut self, p: u64) -> bool {
         self.below(100) < p
     }
+
+    fn pick<'a>(&mut self, choices: &[&'a str]) -> &'a str {
+        choices[self.below(choices.len() as u64) as usize]
+    }
 }
 
 const SOURCES: [&str; 8] = [
@@ -61,6 +70,23 @@ const SOURCES: [&str; 8] = [
 ];
 const DESKS: [&str; 4] = ["RATES", "CREDIT", "MUNIS", "EM"];
 const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+// Ranks as sources write them that are ranks, and cells that are not (`invalid:RANK`).
+const ODD_RANKS: [&str; 6] = [" 2 ", "2.0", "+3", "\t1", "-1", "4.00"];
+const NOT_RANKS: [&str; 8] = [
+    "n/a",
+    "nan",
+    "inf",
+    "-inf",
+    "1e300",
+    "2.5",
+    "99999999999999999999",
+    "1,5",
+];
+// Prices as sources write them that are prices, and cells that are not (`invalid:PRICE`).
+const ODD_PRICES: [&str; 8] = [
+    "1e300", "-1e300", "1.5E2", ".5", "99.", "+98.1", " 101.50 ", "007.50",
+];
+const NOT_PRICES: [&str; 6] = ["TBD", "inf", "nan", "-inf", "1e400", "1.2.3"];
 
 fn cusip(index: u64, out: &mut String) {
     // Every 500th security is a test instrument, which the example rules drop.
@@ -84,11 +110,9 @@ pub fn generate(spec: &SampleSpec, out: &mut impl Write) -> io::Result<()> {
     let mut text = String::with_capacity(32);
     out.write_all(b"ID,CUSIP,SOURCE,RANK,COLOR_DATE,PRICE,DESK,COMMENT\n")?;
     let cusips = spec.cusips.max(1);
-    // Colors are on the minute within the last 40 days: many share a timestamp.
-    let minutes = 40 * 24 * 60;
     for row in 0..spec.rows {
         line.clear();
-        line.extend_from_slice(format!("C{row:08}").as_bytes());
+        id_cell(&mut rng, row, &mut line);
         line.push(b',');
         text.clear();
         let security = if row < cusips { row } else { rng.below(cusips) };
@@ -103,40 +127,13 @@ pub fn generate(spec: &SampleSpec, out: &mut impl Write) -> io::Result<()> {
         push_csv_field(&mut line, &text);
         line.push(b',');
         let choices = if rng.percent(3) { 8 } else { 6 };
-        let source = SOURCES[rng.below(choices) as usize];
-        line.extend_from_slice(source.as_bytes());
+        line.extend_from_slice(SOURCES[rng.below(choices) as usize].as_bytes());
         line.push(b',');
-        match rng.below(1000) {
-            0 => line.extend_from_slice(b"n/a"),
-            1..=99 => {}
-            _ => line.extend_from_slice((1 + rng.below(5)).to_string().as_bytes()),
-        }
+        rank_cell(&mut rng, &mut line);
         line.push(b',');
-        match rng.below(1000) {
-            0 => line.extend_from_slice(b"2026-02-30"),
-            1..=49 => {}
-            roll => {
-                let when = spec.as_of - (rng.below(minutes) as i64 + 1) * 60_000_000;
-                let mut stamp = Vec::with_capacity(24);
-                values::write_timestamp(&mut stamp, when);
-                if roll % 2 == 0 {
-                    // The other accepted form: `YYYY-MM-DD HH:MM:SS`, no offset (UTC).
-                    stamp[10] = b' ';
-                    stamp.pop();
-                }
-                line.extend_from_slice(&stamp);
-            }
-        }
+        color_date_cell(&mut rng, spec.as_of, &mut line);
         line.push(b',');
-        match rng.below(1000) {
-            0 => line.extend_from_slice(b"TBD"),
-            1..=49 => {}
-            50..=54 => line
-                .extend_from_slice(format!("-{}.{:02}", rng.below(5), rng.below(100)).as_bytes()),
-            _ => line.extend_from_slice(
-                format!("{}.{:02}", 80 + rng.below(40), rng.below(100)).as_bytes(),
-            ),
-        }
+        price_cell(&mut rng, &mut line);
         line.push(b',');
         line.extend_from_slice(DESKS[rng.below(4) as usize].as_bytes());
         line.push(b',');
@@ -147,4 +144,99 @@ pub fn generate(spec: &SampleSpec, out: &mut impl Write) -> io::Result<()> {
         out.write_all(&line)?;
     }
     Ok(())
+}
+
+/// `C<row>`; one row in a thousand repeats an earlier row's ID (`invalid:ID`), one in two
+/// hundred has spaces around it.
+fn id_cell(rng: &mut Rng, row: u64, line: &mut Vec<u8>) {
+    let id = match rng.below(1000) {
+        0 if row > 0 => rng.below(row),
+        _ => row,
+    };
+    let spaced = rng.below(200) == 0;
+    if spaced {
+        line.push(b' ');
+    }
+    line.extend_from_slice(format!("C{id:08}").as_bytes());
+    if spaced {
+        line.push(b' ');
+    }
+}
+
+fn rank_cell(rng: &mut Rng, line: &mut Vec<u8>) {
+    let rank = match rng.below(1000) {
+        0..=1 => rng.pick(&NOT_RANKS).to_owned(),
+        2..=11 => rng.pick(&ODD_RANKS).to_owned(),
+        12..=111 => String::new(),
+        _ => (1 + rng.below(5)).to_string(),
+    };
+    push_csv_field(line, rank);
+}
+
+fn price_cell(rng: &mut Rng, line: &mut Vec<u8>) {
+    let price = match rng.below(1000) {
+        0..=1 => rng.pick(&NOT_PRICES).to_owned(),
+        2..=11 => rng.pick(&ODD_PRICES).to_owned(),
+        12..=61 => String::new(),
+        62..=66 => format!("-{}.{:02}", rng.below(5), rng.below(100)),
+        _ => format!("{}.{:02}", 80 + rng.below(40), rng.below(100)),
+    };
+    push_csv_field(line, price);
+}
+
+/// A time within the 40 days before `as_of`, on the minute (so many colors share one), in the
+/// forms the spec accepts and a few it refuses.
+fn color_date_cell(rng: &mut Rng, as_of: Micros, line: &mut Vec<u8>) {
+    let roll = rng.below(1000);
+    if roll == 0 {
+        return line.extend_from_slice(rng.pick(&["2026-02-30", "2026-11-20 25:00:00"]).as_bytes());
+    }
+    if roll < 50 {
+        return;
+    }
+    let minutes = 40 * 24 * 60;
+    let when = as_of - (rng.below(minutes) as i64 + 1) * 60_000_000;
+    let mut stamp = Vec::with_capacity(40);
+    match rng.below(100) {
+        // No time at all: midnight UTC.
+        0..=2 => {
+            values::write_timestamp(&mut stamp, when);
+            stamp.truncate(10);
+        }
+        // An offset: the same instant in another zone's local time.
+        3..=7 => {
+            let (offset, text) = match rng.below(2) {
+                0 => (3_600, "+01:00"),
+                _ => (-19_800, "-05:30"),
+            };
+            values::write_timestamp(&mut stamp, when + offset * 1_000_000);
+            stamp.pop();
+            stamp.extend_from_slice(text.as_bytes());
+        }
+        // A fraction of a second, to the millisecond, the microsecond or the nanosecond.
+        8..=17 => {
+            let digits = [1, 3, 6, 9][rng.below(4) as usize];
+            let fraction = rng.below(10u64.pow(digits));
+            values::write_timestamp(&mut stamp, when);
+            stamp.pop();
+            stamp.extend_from_slice(
+                format!(".{fraction:0width$}Z", width = digits as usize).as_bytes(),
+            );
+        }
+        roll => {
+            values::write_timestamp(&mut stamp, when);
+            if roll % 2 == 0 {
+                // The other accepted form: `YYYY-MM-DD HH:MM:SS`, no offset (UTC).
+                stamp[10] = b' ';
+                stamp.pop();
+            }
+        }
+    }
+    if rng.below(50) == 0 {
+        line.push(b' ');
+        line.extend_from_slice(&stamp);
+        line.push(b' ');
+    } else {
+        line.extend_from_slice(&stamp);
+    }
 }

@@ -1,15 +1,15 @@
 //! `excluded.csv`: `ID,CUSIP,REASONS`, one line per excluded row in input order, the reasons
 //! joined by `;` (the invalid columns, or the ids of the rules matched in document order).
 
-use std::io::{self, Write};
+use std::io;
 
-use super::ranked::CHUNK;
+use super::output::{CHUNK, OutputFile};
 use crate::encode::push_csv_field;
 use crate::engine::{Exclusion, Ranked};
 use crate::rules::Rules;
 
 /// Writes `ranked`'s excluded rows as `excluded.csv` to `out`, naming rules from `rules`.
-pub(super) fn write(ranked: &Ranked, rules: &Rules, out: &mut impl Write) -> io::Result<()> {
+pub(super) fn write(ranked: &Ranked, rules: &Rules, out: &mut OutputFile) -> io::Result<()> {
     let mut text = Vec::with_capacity(2 * CHUNK);
     let mut reasons = Vec::new();
     text.extend_from_slice(b"ID,CUSIP,REASONS\n");
@@ -26,11 +26,10 @@ pub(super) fn write(ranked: &Ranked, rules: &Rules, out: &mut impl Write) -> io:
         push_csv_field(&mut text, &reasons);
         text.push(b'\n');
         if text.len() > CHUNK {
-            out.write_all(&text)?;
-            text.clear();
+            out.put(&mut text)?;
         }
     }
-    out.write_all(&text)
+    out.put(&mut text)
 }
 
 /// `parts` joined by `;`, appended to `out`.

@@ -5,16 +5,16 @@
 pub mod columns;
 mod excluded;
 pub mod manifest;
+mod output;
 mod ranked;
 
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 pub use manifest::{FileEntry, HashingWriter, Manifest, RowCounts, RulesSummary};
 
 use crate::engine::Ranked;
 use crate::rules::Rules;
+use output::OutputFile;
 
 /// The data files of a run folder, in publication order (the manifest comes after them).
 pub const DATA_FILES: [&str; 3] = ["colors.csv", "colors.json", "excluded.csv"];
@@ -32,31 +32,6 @@ pub struct WriteError {
     pub source: std::io::Error,
 }
 
-type Output = HashingWriter<BufWriter<File>>;
-
-/// A hashed output file. The writers hand it chunks of [`ranked::CHUNK`] bytes, which a buffer
-/// of that size passes straight to the file instead of through another copy.
-fn create(dir: &Path, name: &str) -> Result<Output, WriteError> {
-    let path = dir.join(name);
-    let file = File::create(&path).map_err(|source| WriteError { path, source })?;
-    Ok(HashingWriter::new(BufWriter::with_capacity(
-        ranked::CHUNK,
-        file,
-    )))
-}
-
-fn finish(dir: &Path, name: &str, output: Output) -> Result<FileEntry, WriteError> {
-    let (size, sha256) = output.finish().map_err(|source| WriteError {
-        path: dir.join(name),
-        source,
-    })?;
-    Ok(FileEntry {
-        name: name.to_owned(),
-        size,
-        sha256,
-    })
-}
-
 /// Writes the [`DATA_FILES`] of `ranked` into `dir`; their manifest entries, in that order.
 pub fn write_data_files(
     dir: &Path,
@@ -65,21 +40,19 @@ pub fn write_data_files(
     passthrough_names: &[String],
 ) -> Result<Vec<FileEntry>, WriteError> {
     let [csv_name, json_name, excluded_name] = DATA_FILES;
-    let (mut csv, mut json) = (create(dir, csv_name)?, create(dir, json_name)?);
-    ranked::write(ranked, passthrough_names, &mut csv, &mut json).map_err(|source| WriteError {
-        path: dir.join(csv_name),
+    let mut csv = OutputFile::create(dir, csv_name)?;
+    let mut json = OutputFile::create(dir, json_name)?;
+    let mut excluded = OutputFile::create(dir, excluded_name)?;
+    let formatted = ranked::write(ranked, passthrough_names, &mut csv, &mut json)
+        .and_then(|()| excluded::write(ranked, rules, &mut excluded));
+    // Each file is finished either way: a writer that stopped says why there.
+    let files = [csv.finish(), json.finish(), excluded.finish()];
+    let files = files.into_iter().collect::<Result<Vec<_>, _>>()?;
+    formatted.map_err(|source| WriteError {
+        path: dir.to_owned(),
         source,
     })?;
-    let mut excluded = create(dir, excluded_name)?;
-    excluded::write(ranked, rules, &mut excluded).map_err(|source| WriteError {
-        path: dir.join(excluded_name),
-        source,
-    })?;
-    Ok(vec![
-        finish(dir, csv_name, csv)?,
-        finish(dir, json_name, json)?,
-        finish(dir, excluded_name, excluded)?,
-    ])
+    Ok(files)
 }
 
 /// Writes `manifest` as `manifest.json` into `dir`.

@@ -1,15 +1,13 @@
 //! `colors.csv` and `colors.json`, written together in one pass over the ranked securities:
 //! each cell is taken once from the [column table](super::columns) and spelled for both files.
 
-use std::io::{self, Write};
+use std::io;
 
 use super::columns::{COLUMNS, Cell, RankedRow, Text as CellText};
+use super::output::{CHUNK, OutputFile};
 use crate::encode::{push_csv_field, push_int, push_json_string};
 use crate::engine::Ranked;
-use crate::values::TimestampWriter;
-
-// Each file is handed to its writer in chunks of about this size: bounded memory, few calls.
-pub(super) const CHUNK: usize = 1 << 16;
+use crate::values::write_timestamp;
 
 /// The two files' text being built, and the JSON keys, escaped once instead of once a row.
 struct RankedFiles {
@@ -25,15 +23,14 @@ struct Text {
     json: Vec<u8>,
     // Whether the JSON object being written has no key yet.
     first_key: bool,
-    stamps: TimestampWriter,
 }
 
 /// Writes `ranked`'s securities as `colors.csv` to `csv_out` and `colors.json` to `json_out`.
 pub(super) fn write(
     ranked: &Ranked,
     passthrough_names: &[String],
-    csv_out: &mut impl Write,
-    json_out: &mut impl Write,
+    csv_out: &mut OutputFile,
+    json_out: &mut OutputFile,
 ) -> io::Result<()> {
     let key = |name: &str| {
         let mut key = Vec::new();
@@ -46,7 +43,6 @@ pub(super) fn write(
             csv: Vec::with_capacity(2 * CHUNK),
             json: Vec::with_capacity(2 * CHUNK),
             first_key: true,
-            stamps: TimestampWriter::new(),
         },
         fixed_keys: COLUMNS
             .iter()
@@ -91,8 +87,8 @@ pub(super) fn write(
         written += 1;
     }
     json(&mut files, if written == 0 { b"]\n" } else { b"\n]\n" });
-    csv_out.write_all(&files.text.csv)?;
-    json_out.write_all(&files.text.json)
+    csv_out.put(&mut files.text.csv)?;
+    json_out.put(&mut files.text.json)
 }
 
 impl RankedFiles {
@@ -133,6 +129,7 @@ impl Text {
     }
 
     /// Spells `cell` in the CSV line, and in the JSON object under `key` when it has one.
+    #[inline(always)]
     fn cell(&mut self, cell: Cell<'_>, key: Option<&[u8]>) {
         let json = key.map(|key| {
             if !std::mem::take(&mut self.first_key) {
@@ -141,35 +138,28 @@ impl Text {
             self.json.extend_from_slice(key);
             &mut self.json
         });
-        spell(cell, &mut self.csv, json, &mut self.stamps);
+        spell(cell, &mut self.csv, json);
     }
 
     /// Hands each file's text to its writer once it is a chunk long.
     fn flush_full(
         &mut self,
-        csv_out: &mut impl Write,
-        json_out: &mut impl Write,
+        csv_out: &mut OutputFile,
+        json_out: &mut OutputFile,
     ) -> io::Result<()> {
-        for (text, out) in [
-            (&mut self.csv, csv_out as &mut dyn Write),
-            (&mut self.json, json_out as &mut dyn Write),
-        ] {
-            if text.len() > CHUNK {
-                out.write_all(text)?;
-                text.clear();
-            }
+        if self.csv.len() > CHUNK {
+            csv_out.put(&mut self.csv)?;
+        }
+        if self.json.len() > CHUNK {
+            json_out.put(&mut self.json)?;
         }
         Ok(())
     }
 }
 
 /// Appends `cell` to a CSV line and, given one, to a JSON text as a value.
-fn spell(
-    cell: Cell<'_>,
-    csv: &mut Vec<u8>,
-    json: Option<&mut Vec<u8>>,
-    stamps: &mut TimestampWriter,
-) {
+#[inline(always)]
+fn spell(cell: Cell<'_>, csv: &mut Vec<u8>, json: Option<&mut Vec<u8>>) {
     let csv_start = csv.len();
     match cell {
         Cell::Missing => {}
@@ -180,7 +170,7 @@ fn spell(
         }) => push_csv_field(csv, bytes),
         Cell::Integer(value) => push_int(csv, value),
         Cell::Decimal(text) => csv.extend_from_slice(text),
-        Cell::Timestamp(micros) => stamps.write(csv, micros),
+        Cell::Timestamp(micros) => write_timestamp(csv, micros),
     }
     let Some(json) = json else {
         return;

@@ -9,7 +9,6 @@
 
 mod document;
 mod ops;
-mod pattern;
 #[cfg(test)]
 mod tests;
 

@@ -2,9 +2,9 @@
 //! is a name in [`OPS`], a variant of [`Test`], an arm of [`Test::parse`] and one of
 //! [`Test::matches`].
 
+use regex::Regex;
 use serde_json::Value;
 
-use super::pattern::Pattern;
 use super::{Field, Kind, RowValues};
 use crate::values::{self, MICROS_PER_DAY, Micros};
 
@@ -60,8 +60,8 @@ pub(super) enum Test {
     NumberCompare { op: Compare, value: f64 },
     /// The same on `COLOR_DATE`.
     TimeCompare { op: Compare, value: Micros },
-    /// `matches`: a regex on text.
-    Matches(Pattern),
+    /// `matches`: a regex on text, found anywhere in it unless anchored.
+    Matches(Regex),
     /// `missing`: the only test a missing value passes.
     Missing,
     /// `older_than_days`: `COLOR_DATE` before the run's `as_of` minus N days.
@@ -123,7 +123,10 @@ impl Test {
                         "op matches applies to ID, CUSIP or SOURCE, not {name}"
                     ));
                 }
-                Test::Matches(Pattern::new(&typed_text(operand.one(op)?, name)?)?)
+                let pattern = typed_text(operand.one(op)?, name)?;
+                let regex =
+                    Regex::new(&pattern).map_err(|err| format!("bad regex {pattern:?}: {err}"))?;
+                Test::Matches(regex)
             }
             "missing" => {
                 operand.none(op)?;
@@ -163,7 +166,7 @@ impl Test {
                 row.number(field).is_some_and(|n| op.holds(n, *value))
             }
             Test::TimeCompare { op, value } => row.color_date.is_some_and(|t| op.holds(t, *value)),
-            Test::Matches(pattern) => row.text(field).is_some_and(|t| pattern.is_match(t)),
+            Test::Matches(regex) => row.text(field).is_some_and(|t| regex.is_match(t)),
             Test::OlderThanDays(days) => row
                 .color_date
                 .is_some_and(|t| (t as f64) < as_of as f64 - days * MICROS_PER_DAY as f64),

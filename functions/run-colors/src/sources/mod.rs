@@ -79,15 +79,17 @@ impl Record {
         }
     }
 
-    /// Replaces the cells with the parts of `line` between `separators` (byte offsets of
-    /// one-byte ASCII separators, ascending): a whole CSV line without quotes in one copy.
-    pub(crate) fn set_split(&mut self, line: &str, separators: impl Iterator<Item = usize>) {
+    /// Replaces the cells with the parts of `line` between its `separator`s (an ASCII byte):
+    /// a whole CSV line without quotes, in one copy.
+    pub(crate) fn set_split(&mut self, line: &str, separator: u8) {
         self.clear();
         self.text.push_str(line);
         let mut start = 0;
-        for separator in separators {
-            self.bounds.push((start, separator));
-            start = separator + 1;
+        for (at, &byte) in line.as_bytes().iter().enumerate() {
+            if byte == separator {
+                self.bounds.push((start, at));
+                start = at + 1;
+            }
         }
         self.bounds.push((start, line.len()));
         self.split = true;
@@ -138,16 +140,6 @@ pub trait RecordSource {
     fn columns(&self) -> &[String];
     /// Reads the next row into `record`; `false` at the end.
     fn next_record(&mut self, record: &mut Record) -> Result<bool, SourceError>;
-
-    /// Reads the next rows into `records`, as many as it holds; how many were read, fewer only
-    /// at the end. A source that reads several rows faster than one at a time overrides it.
-    fn next_records(&mut self, records: &mut [Record]) -> Result<usize, SourceError> {
-        let mut filled = 0;
-        while filled < records.len() && self.next_record(&mut records[filled])? {
-            filled += 1;
-        }
-        Ok(filled)
-    }
 
     /// Roughly how many rows and bytes of text are coming, when the source can tell: the run
     /// reserves its arenas and hash tables once instead of growing them row by row.

@@ -10,8 +10,7 @@ mod timestamp;
 
 pub use number::{Price, parse_price, parse_rank};
 pub use timestamp::{
-    MICROS_PER_DAY, TimestampParser, TimestampWriter, format_date, format_timestamp,
-    parse_timestamp, write_timestamp,
+    MICROS_PER_DAY, format_date, format_timestamp, parse_timestamp, write_timestamp,
 };
 
 /// Microseconds since 1970-01-01T00:00:00Z.

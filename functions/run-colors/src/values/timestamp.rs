@@ -14,50 +14,28 @@ pub const MICROS_PER_DAY: i64 = SECONDS_PER_DAY * MICROS_PER_SECOND;
 /// Parses `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` (or with `T`) with an optional fraction, and
 /// RFC 3339 with `Z` or a `±HH:MM` offset. No offset means UTC.
 pub fn parse_timestamp(text: &str) -> Option<Micros> {
-    parse_timestamp_with(text, parse_date)
-}
-
-/// [`parse_timestamp`] for many values: it remembers the day number of the last dates it read
-/// (by their `YYYY-MM-DD` text), so the calendar checks and arithmetic run once a day rather
-/// than once a row.
-pub struct TimestampParser {
-    // By a hash of the date text: the text (zero-padded) and its day number.
-    dates: [(u128, i64); 64],
-}
-
-impl Default for TimestampParser {
-    fn default() -> Self {
-        Self::new()
+    let b = text.as_bytes();
+    let days = parse_date(b.get(..10)?)?;
+    if b.len() == 10 {
+        return Some(days * MICROS_PER_DAY);
     }
-}
-
-impl TimestampParser {
-    /// A parser that remembers nothing yet.
-    pub fn new() -> Self {
-        // No text makes this key (its upper bytes are padding, zero in every real key), so it
-        // marks an empty slot.
-        Self {
-            dates: [(u128::MAX, 0); 64],
-        }
+    if b.len() < 19 || !(b[10] == b' ' || b[10] == b'T' || b[10] == b't') {
+        return None;
     }
-
-    /// Parses `text` as [`parse_timestamp`] does.
-    pub fn parse(&mut self, text: &str) -> Option<Micros> {
-        parse_timestamp_with(text, |date| {
-            let mut key = [0u8; 16];
-            key[..10].copy_from_slice(date);
-            let key = u128::from_le_bytes(key);
-            let slot = &mut self.dates[((key as u64 ^ (key >> 64) as u64)
-                .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-                >> 58) as usize];
-            if slot.0 == key {
-                return Some(slot.1);
-            }
-            let days = parse_date(date)?;
-            *slot = (key, days);
-            Some(days)
-        })
+    if b[13] != b':' || b[16] != b':' {
+        return None;
     }
+    let (hour, minute, second) = (
+        digits(&b[11..13])?,
+        digits(&b[14..16])?,
+        digits(&b[17..19])?,
+    );
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let (micros, offset) = parse_fraction_and_offset(&b[19..])?;
+    let seconds = days * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second - offset;
+    Some(seconds * MICROS_PER_SECOND + micros)
 }
 
 /// The day number of a `YYYY-MM-DD` (ten bytes), if it is a real date.
@@ -74,34 +52,10 @@ fn parse_date(b: &[u8]) -> Option<i64> {
     Some(days_from_civil(year, month, day))
 }
 
-/// [`parse_timestamp`] with the day number of the first ten bytes from `date_days`.
-fn parse_timestamp_with(
-    text: &str,
-    date_days: impl FnOnce(&[u8]) -> Option<i64>,
-) -> Option<Micros> {
-    let b = text.as_bytes();
-    if b.len() < 10 {
-        return None;
-    }
-    let days = date_days(&b[..10])?;
-    if b.len() == 10 {
-        return Some(days * SECONDS_PER_DAY * MICROS_PER_SECOND);
-    }
-    if b.len() < 19 || !(b[10] == b' ' || b[10] == b'T' || b[10] == b't') {
-        return None;
-    }
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (hour, minute, second) = (
-        digits(&b[11..13])?,
-        digits(&b[14..16])?,
-        digits(&b[17..19])?,
-    );
-    if hour > 23 || minute > 59 || second > 59 {
-        return None;
-    }
-    let mut rest = &b[19..];
+/// After the seconds: an optional fraction (its microseconds) and an optional offset (in
+/// seconds east of UTC).
+fn parse_fraction_and_offset(rest: &[u8]) -> Option<(i64, i64)> {
+    let mut rest = rest;
     let mut micros = 0i64;
     if let Some((b'.', fraction)) = rest.split_first() {
         let len = fraction.iter().take_while(|c| c.is_ascii_digit()).count();
@@ -128,79 +82,45 @@ fn parse_timestamp_with(
         }
         _ => return None,
     };
-    let seconds = days * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second - offset_seconds;
-    Some(seconds * MICROS_PER_SECOND + micros)
+    Some((micros, offset_seconds))
 }
 
 /// Writes `micros` as RFC 3339 UTC: `2026-11-20T14:30:00Z`, with `.mmm` or `.uuuuuu` only when
 /// the value has a fraction.
 pub fn write_timestamp(out: &mut Vec<u8>, micros: Micros) {
-    TimestampWriter::new().write(out, micros);
-}
-
-/// [`write_timestamp`] for many values: it remembers the date text of the last days it wrote
-/// (a run's colors span a few weeks), so the calendar arithmetic runs once a day rather than
-/// once a row.
-pub struct TimestampWriter {
-    // By day number modulo the length: the day and its `YYYY-MM-DD`.
-    dates: [(i64, [u8; 10]); 64],
-}
-
-impl Default for TimestampWriter {
-    fn default() -> Self {
-        Self::new()
+    let seconds = micros.div_euclid(MICROS_PER_SECOND);
+    let fraction = micros.rem_euclid(MICROS_PER_SECOND);
+    let (year, month, day) = civil_from_days(seconds.div_euclid(SECONDS_PER_DAY));
+    let second_of_day = seconds.rem_euclid(SECONDS_PER_DAY);
+    if !(0..=9999).contains(&year) {
+        // Outside four-digit years: a sign or a fifth digit, field by field.
+        push_padded(out, year, 4);
+        out.push(b'-');
+        push_padded(out, month, 2);
+        out.push(b'-');
+        push_padded(out, day, 2);
+        out.push(b'T');
+        push_padded(out, second_of_day / 3600, 2);
+        out.push(b':');
+        push_padded(out, second_of_day / 60 % 60, 2);
+        out.push(b':');
+        push_padded(out, second_of_day % 60, 2);
+        return push_fraction(out, fraction);
     }
-}
-
-impl TimestampWriter {
-    /// A writer that remembers nothing yet.
-    pub fn new() -> Self {
-        Self {
-            dates: [(i64::MIN, [0; 10]); 64],
-        }
+    let mut b = *b"0000-00-00T00:00:00";
+    for (at, value) in [
+        (0, year / 100),
+        (2, year % 100),
+        (5, month),
+        (8, day),
+        (11, second_of_day / 3600),
+        (14, second_of_day / 60 % 60),
+        (17, second_of_day % 60),
+    ] {
+        put_two(&mut b, at, value);
     }
-
-    /// Appends `micros` as [`write_timestamp`] does.
-    pub fn write(&mut self, out: &mut Vec<u8>, micros: Micros) {
-        let seconds = micros.div_euclid(MICROS_PER_SECOND);
-        let fraction = micros.rem_euclid(MICROS_PER_SECOND);
-        let days = seconds.div_euclid(SECONDS_PER_DAY);
-        let second_of_day = seconds.rem_euclid(SECONDS_PER_DAY);
-        let slot = &mut self.dates[days.rem_euclid(64) as usize];
-        if slot.0 != days {
-            let (year, month, day) = civil_from_days(days);
-            if !(0..=9999).contains(&year) {
-                // Outside four-digit years: written field by field, not remembered.
-                push_padded(out, year, 4);
-                out.push(b'-');
-                push_padded(out, month, 2);
-                out.push(b'-');
-                push_padded(out, day, 2);
-                out.push(b'T');
-                push_padded(out, second_of_day / 3600, 2);
-                out.push(b':');
-                push_padded(out, second_of_day / 60 % 60, 2);
-                out.push(b':');
-                push_padded(out, second_of_day % 60, 2);
-                push_fraction(out, fraction);
-                return;
-            }
-            let mut date = *b"0000-00-00";
-            put_two(&mut date, 0, year / 100);
-            put_two(&mut date, 2, year % 100);
-            put_two(&mut date, 5, month);
-            put_two(&mut date, 8, day);
-            *slot = (days, date);
-        }
-        // One fixed-width block: this runs for every ranked row.
-        let mut b = *b"0000-00-00T00:00:00";
-        b[..10].copy_from_slice(&slot.1);
-        put_two(&mut b, 11, second_of_day / 3600);
-        put_two(&mut b, 14, second_of_day / 60 % 60);
-        put_two(&mut b, 17, second_of_day % 60);
-        out.extend_from_slice(&b);
-        push_fraction(out, fraction);
-    }
+    out.extend_from_slice(&b);
+    push_fraction(out, fraction);
 }
 
 /// Writes `v` (0..=99) as two digits at `at`.
@@ -244,80 +164,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_timestamp_parser_for_many_values_parses_what_parse_timestamp_parses() {
-        let mut parser = TimestampParser::new();
-        let texts = [
-            "2026-11-20",
-            "2026-11-20 14:30:00",
-            "2026-11-21T00:00:00Z",
-            "2026-02-29",
-            "2024-02-29T23:59:59.5+01:00",
-            "2026-13-01",
-            "2026-11-2x",
-            "0000-01-01",
-            "9999-12-31",
-            "2026-11-20T25:00:00",
-            "",
-            "2026-11-2",
-            "2026/11/20",
-            "2026-11-20 14:30:00",
-            "2024-02-29",
-            "1970-01-01T00:00:00-00:30",
-            "\0\0\0\0\0\0\0\0\0\0",
-        ];
-        for round in 0..3 {
-            for text in texts {
-                assert_eq!(
-                    parser.parse(text),
-                    parse_timestamp(text),
-                    "round {round}: {text:?}"
-                );
-            }
-        }
-        // More distinct dates than slots, each asked twice.
-        for day in 1..=28 {
-            for month in 1..=12 {
-                let text = format!("2026-{month:02}-{day:02}T12:00:00Z");
-                for _ in 0..2 {
-                    assert_eq!(parser.parse(&text), parse_timestamp(&text), "{text}");
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn one_timestamp_writer_for_many_values_writes_what_write_timestamp_writes() {
-        // Days that share a cache slot (64 apart), negative days, far years, fractions.
-        let mut writer = TimestampWriter::new();
-        let day = MICROS_PER_DAY;
-        let values = [
-            0,
-            -1,
-            day * 64,
-            day * 64 + 1_500_000,
-            20_000 * day + 3_723_000_123,
-            20_000 * day + 64 * day,
-            20_000 * day,
-            -719_468 * day,
-            -719_469 * day,
-            2_932_897 * day,
-            2_932_896 * day + 86_399_999_999,
-            i64::MIN / 2,
-            i64::MAX / 2,
-        ];
-        for &micros in values.iter().chain(values.iter().rev()) {
-            let mut one = Vec::new();
-            writer.write(&mut one, micros);
-            let mut fresh = Vec::new();
-            TimestampWriter::new().write(&mut fresh, micros);
-            assert_eq!(one, fresh, "{micros}");
-            if let Some(parsed) = parse_timestamp(std::str::from_utf8(&one).expect("ASCII")) {
-                assert_eq!(parsed, micros, "{}", String::from_utf8_lossy(&one));
-            }
-        }
-    }
-
-    #[test]
     fn the_three_timestamp_forms_agree_on_the_same_instant() {
         let rfc = parse_timestamp("2026-11-20T14:30:00Z").unwrap();
         assert_eq!(parse_timestamp("2026-11-20 14:30:00"), Some(rfc));
@@ -348,6 +194,23 @@ mod tests {
             Some(1_000_000),
             "epoch arithmetic"
         );
+    }
+
+    #[test]
+    fn instants_outside_four_digit_years_are_still_written_whole() {
+        let day = MICROS_PER_DAY;
+        for (micros, text) in [
+            (-719_468 * day, "0000-03-01T00:00:00Z"),
+            (-719_469 * day, "0000-02-29T00:00:00Z"),
+            (
+                2_932_896 * day + 86_399_999_999,
+                "9999-12-31T23:59:59.999999Z",
+            ),
+            (2_932_897 * day, "10000-01-01T00:00:00Z"),
+            (-719_529 * day, "-0001-12-31T00:00:00Z"),
+        ] {
+            assert_eq!(format_timestamp(micros), text, "{micros}");
+        }
     }
 
     #[test]

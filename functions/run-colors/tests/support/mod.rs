@@ -1,0 +1,186 @@
+//! What the function's end-to-end tests share: moto server (S3 and SSM) with the runs bucket,
+//! the function built over it with a failure injected at a chosen key, and the sample events.
+// Each test crate uses its own part of this module.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use lambda_runtime::Diagnostic;
+use orabridge_shared::object_store::{ObjectStore, ObjectStoreError, S3ObjectStore};
+use orabridge_shared::params::{DEFAULT_TTL, ParameterStore, SsmParameterSource};
+use orabridge_shared::testkit::MotoServer;
+use run_colors::config::{ColorsSource, Config, RulesLocation};
+use run_colors::function::{InvocationError, RunColors};
+use serde_json::json;
+
+pub const BUCKET: &str = "market-pulse";
+pub const PREFIX: &str = "mp/run-colors";
+
+pub fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
+}
+
+pub fn golden_input() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/input.csv")
+}
+
+/// An S3 store that refuses keys ending with `suffix` while armed: a failure injected at an
+/// exact step of the publication.
+#[derive(Clone)]
+pub struct Failing {
+    pub inner: S3ObjectStore,
+    pub suffix: Option<&'static str>,
+}
+
+impl ObjectStore for Failing {
+    async fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), ObjectStoreError> {
+        if self.suffix.is_some_and(|s| key.ends_with(s)) {
+            return Err(ObjectStoreError::new(key, "injected failure"));
+        }
+        self.inner.put(key, body, content_type).await
+    }
+
+    async fn put_file(
+        &self,
+        key: &str,
+        path: &Path,
+        content_type: &str,
+    ) -> Result<(), ObjectStoreError> {
+        if self.suffix.is_some_and(|s| key.ends_with(s)) {
+            return Err(ObjectStoreError::new(key, "injected failure"));
+        }
+        self.inner.put_file(key, path, content_type).await
+    }
+}
+
+pub struct Fixture {
+    _moto: MotoServer,
+    pub s3: aws_sdk_s3::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    pub work: tempfile::TempDir,
+}
+
+pub async fn fixture() -> Fixture {
+    let moto = MotoServer::start().await.expect("moto server");
+    let sdk = moto.sdk_config().await;
+    let s3 = orabridge_shared::aws::s3_client(&sdk);
+    s3.create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .expect("bucket");
+    Fixture {
+        _moto: moto,
+        s3,
+        ssm: orabridge_shared::aws::ssm_client(&sdk),
+        work: tempfile::tempdir().expect("work dir"),
+    }
+}
+
+pub type Function = RunColors<Failing, SsmParameterSource, S3ObjectStore>;
+
+impl Fixture {
+    pub fn config(&self, rules: RulesLocation, source: ColorsSource) -> Config {
+        Config {
+            bucket: BUCKET.into(),
+            prefix: PREFIX.into(),
+            rules,
+            source,
+            work_dir: self.work.path().to_owned(),
+        }
+    }
+
+    pub fn ssm_store(&self) -> ParameterStore<SsmParameterSource> {
+        ParameterStore::new(SsmParameterSource::new(self.ssm.clone()), DEFAULT_TTL)
+    }
+
+    pub fn function_with(&self, config: Config, fail_on: Option<&'static str>) -> Function {
+        // As `main` builds it: a store for the rules bucket when the rules are in S3.
+        let rules_bucket = config
+            .rules_bucket()
+            .map(|bucket| S3ObjectStore::new(self.s3.clone(), bucket));
+        RunColors::new(
+            config,
+            Failing {
+                inner: S3ObjectStore::new(self.s3.clone(), BUCKET),
+                suffix: fail_on,
+            },
+            Some(self.ssm_store()),
+            rules_bucket,
+        )
+    }
+
+    pub fn csv_function(&self, fail_on: Option<&'static str>) -> Function {
+        self.function_with(
+            self.config(
+                RulesLocation::File(repo("events/run-colors-rules.json")),
+                ColorsSource::Csv(golden_input()),
+            ),
+            fail_on,
+        )
+    }
+
+    pub async fn objects(&self) -> BTreeMap<String, Vec<u8>> {
+        let listed = self
+            .s3
+            .list_objects_v2()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .expect("list");
+        let mut objects = BTreeMap::new();
+        for object in listed.contents() {
+            let key = object.key().expect("key").to_owned();
+            let body = self
+                .s3
+                .get_object()
+                .bucket(BUCKET)
+                .key(&key)
+                .send()
+                .await
+                .expect("get")
+                .body
+                .collect()
+                .await
+                .expect("body")
+                .into_bytes()
+                .to_vec();
+            objects.insert(key, body);
+        }
+        objects
+    }
+
+    pub async fn latest(&self) -> serde_json::Value {
+        let objects = self.objects().await;
+        serde_json::from_slice(&objects[&format!("{PREFIX}/latest.json")]).expect("latest.json")
+    }
+
+    pub fn staged_folders(&self) -> usize {
+        std::fs::read_dir(self.work.path())
+            .expect("work dir")
+            .count()
+    }
+}
+
+pub fn scheduled(time: &str) -> serde_json::Value {
+    let mut event: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo("events/eventbridge-run-colors-schedule.json"))
+            .expect("event"),
+    )
+    .expect("json");
+    event["time"] = json!(time);
+    event
+}
+
+pub fn error_type(err: InvocationError) -> (String, String) {
+    let diagnostic = Diagnostic::from(err);
+    (diagnostic.error_type, diagnostic.error_message)
+}

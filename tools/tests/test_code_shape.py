@@ -1,0 +1,90 @@
+"""run-colors stays in pieces a reader can hold: no source file over 450 lines, no function
+over 80 (issue 22 reshaped an engine whose one `Collector` ran to 570 lines and whose files
+grew past 1,200 with micro-optimisations; this keeps it from drifting back).
+
+Counted over `functions/run-colors` and `tools/run-colors-cli`, tests included. A function's
+length runs from its `fn` line to its closing brace, found by counting braces outside comments,
+strings and character literals.
+
+Run with the other Python checks by `make test`, or alone:
+`.venv/bin/python -m unittest tools.tests.test_code_shape`
+"""
+
+from __future__ import annotations
+
+import re
+import unittest
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CRATES = [ROOT / "functions" / "run-colors", ROOT / "tools" / "run-colors-cli"]
+MAX_FILE_LINES = 450
+MAX_FUNCTION_LINES = 80
+
+FN = re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?(?:const\s+)?(?:async\s+)?(?:unsafe\s+)?fn\s+(\w+)")
+LINE_COMMENT = re.compile(r"//.*$")
+STRING = re.compile(r'"(?:\\.|[^"\\])*"')
+CHAR = re.compile(r"'(?:\\.|[^'\\])'")
+
+
+def braces(line: str) -> int:
+    """`{` minus `}` in a line of code, comments, strings and characters aside."""
+    code = LINE_COMMENT.sub("", CHAR.sub("''", STRING.sub('""', line)))
+    return code.count("{") - code.count("}")
+
+
+def functions(text: str) -> list[tuple[str, int, int]]:
+    """`(name, first line, length)` of every function with a body in `text`."""
+    lines = text.split("\n")
+    found = []
+    for start, line in enumerate(lines):
+        match = FN.match(line)
+        if not match:
+            continue
+        depth, opened = 0, False
+        for end in range(start, len(lines)):
+            depth += braces(lines[end])
+            opened = opened or "{" in LINE_COMMENT.sub("", lines[end])
+            if opened and depth <= 0:
+                found.append((match.group(1), start + 1, end - start + 1))
+                break
+            if not opened and lines[end].rstrip().endswith(";"):
+                break
+    return found
+
+
+def sources() -> list[Path]:
+    return sorted(path for crate in CRATES for path in crate.rglob("*.rs") if "target" not in path.parts)
+
+
+class CodeShape(unittest.TestCase):
+    def test_no_run_colors_file_is_longer_than_450_lines(self) -> None:
+        files = sources()
+        self.assertGreater(len(files), 20, files)
+        long = {
+            str(path.relative_to(ROOT)): n
+            for path in files
+            if (n := len(path.read_text().splitlines())) > MAX_FILE_LINES
+        }
+        self.assertEqual(long, {})
+
+    def test_no_run_colors_function_is_longer_than_80_lines(self) -> None:
+        long = [
+            f"{path.relative_to(ROOT)}:{line} {name} ({n} lines)"
+            for path in sources()
+            for name, line, n in functions(path.read_text())
+            if n > MAX_FUNCTION_LINES
+        ]
+        self.assertEqual(long, [])
+
+    def test_function_lengths_are_counted_from_fn_to_its_closing_brace(self) -> None:
+        text = (
+            "pub(crate) fn short() -> u8 {\n    1\n}\n"
+            "fn braces_in_text() {\n    let s = \"}}}\"; // }\n    let c = '}';\n}\n"
+            "trait T {\n    fn declared(&self);\n}\n"
+        )
+        self.assertEqual(functions(text), [("short", 1, 3), ("braces_in_text", 4, 4)])
+
+
+if __name__ == "__main__":
+    unittest.main()
