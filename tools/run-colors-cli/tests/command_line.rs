@@ -135,7 +135,11 @@ fn generated_samples_are_reproducible_and_rank_cleanly() {
     // The generator mixes in every kind of exclusion; each must show up.
     let excluded = std::fs::read_to_string(out.join("excluded.csv")).expect("excluded");
     for reason in [
-        "invalid:",
+        "invalid:ID",
+        "invalid:CUSIP",
+        "invalid:RANK",
+        "invalid:COLOR_DATE",
+        "invalid:PRICE",
         "blocked-sources",
         "no-rank",
         "bad-price",
@@ -147,4 +151,70 @@ fn generated_samples_are_reproducible_and_rank_cleanly() {
             "no {reason} in a 5000-row sample"
         );
     }
+}
+
+/// The cell forms the spec accepts beyond the plain ones, so a peer checked against this input
+/// (`make bench` does) implements them: fractions of a second, offsets, dates alone, spaced and
+/// signed ranks, exponents and huge prices; and the near misses it refuses.
+#[test]
+fn generated_samples_hold_every_cell_form_the_spec_accepts_or_refuses() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("sample.csv");
+    let status = Command::new(env!("CARGO_BIN_EXE_run-colors-cli"))
+        .args(["generate", "--rows", "5000", "--seed", "3", "--out"])
+        .arg(&path)
+        .status()
+        .expect("run the binary");
+    assert!(status.success());
+    let sample = std::fs::read_to_string(&path).expect("sample");
+    let cells: Vec<Vec<&str>> = sample
+        .lines()
+        .map(|line| line.split(',').collect())
+        .collect();
+    let column = |index: usize| cells.iter().filter_map(move |row| row.get(index).copied());
+    let dates: Vec<&str> = column(4).collect();
+    for (what, found) in [
+        (
+            "a fraction of a second",
+            dates.iter().any(|d| d.contains('.')),
+        ),
+        (
+            "a nanosecond fraction",
+            dates
+                .iter()
+                .any(|d| d.split('.').nth(1).is_some_and(|f| f.len() == 10)),
+        ),
+        (
+            "an offset",
+            dates
+                .iter()
+                .any(|d| d.ends_with("+01:00") || d.ends_with("-05:30")),
+        ),
+        ("a date alone", dates.iter().any(|d| d.len() == 10)),
+        (
+            "spaces around a date",
+            dates.iter().any(|d| d.starts_with(' ')),
+        ),
+    ] {
+        assert!(found, "no COLOR_DATE with {what} in a 5000-row sample");
+    }
+    let ranks: Vec<&str> = column(3).collect();
+    let prices: Vec<&str> = column(5).collect();
+    for (cells, form) in [
+        (&ranks, "2.0"),
+        (&ranks, "+3"),
+        (&ranks, " 2 "),
+        (&prices, "1.5E2"),
+        (&prices, "1e300"),
+        (&prices, ".5"),
+    ] {
+        assert!(cells.contains(&form), "no {form:?} in a 5000-row sample");
+    }
+    let refused = ["nan", "inf", "-inf", "1e300", "2.5", "99999999999999999999"];
+    assert!(ranks.iter().filter(|r| refused.contains(r)).count() >= 3);
+    assert!(
+        prices
+            .iter()
+            .any(|p| ["inf", "nan", "-inf", "1e400"].contains(p))
+    );
 }
