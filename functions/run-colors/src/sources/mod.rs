@@ -46,7 +46,8 @@ impl SourceError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Record {
     text: String,
-    bounds: Vec<(usize, usize)>,
+    // Each cell's start and end in `text` (a record's text is far below 4 GiB).
+    bounds: Vec<(u32, u32)>,
     // Whether `text` is a whole line, its commas the separators between the cells.
     split: bool,
 }
@@ -68,7 +69,7 @@ impl Record {
     pub fn push_field(&mut self, cell: &str) {
         let start = self.text.len();
         self.text.push_str(cell);
-        self.bounds.push((start, self.text.len()));
+        self.bounds.push((offset(start), offset(self.text.len())));
     }
 
     /// Replaces the cells with `cells`, NULL as an empty cell (what the run reads as missing).
@@ -87,11 +88,11 @@ impl Record {
         let mut start = 0;
         for (at, &byte) in line.as_bytes().iter().enumerate() {
             if byte == separator {
-                self.bounds.push((start, at));
+                self.bounds.push((offset(start), offset(at)));
                 start = at + 1;
             }
         }
-        self.bounds.push((start, line.len()));
+        self.bounds.push((offset(start), offset(line.len())));
         self.split = true;
     }
 
@@ -123,13 +124,19 @@ impl Record {
     /// Cell `index`, if there is one.
     pub fn get(&self, index: usize) -> Option<&str> {
         let &(start, end) = self.bounds.get(index)?;
-        self.text.get(start..end)
+        self.text.get(start as usize..end as usize)
     }
 
     /// The cells in order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         (0..self.len()).map(|index| self.get(index).unwrap_or_default())
     }
+}
+
+/// `at` as a cell bound. A record's text longer than 4 GiB cannot be read (the CSV reader
+/// would first have to hold it whole): its cells past that point read as missing.
+fn offset(at: usize) -> u32 {
+    u32::try_from(at).unwrap_or(u32::MAX)
 }
 
 /// Where color rows come from: the CSV file for local runs or the Oracle table. Cells are
