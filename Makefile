@@ -139,7 +139,7 @@ $(BENCH_STAMP): tools/requirements.txt tools/requirements-bench.txt
 
 bench-tools: $(NPM_STAMP) check-postgres $(BENCH_STAMP) ## Install what `make bench` runs besides cargo (pinned)
 
-bench: ## Measure and regenerate BENCHMARKS.md (about 20 minutes from a fresh clone on 2 cores)
+bench: ## Measure and regenerate BENCHMARKS.md (20 to 30 minutes from a fresh clone on 2 cores)
 	bash tools/bench.sh
 
 sam-build: setup ## sam build: the functions (rust-cargolambda) and the layer (needs IC_ZIP and LIBAIO)
