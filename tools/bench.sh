@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Regenerates BENCHMARKS.md from fresh measurements, all taken in this one run.
 # Called by `make bench`; installs the tools it needs (`make bench-tools`) while it builds.
-# 20 to 30 minutes on 2 cores from a fresh clone (measured: 1,212 s and, on a slower hour, 1,703 s; 303 s and 456 s of those the baseline engine's build,
-# which compiles the dependency tree the others then reuse), mostly the release build's
-# link-time optimisation; BENCH_ARM64=1 adds the arm64 build.
+# 20 to 30 minutes on 2 cores from a fresh clone (measured: 1,212 s and, on a slower hour,
+# 1,703 s; 303 s and 456 s of those the baseline engine's build, which compiles the dependency
+# tree the others then reuse), mostly the release build's link-time optimisation;
+# BENCH_ARM64=1 adds the arm64 build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=BENCHMARKS.md
