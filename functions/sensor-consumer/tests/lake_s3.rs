@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use orabridge_shared::object_store::{MemoryObjectStore, ObjectStore, S3ObjectStore};
 use orabridge_shared::queue::{MemoryQueue, MessageQueue, SqsQueue};
 use orabridge_shared::sensor::ValidationRules;
-use orabridge_shared::testkit::MotoServer;
+use orabridge_shared::testkit::{MotoServer, read_objects};
 use sensor_consumer::consumer::{Consumer, Settings};
 use sensor_consumer::thresholds::Thresholds;
 use serde_json::{Value, json};
@@ -113,28 +113,11 @@ impl Fixture {
     }
 
     async fn objects(&self) -> BTreeMap<String, String> {
-        let listed = self
-            .s3
-            .list_objects_v2()
-            .bucket(BUCKET)
-            .send()
-            .await
-            .expect("list");
-        let mut out = BTreeMap::new();
-        for object in listed.contents() {
-            let key = object.key().unwrap_or_default().to_owned();
-            let got = self
-                .s3
-                .get_object()
-                .bucket(BUCKET)
-                .key(&key)
-                .send()
-                .await
-                .expect("get");
-            let bytes = got.body.collect().await.expect("body").into_bytes();
-            out.insert(key, String::from_utf8_lossy(&bytes).into_owned());
-        }
-        out
+        let objects = read_objects(&self.s3, BUCKET, "").await.expect("objects");
+        objects
+            .into_iter()
+            .map(|(key, body)| (key, String::from_utf8_lossy(&body).into_owned()))
+            .collect()
     }
 }
 

@@ -8,6 +8,7 @@
 //!
 //! Only compiled with the `testkit` feature; no Lambda binary depends on it.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -331,30 +332,43 @@ pub async fn create_queue(
     Ok(created.queue_url().unwrap_or_default().to_owned())
 }
 
-/// Downloads every object under `prefix` of `bucket` into `dir`, each at its key's path, and
-/// returns the keys. One listing page (up to 1,000 objects), which is what a test's lake holds.
-pub async fn download_objects(
+/// Every object under `prefix` of `bucket`, by key, read whole. One listing page (up to 1,000
+/// objects), which is what a test's bucket holds.
+pub async fn read_objects(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     prefix: &str,
-    dir: &Path,
-) -> Result<Vec<String>, crate::errors::BoxError> {
+) -> Result<BTreeMap<String, Vec<u8>>, crate::errors::BoxError> {
     let listed = s3
         .list_objects_v2()
         .bucket(bucket)
         .prefix(prefix)
         .send()
         .await?;
-    let mut keys = Vec::new();
+    let mut objects = BTreeMap::new();
     for object in listed.contents() {
         let key = object.key().ok_or("an object without a key")?.to_owned();
         let body = s3.get_object().bucket(bucket).key(&key).send().await?;
-        let path = dir.join(&key);
-        std::fs::create_dir_all(path.parent().ok_or("a key without a folder")?)?;
-        std::fs::write(&path, body.body.collect().await?.into_bytes())?;
-        keys.push(key);
+        objects.insert(key, body.body.collect().await?.into_bytes().to_vec());
     }
-    Ok(keys)
+    Ok(objects)
+}
+
+/// Downloads every object under `prefix` of `bucket` into `dir`, each at its key's path, and
+/// returns the keys ([`read_objects`], then written out).
+pub async fn download_objects(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    dir: &Path,
+) -> Result<Vec<String>, crate::errors::BoxError> {
+    let objects = read_objects(s3, bucket, prefix).await?;
+    for (key, body) in &objects {
+        let path = dir.join(key);
+        std::fs::create_dir_all(path.parent().ok_or("a key without a folder")?)?;
+        std::fs::write(&path, body)?;
+    }
+    Ok(objects.into_keys().collect())
 }
 
 /// Creates an idempotency table as the template declares it: partition key `id` (S), on-demand,

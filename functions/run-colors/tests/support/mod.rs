@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use lambda_runtime::Diagnostic;
 use orabridge_shared::object_store::{ObjectStore, ObjectStoreError, S3ObjectStore};
 use orabridge_shared::params::{DEFAULT_TTL, ParameterStore, SsmParameterSource};
-use orabridge_shared::testkit::MotoServer;
+use orabridge_shared::testkit::{MotoServer, read_objects};
 use run_colors::config::{ColorsSource, Config, RulesLocation};
 use run_colors::function::{InvocationError, RunColors};
 use serde_json::json;
@@ -129,33 +129,7 @@ impl Fixture {
     }
 
     pub async fn objects(&self) -> BTreeMap<String, Vec<u8>> {
-        let listed = self
-            .s3
-            .list_objects_v2()
-            .bucket(BUCKET)
-            .send()
-            .await
-            .expect("list");
-        let mut objects = BTreeMap::new();
-        for object in listed.contents() {
-            let key = object.key().expect("key").to_owned();
-            let body = self
-                .s3
-                .get_object()
-                .bucket(BUCKET)
-                .key(&key)
-                .send()
-                .await
-                .expect("get")
-                .body
-                .collect()
-                .await
-                .expect("body")
-                .into_bytes()
-                .to_vec();
-            objects.insert(key, body);
-        }
-        objects
+        read_objects(&self.s3, BUCKET, "").await.expect("objects")
     }
 
     pub async fn latest(&self) -> serde_json::Value {
