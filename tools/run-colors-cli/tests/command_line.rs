@@ -100,18 +100,23 @@ fn a_usage_mistake_exits_2_with_the_usage() {
     );
 }
 
+/// Writes the 5,000-row sample of seed 3 to `path` with `run-colors-cli generate`.
+fn generate(path: &std::path::Path) {
+    let status = Command::new(env!("CARGO_BIN_EXE_run-colors-cli"))
+        .args(["generate", "--rows", "5000", "--seed", "3", "--out"])
+        .arg(path)
+        .status()
+        .expect("run the binary");
+    assert!(status.success(), "generate failed: {status}");
+}
+
 #[test]
 fn generated_samples_are_reproducible_and_rank_cleanly() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut files = Vec::new();
     for name in ["a.csv", "b.csv"] {
         let path = dir.path().join(name);
-        let status = Command::new(env!("CARGO_BIN_EXE_run-colors-cli"))
-            .args(["generate", "--rows", "5000", "--seed", "3", "--out"])
-            .arg(&path)
-            .status()
-            .expect("run the binary");
-        assert!(status.success());
+        generate(&path);
         files.push(std::fs::read(&path).expect("sample"));
     }
     assert_eq!(files[0], files[1]);
@@ -160,12 +165,7 @@ fn generated_samples_are_reproducible_and_rank_cleanly() {
 fn generated_samples_hold_every_cell_form_the_spec_accepts_or_refuses() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("sample.csv");
-    let status = Command::new(env!("CARGO_BIN_EXE_run-colors-cli"))
-        .args(["generate", "--rows", "5000", "--seed", "3", "--out"])
-        .arg(&path)
-        .status()
-        .expect("run the binary");
-    assert!(status.success());
+    generate(&path);
     let sample = std::fs::read_to_string(&path).expect("sample");
     let cells: Vec<Vec<&str>> = sample
         .lines()

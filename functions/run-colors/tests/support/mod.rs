@@ -35,6 +35,18 @@ pub struct Failing {
     pub suffix: Option<&'static str>,
 }
 
+impl Failing {
+    /// The injected failure, when `key` is the armed one.
+    fn refuse(&self, key: &str) -> Result<(), ObjectStoreError> {
+        match self.suffix {
+            Some(suffix) if key.ends_with(suffix) => {
+                Err(ObjectStoreError::new(key, "injected failure"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 impl ObjectStore for Failing {
     async fn put(
         &self,
@@ -42,9 +54,7 @@ impl ObjectStore for Failing {
         body: Vec<u8>,
         content_type: &str,
     ) -> Result<(), ObjectStoreError> {
-        if self.suffix.is_some_and(|s| key.ends_with(s)) {
-            return Err(ObjectStoreError::new(key, "injected failure"));
-        }
+        self.refuse(key)?;
         self.inner.put(key, body, content_type).await
     }
 
@@ -54,9 +64,7 @@ impl ObjectStore for Failing {
         path: &Path,
         content_type: &str,
     ) -> Result<(), ObjectStoreError> {
-        if self.suffix.is_some_and(|s| key.ends_with(s)) {
-            return Err(ObjectStoreError::new(key, "injected failure"));
-        }
+        self.refuse(key)?;
         self.inner.put_file(key, path, content_type).await
     }
 }
