@@ -25,9 +25,7 @@ pub(super) fn write(ranked: &Ranked, rules: &Rules, out: &mut OutputFile) -> io:
         text.push(b',');
         push_csv_field(&mut text, &reasons);
         text.push(b'\n');
-        if text.len() > CHUNK {
-            out.put(&mut text)?;
-        }
+        out.put_when_full(&mut text)?;
     }
     out.put(&mut text)
 }

@@ -71,6 +71,14 @@ impl OutputFile {
             .map_err(|_| io::Error::other(format!("the writer of {} stopped", self.name)))
     }
 
+    /// Hands `text` over once it is at least a chunk long; shorter, it stays to grow.
+    pub(super) fn put_when_full(&mut self, text: &mut Vec<u8>) -> io::Result<()> {
+        if text.len() > CHUNK {
+            self.put(text)?;
+        }
+        Ok(())
+    }
+
     /// Waits for every chunk to be written; the file's manifest entry, or why it failed.
     pub(super) fn finish(self) -> Result<FileEntry, WriteError> {
         let Self {

@@ -147,13 +147,8 @@ impl Text {
         csv_out: &mut OutputFile,
         json_out: &mut OutputFile,
     ) -> io::Result<()> {
-        if self.csv.len() > CHUNK {
-            csv_out.put(&mut self.csv)?;
-        }
-        if self.json.len() > CHUNK {
-            json_out.put(&mut self.json)?;
-        }
-        Ok(())
+        csv_out.put_when_full(&mut self.csv)?;
+        json_out.put_when_full(&mut self.json)
     }
 }
 
