@@ -4,8 +4,10 @@
 //! A [`Statement`] carries how many values it takes: an adapter can only pass exactly that many
 //! (`statement.binds([...])` takes an array of that length), and a test checks, for every
 //! statement an adapter defines, that the number is what Oracle counts in the text
-//! ([`bind_positions`]) and that the text uses nothing newer than Oracle 11.2
-//! ([`newer_than_11g`]), the release of the oldest database this suite meets.
+//! ([`bind_positions`]), that the text uses no syntax newer than Oracle 11.2
+//! ([`newer_than_11g`]), the release of the oldest database this suite meets, and that every
+//! dictionary view, column, supplied procedure and parameter it names is one 11.2 documents
+//! ([`dictionary`], against the catalogue kept as data with the page of each entry).
 //!
 //! Oracle counts bind positions differently in SQL and in PL/SQL: in a SQL statement every
 //! placeholder occurrence is its own position, so `WHERE a = :1 OR b = :1` takes two values,
@@ -17,6 +19,8 @@
 use std::borrow::Cow;
 
 use oracle::sql_type::ToSql;
+
+pub mod dictionary;
 
 /// A statement and the number of values it is executed with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +54,8 @@ impl<const BINDS: usize> Statement<BINDS> {
     }
 
     /// What is wrong with the statement by Oracle's rules: a bind count other than the one it
-    /// is executed with, or syntax newer than 11.2. Empty when nothing is.
+    /// is executed with, syntax newer than 11.2, or a view, column, procedure, parameter or
+    /// value Oracle 11.2's catalogue does not have ([`dictionary`]). Empty when nothing is.
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
         let counted = bind_positions(&self.text);
@@ -62,6 +67,7 @@ impl<const BINDS: usize> Statement<BINDS> {
         for feature in newer_than_11g(&self.text) {
             problems.push(format!("uses {feature}, which Oracle 11.2 does not have"));
         }
+        problems.extend(dictionary::problems(&self.text));
         problems
     }
 }
