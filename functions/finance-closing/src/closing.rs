@@ -50,10 +50,24 @@ impl ClosingDate {
     }
 
     /// The scheduler job for this date and attempt: `FC_20261120_A1`. Deterministic, so a
-    /// retried submit finds the job it already created instead of closing twice; a forced
-    /// re-run takes the next attempt number.
+    /// retried submit finds the job it already created instead of closing twice; a re-run
+    /// takes the number after every earlier attempt's.
     pub fn job_name(self, attempt: u32) -> String {
-        format!("FC_{}_A{attempt}", self.0.format("%Y%m%d"))
+        format!("{}{attempt}", self.job_prefix())
+    }
+
+    /// What every job name of this date starts with: `FC_20261120_A`.
+    pub fn job_prefix(self) -> String {
+        format!("FC_{}_A", self.0.format("%Y%m%d"))
+    }
+
+    /// The attempt number of `job` if it is one of this date's jobs (`FC_20261120_A2` → 2).
+    pub fn attempt_of(self, job: &str) -> Option<u32> {
+        let number = job.strip_prefix(&self.job_prefix())?;
+        if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        number.parse().ok()
     }
 }
 
@@ -80,7 +94,7 @@ impl From<ClosingDate> for String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum JobState {
-    /// Submitted, not started yet.
+    /// Enabled, waiting for a job slave to start it.
     Scheduled,
     /// Running.
     Running,
@@ -93,16 +107,30 @@ pub enum JobState {
     },
     /// Stopped on request.
     Stopped,
+    /// Disabled before it ran: it will not start unless someone enables it again.
+    Disabled,
 }
 
 impl JobState {
-    /// Whether the job will not change any more.
-    pub fn is_final(&self) -> bool {
-        matches!(
-            self,
-            JobState::Succeeded | JobState::Failed { .. } | JobState::Stopped
-        )
+    /// Whether the job may still run the closing procedure: enabled and waiting, or running.
+    pub fn can_run(&self) -> bool {
+        matches!(self, JobState::Scheduled | JobState::Running)
     }
+
+    /// Whether the job will not change any more by itself: it ended, or it is disabled.
+    pub fn is_final(&self) -> bool {
+        !self.can_run()
+    }
+}
+
+/// One job of a closing date and its state when last seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobSeen {
+    /// The scheduler job (`FC_20261120_A1`).
+    pub job: String,
+    /// Its state.
+    #[serde(flatten)]
+    pub state: JobState,
 }
 
 /// The workflow's phase, as `status()` reports it.
@@ -111,6 +139,8 @@ impl JobState {
 pub enum Phase {
     /// Looking up an earlier run of the date.
     Checking,
+    /// Waiting for, or disabling, an earlier attempt's job that could still run.
+    Settling,
     /// The job is submitted.
     Submitted,
     /// The job runs; the workflow sleeps between polls.
@@ -155,6 +185,9 @@ pub struct ClosingReport {
     pub duration_seconds: u64,
     /// The error text, for a failed closing.
     pub error: Option<String>,
+    /// Every scheduler job of the date as the closing last saw it, earlier attempts included.
+    #[serde(default)]
+    pub jobs: Vec<JobSeen>,
 }
 
 #[cfg(test)]
@@ -213,6 +246,10 @@ mod tests {
         assert_eq!(day.job_name(1), "FC_20261120_A1");
         assert_eq!(day.job_name(1), day.job_name(1));
         assert_ne!(day.job_name(1), day.job_name(2));
+        assert_eq!(day.attempt_of("FC_20261120_A12"), Some(12));
+        for other in ["FC_20261121_A1", "FC_20261120_A", "FC_20261120_A1X", "X"] {
+            assert_eq!(day.attempt_of(other), None, "{other}");
+        }
         assert!(
             day.job_name(12)
                 .chars()
@@ -221,11 +258,12 @@ mod tests {
     }
 
     #[test]
-    fn only_ended_jobs_are_final() {
+    fn only_enabled_and_running_jobs_can_still_run() {
         assert!(!JobState::Scheduled.is_final());
         assert!(!JobState::Running.is_final());
         assert!(JobState::Succeeded.is_final());
         assert!(JobState::Stopped.is_final());
+        assert!(JobState::Disabled.is_final());
         assert!(
             JobState::Failed {
                 error: "ORA-20001".into()

@@ -63,6 +63,10 @@ pub trait DurableSteps: Send + Sync {
     /// Sleeps `duration` durably, or less when the workflow is asked to cancel.
     fn sleep_or_cancel(&self, duration: Duration) -> StepFuture<'_, Wake>;
 
+    /// Sleeps `duration` durably whatever is asked meanwhile (a cancel already being carried
+    /// out must not cut the waits that follow it short).
+    fn sleep(&self, duration: Duration) -> StepFuture<'_, ()>;
+
     /// Sets the state `key` that the status handler reads.
     fn set_state<T: Serialize + Send + 'static>(&self, key: &'static str, value: T);
 }
@@ -93,6 +97,9 @@ struct Journal {
     cursor: usize,
     stop: Option<(usize, StopPoint)>,
     cancel_requested: bool,
+    // A cancel that arrives during the sleep of this number (1-based) of the first invocation.
+    cancel_at_sleep: Option<usize>,
+    sleeps: usize,
     state: BTreeMap<&'static str, serde_json::Value>,
     actions_run: Vec<String>,
 }
@@ -130,6 +137,12 @@ impl MemoryJournal {
     /// Asks the workflow to cancel: its current or next sleep wakes as [`Wake::Cancelled`].
     pub fn cancel(&self) {
         self.journal().cancel_requested = true;
+    }
+
+    /// Asks the workflow to cancel while it sleeps its `sleep`th cancellable sleep (1-based):
+    /// that sleep and the later ones wake as [`Wake::Cancelled`].
+    pub fn cancel_at_sleep(&self, sleep: usize) {
+        self.journal().cancel_at_sleep = Some(sleep);
     }
 
     /// How many entries are journaled.
@@ -204,7 +217,11 @@ impl DurableSteps for MemoryJournal {
     }
 
     fn sleep_or_cancel(&self, duration: Duration) -> StepFuture<'_, Wake> {
-        Box::pin(self.sleep(duration))
+        Box::pin(self.journaled_sleep(duration, true))
+    }
+
+    fn sleep(&self, duration: Duration) -> StepFuture<'_, ()> {
+        Box::pin(async move { self.journaled_sleep(duration, false).await.map(|_| ()) })
     }
 
     fn set_state<T: Serialize + Send + 'static>(&self, key: &'static str, value: T) {
@@ -257,7 +274,11 @@ impl MemoryJournal {
         serde_json::from_value(value).map_err(|e| StepFailed(e.to_string()))
     }
 
-    async fn sleep(&self, duration: Duration) -> Result<Wake, StepFailed> {
+    async fn journaled_sleep(
+        &self,
+        duration: Duration,
+        cancellable: bool,
+    ) -> Result<Wake, StepFailed> {
         Ok(match self.replayed() {
             Some(Entry::Sleep(wake)) => wake,
             Some(other) => panic!("non-deterministic replay: a sleep found {other:?}"),
@@ -265,7 +286,20 @@ impl MemoryJournal {
                 if self.stops_here(StopPoint::Before) || self.stops_here(StopPoint::AfterEffect) {
                     self.crash().await;
                 }
-                let wake = if self.journal().cancel_requested {
+                let cancelled = {
+                    let mut journal = self.journal();
+                    if cancellable {
+                        journal.sleeps += 1;
+                        if journal
+                            .cancel_at_sleep
+                            .is_some_and(|at| journal.sleeps >= at)
+                        {
+                            journal.cancel_requested = true;
+                        }
+                    }
+                    cancellable && journal.cancel_requested
+                };
+                let wake = if cancelled {
                     Wake::Cancelled
                 } else {
                     self.clock.advance(duration);
@@ -349,5 +383,11 @@ mod tests {
             Ok(Wake::Cancelled)
         );
         assert_eq!(clock.wall().timestamp(), 60);
+        assert_eq!(journal.sleep(Duration::from_secs(30)).await, Ok(()));
+        assert_eq!(
+            clock.wall().timestamp(),
+            90,
+            "a plain sleep sleeps after a cancel too"
+        );
     }
 }

@@ -345,6 +345,7 @@ struct MemoryState {
     runs: BTreeMap<ClosingDate, StoredRun>,
     results: BTreeMap<(String, ClosingDate), Vec<Vec<Option<String>>>>,
     records: usize,
+    failing_records: usize,
 }
 
 impl MemoryClosingStore {
@@ -370,6 +371,11 @@ impl MemoryClosingStore {
     pub fn records(&self) -> usize {
         self.state().records
     }
+
+    /// Makes the next `times` records fail as a lost connection pool does.
+    pub fn fail_next_records(&self, times: usize) {
+        self.state().failing_records = times;
+    }
 }
 
 impl ClosingStore for MemoryClosingStore {
@@ -379,6 +385,10 @@ impl ClosingStore for MemoryClosingStore {
 
     async fn record(&self, report: &ClosingReport) -> Result<(), StoreError> {
         let mut state = self.state();
+        if state.failing_records > 0 {
+            state.failing_records -= 1;
+            return Err(StoreError::Pool(deadpool_postgres::PoolError::Closed));
+        }
         state.records += 1;
         state.runs.insert(
             report.date,

@@ -11,11 +11,11 @@ use restate_sdk::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::closing::{ClosingReport, Phase};
+use crate::closing::{ClosingReport, JobSeen, Phase};
 use crate::durable::{DurableSteps, StepError, StepFailed, StepFuture, Wake};
 use crate::erp::Erp;
 use crate::flow::{ClosingStatus, FinanceClosing, RetryPolicy, RunRequest};
-use crate::flow::{JOB, LAST_POLL, PHASE, ROWS_COPIED};
+use crate::flow::{JOB, JOBS, LAST_POLL, PHASE, ROWS_COPIED};
 use crate::store::ClosingStore;
 
 const CANCEL: &str = "cancel";
@@ -83,6 +83,15 @@ impl DurableSteps for RestateSteps<'_, '_> {
         })
     }
 
+    fn sleep(&self, duration: Duration) -> StepFuture<'_, ()> {
+        let ctx = self.ctx;
+        Box::pin(async move {
+            ctx.sleep(duration)
+                .await
+                .map_err(|err| StepFailed(err.message().to_owned()))
+        })
+    }
+
     fn set_state<T: Serialize + Send + 'static>(&self, key: &'static str, value: T) {
         self.ctx.set(key, Json(value));
     }
@@ -122,6 +131,10 @@ impl<E: Erp + 'static, S: ClosingStore + 'static> FinanceClosing<E, S> {
                 .get::<Json<u64>>(ROWS_COPIED)
                 .await?
                 .map_or(0, Json::into_inner),
+            jobs: ctx
+                .get::<Json<Vec<JobSeen>>>(JOBS)
+                .await?
+                .map_or_else(Vec::new, Json::into_inner),
         }))
     }
 

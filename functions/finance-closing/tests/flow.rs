@@ -161,8 +161,8 @@ async fn a_cancel_stops_the_job_and_records_the_closing_as_cancelled() {
     assert_eq!(closing.erp.calls(Operation::Stop), 1);
     assert_eq!(
         closing.erp.calls(Operation::Poll),
-        0,
-        "cancelled in the first sleep"
+        1,
+        "cancelled in the first sleep, then one poll to learn how the job ended"
     );
     assert!(report.tables.is_empty());
     assert_eq!(closing.recorded().await.phase, Phase::Cancelled);
@@ -183,8 +183,9 @@ async fn a_job_running_past_max_duration_is_stopped_and_the_closing_fails() {
     let recorded = closing.recorded().await;
     assert_eq!(recorded.phase, Phase::Failed);
     assert_eq!(recorded.error.as_deref(), Some(err.0.as_str()));
-    // The first poll past eight hours stops it: 8 h of one-minute polls, plus one.
-    assert_eq!(closing.erp.calls(Operation::Poll), 8 * 60 + 1);
+    // The first poll past eight hours stops it (8 h of one-minute polls, plus one); one more
+    // poll reads how the stop ended it.
+    assert_eq!(closing.erp.calls(Operation::Poll), 8 * 60 + 2);
     assert_eq!(closing.store.rows(TABLES[0], date()), 0, "nothing copied");
 }
 
@@ -309,8 +310,8 @@ async fn a_crash_at_any_journal_entry_resumes_to_the_same_outcome() {
     let reference = Closing::new(Duration::from_secs(180), Duration::from_secs(3600));
     let expected = reference.run().await.expect("uninterrupted");
     let entries = reference.journal.len();
-    // check, started, submit, 3 × (sleep, poll), 2 copies, finished, record.
-    assert_eq!(entries, 13, "{:?}", reference.journal.actions_run());
+    // check, started, jobs, submit, 3 × (sleep, poll), 2 copies, finished, record.
+    assert_eq!(entries, 14, "{:?}", reference.journal.actions_run());
     for entry in 0..entries {
         for point in [StopPoint::Before, StopPoint::AfterEffect] {
             interrupted_at(entry, point, &expected).await;

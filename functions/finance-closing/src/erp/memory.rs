@@ -1,17 +1,19 @@
-//! An in-memory ERP on a [`ManualClock`]: a submitted job runs for its duration of virtual
-//! time, so the workflow's unit tests take a six-hour closing, a cancel or a job that outruns
-//! `MAX_DURATION` in microseconds. Faults are armed per operation.
+//! An in-memory ERP on a [`ManualClock`]: Oracle's scheduler as [`Scheduler`] models it, its
+//! jobs running for their duration of virtual time, so the workflow's unit tests take a
+//! six-hour closing, a cancel, a job that waits for a slave or outruns `MAX_DURATION` in
+//! microseconds. Faults are armed per operation; the scheduler watches how many jobs of a date
+//! could run at once.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use orabridge_shared::clock::{Clock, ManualClock};
 
+use super::scheduler::{Job, Scheduler, SchedulerError, Slaves};
 use super::simulated::send_simulated_rows;
 use super::{Erp, ErpError, JobStatus, ResultSender, Submission};
-use crate::closing::{ClosingDate, JobState};
+use crate::closing::{ClosingDate, JobSeen};
 
 /// An ERP call, to arm a fault on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -20,6 +22,10 @@ pub enum Operation {
     Submit,
     /// [`Erp::poll`].
     Poll,
+    /// [`Erp::jobs_of`].
+    ListJobs,
+    /// [`Erp::disable`].
+    Disable,
     /// [`Erp::stop`].
     Stop,
     /// [`Erp::fetch_results`].
@@ -28,28 +34,23 @@ pub enum Operation {
 
 #[derive(Debug, Clone)]
 struct Fault {
+    // Calls let through before the fault applies.
+    skip: usize,
     remaining: u32,
     permanent: bool,
     message: String,
 }
 
-#[derive(Debug)]
-struct Job {
-    started: DateTime<Utc>,
-    fail_with: Option<String>,
-    stopped: Option<DateTime<Utc>>,
-}
-
 #[derive(Debug, Default)]
 struct State {
-    jobs: BTreeMap<String, Job>,
+    scheduler: Scheduler,
     failing_dates: BTreeMap<ClosingDate, String>,
     faults: BTreeMap<Operation, Fault>,
     calls: BTreeMap<Operation, usize>,
 }
 
-/// The in-memory ERP. Clones share their jobs, so a test keeps a handle to arm faults and
-/// count calls.
+/// The in-memory ERP. Clones share their jobs, so a test keeps a handle to arm faults, count
+/// calls and look at the scheduler.
 #[derive(Debug, Clone)]
 pub struct MemoryErp {
     clock: ManualClock,
@@ -61,8 +62,13 @@ pub struct MemoryErp {
 /// Rows per result table per date, as the PostgreSQL-backed simulator produces them.
 const MEMORY_ROWS: u64 = 40;
 
+/// A scheduler error as the Oracle adapter reports one it does not expect: permanent.
+fn refused(err: SchedulerError) -> ErpError {
+    ErpError::Permanent(err.to_string())
+}
+
 impl MemoryErp {
-    /// An ERP whose jobs take `job_duration` on `clock`.
+    /// An ERP whose jobs start as soon as they are enabled and take `job_duration` on `clock`.
     pub fn new(clock: ManualClock, job_duration: Duration) -> Self {
         Self {
             clock,
@@ -90,14 +96,38 @@ impl MemoryErp {
     /// Makes the next `times` calls of `operation` fail: transiently (a lost connection), or
     /// with `permanent`, as a refusal.
     pub fn fail_next(&self, operation: Operation, times: u32, permanent: bool, message: &str) {
+        self.fail_after(operation, 0, times, permanent, message);
+    }
+
+    /// Lets `skip` calls of `operation` through, then fails the `times` after them.
+    pub fn fail_after(
+        &self,
+        operation: Operation,
+        skip: usize,
+        times: u32,
+        permanent: bool,
+        message: &str,
+    ) {
         self.state().faults.insert(
             operation,
             Fault {
+                skip,
                 remaining: times,
                 permanent,
                 message: message.to_owned(),
             },
         );
+    }
+
+    /// How job slaves take enabled jobs from now on ([`Slaves::Held`]: none is).
+    pub fn set_slaves(&self, slaves: Slaves) {
+        let now = self.clock.wall();
+        self.state().scheduler.set_slaves(slaves, now);
+    }
+
+    /// How long stopping a running job takes (see [`Scheduler::set_stop_time`]).
+    pub fn set_stop_time(&self, stop_takes: Duration) {
+        self.state().scheduler.set_stop_time(stop_takes);
     }
 
     /// How many times `operation` was called, failed calls included.
@@ -107,7 +137,31 @@ impl MemoryErp {
 
     /// How many jobs exist.
     pub fn jobs(&self) -> usize {
-        self.state().jobs.len()
+        self.state().scheduler.jobs().count()
+    }
+
+    /// The job named `name` as the scheduler holds it now.
+    pub fn job(&self, name: &str) -> Option<Job> {
+        let now = self.clock.wall();
+        let mut state = self.state();
+        state.scheduler.advance(now);
+        state.scheduler.job(name).cloned()
+    }
+
+    /// Every job of `date` as the scheduler holds it now.
+    pub fn jobs_of_date(&self, date: ClosingDate) -> Vec<Job> {
+        let now = self.clock.wall();
+        let mut state = self.state();
+        state.scheduler.advance(now);
+        state.scheduler.jobs_of(date).cloned().collect()
+    }
+
+    /// The most jobs of `date` that were enabled or running at one moment, so far.
+    pub fn peak_runnable(&self, date: ClosingDate) -> usize {
+        let now = self.clock.wall();
+        let mut state = self.state();
+        state.scheduler.advance(now);
+        state.scheduler.peak_runnable(date)
     }
 
     /// Counts the call and raises the fault armed on `operation`, if any.
@@ -117,6 +171,10 @@ impl MemoryErp {
         let Some(fault) = state.faults.get_mut(&operation).filter(|f| f.remaining > 0) else {
             return Ok(());
         };
+        if fault.skip > 0 {
+            fault.skip -= 1;
+            return Ok(());
+        }
         fault.remaining -= 1;
         Err(match fault.permanent {
             true => ErpError::Permanent(fault.message.clone()),
@@ -130,59 +188,42 @@ impl Erp for MemoryErp {
         self.enter(Operation::Submit)?;
         let now = self.clock.wall();
         let mut state = self.state();
-        if state.jobs.contains_key(job) {
-            return Ok(Submission::AlreadyExists);
-        }
         let fail_with = state.failing_dates.get(&date).cloned();
-        state.jobs.insert(
-            job.to_owned(),
-            Job {
-                started: now,
-                fail_with,
-                stopped: None,
-            },
-        );
-        Ok(Submission::Submitted)
+        let created = Job::created(job, date, self.job_duration, fail_with);
+        // Faults here are armed before the call (`enter`), so the block is never cut part-way.
+        state
+            .scheduler
+            .submit(created, now, None)
+            .map_err(|point| ErpError::Transient(format!("submit cut {point:?}").into()))
     }
 
     async fn poll(&self, job: &str) -> Result<JobStatus, ErpError> {
         self.enter(Operation::Poll)?;
         let now = self.clock.wall();
-        let state = self.state();
-        let job = state
-            .jobs
-            .get(job)
-            .ok_or_else(|| ErpError::Permanent(format!("no job named {job}")))?;
-        let ends = job.started + self.job_duration;
-        let (state, ended_at) = match (&job.stopped, &job.fail_with) {
-            (Some(at), _) => (JobState::Stopped, Some(*at)),
-            (None, _) if now < ends => (JobState::Running, None),
-            (None, Some(error)) => (
-                JobState::Failed {
-                    error: error.clone(),
-                },
-                Some(ends),
-            ),
-            (None, None) => (JobState::Succeeded, Some(ends)),
-        };
-        Ok(JobStatus {
-            state,
-            started_at: Some(job.started),
-            ended_at,
-        })
+        self.state()
+            .scheduler
+            .status(job, now)
+            .ok_or_else(|| ErpError::Permanent(format!("no scheduler job named {job}")))
+    }
+
+    async fn jobs_of(&self, date: ClosingDate) -> Result<Vec<JobSeen>, ErpError> {
+        self.enter(Operation::ListJobs)?;
+        let now = self.clock.wall();
+        Ok(self.state().scheduler.seen(date, now))
+    }
+
+    async fn disable(&self, job: &str) -> Result<(), ErpError> {
+        self.enter(Operation::Disable)?;
+        let now = self.clock.wall();
+        let mut state = self.state();
+        state.scheduler.disable_settling(job, now).map_err(refused)
     }
 
     async fn stop(&self, job: &str) -> Result<(), ErpError> {
         self.enter(Operation::Stop)?;
         let now = self.clock.wall();
-        let duration = self.job_duration;
-        if let Some(job) = self.state().jobs.get_mut(job)
-            && job.stopped.is_none()
-            && now < job.started + duration
-        {
-            job.stopped = Some(now);
-        }
-        Ok(())
+        let mut state = self.state();
+        state.scheduler.stop_settling(job, now).map_err(refused)
     }
 
     async fn fetch_results(

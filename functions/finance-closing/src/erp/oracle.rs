@@ -12,14 +12,18 @@ use orabridge_shared::oracle_sql::Statement;
 
 use std::sync::Arc;
 
-use super::{Erp, ErpError, JobStatus, ResultMessage, ResultSender, Submission};
-use crate::closing::{ClosingDate, JobState};
+use super::scheduler::codes;
+use super::{Erp, ErpError, JobStatus, ResultMessage, ResultSender, Submission, job_state};
+use crate::closing::{ClosingDate, JobSeen};
 
 /// Submission in one round trip that cannot be left half done. `CREATE_JOB` commits by itself
 /// ("DBMS_SCHEDULER", PL/SQL Packages and Types Reference 11.2: most of its procedures commit),
 /// so a call that failed after it left a DISABLED job behind: this block recognises that job of
 /// the same attempt and finishes it (argument, enable) instead of reusing a job that never
-/// starts. An ENABLED or finished job is left alone. `:outcome` says which it was.
+/// starts. An ENABLED or finished job is left alone. Before `ENABLE` it looks for another job
+/// of the date (`:siblings`, a `LIKE` pattern of the date's job names) that is enabled or
+/// running, and then enables nothing: two closings of one date never run side by side, even
+/// when two workflows of the date submit at once. `:outcome` says which it was.
 ///
 /// The date is converted with an explicit format, never the session's `NLS_DATE_FORMAT`: as a
 /// DATE through `SYS.ANYDATA.ConvertDate` for a procedure taking a DATE, or as text in
@@ -27,9 +31,11 @@ use crate::closing::{ClosingDate, JobState};
 ///
 /// Binds, in order of first appearance (a PL/SQL block: each name is one position however
 /// often it appears): [`SUBMIT_BINDS`].
-pub const SUBMIT_SQL: Statement<6> = Statement::new(
+pub const SUBMIT_SQL: Statement<7> = Statement::new(
     "DECLARE
   job_state user_scheduler_jobs.state%TYPE;
+  runnable PLS_INTEGER;
+  outcome VARCHAR2(16) := 'EXISTS';
 BEGIN
   BEGIN
     SELECT state INTO job_state FROM user_scheduler_jobs WHERE job_name = :job;
@@ -48,21 +54,28 @@ BEGIN
       DBMS_SCHEDULER.SET_JOB_ARGUMENT_VALUE(job_name => :job, argument_position => 1,
         argument_value => TO_CHAR(TO_DATE(:closing_date, 'YYYY-MM-DD'), :text_format));
     END IF;
-    DBMS_SCHEDULER.ENABLE(:job);
+    SELECT COUNT(*) INTO runnable FROM user_scheduler_jobs
+      WHERE job_name LIKE :siblings ESCAPE '\\' AND job_name <> :job
+        AND state IN ('SCHEDULED', 'RETRY SCHEDULED', 'RUNNING', 'CHAIN_STALLED', 'REMOTE');
+    IF runnable > 0 THEN
+      outcome := 'BLOCKED';
+    ELSE
+      DBMS_SCHEDULER.ENABLE(:job);
+      outcome := CASE WHEN job_state IS NULL THEN 'SUBMITTED' ELSE 'RECOVERED' END;
+    END IF;
   END IF;
-  :outcome := CASE WHEN job_state IS NULL THEN 'SUBMITTED'
-                   WHEN job_state = 'DISABLED' THEN 'RECOVERED'
-                   ELSE 'EXISTS' END;
+  :outcome := outcome;
 END;",
 );
 
 /// [`SUBMIT_SQL`]'s bind names in position order; the adapter passes its values in this order.
-pub const SUBMIT_BINDS: [&str; 6] = [
+pub const SUBMIT_BINDS: [&str; 7] = [
     "job",
     "procedure",
     "argument_type",
     "closing_date",
     "text_format",
+    "siblings",
     "outcome",
 ];
 
@@ -70,20 +83,38 @@ pub const SUBMIT_BINDS: [&str; 6] = [
 pub const JOB_STATE_SQL: Statement<1> =
     Statement::new("SELECT state FROM user_scheduler_jobs WHERE job_name = :1");
 
-/// The job's latest run; bind: job name. The newest row is the first of an ordered subquery
-/// (`ROWNUM` applies before `ORDER BY` in one query block); `FETCH FIRST` would be simpler but
-/// arrived in 12c, and the ERP database is 11.2.
+/// Every job of one date's attempts; bind: the `LIKE` pattern of their names
+/// ([`siblings_pattern`]).
+pub const DATE_JOBS_SQL: Statement<1> = Statement::new(
+    "SELECT job_name, state FROM user_scheduler_jobs WHERE job_name LIKE :1 ESCAPE '\\'
+  ORDER BY job_name",
+);
+
+/// The job's latest run: its status, Oracle's error number and the run's additional
+/// information, which carries the error stack (11.2 has no `ERRORS` column: 12.1 added it);
+/// bind: job name. The newest row is the first of an ordered subquery (`ROWNUM` applies before
+/// `ORDER BY` in one query block); `FETCH FIRST` would be simpler but arrived in 12c, and the
+/// ERP database is 11.2.
 pub const RUN_DETAILS_SQL: Statement<1> = Statement::new(
-    "SELECT * FROM (SELECT status, errors, additional_info,
+    "SELECT * FROM (SELECT status, error#, additional_info,
   TO_CHAR(actual_start_date AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
   TO_CHAR((actual_start_date + run_duration) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
   FROM user_scheduler_job_run_details WHERE job_name = :1
   ORDER BY log_id DESC) WHERE ROWNUM = 1",
 );
 
+/// Keeps the job from starting (a running one runs on to its end); bind: job name.
+pub const DISABLE_SQL: Statement<1> =
+    Statement::new("BEGIN DBMS_SCHEDULER.DISABLE(name => :1, force => TRUE); END;");
+
 /// Stops the job (not forced: the procedure gets to roll back); bind: job name.
 pub const STOP_SQL: Statement<1> =
     Statement::new("BEGIN DBMS_SCHEDULER.STOP_JOB(job_name => :1, force => FALSE); END;");
+
+/// The `LIKE` pattern of `date`'s job names, `_` escaped (it matches any character in `LIKE`).
+pub fn siblings_pattern(date: ClosingDate) -> String {
+    format!("{}%", date.job_prefix().replace('_', "\\_"))
+}
 
 /// How the closing procedure takes its date (`CLOSING_DATE_ARGUMENT`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,13 +154,6 @@ pub fn results_sql(owner: &Identifier, table: &Identifier) -> Statement<1> {
     ))
 }
 
-// ORA-27477: the job already exists (another submit created it between this one's check and
-// its CREATE_JOB: retried, the block then finds it); ORA-27366: the job is not running (a stop
-// that came late); ORA-27475: unknown job.
-const JOB_EXISTS: i32 = 27477;
-const JOB_NOT_RUNNING: i32 = 27366;
-const UNKNOWN_JOB: i32 = 27475;
-
 /// A `PACKAGE.PROCEDURE` or `SCHEMA.PACKAGE.PROCEDURE` name, each part an identifier.
 pub fn procedure_name(text: &str) -> Result<String, String> {
     let parts: Vec<&str> = text.split('.').collect();
@@ -147,37 +171,6 @@ pub fn procedure_name(text: &str) -> Result<String, String> {
         })
         .collect::<Result<Vec<_>, _>>()
         .map(|parts| parts.join("."))
-}
-
-/// The port's view of a scheduler state and the latest run's status and error text.
-pub fn job_state(
-    scheduler_state: Option<&str>,
-    run_status: Option<&str>,
-    error: Option<&str>,
-) -> JobState {
-    let failed = || JobState::Failed {
-        error: error
-            .filter(|e| !e.trim().is_empty())
-            .unwrap_or("the closing job failed without an error text")
-            .trim()
-            .to_owned(),
-    };
-    match scheduler_state {
-        Some("RUNNING") | Some("CHAIN_STALLED") => JobState::Running,
-        Some("SCHEDULED") | Some("DISABLED") | Some("RETRY SCHEDULED") | Some("READY TO RUN") => {
-            JobState::Scheduled
-        }
-        Some("SUCCEEDED") | Some("COMPLETED") => JobState::Succeeded,
-        Some("FAILED") | Some("BROKEN") => failed(),
-        Some("STOPPED") => JobState::Stopped,
-        // The job is gone (dropped after running): the run details say how it ended.
-        _ => match run_status {
-            Some("SUCCEEDED") => JobState::Succeeded,
-            Some("STOPPED") => JobState::Stopped,
-            Some(_) => failed(),
-            None => JobState::Scheduled,
-        },
-    }
 }
 
 /// Maps a driver error: network and timeouts are transient, the rest permanent, and the
@@ -249,6 +242,7 @@ impl OracleErp {
 impl Erp for OracleErp {
     async fn submit(&self, job: &str, date: ClosingDate) -> Result<Submission, ErpError> {
         let (argument_type, text_format) = self.argument_binds();
+        let siblings = siblings_pattern(date);
         let (job, procedure, date) = (job.to_owned(), self.procedure.clone(), date.to_string());
         self.blocking(move |connection, options| {
             let mut statement = connection
@@ -262,10 +256,13 @@ impl Erp for OracleErp {
                 &argument_type,
                 &date,
                 &text_format,
+                &siblings,
                 &outcome,
             ])) {
                 Ok(()) => {}
-                Err(err) if oracle_code(&err) == Some(JOB_EXISTS) => {
+                // Another submit created it between this one's check and its CREATE_JOB:
+                // retried, the block then finds it.
+                Err(err) if oracle_code(&err) == Some(codes::ALREADY_EXISTS) => {
                     return Err(ErpError::Transient(Box::new(err)));
                 }
                 Err(err) => return Err(erp_error(err, options)),
@@ -290,7 +287,7 @@ impl Erp for OracleErp {
             };
             type Details = (
                 Option<String>,
-                Option<String>,
+                Option<i64>,
                 Option<String>,
                 Option<String>,
                 Option<String>,
@@ -305,8 +302,8 @@ impl Erp for OracleErp {
             if state.is_none() && details.is_none() {
                 return Err(ErpError::Permanent(format!("no scheduler job named {job}")));
             }
-            let (status, errors, info, started, ended) = details.unwrap_or_default();
-            let error = errors.or(info);
+            let (status, error_number, info, started, ended) = details.unwrap_or_default();
+            let error = run_error(error_number, info);
             let parse = |t: Option<String>| {
                 t.and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
                     .map(|t| t.with_timezone(&chrono::Utc))
@@ -322,14 +319,44 @@ impl Erp for OracleErp {
         .await
     }
 
+    async fn jobs_of(&self, date: ClosingDate) -> Result<Vec<JobSeen>, ErpError> {
+        let pattern = siblings_pattern(date);
+        self.blocking(move |connection, options| {
+            let rows = connection
+                .query_as::<(String, String)>(
+                    DATE_JOBS_SQL.text(),
+                    &DATE_JOBS_SQL.binds([&pattern]),
+                )
+                .map_err(|e| erp_error(e, options))?;
+            let mut jobs = Vec::new();
+            for row in rows {
+                let (job, state) = row.map_err(|e| erp_error(e, options))?;
+                // `LIKE` also matches names that only start like the date's.
+                if date.attempt_of(&job).is_some() {
+                    let state = job_state(Some(&state), None, None);
+                    jobs.push(JobSeen { job, state });
+                }
+            }
+            Ok(jobs)
+        })
+        .await
+    }
+
+    async fn disable(&self, job: &str) -> Result<(), ErpError> {
+        let job = job.to_owned();
+        self.blocking(move |connection, options| disable(connection, options, &job))
+            .await
+    }
+
     async fn stop(&self, job: &str) -> Result<(), ErpError> {
         let job = job.to_owned();
         self.blocking(move |connection, options| {
+            // Disabled first: STOP_JOB does not keep a job that is not running yet from
+            // starting later (it answers ORA-27366 and leaves it enabled).
+            disable(connection, options, &job)?;
             match connection.execute(STOP_SQL.text(), &STOP_SQL.binds([&job])) {
                 Ok(_) => Ok(()),
-                Err(err) if matches!(oracle_code(&err), Some(JOB_NOT_RUNNING | UNKNOWN_JOB)) => {
-                    Ok(())
-                }
+                Err(err) if oracle_code(&err).is_some_and(codes::stop_settles) => Ok(()),
                 Err(err) => Err(erp_error(err, options)),
             }
         })
@@ -380,14 +407,38 @@ impl Erp for OracleErp {
     }
 }
 
+/// `DISABLE(force => TRUE)` on `connection`; a job that is gone counts as disabled.
+fn disable(
+    connection: &oracle::Connection,
+    options: &ConnectOptions,
+    job: &str,
+) -> Result<(), ErpError> {
+    match connection.execute(DISABLE_SQL.text(), &DISABLE_SQL.binds([&job])) {
+        Ok(_) => Ok(()),
+        Err(err) if oracle_code(&err).is_some_and(codes::disable_settles) => Ok(()),
+        Err(err) => Err(erp_error(err, options)),
+    }
+}
+
+/// The error of a run from its `ERROR#` and `ADDITIONAL_INFO` (which holds the error stack):
+/// the text when there is one, else the number as `ORA-NNNNN`; `None` for a run without error.
+pub fn run_error(error_number: Option<i64>, additional_info: Option<String>) -> Option<String> {
+    let text = additional_info.filter(|text| !text.trim().is_empty());
+    match error_number {
+        Some(number) if number != 0 => text.or_else(|| Some(format!("ORA-{number:05}"))),
+        _ => text,
+    }
+}
+
 /// The port's view of [`SUBMIT_SQL`]'s `:outcome`.
 pub fn submission(outcome: &str) -> Result<Submission, ErpError> {
     match outcome.trim() {
         "SUBMITTED" => Ok(Submission::Submitted),
         "RECOVERED" => Ok(Submission::Recovered),
         "EXISTS" => Ok(Submission::AlreadyExists),
+        "BLOCKED" => Ok(Submission::Blocked),
         other => Err(ErpError::Permanent(format!(
-            "the submit block answered {other:?}, not SUBMITTED, RECOVERED or EXISTS"
+            "the submit block answered {other:?}, not SUBMITTED, RECOVERED, EXISTS or BLOCKED"
         ))),
     }
 }
@@ -403,6 +454,7 @@ pub fn is_transient_code(code: i32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::closing::JobState;
     use secrecy::SecretString;
     use std::time::Duration;
 
@@ -433,6 +485,10 @@ mod tests {
         let enable = submit.find("DBMS_SCHEDULER.ENABLE").expect("enable");
         assert!(create < argument && argument < enable);
         assert!(submit.contains("job_state = 'DISABLED'"));
+        // Nothing is enabled while another job of the date can run.
+        let guard = submit.find("LIKE :siblings").expect("guard");
+        assert!(argument < guard && guard < enable);
+        assert!(submit.contains("outcome := 'BLOCKED'"));
         // No session date format anywhere: every conversion names its format.
         assert_eq!(
             submit
@@ -442,6 +498,7 @@ mod tests {
         );
         assert!(submit.contains("SYS.ANYDATA.ConvertDate"));
         assert!(STOP_SQL.text().contains("force => FALSE"));
+        assert!(DISABLE_SQL.text().contains("force => TRUE"));
         for sql in [JOB_STATE_SQL, RUN_DETAILS_SQL] {
             assert!(sql.text().contains("job_name = :1"));
         }
@@ -452,6 +509,7 @@ mod tests {
         assert_eq!(submission("SUBMITTED").ok(), Some(Submission::Submitted));
         assert_eq!(submission("RECOVERED").ok(), Some(Submission::Recovered));
         assert_eq!(submission("EXISTS").ok(), Some(Submission::AlreadyExists));
+        assert_eq!(submission("BLOCKED").ok(), Some(Submission::Blocked));
         assert!(matches!(submission(""), Err(ErpError::Permanent(_))));
     }
 
@@ -466,6 +524,8 @@ mod tests {
             ("submit", SUBMIT_SQL.problems()),
             ("job state", JOB_STATE_SQL.problems()),
             ("run details", RUN_DETAILS_SQL.problems()),
+            ("date jobs", DATE_JOBS_SQL.problems()),
+            ("disable", DISABLE_SQL.problems()),
             ("stop", STOP_SQL.problems()),
             ("results", results_sql(&owner, &table).problems()),
         ] {
@@ -502,46 +562,79 @@ mod tests {
     }
 
     #[test]
-    fn scheduler_states_map_to_job_states_with_the_error_text() {
-        assert_eq!(job_state(Some("RUNNING"), None, None), JobState::Running);
-        assert_eq!(
-            job_state(Some("SCHEDULED"), None, None),
-            JobState::Scheduled
+    fn a_column_12c_added_put_back_in_the_poll_fails_the_statement_check() {
+        // 11.2's run details end at ADDITIONAL_INFO; ERRORS arrived in 12.1 (the catalogue's
+        // `about`). On 11.2 every poll would fail with ORA-00904.
+        let with_errors = Statement::<1>::owned(RUN_DETAILS_SQL.text().replace("error#", "errors"));
+        let problems = with_errors.problems();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0]
+                .starts_with("line 1: ERRORS is not a column of USER_SCHEDULER_JOB_RUN_DETAILS"),
+            "{problems:?}"
         );
+    }
+
+    #[test]
+    fn every_documented_job_state_has_its_meaning_and_the_submit_guard_counts_the_runnable_ones() {
+        let catalogue = orabridge_shared::oracle_sql::dictionary::catalogue();
+        let states = catalogue
+            .values("USER_SCHEDULER_JOBS.STATE")
+            .expect("documented states");
+        let submit = SUBMIT_SQL;
+        let guard = submit.text();
+        let guard = &guard[guard.find("state IN (").expect("guard")..];
+        let guard = &guard[..guard.find(')').expect("list")];
+        for state in states {
+            let meaning = super::super::job_state(Some(state), None, None);
+            let expected = match state.as_str() {
+                "SCHEDULED" | "RETRY SCHEDULED" => JobState::Scheduled,
+                "RUNNING" | "CHAIN_STALLED" | "REMOTE" => JobState::Running,
+                "SUCCEEDED" => JobState::Succeeded,
+                "DISABLED" => JobState::Disabled,
+                // Ended without a run to say how: nothing of it can run any more.
+                "COMPLETED" => JobState::Disabled,
+                "FAILED" | "BROKEN" => JobState::Failed {
+                    error: "Oracle gave no error text for the job's run".into(),
+                },
+                other => panic!("{other} is documented but has no meaning here"),
+            };
+            assert_eq!(meaning, expected, "{state}");
+            assert_eq!(
+                guard.contains(&format!("'{state}'")),
+                meaning.can_run(),
+                "the submit guard and the port disagree on {state}"
+            );
+        }
+        // Undocumented for the jobs view, but what a stopped run shows.
         assert_eq!(
-            job_state(Some("SUCCEEDED"), Some("SUCCEEDED"), None),
-            JobState::Succeeded
-        );
-        assert_eq!(
-            job_state(Some("STOPPED"), Some("STOPPED"), None),
+            super::super::job_state(Some("STOPPED"), None, None),
             JobState::Stopped
         );
+    }
+
+    #[test]
+    fn a_runs_error_is_its_text_or_else_its_number() {
+        let stack = "ORA-20001: out of balance\nORA-06512: at \"GENIUS.PKG_CLOSING\", line 12";
         assert_eq!(
-            job_state(
-                Some("FAILED"),
-                Some("FAILED"),
-                Some("ORA-20001: out of balance\n")
-            ),
-            JobState::Failed {
-                error: "ORA-20001: out of balance".into()
-            }
+            run_error(Some(20001), Some(stack.into())).as_deref(),
+            Some(stack)
         );
+        assert_eq!(run_error(Some(1013), None).as_deref(), Some("ORA-01013"));
         assert_eq!(
-            job_state(Some("BROKEN"), None, None),
-            JobState::Failed {
-                error: "the closing job failed without an error text".into()
-            }
+            run_error(Some(1013), Some("  ".into())).as_deref(),
+            Some("ORA-01013")
         );
-        // Dropped job: the run details decide.
-        assert_eq!(
-            job_state(None, Some("SUCCEEDED"), None),
-            JobState::Succeeded
-        );
-        assert!(matches!(
-            job_state(None, Some("FAILED"), Some("ORA-1")),
-            JobState::Failed { .. }
-        ));
-        assert_eq!(job_state(None, None, None), JobState::Scheduled);
+        assert_eq!(run_error(Some(0), None), None);
+        assert_eq!(run_error(None, None), None);
+    }
+
+    #[test]
+    fn a_dates_jobs_are_matched_with_the_underscores_escaped() {
+        let date = ClosingDate::parse("2026-11-20").expect("date");
+        assert_eq!(siblings_pattern(date), "FC\\_20261120\\_A%");
+        assert!(DATE_JOBS_SQL.text().contains("LIKE :1 ESCAPE '\\'"));
+        assert!(SUBMIT_SQL.text().contains("LIKE :siblings ESCAPE '\\'"));
     }
 
     #[test]

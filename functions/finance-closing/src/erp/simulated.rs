@@ -1,49 +1,23 @@
-//! The **simulated ERP**, whose jobs live in PostgreSQL so they outlast every process: the
+//! The **simulated ERP**, whose scheduler lives in PostgreSQL so it outlasts every process: the
 //! demo's ERP and the adapter tier's tests (crashes, restarts, faults between scheduler calls).
+//! Its jobs follow [`Scheduler`], the model of Oracle's documented scheduler the in-memory ERP
+//! runs too; each port call loads it under a row lock, applies the calls and stores it back,
+//! so each call is committed as `DBMS_SCHEDULER` commits its own.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use deadpool_postgres::Pool;
 use sha2::{Digest, Sha256};
+use tokio_postgres::types::Json;
 
+use super::scheduler::{Job, OracleState, Scheduler, SchedulerError, Slaves};
 use super::{Erp, ErpError, JobStatus, ResultMessage, ResultRow, ResultSender, Submission};
-use crate::closing::{ClosingDate, JobState};
+use crate::closing::{ClosingDate, JobSeen};
 use crate::pg::{StoreError, quoted_identifier};
 
-/// Where the simulated ERP can be told to fail a submit: before each of the three scheduler
-/// calls, and after the last one (the call succeeded but its answer was lost).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SubmitFault {
-    /// Before `CREATE_JOB`: nothing exists yet.
-    BeforeCreate,
-    /// After `CREATE_JOB` (which commits by itself): a DISABLED job without its argument.
-    AfterCreate,
-    /// After the argument is set: a DISABLED job with its argument.
-    AfterArgument,
-    /// After `ENABLE`: the job runs, but the caller saw an error.
-    AfterEnable,
-}
-
-impl SubmitFault {
-    /// Every point, in the order a submit passes them.
-    pub const ALL: [SubmitFault; 4] = [
-        SubmitFault::BeforeCreate,
-        SubmitFault::AfterCreate,
-        SubmitFault::AfterArgument,
-        SubmitFault::AfterEnable,
-    ];
-
-    fn name(self) -> &'static str {
-        match self {
-            SubmitFault::BeforeCreate => "before_create",
-            SubmitFault::AfterCreate => "after_create",
-            SubmitFault::AfterArgument => "after_argument",
-            SubmitFault::AfterEnable => "after_enable",
-        }
-    }
-}
+pub use super::scheduler::SubmitFault;
 
 /// An error the simulator was told to raise.
 #[derive(Debug, thiserror::Error)]
@@ -61,11 +35,14 @@ impl From<StoreError> for ErpError {
     }
 }
 
+/// Where the simulator's faults are armed: a submit's points, and the poll.
+const POLL_FAULT: &str = "poll";
+
 /// The simulated ERP: a stand-in for Genius on Oracle, named as a simulator wherever it
-/// appears. A submitted job goes through Oracle's three scheduler calls (create DISABLED, set
-/// the argument, enable), each committed on its own as `DBMS_SCHEDULER` commits them, and can
-/// be told to fail at each; an enabled job "runs" for the configured duration, can be told to
-/// fail for a date, and its result rows are a deterministic function of table and date.
+/// appears. A submitted job goes through Oracle's scheduler calls (create DISABLED, set the
+/// argument, enable), each committed on its own, and can be told to fail at each; an enabled
+/// job waits for a job slave, "runs" for the configured duration, can be told to fail for a
+/// date, and its result rows are a deterministic function of table and date.
 #[derive(Clone)]
 pub struct SimulatedErp {
     pool: Pool,
@@ -81,8 +58,8 @@ pub const SIMULATED_ROWS: u32 = 40;
 pub const SIMULATED_BATCH_ROWS: usize = orabridge_shared::oracle::FETCH_ARRAY_SIZE as usize;
 
 impl SimulatedErp {
-    /// A simulator keeping its jobs in `schema` (created by [`SimulatedErp::migrate`]); each job
-    /// takes `duration`.
+    /// A simulator keeping its scheduler in `schema` (created by [`SimulatedErp::migrate`]);
+    /// each job takes `duration`.
     pub fn new(pool: Pool, schema: &str, duration: Duration) -> Result<Self, StoreError> {
         Ok(Self {
             pool,
@@ -99,27 +76,20 @@ impl SimulatedErp {
         self
     }
 
-    /// Creates the simulator's tables (and adds what newer versions need to older ones).
+    /// Creates the simulator's tables.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let client = self.pool.get().await?;
         client
             .batch_execute(&format!(
                 "CREATE SCHEMA IF NOT EXISTS {s};
-                 CREATE TABLE IF NOT EXISTS {s}.jobs (
-                     name text PRIMARY KEY,
-                     closing_date date NOT NULL,
-                     submitted_at timestamptz NOT NULL DEFAULT now(),
-                     duration_ms bigint NOT NULL,
-                     fail_with text,
-                     stopped_at timestamptz);
-                 ALTER TABLE {s}.jobs
-                     ADD COLUMN IF NOT EXISTS state text NOT NULL DEFAULT 'DISABLED',
-                     ADD COLUMN IF NOT EXISTS argument date,
-                     ADD COLUMN IF NOT EXISTS enabled_at timestamptz;
+                 CREATE TABLE IF NOT EXISTS {s}.scheduler (
+                     one boolean PRIMARY KEY DEFAULT true CHECK (one),
+                     state jsonb NOT NULL);
+                 INSERT INTO {s}.scheduler (state) VALUES ('{{}}') ON CONFLICT DO NOTHING;
                  CREATE TABLE IF NOT EXISTS {s}.failures (
                      closing_date date PRIMARY KEY,
                      message text NOT NULL);
-                 CREATE TABLE IF NOT EXISTS {s}.submit_faults (
+                 CREATE TABLE IF NOT EXISTS {s}.faults (
                      point text PRIMARY KEY,
                      remaining integer NOT NULL,
                      permanent boolean NOT NULL,
@@ -128,6 +98,41 @@ impl SimulatedErp {
             ))
             .await
             .map_err(StoreError::from)
+    }
+
+    /// Runs `call` on the scheduler as stored, under its row lock, and stores what it left.
+    async fn scheduler<T>(&self, call: impl FnOnce(&mut Scheduler) -> T) -> Result<T, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let row = tx
+            .query_one(
+                &format!("SELECT state FROM {}.scheduler FOR UPDATE", self.schema),
+                &[],
+            )
+            .await?;
+        let mut scheduler: Scheduler = row.get::<_, Json<Scheduler>>(0).0;
+        scheduler.advance(Utc::now());
+        let answer = call(&mut scheduler);
+        tx.execute(
+            &format!("UPDATE {}.scheduler SET state = $1", self.schema),
+            &[&Json(&scheduler)],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(answer)
+    }
+
+    /// How job slaves take enabled jobs from now on ([`Slaves::Held`]: none is, as with
+    /// `JOB_QUEUE_PROCESSES` at 0).
+    pub async fn set_slaves(&self, slaves: Slaves) -> Result<(), StoreError> {
+        self.scheduler(|scheduler| scheduler.set_slaves(slaves, Utc::now()))
+            .await
+    }
+
+    /// How long stopping a running job takes (see [`Scheduler::set_stop_time`]).
+    pub async fn set_stop_time(&self, stop_takes: Duration) -> Result<(), StoreError> {
+        self.scheduler(|scheduler| scheduler.set_stop_time(stop_takes))
+            .await
     }
 
     /// Makes every job submitted from now on for `date` fail with `message` (`None` clears it).
@@ -175,78 +180,99 @@ impl SimulatedErp {
         permanent: bool,
         message: &str,
     ) -> Result<(), StoreError> {
+        self.arm(point.name(), times, permanent, message).await
+    }
+
+    /// Makes the next `times` polls fail with `message` (with `permanent`: as a refusal, the
+    /// way a poll of a view the database lacks fails).
+    pub async fn fail_poll(
+        &self,
+        times: i32,
+        permanent: bool,
+        message: &str,
+    ) -> Result<(), StoreError> {
+        self.arm(POLL_FAULT, times, permanent, message).await
+    }
+
+    async fn arm(
+        &self,
+        point: &str,
+        times: i32,
+        permanent: bool,
+        message: &str,
+    ) -> Result<(), StoreError> {
         let client = self.pool.get().await?;
         client
             .execute(
                 &format!(
-                    "INSERT INTO {}.submit_faults (point, remaining, permanent, message)
+                    "INSERT INTO {}.faults (point, remaining, permanent, message)
                      VALUES ($1, $2, $3, $4)
                      ON CONFLICT (point) DO UPDATE SET remaining = EXCLUDED.remaining,
                          permanent = EXCLUDED.permanent, message = EXCLUDED.message",
                     self.schema
                 ),
-                &[&point.name(), &times, &permanent, &message],
+                &[&point, &times, &permanent, &message],
             )
             .await?;
         Ok(())
     }
 
-    /// Raises the fault armed at `point`, if any, using one of its times.
-    async fn fault_at(
-        &self,
-        client: &deadpool_postgres::Client,
-        point: SubmitFault,
-    ) -> Result<(), ErpError> {
+    /// Uses one time of the fault armed at `point`, if any: its error.
+    async fn armed(&self, point: &str) -> Result<Option<ErpError>, StoreError> {
+        let client = self.pool.get().await?;
         let armed = client
             .query_opt(
                 &format!(
-                    "UPDATE {}.submit_faults SET remaining = remaining - 1
+                    "UPDATE {}.faults SET remaining = remaining - 1
                      WHERE point = $1 AND remaining > 0 RETURNING permanent, message",
                     self.schema
                 ),
-                &[&point.name()],
+                &[&point],
             )
-            .await
-            .map_err(StoreError::from)?;
-        match armed {
-            None => Ok(()),
-            Some(row) if row.get::<_, bool>(0) => Err(ErpError::Permanent(row.get(1))),
-            Some(row) => Err(ErpError::Transient(Box::new(SimulatedFault(row.get(1))))),
+            .await?;
+        Ok(armed.map(|row| match row.get::<_, bool>(0) {
+            true => ErpError::Permanent(row.get(1)),
+            false => ErpError::Transient(Box::new(SimulatedFault(row.get(1)))),
+        }))
+    }
+
+    /// The submit point whose fault is armed, if any (the first, in the order a submit passes
+    /// them), with its error; using one of its times.
+    async fn submit_cut(&self) -> Result<Option<(SubmitFault, ErpError)>, StoreError> {
+        for point in SubmitFault::ALL {
+            if let Some(err) = self.armed(point.name()).await? {
+                return Ok(Some((point, err)));
+            }
         }
+        Ok(None)
     }
 
-    /// How many jobs were ever submitted for `date` (tests check "submitted once").
+    /// How many jobs were ever created for `date` and not dropped (tests check "submitted
+    /// once").
     pub async fn jobs_for(&self, date: ClosingDate) -> Result<i64, StoreError> {
-        let client = self.pool.get().await?;
-        let row = client
-            .query_one(
-                &format!(
-                    "SELECT count(*) FROM {}.jobs WHERE closing_date = $1",
-                    self.schema
-                ),
-                &[&date.date()],
-            )
-            .await?;
-        Ok(row.get(0))
+        self.scheduler(|scheduler| scheduler.jobs_of(date).count() as i64)
+            .await
     }
 
-    /// The scheduler state of `job` (`DISABLED`, `ENABLED`) and its date argument, as a test
+    /// The job named `job` as the scheduler holds it now.
+    pub async fn job(&self, job: &str) -> Result<Option<Job>, StoreError> {
+        self.scheduler(|scheduler| scheduler.job(job).cloned())
+            .await
+    }
+
+    /// The most jobs of `date` that were enabled or running at one moment, so far.
+    pub async fn peak_runnable(&self, date: ClosingDate) -> Result<usize, StoreError> {
+        self.scheduler(|scheduler| scheduler.peak_runnable(date))
+            .await
+    }
+
+    /// The scheduler `STATE` of `job` and whether its date argument is set, as a test
     /// inspects what a submit left behind.
-    pub async fn job_setup(
-        &self,
-        job: &str,
-    ) -> Result<Option<(String, Option<chrono::NaiveDate>)>, StoreError> {
-        let client = self.pool.get().await?;
-        let row = client
-            .query_opt(
-                &format!(
-                    "SELECT state, argument FROM {}.jobs WHERE name = $1",
-                    self.schema
-                ),
-                &[&job],
-            )
-            .await?;
-        Ok(row.map(|row| (row.get(0), row.get(1))))
+    pub async fn job_setup(&self, job: &str) -> Result<Option<(OracleState, bool)>, StoreError> {
+        Ok(self
+            .job(job)
+            .await?
+            .map(|job| (job.state, job.argument_set)))
     }
 
     /// The column names of every simulated result table.
@@ -271,130 +297,70 @@ impl SimulatedErp {
             Some(["EUR", "USD", "GBP"][(digest[8] % 3) as usize].to_owned()),
         ]
     }
+
+    async fn failure_for(&self, date: ClosingDate) -> Result<Option<String>, StoreError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                &format!(
+                    "SELECT message FROM {}.failures WHERE closing_date = $1",
+                    self.schema
+                ),
+                &[&date.date()],
+            )
+            .await?;
+        Ok(row.map(|row| row.get(0)))
+    }
+}
+
+/// A scheduler error as the Oracle adapter reports one it does not expect: permanent.
+fn refused(err: SchedulerError) -> ErpError {
+    ErpError::Permanent(format!("simulated ERP: {err}"))
 }
 
 impl Erp for SimulatedErp {
     async fn submit(&self, job: &str, date: ClosingDate) -> Result<Submission, ErpError> {
-        let client = self.pool.get().await.map_err(StoreError::from)?;
-        let s = &self.schema;
-        self.fault_at(&client, SubmitFault::BeforeCreate).await?;
-        let state: Option<String> = client
-            .query_opt(
-                &format!("SELECT state FROM {s}.jobs WHERE name = $1"),
-                &[&job],
-            )
-            .await
-            .map_err(StoreError::from)?
-            .map(|row| row.get(0));
-        let outcome = match state.as_deref() {
-            None => Submission::Submitted,
-            Some("DISABLED") => Submission::Recovered,
-            Some(_) => return Ok(Submission::AlreadyExists),
-        };
-        if state.is_none() {
-            // CREATE_JOB: committed by itself, DISABLED, no argument yet.
-            client
-                .execute(
-                    &format!(
-                        "INSERT INTO {s}.jobs (name, closing_date, duration_ms, fail_with)
-                         SELECT $1, $2, $3, (SELECT message FROM {s}.failures WHERE closing_date = $2)
-                         ON CONFLICT (name) DO NOTHING"
-                    ),
-                    &[&job, &date.date(), &(self.duration.as_millis() as i64)],
-                )
-                .await
-                .map_err(StoreError::from)?;
+        let cut = self.submit_cut().await?;
+        let fail_with = self.failure_for(date).await?;
+        let created = Job::created(job, date, self.duration, fail_with);
+        let point = cut.as_ref().map(|(point, _)| *point);
+        let done = self
+            .scheduler(|scheduler| scheduler.submit(created, Utc::now(), point))
+            .await?;
+        match (done, cut) {
+            (Ok(submission), _) => Ok(submission),
+            (Err(_), Some((_, err))) => Err(err),
+            (Err(point), None) => Err(ErpError::Transient(Box::new(SimulatedFault(format!(
+                "submit cut {point:?}"
+            ))))),
         }
-        self.fault_at(&client, SubmitFault::AfterCreate).await?;
-        client
-            .execute(
-                &format!("UPDATE {s}.jobs SET argument = $2 WHERE name = $1"),
-                &[&job, &date.date()],
-            )
-            .await
-            .map_err(StoreError::from)?;
-        self.fault_at(&client, SubmitFault::AfterArgument).await?;
-        // ENABLE: the job starts now; it refuses to start without its argument, as Oracle's
-        // scheduler does (ORA-27457).
-        let enabled = client
-            .execute(
-                &format!(
-                    "UPDATE {s}.jobs SET state = 'ENABLED', enabled_at = now()
-                     WHERE name = $1 AND state = 'DISABLED' AND argument IS NOT NULL"
-                ),
-                &[&job],
-            )
-            .await
-            .map_err(StoreError::from)?;
-        if enabled != 1 {
-            return Err(ErpError::Permanent(format!(
-                "simulated ERP: ORA-27457: argument 1 of job {job} has no value"
-            )));
-        }
-        self.fault_at(&client, SubmitFault::AfterEnable).await?;
-        Ok(outcome)
     }
 
     async fn poll(&self, job: &str) -> Result<JobStatus, ErpError> {
-        let client = self.pool.get().await.map_err(StoreError::from)?;
-        let row = client
-            .query_opt(
-                &format!(
-                    "SELECT enabled_at,
-                            enabled_at + duration_ms * interval '1 millisecond' AS ends_at,
-                            fail_with, stopped_at, now() AS now
-                     FROM {}.jobs WHERE name = $1",
-                    self.schema
-                ),
-                &[&job],
-            )
-            .await
-            .map_err(StoreError::from)?
-            .ok_or_else(|| ErpError::Permanent(format!("no job named {job}")))?;
-        // A DISABLED job never starts: it stays scheduled, which is what an interrupted submit
-        // left behind before submission could recover it.
-        let Some(started) = row.get::<_, Option<DateTime<Utc>>>("enabled_at") else {
-            return Ok(JobStatus {
-                state: JobState::Scheduled,
-                started_at: None,
-                ended_at: None,
-            });
-        };
-        let ends: DateTime<Utc> = row.get("ends_at");
-        let fail_with: Option<String> = row.get("fail_with");
-        let stopped: Option<DateTime<Utc>> = row.get("stopped_at");
-        let now: DateTime<Utc> = row.get("now");
-        let (state, ended_at) = match stopped {
-            Some(at) => (JobState::Stopped, Some(at)),
-            None if now < ends => (JobState::Running, None),
-            None => match fail_with {
-                Some(error) => (JobState::Failed { error }, Some(ends)),
-                None => (JobState::Succeeded, Some(ends)),
-            },
-        };
-        Ok(JobStatus {
-            state,
-            started_at: Some(started),
-            ended_at,
-        })
+        if let Some(err) = self.armed(POLL_FAULT).await? {
+            return Err(err);
+        }
+        self.scheduler(|scheduler| scheduler.status(job, Utc::now()))
+            .await?
+            .ok_or_else(|| ErpError::Permanent(format!("simulated ERP: no job named {job}")))
+    }
+
+    async fn jobs_of(&self, date: ClosingDate) -> Result<Vec<JobSeen>, ErpError> {
+        Ok(self
+            .scheduler(|scheduler| scheduler.seen(date, Utc::now()))
+            .await?)
+    }
+
+    async fn disable(&self, job: &str) -> Result<(), ErpError> {
+        self.scheduler(|scheduler| scheduler.disable_settling(job, Utc::now()))
+            .await?
+            .map_err(refused)
     }
 
     async fn stop(&self, job: &str) -> Result<(), ErpError> {
-        let client = self.pool.get().await.map_err(StoreError::from)?;
-        client
-            .execute(
-                &format!(
-                    "UPDATE {}.jobs SET stopped_at = now()
-                     WHERE name = $1 AND stopped_at IS NULL
-                       AND (enabled_at IS NULL
-                            OR now() < enabled_at + duration_ms * interval '1 millisecond')",
-                    self.schema
-                ),
-                &[&job],
-            )
-            .await
-            .map_err(StoreError::from)?;
-        Ok(())
+        self.scheduler(|scheduler| scheduler.stop_settling(job, Utc::now()))
+            .await?
+            .map_err(refused)
     }
 
     async fn fetch_results(
