@@ -1,12 +1,15 @@
 //! The workflow through the real restate-server and PostgreSQL, against the simulated ERP:
 //! a closing completes, a second start attaches, a failing job fails terminally with Oracle's
-//! text, `cancel` stops the job, `force` replaces a day's rows.
+//! text, `cancel` stops the job, `force` replaces a day's rows; and one job per date whatever
+//! fails: a re-run after a permanent poll failure, a cancel of a job still waiting for a job
+//! slave, a cancel that arrives after the job ended.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use finance_closing::closing::{ClosingDate, ClosingReport, Phase};
 use finance_closing::erp::SimulatedErp;
+use finance_closing::erp::scheduler::{Job, OracleState, Slaves};
 use finance_closing::erp::simulated::SIMULATED_ROWS;
 use finance_closing::erp::simulated::SubmitFault;
 use finance_closing::flow::{FinanceClosing, RetryPolicy, Timing};
@@ -34,6 +37,16 @@ impl Stack {
 
     /// With steps giving up on transient errors after `retry_for`.
     async fn start_with(tag: &str, job_duration: Duration, retry_for: Duration) -> Stack {
+        Stack::start_polling(tag, job_duration, retry_for, Duration::from_millis(200)).await
+    }
+
+    /// With polls `poll_interval` apart.
+    async fn start_polling(
+        tag: &str,
+        job_duration: Duration,
+        retry_for: Duration,
+        poll_interval: Duration,
+    ) -> Stack {
         let pool = common::test_pool(8).await;
         let restate = RestateServer::start().await.expect("restate-server");
         let schema = format!("fc_wf_{tag}_{}", std::process::id());
@@ -49,7 +62,7 @@ impl Stack {
             store.clone(),
             tables,
             Timing {
-                poll_interval: Duration::from_millis(200),
+                poll_interval,
                 max_duration: Duration::from_secs(60),
                 retry: RetryPolicy {
                     initial_delay: Duration::from_millis(50),
@@ -118,6 +131,40 @@ impl Stack {
             counts.push(self.store.count_results(table, date).await.expect("count"));
         }
         counts
+    }
+
+    /// Waits until the simulator's job `job` is in `state`, or fails the test.
+    async fn wait_for_job(&self, job: &str, state: OracleState) -> Job {
+        for _ in 0..400 {
+            if let Some(found) = self.erp.job(job).await.expect("simulator") {
+                if found.state == state {
+                    return found;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("job {job} never reached {state:?}");
+    }
+
+    /// Waits until `status` shows `phase`, or fails the test.
+    async fn wait_for_phase(&self, key: &str, phase: &str) {
+        for _ in 0..200 {
+            if self.status(key).await["phase"] == phase {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "{key} never reached phase {phase}: {}",
+            self.status(key).await
+        );
+    }
+
+    /// One job of `date` was ever created and at no moment could two run; its rows.
+    async fn one_job(&self, date: ClosingDate) -> Vec<i64> {
+        assert_eq!(self.erp.jobs_for(date).await.expect("jobs"), 1);
+        assert!(self.erp.peak_runnable(date).await.expect("peak") <= 1);
+        self.rows(date).await
     }
 
     async fn drop_schema(&self) {
@@ -489,5 +536,113 @@ async fn transient_errors_that_outlast_the_retry_policy_end_the_closing_as_faile
     assert_eq!(stored.status, "failed");
     assert_eq!(stack.status("2026-10-09").await["phase"], "failed");
     assert_eq!(stack.erp.jobs_for(date).await.expect("jobs"), 0);
+    stack.drop_schema().await;
+}
+
+#[tokio::test]
+async fn a_re_run_after_a_permanent_poll_failure_settles_the_running_job_and_copies_it_once() {
+    let stack = Stack::start("repoll", Duration::from_millis(1500)).await;
+    let date = day("2026-10-12");
+    // The job hidden from the poll for a moment, as a missing column hides it on 11.2.
+    stack
+        .erp
+        .fail_poll(1, true, "ORA-00904: \"ERRORS\": invalid identifier")
+        .await
+        .expect("arm");
+    let (status, body) = stack.call("2026-10-12", "run", Some(json!({}))).await;
+    assert!(
+        status >= 400 && body.contains("ORA-00904"),
+        "{status} {body}"
+    );
+    let failed = stack.recorded(date).await;
+    assert_eq!(
+        (failed.status.as_str(), failed.report.job.as_str()),
+        ("failed", "FC_20261012_A1")
+    );
+    let running = stack.erp.job("FC_20261012_A1").await.expect("simulator");
+    assert_eq!(
+        running.map(|job| job.state),
+        Some(OracleState::Running),
+        "left as Oracle has it"
+    );
+
+    let (status, body) = stack.call("2026-10-12+r2", "run", Some(json!({}))).await;
+    assert_eq!(status, 200, "{body}");
+    let report: ClosingReport = serde_json::from_str(&body).expect("report");
+    assert_eq!(
+        (report.phase, report.job.as_str()),
+        (Phase::Succeeded, "FC_20261012_A1")
+    );
+    assert_eq!(stack.one_job(date).await, [i64::from(SIMULATED_ROWS); 2]);
+    assert_eq!(stack.recorded(date).await.status, "succeeded");
+    stack.drop_schema().await;
+}
+
+#[tokio::test]
+async fn a_cancel_of_a_job_waiting_for_a_slave_disables_it_and_it_never_runs() {
+    let stack = Stack::start("pending", Duration::from_millis(300)).await;
+    let date = day("2026-10-13");
+    stack.erp.set_slaves(Slaves::Held).await.expect("no slaves");
+    stack.send("2026-10-13", json!({})).await;
+    stack.wait_for_phase("2026-10-13", "submitted").await;
+    let shown = stack.status("2026-10-13").await;
+    assert_eq!(
+        shown["jobs"],
+        json!([{"job": "FC_20261013_A1", "state": "scheduled"}]),
+        "{shown}"
+    );
+    stack.operator("cancel", "2026-10-13").await;
+    let (status, body) = stack.attach("2026-10-13").await;
+    assert_eq!(status, 200, "{body}");
+    let report: ClosingReport = serde_json::from_str(&body).expect("report");
+    assert_eq!(
+        (report.phase, report.erp_status.as_str()),
+        (Phase::Cancelled, "DISABLED")
+    );
+    // Slaves come back: a job that was only told to stop (ORA-27366) would start now.
+    stack
+        .erp
+        .set_slaves(Slaves::After(Duration::ZERO))
+        .await
+        .expect("slaves");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let job = stack
+        .erp
+        .job("FC_20261013_A1")
+        .await
+        .expect("simulator")
+        .expect("job");
+    assert_eq!(
+        (job.state, job.enabled, job.started_at),
+        (OracleState::Disabled, false, None)
+    );
+    assert_eq!(stack.one_job(date).await, [0, 0]);
+    assert_eq!(stack.recorded(date).await.status, "cancelled");
+    stack.drop_schema().await;
+}
+
+#[tokio::test]
+async fn a_cancel_after_the_job_ended_copies_its_rows_and_records_it_as_succeeded() {
+    // Polls a minute apart: the job ends long before the first one, and the cancel arrives
+    // in between.
+    let stack = Stack::start_polling(
+        "lately",
+        Duration::from_millis(300),
+        Duration::from_secs(30),
+        Duration::from_secs(60),
+    )
+    .await;
+    let date = day("2026-10-14");
+    stack.send("2026-10-14", json!({})).await;
+    stack
+        .wait_for_job("FC_20261014_A1", OracleState::Succeeded)
+        .await;
+    stack.operator("cancel", "2026-10-14").await;
+    let (status, body) = stack.attach("2026-10-14").await;
+    assert_eq!(status, 200, "{body}");
+    let report: ClosingReport = serde_json::from_str(&body).expect("report");
+    assert_eq!(report.phase, Phase::Succeeded, "{report:?}");
+    assert_eq!(stack.one_job(date).await, [i64::from(SIMULATED_ROWS); 2]);
+    assert_eq!(stack.recorded(date).await.status, "succeeded");
     stack.drop_schema().await;
 }
