@@ -80,6 +80,59 @@ pub struct ConnectOptions {
     pub connect_string: String,
     /// The longest any single round trip may take (OCI call timeout).
     pub call_timeout: Duration,
+    /// The longest a connect may take to reach the listener and log in
+    /// (`ORACLE_CONNECT_TIMEOUT`): a black-holed VPN then fails with ORA-12170 instead of
+    /// hanging until the function's own timeout. See [`ConnectOptions::client_connect_string`].
+    pub connect_timeout: Duration,
+}
+
+/// `ORACLE_CONNECT_TIMEOUT` unless set: long enough for a VPN's first handshake, far shorter
+/// than any function's timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reads `ORACLE_CONNECT_TIMEOUT` (a duration, [`DEFAULT_CONNECT_TIMEOUT`] when unset).
+pub fn connect_timeout(
+    reader: &crate::config::ConfigReader<impl crate::config::VarSource>,
+) -> Result<Duration, crate::config::ConfigError> {
+    reader.positive_duration_or("ORACLE_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT)
+}
+
+impl ConnectOptions {
+    /// The connect string the Oracle client is given: [`connect_string`](Self::connect_string)
+    /// with the connect timeout in it, in whole seconds, both for the whole connect and for
+    /// its TCP part. An Easy Connect string gets it as Easy Connect Plus parameters
+    /// (`?connect_timeout=10&transport_connect_timeout=10`; Easy Connect Plus is read by 19c
+    /// and later clients, the layer's 19.x included: Net Services Administrator's Guide,
+    /// "Support for Easy Connect Plus",
+    /// https://docs.oracle.com/en/database/oracle/oracle-database/23/netag/support-easy-connect-plus.html);
+    /// a connect descriptor gets `(CONNECT_TIMEOUT=10)(TRANSPORT_CONNECT_TIMEOUT=10)` in its
+    /// `DESCRIPTION`. A timeout the string already sets is kept. A TNS alias cannot carry one:
+    /// `None`, and the bound must come from `sqlnet.ora` (`SQLNET.OUTBOUND_CONNECT_TIMEOUT`).
+    pub fn client_connect_string(&self) -> Option<String> {
+        let text = self.connect_string.trim();
+        let seconds =
+            self.connect_timeout.as_secs() + u64::from(self.connect_timeout.subsec_nanos() > 0);
+        let seconds = seconds.max(1);
+        if text.to_ascii_uppercase().contains("CONNECT_TIMEOUT") {
+            return Some(text.to_owned());
+        }
+        if text.starts_with('(') {
+            let upper = text.to_ascii_uppercase();
+            let at = upper.find("(DESCRIPTION=")? + "(DESCRIPTION=".len();
+            return Some(format!(
+                "{}(CONNECT_TIMEOUT={seconds})(TRANSPORT_CONNECT_TIMEOUT={seconds}){}",
+                &text[..at],
+                &text[at..]
+            ));
+        }
+        if !text.contains('/') && !text.contains(':') {
+            return None;
+        }
+        let separator = if text.contains('?') { '&' } else { '?' };
+        Some(format!(
+            "{text}{separator}connect_timeout={seconds}&transport_connect_timeout={seconds}"
+        ))
+    }
 }
 
 impl fmt::Debug for ConnectOptions {
@@ -89,6 +142,7 @@ impl fmt::Debug for ConnectOptions {
             .field("password", &"[redacted]")
             .field("connect_string", &self.connect_string)
             .field("call_timeout", &self.call_timeout)
+            .field("connect_timeout", &self.connect_timeout)
             .finish()
     }
 }
@@ -237,13 +291,21 @@ pub fn load_client() -> Result<(), OracleError> {
     })
 }
 
-/// Connects in thick mode and sets the call timeout. Blocks: call from `spawn_blocking`.
+/// Connects in thick mode, bounded by the connect timeout, and sets the call timeout. Blocks:
+/// call from `spawn_blocking`.
 pub fn connect(options: &ConnectOptions) -> Result<Connection, OracleError> {
     let map = |err| OracleError::from_driver(err, options);
+    let target = options.client_connect_string().unwrap_or_else(|| {
+        tracing::warn!(
+            connect_string = %options.connect_string,
+            "a TNS alias carries no connect timeout: set SQLNET.OUTBOUND_CONNECT_TIMEOUT in sqlnet.ora"
+        );
+        options.connect_string.clone()
+    });
     let connection = Connector::new(
         options.username.as_str(),
         options.password.expose_secret(),
-        options.connect_string.as_str(),
+        target.as_str(),
     )
     .driver_name("orabridge")
     .connect()
@@ -417,7 +479,39 @@ mod tests {
             password: SecretString::from("s3cr3t-pw"),
             connect_string: easy_connect("10.0.0.5", 1521, "MPPROD"),
             call_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_millis(7_500),
         }
+    }
+
+    #[test]
+    fn the_connect_timeout_reaches_the_string_the_client_is_given() {
+        let with = |connect_string: &str| ConnectOptions {
+            connect_string: connect_string.into(),
+            ..options()
+        };
+        // Whole seconds, rounded up.
+        assert_eq!(
+            options().client_connect_string().as_deref(),
+            Some("//10.0.0.5:1521/MPPROD?connect_timeout=8&transport_connect_timeout=8")
+        );
+        assert_eq!(
+            with("tcps://db.vpn:2484/GENIUS?wallet_location=/opt/wallet")
+                .client_connect_string()
+                .as_deref(),
+            Some(
+                "tcps://db.vpn:2484/GENIUS?wallet_location=/opt/wallet&connect_timeout=8&transport_connect_timeout=8"
+            )
+        );
+        assert_eq!(
+            with("(DESCRIPTION=(ADDRESS=(PROTOCOL=TCP)(HOST=10.0.0.5)(PORT=1521))(CONNECT_DATA=(SERVICE_NAME=G)))")
+                .client_connect_string()
+                .as_deref(),
+            Some("(DESCRIPTION=(CONNECT_TIMEOUT=8)(TRANSPORT_CONNECT_TIMEOUT=8)(ADDRESS=(PROTOCOL=TCP)(HOST=10.0.0.5)(PORT=1521))(CONNECT_DATA=(SERVICE_NAME=G)))")
+        );
+        // The operator's own setting wins; an alias cannot carry one.
+        let own = "//h:1521/S?connect_timeout=30";
+        assert_eq!(with(own).client_connect_string().as_deref(), Some(own));
+        assert_eq!(with("GENIUS_PROD").client_connect_string(), None);
     }
 
     #[test]

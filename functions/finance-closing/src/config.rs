@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use orabridge_shared::config::{ConfigError, ConfigReader, VarSource};
+use orabridge_shared::oracle::{self, ConnectOptions};
 use orabridge_shared::postgres::{RootCertificates, SslMode, TlsSettings};
 use orabridge_shared::settings::SettingsPlan;
 use secrecy::SecretString;
@@ -21,18 +22,14 @@ use crate::flow::RetryPolicy;
 pub enum ErpConfig {
     /// Genius on Oracle.
     Oracle {
-        /// Database user.
-        user: String,
-        /// Easy Connect string or TNS alias.
-        connect_string: String,
-        /// Password (`ORACLE_PASSWORD`, or the parameter `ORACLE_PASSWORD_PARAM` names).
-        password: SecretString,
+        /// Who connects where, with the call timeout (`ORACLE_CALL_TIMEOUT`, default 60 s) and
+        /// the connect timeout (`ORACLE_CONNECT_TIMEOUT`, default 10 s); the password is
+        /// `ORACLE_PASSWORD`, or the parameter `ORACLE_PASSWORD_PARAM` names.
+        connect: ConnectOptions,
         /// `[SCHEMA.]PACKAGE.PROCEDURE` run as the closing.
         procedure: String,
         /// Owner of the result tables.
         results_owner: String,
-        /// OCI call timeout (`ORACLE_CALL_TIMEOUT`, default 60 s).
-        call_timeout: Duration,
         /// How the procedure takes the closing date.
         date_argument: DateArgument,
     },
@@ -170,17 +167,20 @@ impl ServiceConfig {
                         }
                     });
                 ErpConfig::Oracle {
-                    connect_string: reader.string("ORACLE_CONNECT_STRING")?,
-                    password: reader.secret("ORACLE_PASSWORD").map_err(|_| {
-                        ConfigError::Missing {
-                            name: "ORACLE_PASSWORD (or ORACLE_PASSWORD_PARAM)".into(),
-                        }
-                    })?,
-                    user,
+                    connect: ConnectOptions {
+                        connect_string: reader.string("ORACLE_CONNECT_STRING")?,
+                        password: reader.secret("ORACLE_PASSWORD").map_err(|_| {
+                            ConfigError::Missing {
+                                name: "ORACLE_PASSWORD (or ORACLE_PASSWORD_PARAM)".into(),
+                            }
+                        })?,
+                        username: user,
+                        call_timeout: reader
+                            .positive_duration_or("ORACLE_CALL_TIMEOUT", Duration::from_secs(60))?,
+                        connect_timeout: oracle::connect_timeout(&reader)?,
+                    },
                     procedure,
                     results_owner,
-                    call_timeout: reader
-                        .positive_duration_or("ORACLE_CALL_TIMEOUT", Duration::from_secs(60))?,
                     date_argument: match reader.optional_string("CLOSING_DATE_ARGUMENT") {
                         None => DateArgument::Date,
                         Some(text) => {
@@ -326,6 +326,7 @@ mod tests {
             ("ERP_BACKEND", "oracle"),
             ("ORACLE_USER", "GENIUS_BATCH"),
             ("ORACLE_CONNECT_STRING", "//10.0.0.9:1521/GENIUS"),
+            ("ORACLE_CONNECT_TIMEOUT", "3s"),
             (
                 "ORACLE_PASSWORD_PARAM",
                 "/orabridge/prod/finance-closing/oracle-password",
@@ -348,14 +349,19 @@ mod tests {
         let config = ServiceConfig::from_source(&settings).expect("config");
         let ErpConfig::Oracle {
             results_owner,
-            password,
+            connect,
             ..
         } = &config.erp
         else {
             panic!("oracle expected");
         };
         assert_eq!(results_owner, "GENIUS");
-        assert_eq!(password.expose_secret(), "from-ssm");
+        assert_eq!(connect.password.expose_secret(), "from-ssm");
+        // The connect timeout reaches the string the Oracle client is given.
+        assert_eq!(
+            connect.client_connect_string().as_deref(),
+            Some("//10.0.0.9:1521/GENIUS?connect_timeout=3&transport_connect_timeout=3")
+        );
         assert_eq!(
             config.postgres.password.as_ref().map(|p| p.expose_secret()),
             Some("pg-from-ssm")

@@ -2,7 +2,7 @@
 //! PostgreSQL pool, migrations run, the ERP chosen, and for Oracle the Instant Client loaded at
 //! start so a missing layer fails the init by name.
 
-use orabridge_shared::oracle::{self as ora, ConnectOptions, OracleError};
+use orabridge_shared::oracle::{self as ora, OracleError};
 use restate_sdk::endpoint::Endpoint;
 use secrecy::ExposeSecret;
 
@@ -60,23 +60,19 @@ pub async fn build(config: &ServiceConfig) -> Result<Endpoint, StartError> {
             endpoint.bind(FinanceClosing::new(simulator, store, tables, timing))
         }
         ErpConfig::Oracle {
-            user,
-            connect_string,
-            password,
+            connect,
             procedure,
             results_owner,
-            call_timeout,
             date_argument,
         } => {
             ora::load_client()?;
-            let options = ConnectOptions {
-                username: user.clone(),
-                password: password.clone(),
-                connect_string: connect_string.clone(),
-                call_timeout: *call_timeout,
-            };
-            let erp = OracleErp::new(options, procedure, results_owner, date_argument.clone())
-                .map_err(StartError::OracleSettings)?;
+            let erp = OracleErp::new(
+                connect.clone(),
+                procedure,
+                results_owner,
+                date_argument.clone(),
+            )
+            .map_err(StartError::OracleSettings)?;
             endpoint.bind(FinanceClosing::new(erp, store, tables, timing))
         }
     };

@@ -1,5 +1,6 @@
 //! The Oracle ERP adapter against a live database: every statement it sends (submit, poll,
-//! stop, fetch) and the recovery of a half-done submit. Ignored unless run with `--ignored`
+//! list, disable, stop, fetch), the recovery of a half-done submit, and the guard that keeps a
+//! second job of a date from being enabled while the first can run. Ignored unless run with `--ignored`
 //! (`make test-oracle`) and `ORACLE_TEST_*` set; a missing variable then fails, never passes.
 //!
 //! The test user needs CREATE TABLE, CREATE PROCEDURE and CREATE JOB (the README's container
@@ -35,6 +36,7 @@ fn options() -> ConnectOptions {
             &var("ORACLE_TEST_SERVICE_NAME"),
         ),
         call_timeout: Duration::from_secs(60),
+        connect_timeout: ora::DEFAULT_CONNECT_TIMEOUT,
     }
 }
 
@@ -235,4 +237,51 @@ async fn an_unknown_procedure_fails_with_oracle_s_code_never_runs_on() {
         },
     }
     drop_job(&job);
+}
+
+#[tokio::test]
+#[ignore = "needs a live Oracle database: set ORACLE_TEST_* and run make test-oracle"]
+async fn a_second_job_waits_while_the_first_can_run_and_a_stop_disables_a_pending_job() {
+    install_procedure(false);
+    let erp = adapter(DateArgument::Date);
+    let date = test_date(50);
+    let (first, second) = (date.job_name(1), date.job_name(2));
+    drop_job(&first);
+    drop_job(&second);
+    // A job of the date that is enabled but not yet running: it starts in an hour.
+    let connection = ora::connect(&options()).expect("connect");
+    connection
+        .execute(
+            "BEGIN DBMS_SCHEDULER.CREATE_JOB(job_name => :1, job_type => 'PLSQL_BLOCK', \
+             job_action => 'BEGIN NULL; END;', start_date => SYSTIMESTAMP + INTERVAL '1' HOUR, \
+             enabled => TRUE, auto_drop => FALSE); END;",
+            &[&first],
+        )
+        .expect("a pending job");
+    assert_eq!(
+        erp.submit(&second, date).await.expect("submit"),
+        Submission::Blocked
+    );
+    let jobs = erp.jobs_of(date).await.expect("list");
+    let names: Vec<&str> = jobs.iter().map(|seen| seen.job.as_str()).collect();
+    assert_eq!(names, [first.as_str(), second.as_str()]);
+    assert_eq!(jobs[0].state, JobState::Scheduled);
+    assert_eq!(
+        jobs[1].state,
+        JobState::Disabled,
+        "left DISABLED, not enabled"
+    );
+    // STOP_JOB alone answers ORA-27366 for it; the adapter disables it first.
+    erp.stop(&first).await.expect("stopped");
+    assert_eq!(
+        erp.poll(&first).await.expect("poll").state,
+        JobState::Disabled
+    );
+    assert_eq!(
+        erp.submit(&second, date).await.expect("submit"),
+        Submission::Recovered
+    );
+    assert_eq!(wait_until_final(&erp, &second).await, JobState::Succeeded);
+    drop_job(&first);
+    drop_job(&second);
 }

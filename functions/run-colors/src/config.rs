@@ -224,6 +224,7 @@ impl OracleConfig {
                     })?,
                 connect_string: ora::easy_connect(&text("host")?, port, &text("service_name")?),
                 call_timeout,
+                connect_timeout: ora::connect_timeout(reader)?,
             },
             schema: identifier("schema")?,
             table: identifier("table")?,

@@ -655,6 +655,7 @@ mod tests {
                 password: SecretString::from("closing-pw-5521"),
                 connect_string: ora::easy_connect("10.1.2.3", 1521, "GENIUS"),
                 call_timeout: Duration::from_secs(5),
+                connect_timeout: Duration::from_secs(5),
             },
             "GENIUS.PKG_CLOSING.RUN_DAILY",
             "GENIUS",
