@@ -43,7 +43,7 @@ body=$(cat "$response")
 case "$status" in
   2??)
     if [ "$action" = cancel ]; then
-      echo "closing $key: cancel requested; the workflow stops the job at its next wake-up and ends as cancelled"
+      echo "closing $key: cancel requested; at its next wake-up the workflow disables and stops the job, then records how Oracle says it ended"
     else
       echo "$body"
     fi
