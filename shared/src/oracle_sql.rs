@@ -20,7 +20,9 @@ use std::borrow::Cow;
 
 use oracle::sql_type::ToSql;
 
+pub mod catalogue;
 pub mod dictionary;
+mod lexer;
 
 /// A statement and the number of values it is executed with.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,221 +12,9 @@
 //! closing.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::LazyLock;
 
-use serde::Deserialize;
-
-/// The catalogue file, compiled in.
-const CATALOGUE_JSON: &str = include_str!("../../data/oracle-11.2.json");
-
-#[derive(Debug, Deserialize)]
-struct View {
-    columns: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Values {
-    #[serde(default)]
-    values: Vec<String>,
-    #[serde(default)]
-    same_as: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Package {
-    procedures: BTreeMap<String, Vec<Vec<String>>>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Type {
-    static_functions: BTreeMap<String, Vec<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Function {
-    namespaces: BTreeMap<String, Vec<String>>,
-}
-
-/// Oracle 11.2's catalogue as the checks use it.
-#[derive(Debug, Deserialize)]
-pub struct Catalogue {
-    views: BTreeMap<String, View>,
-    values: BTreeMap<String, Values>,
-    packages: BTreeMap<String, Package>,
-    types: BTreeMap<String, Type>,
-    functions: BTreeMap<String, Function>,
-    errors: BTreeMap<String, serde::de::IgnoredAny>,
-}
-
-static CATALOGUE: LazyLock<Catalogue> = LazyLock::new(|| {
-    // The file is part of this crate; its own test parses it, so this cannot fail at run time.
-    serde_json::from_str(CATALOGUE_JSON).unwrap_or_else(|err| panic!("oracle-11.2.json: {err}"))
-});
-
-/// The catalogue, parsed once.
-pub fn catalogue() -> &'static Catalogue {
-    &CATALOGUE
-}
-
-impl Catalogue {
-    /// Whether `view` (upper case) is a catalogue view.
-    pub fn has_view(&self, view: &str) -> bool {
-        self.views.contains_key(view)
-    }
-
-    /// The columns 11.2 documents for `view` (upper case), if it is a catalogue view.
-    pub fn columns(&self, view: &str) -> Option<&[String]> {
-        self.views.get(view).map(|view| view.columns.as_slice())
-    }
-
-    /// The values 11.2 documents for `VIEW.COLUMN` (upper case), if it documents them.
-    pub fn values(&self, column: &str) -> Option<&[String]> {
-        let entry = self.values.get(column)?;
-        match &entry.same_as {
-            Some(other) => self.values(other),
-            None => Some(entry.values.as_slice()),
-        }
-    }
-
-    /// Whether Oracle's error `code` (`ORA-27366`) is in the catalogue.
-    pub fn has_error(&self, code: &str) -> bool {
-        self.errors.contains_key(code)
-    }
-
-    fn overloads(&self, package: &str, procedure: &str) -> Option<&[Vec<String>]> {
-        self.packages
-            .get(package)?
-            .procedures
-            .get(procedure)
-            .map(Vec::as_slice)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Kind {
-    /// A plain name, upper-cased.
-    Name,
-    /// A `"quoted"` name, as written inside the quotes.
-    Quoted,
-    /// A `'string'` literal's value.
-    Literal,
-    /// A `:bind`.
-    Bind,
-    /// A number.
-    Number,
-    /// Punctuation or an operator: `(`, `)`, `,`, `.`, `=>`, `:=`, `%`, `;`, `<>`, ...
-    Symbol,
-}
-
-#[derive(Debug, Clone)]
-struct Token {
-    kind: Kind,
-    text: String,
-    line: usize,
-}
-
-impl Token {
-    fn is(&self, symbol: &str) -> bool {
-        self.kind == Kind::Symbol && self.text == symbol
-    }
-
-    fn is_name(&self, name: &str) -> bool {
-        self.kind == Kind::Name && self.text == name
-    }
-}
-
-/// `text` as tokens with their line numbers; comments dropped.
-fn tokens(text: &str) -> Vec<Token> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = Vec::new();
-    let (mut i, mut line) = (0, 1);
-    let push =
-        |out: &mut Vec<Token>, kind, text: String, line| out.push(Token { kind, text, line });
-    while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
-        if c == '\n' {
-            line += 1;
-            i += 1;
-        } else if c.is_whitespace() {
-            i += 1;
-        } else if c == '-' && next == Some('-') {
-            while i < chars.len() && chars[i] != '\n' {
-                i += 1;
-            }
-        } else if c == '/' && next == Some('*') {
-            i += 2;
-            while i < chars.len() && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
-                line += usize::from(chars[i] == '\n');
-                i += 1;
-            }
-            i += 2;
-        } else if c == '\'' || c == '"' {
-            let (start_line, mut value) = (line, String::new());
-            i += 1;
-            while i < chars.len() {
-                if chars[i] == c {
-                    if chars.get(i + 1) == Some(&c) {
-                        value.push(c);
-                        i += 2;
-                        continue;
-                    }
-                    break;
-                }
-                line += usize::from(chars[i] == '\n');
-                value.push(chars[i]);
-                i += 1;
-            }
-            i += 1;
-            let kind = if c == '\'' {
-                Kind::Literal
-            } else {
-                Kind::Quoted
-            };
-            push(&mut out, kind, value, start_line);
-        } else if c == ':' && next.is_some_and(|n| n.is_ascii_alphanumeric() || n == '_') {
-            let start = i + 1;
-            i = start;
-            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
-                i += 1;
-            }
-            push(&mut out, Kind::Bind, chars[start..i].iter().collect(), line);
-        } else if c.is_ascii_alphabetic() {
-            let start = i;
-            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || "_$#".contains(chars[i]))
-            {
-                i += 1;
-            }
-            let name: String = chars[start..i].iter().collect();
-            push(&mut out, Kind::Name, name.to_ascii_uppercase(), line);
-        } else if c.is_ascii_digit() {
-            let start = i;
-            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
-                i += 1;
-            }
-            push(
-                &mut out,
-                Kind::Number,
-                chars[start..i].iter().collect(),
-                line,
-            );
-        } else {
-            let pair: String = [c, next.unwrap_or(' ')].iter().collect();
-            let symbol = match pair.as_str() {
-                "=>" | ":=" | "<>" | "!=" | "<=" | ">=" | "||" => {
-                    i += 2;
-                    pair
-                }
-                _ => {
-                    i += 1;
-                    c.to_string()
-                }
-            };
-            push(&mut out, Kind::Symbol, symbol, line);
-        }
-    }
-    out
-}
+use super::catalogue::{Catalogue, catalogue};
+use super::lexer::{Kind, Token, tokens};
 
 /// Words a query block may hold besides columns: SQL and PL/SQL keywords, the built-in
 /// functions and pseudocolumns the statements here use. Add to it when a statement needs more.
@@ -236,45 +24,86 @@ const KNOWN_WORDS: &[&str] = &[
     "AS",
     "ASC",
     "AT",
+    "AVG",
     "BETWEEN",
     "BY",
     "CASE",
+    "CAST",
     "COALESCE",
     "COUNT",
+    "CROSS",
     "DATE",
+    "DAY",
+    "DECODE",
+    "DENSE_RANK",
     "DESC",
     "DISTINCT",
     "ELSE",
     "END",
     "ESCAPE",
     "EXISTS",
+    "EXTRACT",
+    "FIRST",
+    "FOR",
     "FROM",
+    "FULL",
     "GROUP",
     "HAVING",
+    "HOUR",
     "IN",
+    "INNER",
+    "INTERVAL",
     "INTO",
     "IS",
+    "JOIN",
+    "KEEP",
+    "LAST",
+    "LEFT",
+    "LENGTH",
     "LIKE",
     "LOWER",
     "MAX",
     "MIN",
+    "MINUTE",
     "NOT",
+    "NOWAIT",
     "NULL",
+    "NULLS",
+    "NUMBER",
     "NVL",
+    "OF",
+    "ON",
     "OR",
     "ORDER",
+    "OUTER",
+    "OVER",
+    "PARTITION",
+    "RANK",
+    "RIGHT",
+    "ROUND",
     "ROWNUM",
+    "ROW_NUMBER",
+    "SECOND",
     "SELECT",
+    "SUBSTR",
+    "SUM",
     "SYSDATE",
     "SYSTIMESTAMP",
     "SYS_CONTEXT",
+    "SYS_EXTRACT_UTC",
     "THEN",
     "TIME",
+    "TIMESTAMP",
     "TO_CHAR",
     "TO_DATE",
+    "TO_NUMBER",
     "TRIM",
+    "TRUNC",
     "UNION",
+    "UPDATE",
     "UPPER",
+    "USING",
+    "VARCHAR2",
     "WHEN",
     "WHERE",
     "ZONE",
@@ -297,9 +126,10 @@ pub fn problems(text: &str) -> Vec<String> {
     check_qualified(&tokens, catalogue, &mut found);
     check_calls(&tokens, catalogue, &mut found);
     check_sys_context(&tokens, catalogue, &mut found);
-    for block in query_blocks(&tokens) {
+    let blocks = query_blocks(&tokens);
+    for block in &blocks {
         found.extend(block.items.unknown_views.iter().map(unknown_view));
-        check_block(&tokens, &block, catalogue, &variables, &mut found);
+        check_block(&tokens, &blocks, block, catalogue, &variables, &mut found);
     }
     check_values(&tokens, catalogue, &variables, &mut found);
     found.sort();
@@ -373,9 +203,10 @@ fn unknown_view(view: &Token) -> String {
 /// belong to one of its overloads, with room for the positional ones.
 fn check_calls(tokens: &[Token], catalogue: &Catalogue, found: &mut Vec<String>) {
     for (i, token) in tokens.iter().enumerate() {
+        let owner_is_sys = i >= 2 && tokens[i - 1].is(".") && tokens[i - 2].is_name("SYS");
         let is_package = token.kind == Kind::Name
             && (catalogue.packages.contains_key(&token.text) || token.text.starts_with("DBMS_"))
-            && !(i > 0 && tokens[i - 1].is("."));
+            && (i == 0 || !tokens[i - 1].is(".") || owner_is_sys);
         if is_package && tokens.get(i + 1).is_some_and(|t| t.is(".")) {
             let Some(procedure) = tokens.get(i + 2).filter(|t| t.kind == Kind::Name) else {
                 continue;
@@ -540,6 +371,10 @@ struct Block {
 struct FromList {
     /// The catalogue views it names.
     views: Vec<String>,
+    /// Each name a column may be qualified with (a view's name or its alias), and its view.
+    qualifiers: BTreeMap<String, String>,
+    /// The aliases of its subqueries.
+    subquery_aliases: BTreeSet<String>,
     /// Whether it reads nothing but catalogue views and subqueries.
     only_views: bool,
     /// The output names of its subqueries.
@@ -589,41 +424,71 @@ fn query_blocks(tokens: &[Token]) -> Vec<Block> {
     blocks
 }
 
-/// Reads the `FROM` list that starts at `from` and ends at the first clause after it.
+/// Whether `token` is a name a `FROM` item or a select-list item may be given as an alias.
+fn alias_at(token: Option<&Token>) -> Option<String> {
+    token
+        .filter(|t| t.kind == Kind::Name && !KNOWN_WORDS.contains(&t.text.as_str()))
+        .map(|t| t.text.clone())
+}
+
+/// Reads the `FROM` list that starts at `from`, up to the first clause after it: its items
+/// (`view [alias]`, `SYS.view [alias]`, `owner.table`, `(subquery) [alias]`), separated by
+/// commas or ANSI joins, whose `ON` and `USING` conditions are skipped here.
 fn from_items(tokens: &[Token], from: usize, end: usize) -> FromList {
     let catalogue = catalogue();
     let mut list = FromList {
         only_views: true,
         ..FromList::default()
     };
-    let (mut i, mut item_start) = (from + 1, true);
+    let (mut i, mut item_start, mut depth) = (from + 1, true, 0i32);
     while i < end {
         let token = &tokens[i];
-        let clause = token.kind == Kind::Name
+        if token.is("(") && !item_start {
+            depth += 1;
+        } else if token.is(")") {
+            depth -= 1;
+        }
+        let clause = depth == 0
+            && token.kind == Kind::Name
             && ["WHERE", "ORDER", "GROUP", "CONNECT", "START", "HAVING"]
                 .contains(&token.text.as_str());
         if clause {
             break;
         }
-        if token.is(",") {
+        if depth == 0 && (token.is(",") || token.is_name("JOIN")) {
             item_start = true;
         } else if item_start && token.is("(") {
             let close = matching_close(tokens, i).min(end);
             list.subquery_names
                 .extend(select_list_names(tokens, i + 1, close));
+            list.subquery_aliases
+                .extend(alias_at(tokens.get(close + 1)));
             item_start = false;
             i = close;
         } else if item_start {
             item_start = false;
-            let owner_qualified = tokens.get(i + 1).is_some_and(|t| t.is("."));
-            match token.kind == Kind::Name && !owner_qualified {
-                true if catalogue.has_view(&token.text) => list.views.push(token.text.clone()),
-                true if looks_like_dictionary_view(&token.text) => {
-                    list.unknown_views.push(token.clone());
+            let dotted = tokens.get(i + 1).is_some_and(|t| t.is("."));
+            let (name, after) = match (token.is_name("SYS") && dotted, dotted) {
+                (true, _) => (tokens.get(i + 2), i + 3),
+                (false, true) => (None, i + 3),
+                (false, false) => (Some(token), i + 1),
+            };
+            match name.filter(|name| name.kind == Kind::Name) {
+                Some(name) if catalogue.has_view(&name.text) => {
+                    list.views.push(name.text.clone());
+                    list.qualifiers.insert(name.text.clone(), name.text.clone());
+                    if let Some(alias) = alias_at(tokens.get(after)) {
+                        list.qualifiers.insert(alias, name.text.clone());
+                    }
+                }
+                Some(name) if looks_like_dictionary_view(&name.text) => {
+                    list.unknown_views.push(name.clone());
                     list.only_views = false;
                 }
                 _ => list.only_views = false,
             }
+            i = after;
+            continue;
         }
         i += 1;
     }
@@ -664,14 +529,15 @@ fn select_list_names(tokens: &[Token], start: usize, end: usize) -> Vec<String> 
             if token.is_name("FROM") {
                 break;
             }
-        } else if depth == 0 && token.kind == Kind::Name {
+        } else if depth == 0 && matches!(token.kind, Kind::Name | Kind::Quoted) {
             last = Some(token.text.clone());
         }
     }
     names
 }
 
-/// The aliases a block's select list gives (`expression alias` or `expression AS alias`).
+/// The aliases a block's select list gives: a name that ends an item and follows an
+/// expression (`expression alias`, `expression AS alias`), never a keyword such as DISTINCT.
 fn select_aliases(tokens: &[Token], block: &Block) -> BTreeSet<String> {
     let mut aliases = BTreeSet::new();
     let mut depth = 0;
@@ -685,8 +551,14 @@ fn select_aliases(tokens: &[Token], block: &Block) -> BTreeSet<String> {
             let next = &tokens[i + 1];
             let ends_item = next.is(",") || next.is_name("FROM") || next.is_name("INTO");
             let previous = &tokens[i - 1];
-            let follows_expression = previous.kind != Kind::Symbol || previous.is(")");
-            if ends_item && follows_expression && !previous.is_name("SELECT") {
+            let follows_expression = match previous.kind {
+                Kind::Name => {
+                    previous.is_name("AS") || !KNOWN_WORDS.contains(&previous.text.as_str())
+                }
+                Kind::Symbol => previous.is(")") || previous.is("*"),
+                _ => true,
+            };
+            if ends_item && follows_expression && !tokens[i - 2].is(".") {
                 aliases.insert(token.text.clone());
             }
         }
@@ -694,19 +566,34 @@ fn select_aliases(tokens: &[Token], block: &Block) -> BTreeSet<String> {
     aliases
 }
 
-/// Every bare name of a block that reads only catalogue views (or subqueries) must be a column
-/// of one of them, an output name of its subqueries, an alias, a variable or a known word.
+/// The qualifiers a block may use: its own, then those of the blocks around it (a correlated
+/// subquery names the outer block's views).
+fn qualifiers_of<'b>(blocks: &'b [Block], block: &'b Block) -> BTreeMap<&'b String, &'b String> {
+    let mut qualifiers = BTreeMap::new();
+    let mut around: Vec<&Block> = blocks
+        .iter()
+        .filter(|outer| outer.select < block.select && block.end <= outer.end)
+        .collect();
+    around.sort_by_key(|outer| outer.select);
+    for outer in around.into_iter().chain([block]) {
+        qualifiers.extend(outer.items.qualifiers.iter());
+    }
+    qualifiers
+}
+
+/// Checks the names of a block: `qualifier.column` against the qualifier's view, and, where
+/// the block reads only catalogue views and subqueries, every bare name against their columns,
+/// the subqueries' output names, aliases, variables and known words.
 fn check_block(
     tokens: &[Token],
+    blocks: &[Block],
     block: &Block,
     catalogue: &Catalogue,
     variables: &BTreeMap<String, Option<String>>,
     found: &mut Vec<String>,
 ) {
     let items = &block.items;
-    if !items.only_views || (items.views.is_empty() && items.subquery_names.is_empty()) {
-        return;
-    }
+    let qualifiers = qualifiers_of(blocks, block);
     let aliases = select_aliases(tokens, block);
     let columns: BTreeSet<&String> = items
         .views
@@ -715,10 +602,13 @@ fn check_block(
         .flatten()
         .chain(items.subquery_names.iter())
         .collect();
+    let check_bare =
+        items.only_views && !(items.views.is_empty() && items.subquery_names.is_empty());
     let mut into = false;
     for i in block.select + 1..block.end {
         let token = &tokens[i];
-        if token.kind != Kind::Name || inside_nested_block(tokens, block, i) {
+        if !matches!(token.kind, Kind::Name | Kind::Quoted) || inside_nested_block(tokens, block, i)
+        {
             continue;
         }
         if token.is_name("INTO") {
@@ -728,14 +618,35 @@ fn check_block(
         if token.is_name("FROM") {
             into = false;
         }
-        let qualified = tokens.get(i + 1).is_some_and(|t| t.is(".")) || tokens[i - 1].is(".");
+        let qualifies = tokens.get(i + 1).is_some_and(|t| t.is("."));
+        if qualifies {
+            let view = qualifiers.get(&token.text);
+            let column = tokens
+                .get(i + 2)
+                .filter(|t| matches!(t.kind, Kind::Name | Kind::Quoted));
+            if let (Some(view), Some(column)) = (view, column) {
+                let known = catalogue
+                    .columns(view)
+                    .is_some_and(|columns| columns.contains(&column.text));
+                if !known {
+                    found.push(format!(
+                        "line {}: {} is not a column of {view} in Oracle 11.2",
+                        column.line, column.text
+                    ));
+                }
+            }
+            continue;
+        }
+        if !check_bare || i > 0 && tokens[i - 1].is(".") {
+            continue;
+        }
         if into
-            || qualified
             || columns.contains(&token.text)
             || aliases.contains(&token.text)
             || variables.contains_key(&token.text)
-            || items.views.contains(&token.text)
-            || KNOWN_WORDS.contains(&token.text.as_str())
+            || qualifiers.contains_key(&token.text)
+            || items.subquery_aliases.contains(&token.text)
+            || (token.kind == Kind::Name && KNOWN_WORDS.contains(&token.text.as_str()))
         {
             continue;
         }
@@ -804,7 +715,7 @@ fn check_values(
                 }),
         };
         let Some(column) = column else { continue };
-        let Some(documented) = catalogue.values(&column) else {
+        let Some(documented) = catalogue.readable_values(&column) else {
             continue;
         };
         let compared: Vec<&Token> = match &tokens[i + 1..] {
@@ -818,10 +729,18 @@ fn check_values(
                 .take_while(|t| !t.is(")"))
                 .filter(|t| t.kind == Kind::Literal)
                 .collect(),
+            [not, op, open, rest @ ..]
+                if not.is_name("NOT") && op.is_name("IN") && open.is("(") =>
+            {
+                rest.iter()
+                    .take_while(|t| !t.is(")"))
+                    .filter(|t| t.kind == Kind::Literal)
+                    .collect()
+            }
             _ => Vec::new(),
         };
         for value in compared {
-            if !documented.contains(&value.text) {
+            if !documented.contains(&&value.text) {
                 found.push(format!(
                     "line {}: '{}' is not a value Oracle 11.2 documents for {column}",
                     value.line, value.text
@@ -834,28 +753,6 @@ fn check_values(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_catalogue_parses_and_every_entry_names_its_source() {
-        let raw: serde_json::Value = serde_json::from_str(CATALOGUE_JSON).expect("json");
-        let catalogue = catalogue();
-        assert!(catalogue.has_view("USER_SCHEDULER_JOB_RUN_DETAILS"));
-        for section in ["views", "packages", "types", "functions", "errors"] {
-            for (name, entry) in raw[section].as_object().expect(section) {
-                let source = entry["source"].as_str().unwrap_or_default();
-                assert!(
-                    source.contains("https://") || source.contains("dbmssch.sql"),
-                    "{section}.{name}: {source}"
-                );
-            }
-        }
-        for (name, entry) in raw["values"].as_object().expect("values") {
-            assert!(
-                entry.get("source").is_some() || entry.get("same_as").is_some(),
-                "{name}"
-            );
-        }
-    }
 
     #[test]
     fn a_column_that_came_with_12c_is_refused_with_its_line() {
@@ -917,6 +814,42 @@ mod tests {
             found.iter().any(|p| p.contains("SYS.ANYDATA.CONVERTDATES")),
             "{found:?}"
         );
+    }
+
+    #[test]
+    fn a_12c_column_is_found_however_it_is_written() {
+        for poll in [
+            "SELECT d.errors FROM user_scheduler_job_run_details d",
+            "SELECT errors FROM sys.user_scheduler_job_run_details",
+            "SELECT \"ERRORS\" FROM user_scheduler_job_run_details",
+            "SELECT DISTINCT errors FROM user_scheduler_job_run_details",
+            "SELECT d.errors FROM user_scheduler_job_run_details d, genius.other o WHERE o.x = d.log_id",
+            "SELECT j.job_name FROM user_scheduler_jobs j JOIN user_scheduler_job_run_details d ON d.job_name = j.job_name WHERE d.errors IS NULL",
+            "SELECT j.job_name, (SELECT MAX(d.status) FROM user_scheduler_job_run_details d WHERE d.job_name = j.job_nam) FROM user_scheduler_jobs j",
+        ] {
+            let found = problems(poll);
+            assert!(
+                found
+                    .iter()
+                    .any(|p| p.contains("ERRORS") || p.contains("JOB_NAM ")),
+                "{poll}: {found:?}"
+            );
+        }
+        let found = problems("BEGIN SYS.DBMS_SCHEDULER.STOP_JOBS(job_name => :1); END;");
+        assert!(found.iter().any(|p| p.contains("STOP_JOBS")), "{found:?}");
+    }
+
+    #[test]
+    fn what_11g_has_passes_however_it_is_written() {
+        for sql in [
+            "SELECT job_name FROM user_scheduler_jobs WHERE state = 'RUNNING' FOR UPDATE NOWAIT",
+            "SELECT CAST(log_id AS NUMBER), SUBSTR(additional_info, 1, 10), DECODE(status, 'FAILED', 1, 0) FROM user_scheduler_job_run_details ORDER BY log_date DESC NULLS LAST",
+            "SELECT j.job_name, d.status FROM user_scheduler_jobs j LEFT OUTER JOIN user_scheduler_job_run_details d ON d.job_name = j.job_name",
+            "SELECT j.job_name, j.state, (SELECT MAX(d.status) KEEP (DENSE_RANK LAST ORDER BY d.log_id) FROM user_scheduler_job_run_details d WHERE d.job_name = j.job_name) FROM user_scheduler_jobs j WHERE j.job_name LIKE :1 ESCAPE '\\'",
+            "SELECT COUNT(*) FROM user_scheduler_jobs WHERE state NOT IN ('DISABLED', 'STOPPED')",
+        ] {
+            assert_eq!(problems(sql), Vec::<String>::new(), "{sql}");
+        }
     }
 
     #[test]
