@@ -110,29 +110,74 @@ impl ConnectOptions {
     /// `None`, and the bound must come from `sqlnet.ora` (`SQLNET.OUTBOUND_CONNECT_TIMEOUT`).
     pub fn client_connect_string(&self) -> Option<String> {
         let text = self.connect_string.trim();
-        let seconds =
-            self.connect_timeout.as_secs() + u64::from(self.connect_timeout.subsec_nanos() > 0);
-        let seconds = seconds.max(1);
-        if text.to_ascii_uppercase().contains("CONNECT_TIMEOUT") {
-            return Some(text.to_owned());
-        }
+        let rounded_up = u64::from(self.connect_timeout.subsec_nanos() > 0);
+        let seconds = (self.connect_timeout.as_secs() + rounded_up).max(1);
         if text.starts_with('(') {
-            let upper = text.to_ascii_uppercase();
-            let at = upper.find("(DESCRIPTION=")? + "(DESCRIPTION=".len();
-            return Some(format!(
-                "{}(CONNECT_TIMEOUT={seconds})(TRANSPORT_CONNECT_TIMEOUT={seconds}){}",
-                &text[..at],
-                &text[at..]
-            ));
+            return descriptor_with_timeouts(text, seconds);
         }
         if !text.contains('/') && !text.contains(':') {
             return None;
         }
-        let separator = if text.contains('?') { '&' } else { '?' };
-        Some(format!(
-            "{text}{separator}connect_timeout={seconds}&transport_connect_timeout={seconds}"
-        ))
+        let query = text.split_once('?').map_or("", |(_, query)| query);
+        let present: Vec<String> = query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(key, _)| key.trim().to_ascii_lowercase())
+            .collect();
+        let mut out = text.to_owned();
+        for key in ["connect_timeout", "transport_connect_timeout"] {
+            if !present.iter().any(|set| set == key) {
+                out.push(if out.contains('?') { '&' } else { '?' });
+                out.push_str(&format!("{key}={seconds}"));
+            }
+        }
+        Some(out)
     }
+}
+
+/// `descriptor` with `(CONNECT_TIMEOUT=n)(TRANSPORT_CONNECT_TIMEOUT=n)` in each of its
+/// `DESCRIPTION`s (those of a `DESCRIPTION_LIST` included) that does not set them, spaces
+/// around `=` allowed as in tnsnames files; `None` when it has no `DESCRIPTION`.
+fn descriptor_with_timeouts(descriptor: &str, seconds: u64) -> Option<String> {
+    let upper = descriptor.to_ascii_uppercase();
+    let bytes = upper.as_bytes();
+    let (mut out, mut copied, mut found) = (String::new(), 0, false);
+    let mut from = 0;
+    while let Some(offset) = upper[from..].find("(DESCRIPTION") {
+        let open = from + offset;
+        from = open + 1;
+        let mut equals = open + "(DESCRIPTION".len();
+        while bytes.get(equals).is_some_and(u8::is_ascii_whitespace) {
+            equals += 1;
+        }
+        if bytes.get(equals) != Some(&b'=') {
+            continue;
+        }
+        found = true;
+        let mut depth = 0usize;
+        let close = (open..bytes.len())
+            .find(|&i| {
+                match bytes[i] {
+                    b'(' => depth += 1,
+                    b')' => depth -= 1,
+                    _ => {}
+                }
+                depth == 0
+            })
+            .unwrap_or(bytes.len());
+        let own: String = upper[equals..close]
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        out.push_str(&descriptor[copied..=equals]);
+        copied = equals + 1;
+        for key in ["CONNECT_TIMEOUT", "TRANSPORT_CONNECT_TIMEOUT"] {
+            if !own.contains(&format!("({key}=")) {
+                out.push_str(&format!("({key}={seconds})"));
+            }
+        }
+    }
+    found.then(|| out + &descriptor[copied..])
 }
 
 impl fmt::Debug for ConnectOptions {
@@ -296,10 +341,13 @@ pub fn load_client() -> Result<(), OracleError> {
 pub fn connect(options: &ConnectOptions) -> Result<Connection, OracleError> {
     let map = |err| OracleError::from_driver(err, options);
     let target = options.client_connect_string().unwrap_or_else(|| {
-        tracing::warn!(
-            connect_string = %options.connect_string,
-            "a TNS alias carries no connect timeout: set SQLNET.OUTBOUND_CONNECT_TIMEOUT in sqlnet.ora"
-        );
+        static SAID: std::sync::Once = std::sync::Once::new();
+        SAID.call_once(|| {
+            tracing::warn!(
+                connect_string = %options.connect_string,
+                "this connect string cannot carry a connect timeout (a TNS alias, or a descriptor without DESCRIPTION): set SQLNET.OUTBOUND_CONNECT_TIMEOUT in sqlnet.ora"
+            );
+        });
         options.connect_string.clone()
     });
     let connection = Connector::new(
@@ -508,10 +556,36 @@ mod tests {
                 .as_deref(),
             Some("(DESCRIPTION=(CONNECT_TIMEOUT=8)(TRANSPORT_CONNECT_TIMEOUT=8)(ADDRESS=(PROTOCOL=TCP)(HOST=10.0.0.5)(PORT=1521))(CONNECT_DATA=(SERVICE_NAME=G)))")
         );
-        // The operator's own setting wins; an alias cannot carry one.
-        let own = "//h:1521/S?connect_timeout=30";
+        // The operator's own setting wins, each on its own; an alias cannot carry one.
+        let own = "//h:1521/S?connect_timeout=30&transport_connect_timeout=5";
         assert_eq!(with(own).client_connect_string().as_deref(), Some(own));
+        assert_eq!(
+            with("//h/S?transport_connect_timeout=3")
+                .client_connect_string()
+                .as_deref(),
+            Some("//h/S?transport_connect_timeout=3&connect_timeout=8")
+        );
+        assert_eq!(
+            with("[::1]:1521/S").client_connect_string().as_deref(),
+            Some("[::1]:1521/S?connect_timeout=8&transport_connect_timeout=8")
+        );
         assert_eq!(with("GENIUS_PROD").client_connect_string(), None);
+        // tnsnames spacing, a list of descriptions, and one that sets a timeout of its own.
+        assert_eq!(
+            with("(DESCRIPTION = (ADDRESS = (PROTOCOL = TCP)(HOST = h)(PORT = 1521)))")
+                .client_connect_string()
+                .as_deref(),
+            Some(
+                "(DESCRIPTION =(CONNECT_TIMEOUT=8)(TRANSPORT_CONNECT_TIMEOUT=8) (ADDRESS = (PROTOCOL = TCP)(HOST = h)(PORT = 1521)))"
+            )
+        );
+        assert_eq!(
+            with("(DESCRIPTION_LIST=(DESCRIPTION=(ADDRESS=(HOST=a)))(DESCRIPTION=(CONNECT_TIMEOUT = 4)(ADDRESS=(HOST=b))))")
+                .client_connect_string()
+                .as_deref(),
+            Some("(DESCRIPTION_LIST=(DESCRIPTION=(CONNECT_TIMEOUT=8)(TRANSPORT_CONNECT_TIMEOUT=8)(ADDRESS=(HOST=a)))(DESCRIPTION=(TRANSPORT_CONNECT_TIMEOUT=8)(CONNECT_TIMEOUT = 4)(ADDRESS=(HOST=b))))")
+        );
+        assert_eq!(with("(ADDRESS=(HOST=h))").client_connect_string(), None);
     }
 
     #[test]
