@@ -63,6 +63,9 @@ pub trait DurableSteps: Send + Sync {
     /// Sleeps `duration` durably, or less when the workflow is asked to cancel.
     fn sleep_or_cancel(&self, duration: Duration) -> StepFuture<'_, Wake>;
 
+    /// Whether a cancel was asked for, read durably (a replay reads the same answer).
+    fn cancel_requested(&self) -> StepFuture<'_, bool>;
+
     /// Sleeps `duration` durably whatever is asked meanwhile (a cancel already being carried
     /// out must not cut the waits that follow it short).
     fn sleep(&self, duration: Duration) -> StepFuture<'_, ()>;
@@ -88,6 +91,7 @@ enum Entry {
         outcome: Result<serde_json::Value, String>,
     },
     Sleep(Wake),
+    Peek(bool),
 }
 
 #[derive(Debug, Default)]
@@ -224,6 +228,24 @@ impl DurableSteps for MemoryJournal {
         Box::pin(async move { self.journaled_sleep(duration, false).await.map(|_| ()) })
     }
 
+    fn cancel_requested(&self) -> StepFuture<'_, bool> {
+        Box::pin(async move {
+            Ok(match self.replayed() {
+                Some(Entry::Peek(asked)) => asked,
+                Some(other) => panic!("non-deterministic replay: a peek found {other:?}"),
+                None => {
+                    if self.stops_here(StopPoint::Before) || self.stops_here(StopPoint::AfterEffect)
+                    {
+                        self.crash().await;
+                    }
+                    let asked = self.journal().cancel_requested;
+                    self.append(Entry::Peek(asked));
+                    asked
+                }
+            })
+        })
+    }
+
     fn set_state<T: Serialize + Send + 'static>(&self, key: &'static str, value: T) {
         if let Ok(value) = serde_json::to_value(value) {
             self.journal().state.insert(key, value);
@@ -306,6 +328,9 @@ impl MemoryJournal {
                     Wake::Slept
                 };
                 self.append(Entry::Sleep(wake));
+                // Another workflow on the same clock gets its turn, as it would while this
+                // one sleeps in Restate.
+                tokio::task::yield_now().await;
                 wake
             }
         })

@@ -361,6 +361,9 @@ impl<E: Erp, S: ClosingStore, D: DurableSteps> Run<'_, E, S, D> {
     /// (or adopts an earlier job that succeeded).
     async fn close(&self) -> Result<ClosingReport, Ended> {
         let (flow, date) = (self.flow, self.date);
+        // The job a submit left DISABLED because another could run: the next round finishes
+        // it instead of leaving it behind and numbering another.
+        let mut blocked: Option<String> = None;
         for _ in 0..SETTLE_ROUNDS {
             let jobs: Vec<JobSeen> = self
                 .steps
@@ -405,7 +408,17 @@ impl<E: Erp, S: ClosingStore, D: DurableSteps> Run<'_, E, S, D> {
                 .max()
                 .unwrap_or(0)
                 + 1;
-            let job = date.job_name(attempt);
+            let job = blocked
+                .take()
+                .filter(|job| {
+                    jobs.iter()
+                        .any(|seen| seen.job == *job && seen.state == JobState::Disabled)
+                })
+                .unwrap_or_else(|| date.job_name(attempt));
+            // A cancel asked for before anything runs: nothing is submitted.
+            if self.steps.cancel_requested().await? {
+                return self.cancelled_before_submit().await;
+            }
             self.follow_job(&job);
             let submitted = self
                 .steps
@@ -421,6 +434,7 @@ impl<E: Erp, S: ClosingStore, D: DurableSteps> Run<'_, E, S, D> {
                 })
                 .await?;
             if submitted == Submission::Blocked {
+                blocked = Some(job);
                 continue;
             }
             self.saw(&job, &JobState::Scheduled);
@@ -434,6 +448,14 @@ impl<E: Erp, S: ClosingStore, D: DurableSteps> Run<'_, E, S, D> {
             "the jobs of {date} kept being started by someone else: {SETTLE_ROUNDS} rounds of \
              settling them did not leave the date free for a new attempt"
         )))
+    }
+
+    /// Ends the closing as cancelled before any job of this run was submitted.
+    async fn cancelled_before_submit(&self) -> Result<ClosingReport, Ended> {
+        let mut report = self.report("", Phase::Cancelled, "NOT SUBMITTED", None);
+        self.record(&mut report, false).await?;
+        self.steps.set_state(PHASE, Phase::Cancelled);
+        Ok(report)
     }
 
     /// An earlier attempt's job that can still run: a pending one is disabled, a running one

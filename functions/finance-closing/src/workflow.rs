@@ -83,6 +83,16 @@ impl DurableSteps for RestateSteps<'_, '_> {
         })
     }
 
+    fn cancel_requested(&self) -> StepFuture<'_, bool> {
+        let ctx = self.ctx;
+        Box::pin(async move {
+            ctx.peek_promise::<bool>(CANCEL)
+                .await
+                .map(|asked| asked.is_some())
+                .map_err(|err| StepFailed(err.message().to_owned()))
+        })
+    }
+
     fn sleep(&self, duration: Duration) -> StepFuture<'_, ()> {
         let ctx = self.ctx;
         Box::pin(async move {

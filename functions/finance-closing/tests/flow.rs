@@ -152,9 +152,21 @@ async fn a_date_that_succeeded_is_not_closed_again_unless_forced() {
 }
 
 #[tokio::test]
-async fn a_cancel_stops_the_job_and_records_the_closing_as_cancelled() {
+async fn a_cancel_before_the_submit_submits_nothing() {
     let closing = Closing::six_hours();
     closing.journal.cancel();
+    let report = closing.run().await.expect("cancelled is not an error");
+    assert_eq!((report.phase, report.job.as_str()), (Phase::Cancelled, ""));
+    assert_eq!(report.erp_status, "NOT SUBMITTED");
+    assert_eq!(closing.erp.calls(Operation::Submit), 0);
+    assert_eq!(closing.erp.jobs(), 0);
+    assert_eq!(closing.recorded().await.phase, Phase::Cancelled);
+}
+
+#[tokio::test]
+async fn a_cancel_stops_the_job_and_records_the_closing_as_cancelled() {
+    let closing = Closing::six_hours();
+    closing.journal.cancel_at_sleep(1);
     let report = closing.run().await.expect("cancelled is not an error");
     assert_eq!(report.phase, Phase::Cancelled);
     assert_eq!(report.erp_status, "STOPPED");
@@ -310,8 +322,9 @@ async fn a_crash_at_any_journal_entry_resumes_to_the_same_outcome() {
     let reference = Closing::new(Duration::from_secs(180), Duration::from_secs(3600));
     let expected = reference.run().await.expect("uninterrupted");
     let entries = reference.journal.len();
-    // check, started, jobs, submit, 3 × (sleep, poll), 2 copies, finished, record.
-    assert_eq!(entries, 14, "{:?}", reference.journal.actions_run());
+    // check, started, jobs, the cancel peek, submit, 3 × (sleep, poll), 2 copies, finished,
+    // record.
+    assert_eq!(entries, 15, "{:?}", reference.journal.actions_run());
     for entry in 0..entries {
         for point in [StopPoint::Before, StopPoint::AfterEffect] {
             interrupted_at(entry, point, &expected).await;

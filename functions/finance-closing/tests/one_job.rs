@@ -67,16 +67,17 @@ enum Event {
     PermanentCopyError,
     /// PostgreSQL refuses every record of the attempt, then the date is run again.
     RecordFails,
-    /// A cancel arrives during this sleep (1-based).
+    /// A cancel arrives during this sleep (1-based); 0: before anything was submitted.
     Cancel(usize),
 }
 
-const EVENTS: [Event; 8] = [
+const EVENTS: [Event; 9] = [
     Event::Nothing,
     Event::PermanentPollError(1),
     Event::PermanentPollError(3),
     Event::PermanentCopyError,
     Event::RecordFails,
+    Event::Cancel(0),
     Event::Cancel(1),
     Event::Cancel(4),
     Event::Cancel(8),
@@ -162,8 +163,10 @@ impl Scenario {
 
     fn journal(&self) -> MemoryJournal {
         let journal = MemoryJournal::new(self.clock.clone(), 3);
-        if let Event::Cancel(sleep) = self.event {
-            journal.cancel_at_sleep(sleep);
+        match self.event {
+            Event::Cancel(0) => journal.cancel(),
+            Event::Cancel(sleep) => journal.cancel_at_sleep(sleep),
+            _ => {}
         }
         journal
     }
@@ -444,4 +447,34 @@ async fn a_failed_record_does_not_make_the_re_run_meet_its_own_old_job() {
         (Phase::Succeeded, "FC_20261120_A1")
     );
     assert_eq!(scenario.erp.jobs(), 1);
+}
+
+#[tokio::test]
+async fn two_workflows_of_one_date_at_once_run_one_job_at_a_time() {
+    for force in [false, true] {
+        let scenario = Scenario::new(JobBehaviour::Succeeds, Event::Nothing);
+        let (first, second) = (scenario.journal(), scenario.journal());
+        let request = RunRequest { date: None, force };
+        let (a, b) = tokio::join!(
+            first.invoke(
+                scenario
+                    .workflow
+                    .close_date(&first, KEY, RunRequest::default())
+            ),
+            second.invoke(scenario.workflow.close_date(&second, RE_RUN_KEY, request)),
+        );
+        let (a, b) = (a.expect("first"), b.expect("second"));
+        let (a, b) = (a.expect("first succeeded"), b.expect("second succeeded"));
+        assert_eq!(scenario.erp.peak_runnable(date()), 1, "force {force}");
+        assert_eq!(a.job, "FC_20261120_A1");
+        // Unforced, the second waits for the first's job and adopts it; forced, it waits for
+        // it to end, then closes the date again with its own.
+        let expected = if force {
+            "FC_20261120_A2"
+        } else {
+            "FC_20261120_A1"
+        };
+        assert_eq!(b.job, expected, "force {force}");
+        assert_eq!(scenario.erp.jobs(), 1 + usize::from(force));
+    }
 }

@@ -136,10 +136,10 @@ impl Stack {
     /// Waits until the simulator's job `job` is in `state`, or fails the test.
     async fn wait_for_job(&self, job: &str, state: OracleState) -> Job {
         for _ in 0..400 {
-            if let Some(found) = self.erp.job(job).await.expect("simulator") {
-                if found.state == state {
-                    return found;
-                }
+            if let Some(found) = self.erp.job(job).await.expect("simulator")
+                && found.state == state
+            {
+                return found;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }

@@ -151,6 +151,8 @@ pub fn job_state(
         // remote job runs elsewhere, where this port cannot see it end.
         Some("RUNNING" | "CHAIN_STALLED" | "REMOTE") => JobState::Running,
         Some("SCHEDULED" | "RETRY SCHEDULED") => JobState::Scheduled,
+        // A job that ran shows its run's end, should Oracle ever show such a job DISABLED.
+        Some("DISABLED") if run_status.is_some() => from_run(),
         Some("DISABLED") => JobState::Disabled,
         Some("SUCCEEDED") => JobState::Succeeded,
         Some("FAILED" | "BROKEN") => failed(),

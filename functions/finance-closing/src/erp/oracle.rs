@@ -21,9 +21,12 @@ use crate::closing::{ClosingDate, JobSeen};
 /// so a call that failed after it left a DISABLED job behind: this block recognises that job of
 /// the same attempt and finishes it (argument, enable) instead of reusing a job that never
 /// starts. An ENABLED or finished job is left alone. Before `ENABLE` it looks for another job
-/// of the date (`:siblings`, a `LIKE` pattern of the date's job names) that is enabled or
-/// running, and then enables nothing: two closings of one date never run side by side, even
-/// when two workflows of the date submit at once. `:outcome` says which it was.
+/// of the date (`:siblings`, a `LIKE` pattern of the date's job names) in any state but the
+/// ones that can no longer run (a state it does not know counts as able to run, as the port
+/// reads it), and then enables nothing. The check and the `ENABLE` are two statements, and
+/// the scheduler's calls commit by themselves, so two submits of one date in the same
+/// instant could each find the other not yet enabled: the workflow settles every earlier job
+/// before it submits, which leaves only that instant. `:outcome` says which it was.
 ///
 /// The date is converted with an explicit format, never the session's `NLS_DATE_FORMAT`: as a
 /// DATE through `SYS.ANYDATA.ConvertDate` for a procedure taking a DATE, or as text in
@@ -56,7 +59,7 @@ BEGIN
     END IF;
     SELECT COUNT(*) INTO runnable FROM user_scheduler_jobs
       WHERE job_name LIKE :siblings ESCAPE '\\' AND job_name <> :job
-        AND state IN ('SCHEDULED', 'RETRY SCHEDULED', 'RUNNING', 'CHAIN_STALLED', 'REMOTE');
+        AND state NOT IN ('DISABLED', 'SUCCEEDED', 'FAILED', 'BROKEN', 'COMPLETED', 'STOPPED');
     IF runnable > 0 THEN
       outcome := 'BLOCKED';
     ELSE
@@ -83,11 +86,14 @@ pub const SUBMIT_BINDS: [&str; 7] = [
 pub const JOB_STATE_SQL: Statement<1> =
     Statement::new("SELECT state FROM user_scheduler_jobs WHERE job_name = :1");
 
-/// Every job of one date's attempts; bind: the `LIKE` pattern of their names
-/// ([`siblings_pattern`]).
+/// Every job of one date's attempts with the status of its latest run, if it ran; bind: the
+/// `LIKE` pattern of their names ([`siblings_pattern`]).
 pub const DATE_JOBS_SQL: Statement<1> = Statement::new(
-    "SELECT job_name, state FROM user_scheduler_jobs WHERE job_name LIKE :1 ESCAPE '\\'
-  ORDER BY job_name",
+    "SELECT j.job_name, j.state,
+  (SELECT MAX(d.status) KEEP (DENSE_RANK LAST ORDER BY d.log_id)
+     FROM user_scheduler_job_run_details d WHERE d.job_name = j.job_name)
+  FROM user_scheduler_jobs j WHERE j.job_name LIKE :1 ESCAPE '\\'
+  ORDER BY j.job_name",
 );
 
 /// The job's latest run: its status, Oracle's error number and the run's additional
@@ -250,15 +256,19 @@ impl Erp for OracleErp {
                 .build()
                 .map_err(|e| erp_error(e, options))?;
             let outcome = oracle::sql_type::OracleType::Varchar2(16);
-            match statement.execute(&SUBMIT_SQL.binds([
-                &job,
-                &procedure,
-                &argument_type,
-                &date,
-                &text_format,
-                &siblings,
-                &outcome,
-            ])) {
+            // In SUBMIT_BINDS' order, read from the names: the list and the values cannot drift.
+            let values = SUBMIT_BINDS.map(|name| -> &dyn oracle::sql_type::ToSql {
+                match name {
+                    "job" => &job,
+                    "procedure" => &procedure,
+                    "argument_type" => &argument_type,
+                    "closing_date" => &date,
+                    "text_format" => &text_format,
+                    "siblings" => &siblings,
+                    _ => &outcome,
+                }
+            });
+            match statement.execute(&SUBMIT_SQL.binds(values)) {
                 Ok(()) => {}
                 // Another submit created it between this one's check and its CREATE_JOB:
                 // retried, the block then finds it.
@@ -323,17 +333,17 @@ impl Erp for OracleErp {
         let pattern = siblings_pattern(date);
         self.blocking(move |connection, options| {
             let rows = connection
-                .query_as::<(String, String)>(
+                .query_as::<(String, String, Option<String>)>(
                     DATE_JOBS_SQL.text(),
                     &DATE_JOBS_SQL.binds([&pattern]),
                 )
                 .map_err(|e| erp_error(e, options))?;
             let mut jobs = Vec::new();
             for row in rows {
-                let (job, state) = row.map_err(|e| erp_error(e, options))?;
+                let (job, state, run_status) = row.map_err(|e| erp_error(e, options))?;
                 // `LIKE` also matches names that only start like the date's.
                 if date.attempt_of(&job).is_some() {
-                    let state = job_state(Some(&state), None, None);
+                    let state = job_state(Some(&state), run_status.as_deref(), None);
                     jobs.push(JobSeen { job, state });
                 }
             }
@@ -577,14 +587,28 @@ mod tests {
 
     #[test]
     fn every_documented_job_state_has_its_meaning_and_the_submit_guard_counts_the_runnable_ones() {
-        let catalogue = orabridge_shared::oracle_sql::dictionary::catalogue();
+        let catalogue = orabridge_shared::oracle_sql::catalogue::catalogue();
         let states = catalogue
             .values("USER_SCHEDULER_JOBS.STATE")
             .expect("documented states");
         let submit = SUBMIT_SQL;
         let guard = submit.text();
-        let guard = &guard[guard.find("state IN (").expect("guard")..];
+        let guard = &guard[guard.find("state NOT IN (").expect("guard")..];
         let guard = &guard[..guard.find(')').expect("list")];
+        let also_read = catalogue
+            .readable_values("USER_SCHEDULER_JOBS.STATE")
+            .expect("states");
+        for state in also_read.iter().filter(|state| !states.contains(state)) {
+            let meaning = super::super::job_state(Some(state), None, None);
+            assert_eq!(
+                !guard.contains(&format!("'{state}'")),
+                meaning.can_run(),
+                "the submit guard and the port disagree on {state}"
+            );
+        }
+        // A state nobody documented counts as able to run, for the guard as for the port.
+        assert!(super::super::job_state(Some("RESOURCE_UNAVAILABLE"), None, None).can_run());
+        assert!(!guard.contains("RESOURCE_UNAVAILABLE"));
         for state in states {
             let meaning = super::super::job_state(Some(state), None, None);
             let expected = match state.as_str() {
@@ -601,7 +625,7 @@ mod tests {
             };
             assert_eq!(meaning, expected, "{state}");
             assert_eq!(
-                guard.contains(&format!("'{state}'")),
+                !guard.contains(&format!("'{state}'")),
                 meaning.can_run(),
                 "the submit guard and the port disagree on {state}"
             );

@@ -89,6 +89,8 @@ pub mod codes {
     pub const ALREADY_EXISTS: i32 = 27477;
     /// ORA-27478: `DROP_JOB` without `force` on a running job.
     pub const RUNNING: i32 = 27478;
+    /// Not an Oracle error: a call the model does not know the documented answer to.
+    pub const NOT_MODELLED: i32 = 0;
 
     /// Whether `STOP_JOB`'s error `code` still leaves the job unable to run once it was
     /// disabled: it was not running, it was told to stop and rolls back, or it is gone.
@@ -474,10 +476,21 @@ impl Scheduler {
         if !job.argument_set {
             return Err(error(codes::ARGUMENT_MISSING, name));
         }
-        if job.state == OracleState::Disabled {
-            job.state = OracleState::Scheduled;
-            job.enabled = true;
-            job.eligible_at = Some(now);
+        match job.state {
+            OracleState::Disabled => {
+                job.state = OracleState::Scheduled;
+                job.enabled = true;
+                job.eligible_at = Some(now);
+            }
+            OracleState::Scheduled | OracleState::Running => {}
+            // What ENABLE does to a one-off job whose run ended is not on a page read here,
+            // and the closing never asks it: the model refuses rather than guess.
+            ended => {
+                return Err(SchedulerError {
+                    code: codes::NOT_MODELLED,
+                    text: format!("the model does not know ENABLE on a {} job", ended.as_str()),
+                });
+            }
         }
         self.advance(now);
         Ok(())
@@ -531,7 +544,8 @@ impl Scheduler {
             if !force {
                 return Err(error(codes::RUNNING, name));
             }
-            job.end(OracleState::Stopped, now);
+            // "stopped by calling stop_job with force set to false", which may answer 27365.
+            self.stop(name, now)?;
         }
         self.jobs.remove(name);
         Ok(())
@@ -729,6 +743,16 @@ mod tests {
             .drop_job("FC_20261120_A1", true, at(2))
             .expect("dropped");
         assert!(running.job("FC_20261120_A1").is_none());
+        let mut slow = enabled(Slaves::After(Duration::ZERO));
+        slow.set_stop_time(Duration::from_secs(300));
+        let rolling_back = slow
+            .drop_job("FC_20261120_A1", true, at(1))
+            .expect_err("27365");
+        assert_eq!(
+            rolling_back.code,
+            codes::STOP_PENDING,
+            "STOP_JOB's answer, as it is called"
+        );
         let mut pending = enabled(Slaves::Held);
         pending
             .drop_job("FC_20261120_A1", false, at(1))
@@ -767,7 +791,7 @@ mod tests {
 
     #[test]
     fn every_error_the_model_raises_is_one_the_catalogue_documents() {
-        let catalogue = orabridge_shared::oracle_sql::dictionary::catalogue();
+        let catalogue = orabridge_shared::oracle_sql::catalogue::catalogue();
         for code in [
             codes::STOP_PENDING,
             codes::NOT_RUNNING,
