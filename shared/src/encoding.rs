@@ -1,5 +1,5 @@
-//! The text encodings every function writes the same way: lower-case hex, SHA-256 digests and
-//! RFC 3339 UTC timestamps. One implementation, so a checksum in a manifest, an idempotency
+//! The text encodings every function writes the same way: lower-case hex, SHA-256 digests,
+//! base64 as API Gateway and Lambda carry binary bodies, and RFC 3339 UTC timestamps. One implementation, so a checksum in a manifest, an idempotency
 //! record's validation hash and a lake line's reading id are spelled alike everywhere.
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -14,6 +14,19 @@ pub fn hex(bytes: &[u8]) -> String {
         text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
     }
     text
+}
+
+/// `text` decoded from standard base64 with padding (how API Gateway encodes a binary body);
+/// `None` when it is not.
+pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(text).ok()
+}
+
+/// `bytes` as standard base64 with padding.
+pub fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// SHA-256 of `bytes`.

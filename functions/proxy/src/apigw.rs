@@ -1,47 +1,92 @@
-//! The API Gateway adapter: the raw invocation event to the proxy's [`ProxyRequest`] (the
-//! client's details, the time left from the Lambda context), the proxy's [`ProxyResponse`]
-//! back to the event's payload format.
+//! The API Gateway adapter, and the function `main` serves: [`handle_event`] takes the raw
+//! invocation event, answers it in its own payload format (REST API v1 or HTTP API v2), and is
+//! what the tests and the benchmark call too.
 //!
-//! lambda_http does both, but it reads a REST API (v1) event's query string into a hash map,
-//! so `?b=2&a=1` reached the Unified API as `?a=1&b=2` or `?b=2&a=1` at random; an HTTP API
-//! (v2) event keeps `rawQueryString` as the client sent it. The adapter reads the v1 event's
-//! `multiValueQueryStringParameters` in document order and encodes them again per RFC 3986,
-//! since a v1 event carries the values decoded and the client's own encoding is gone. That
-//! order is the event's: API Gateway does not document whether it keeps the client's, and
-//! SAM's emulator sorts every event's keys. A client whose query must arrive exactly as sent
-//! (a signed URL) needs an HTTP API. Everything else is lambda_http's own conversion, and the
-//! answer is built with the ecosystem's response types as lambda_http builds them.
+//! The event is read with the ecosystem's event types (`aws_lambda_events`), never through a
+//! URI: an event whose Host or X-Forwarded-Proto could not be part of one (the Lambda console's
+//! test event has neither) is still a request. Whatever the event holds, the client gets an
+//! answer: one that cannot become a request is a JSON 400, and a panic anywhere in handling is
+//! caught here, answered as a 500 in the error contract and counted (`ProxyPanics`). Only an
+//! event that is not from API Gateway at all is an invocation error.
+//!
+//! What the adapter keeps of each format: a v1 event's repeated headers
+//! (`multiValueHeaders`), its query in the event's order (`multiValueQueryStringParameters`,
+//! else `queryStringParameters`), encoded again per RFC 3986 since a v1 event carries the
+//! values decoded (API Gateway does not document whether it keeps the client's order, and
+//! SAM's emulator sorts every event's keys: a client whose query must arrive exactly as sent,
+//! a signed URL, needs an HTTP API); a v2 event's `rawQueryString` as sent, its path without
+//! a named stage (`/Prod/api/v1/x` on the `Prod` stage is `/api/v1/x`), its cookies as one
+//! `Cookie` header, and none when there are none.
 
 use std::fmt::Write as _;
+use std::panic::AssertUnwindSafe;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use aws_lambda_events::apigw::{
+    ApiGatewayProxyRequest, ApiGatewayProxyResponse, ApiGatewayV2httpRequest,
+    ApiGatewayV2httpResponse,
+};
+use aws_lambda_events::encodings::Body;
 use bytes::Bytes;
-use lambda_http::aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayV2httpResponse};
-use lambda_http::request::RequestContext;
-use lambda_http::{Body, LambdaEvent, Request, RequestExt, Response};
+use futures_util::FutureExt;
+use http::HeaderValue;
+use lambda_runtime::{Context, LambdaEvent};
 use orabridge_shared::clock::Clock;
+use orabridge_shared::encoding::base64_decode;
 use orabridge_shared::idempotency::IdempotencyStore;
+use orabridge_shared::metrics::counter;
 use orabridge_shared::params::ParameterSource;
 use orabridge_shared::queue::MessageQueue;
-use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::Proxy;
 use crate::client::UpstreamClient;
 use crate::config::API_GATEWAY_LIMIT;
+use crate::error::ProxyError;
 use crate::exchange::{ProxyRequest, ProxyResponse, ResponseBody};
-use crate::headers::ClientContext;
+use crate::headers::{Caller, ClientContext};
 
 /// An invocation event that is not an API Gateway REST or HTTP API proxy event.
 #[derive(Debug, thiserror::Error)]
-pub enum EventError {
-    /// Not one of the two payload formats.
-    #[error("not an API Gateway REST (v1) or HTTP API (v2) proxy event")]
-    Unsupported(#[source] serde_json::Error),
-    /// A v1 event whose query parameters are not a map of string lists.
-    #[error("the REST API event's multiValueQueryStringParameters are malformed")]
-    Query(#[source] serde_json::Error),
+#[error("not an API Gateway REST (v1) or HTTP API (v2) proxy event")]
+pub struct EventError;
+
+impl From<EventError> for orabridge_shared::lambda::Diagnostic {
+    fn from(error: EventError) -> Self {
+        orabridge_shared::lambda::diagnostic("InvalidEvent", &error)
+    }
+}
+
+/// An API Gateway event that cannot become a request (answered 400, never forwarded).
+#[derive(Debug, thiserror::Error)]
+pub enum BadEvent {
+    /// The event does not read as its payload format (an invalid header name or value, method
+    /// or field type).
+    #[error("the event does not read as an API Gateway {format:?} event")]
+    Unreadable {
+        /// The payload format it claimed.
+        format: Format,
+        /// What serde found.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// `isBase64Encoded` with a body that is not base64.
+    #[error("the body is marked base64 but is not")]
+    Base64,
+    /// The cookies cannot make a `Cookie` header.
+    #[error("the cookies cannot be sent as a Cookie header")]
+    Cookies,
+}
+
+/// The payload format of an event, which is the format of its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// REST API, payload format 1.0.
+    V1,
+    /// HTTP API, payload format 2.0.
+    V2,
 }
 
 /// What the function answers: the payload format of the event it was given.
@@ -54,73 +99,45 @@ pub enum ApiGatewayResponse {
     V2(ApiGatewayV2httpResponse),
 }
 
-/// The proxy's request for an invocation event, its time left less `margin`, and whether it
-/// came from a REST API (v1).
-pub fn into_request(
-    event: LambdaEvent<Box<RawValue>>,
-    margin: Duration,
-) -> Result<(ProxyRequest, bool), EventError> {
-    let (request, v1) = into_lambda_request(event)?;
-    Ok((proxy_request(request, margin), v1))
+/// The few fields that tell an event's format and request id, read without keeping the rest.
+#[derive(Deserialize)]
+struct Probe {
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default, rename = "httpMethod")]
+    http_method: Option<IgnoredAny>,
+    #[serde(default, rename = "requestContext")]
+    request_context: Option<ProbeContext>,
 }
 
-/// lambda_http's request for an invocation event (with the v1 query string in the event's
-/// order), with the Lambda context attached, and whether it came from a REST API (v1).
-pub fn into_lambda_request(
-    event: LambdaEvent<Box<RawValue>>,
-) -> Result<(Request, bool), EventError> {
-    let raw = event.payload.get();
-    let mut request = lambda_http::request::from_str(raw).map_err(EventError::Unsupported)?;
-    let v1 = matches!(
-        request.request_context_ref(),
-        Some(RequestContext::ApiGatewayV1(_))
-    );
-    if v1 {
-        let ordered: V1Query = serde_json::from_str(raw).map_err(EventError::Query)?;
-        set_query(&mut request, &encode_query(&ordered.parameters));
-    }
-    Ok((request.with_lambda_context(event.context), v1))
+#[derive(Deserialize)]
+struct ProbeContext {
+    #[serde(default, rename = "requestId")]
+    request_id: Option<String>,
+    #[serde(default)]
+    http: Option<IgnoredAny>,
 }
 
-/// The proxy's request for lambda_http's `request`: the path without the stage, the query,
-/// the client's details and the time left, less `margin`, from its Lambda context.
-pub fn proxy_request(request: Request, margin: Duration) -> ProxyRequest {
-    let client = client_context(&request);
-    let budget = time_budget(&request, margin);
-    let path = request.raw_http_path().to_owned();
-    let query = request.uri().query().map(str::to_owned);
-    let (parts, body) = request.into_parts();
-    let body = match body {
-        Body::Empty => Bytes::new(),
-        Body::Text(text) => Bytes::from(text),
-        Body::Binary(bytes) => Bytes::from(bytes),
-        other => Bytes::copy_from_slice(other.as_ref()),
+/// The format and API Gateway request id of `raw`, or [`EventError`] when it is not an API
+/// Gateway proxy event.
+fn probe(raw: &str) -> Result<(Format, Option<String>), EventError> {
+    let probe: Probe = serde_json::from_str(raw).map_err(|_| EventError)?;
+    let context = probe.request_context;
+    let format = match (probe.version.as_deref(), &probe.http_method, &context) {
+        (Some("2.0"), _, _) => Format::V2,
+        (_, Some(_), _) => Format::V1,
+        (_, None, Some(ProbeContext { http: Some(_), .. })) => Format::V2,
+        _ => return Err(EventError),
     };
-    ProxyRequest {
-        method: parts.method,
-        path,
-        query,
-        headers: parts.headers,
-        body,
-        client,
-        budget,
-    }
+    Ok((format, context.and_then(|c| c.request_id)))
 }
 
-/// lambda_http's response for the proxy's `response`.
-pub fn lambda_response(response: ProxyResponse) -> Response<Body> {
-    let body = match response.body {
-        ResponseBody::Empty => Body::Empty,
-        ResponseBody::Text(text) => Body::Text(text),
-        ResponseBody::Binary(bytes) => Body::Binary(bytes),
-    };
-    let mut answer = Response::new(body);
-    *answer.status_mut() = response.status;
-    *answer.headers_mut() = response.headers;
-    answer
-}
-
-impl<S, H, Q, C, I> Proxy<S, H, Q, C, I>
+/// Serves one invocation as the Lambda does: the event in, the answer in the event's payload
+/// format out. Only an event that is not from API Gateway is an error.
+pub async fn handle_event<S, H, Q, C, I>(
+    proxy: &Proxy<S, H, Q, C, I>,
+    event: LambdaEvent<Box<RawValue>>,
+) -> Result<ApiGatewayResponse, EventError>
 where
     S: ParameterSource,
     H: UpstreamClient,
@@ -128,18 +145,166 @@ where
     C: Clock + Clone,
     I: IdempotencyStore,
 {
-    /// Serves lambda_http's view of an API Gateway request, as the Lambda does (the tests and
-    /// the benchmark drive the proxy through this adapter).
-    pub async fn handle_lambda(&self, request: Request) -> Response<Body> {
-        let request = proxy_request(request, self.config().deadline_margin);
-        lambda_response(self.handle(request).await)
+    let raw = event.payload.get();
+    let (format, request_id) = probe(raw)?;
+    let request_id = request_id.unwrap_or_else(|| event.context.request_id.clone());
+    let margin = proxy.config().deadline_margin;
+    let served = AssertUnwindSafe(async {
+        match into_request(raw, format, &event.context, margin) {
+            Ok(request) => proxy.handle(request).await,
+            Err(bad) => {
+                tracing::warn!(error = %orabridge_shared::errors::chain(&bad), "event refused");
+                ProxyError::BadEvent(bad).response(&request_id)
+            }
+        }
+    })
+    .catch_unwind()
+    .await;
+    let response = served.unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|text| (*text).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!(panic = %what, "handling the request panicked");
+        counter!("ProxyPanics").increment(1);
+        ProxyError::Panicked.response(&request_id)
+    });
+    Ok(from_response(response, format))
+}
+
+/// The proxy's request for the API Gateway event `raw` of `format`, with the time left from
+/// `context` less `margin`.
+pub fn into_request(
+    raw: &str,
+    format: Format,
+    context: &Context,
+    margin: Duration,
+) -> Result<ProxyRequest, BadEvent> {
+    let unreadable = |source| BadEvent::Unreadable { format, source };
+    let now = SystemTime::now();
+    let now_ms = now
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    let deadline = plausible(context.deadline);
+    let budget = budget(deadline, now_ms, margin);
+    let deadline = deadline.map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
+    let mut request = match format {
+        Format::V1 => {
+            let event: ApiGatewayProxyRequest = serde_json::from_str(raw).map_err(unreadable)?;
+            let ordered: V1Query = serde_json::from_str(raw).map_err(unreadable)?;
+            let parameters = match ordered.multi_value {
+                Some(parameters) if !parameters.is_empty() => parameters,
+                _ => ordered.single_value.unwrap_or_default(),
+            };
+            let mut headers = event.multi_value_headers;
+            for (name, value) in &event.headers {
+                if !headers.contains_key(name) {
+                    headers.append(name.clone(), value.clone());
+                }
+            }
+            let identity = event.request_context.identity;
+            let caller = identity
+                .api_key_id
+                .filter(|id| !id.is_empty())
+                .map(Caller::ApiKey)
+                .or_else(|| {
+                    let claims = event.request_context.authorizer.fields.get("claims")?;
+                    let sub = claims.get("sub")?.as_str()?;
+                    Some(Caller::Jwt(sub.to_owned()))
+                });
+            ProxyRequest {
+                method: event.http_method,
+                path: event.path.unwrap_or_else(|| "/".to_owned()),
+                query: Some(encode_query(&parameters)).filter(|query| !query.is_empty()),
+                body: body(event.body, event.is_base64_encoded)?,
+                client: ClientContext {
+                    request_id: event.request_context.request_id.unwrap_or_default(),
+                    source_ip: identity.source_ip,
+                    trace_id: None,
+                    caller,
+                },
+                headers,
+                budget,
+                deadline,
+            }
+        }
+        Format::V2 => {
+            let event: ApiGatewayV2httpRequest = serde_json::from_str(raw).map_err(unreadable)?;
+            let context = event.request_context;
+            let path = event.raw_path.or(context.http.path).unwrap_or_default();
+            let mut headers = event.headers;
+            let cookies = event.cookies.unwrap_or_default();
+            if !cookies.is_empty() {
+                let cookie =
+                    HeaderValue::from_str(&cookies.join("; ")).map_err(|_| BadEvent::Cookies)?;
+                headers.insert(http::header::COOKIE, cookie);
+            }
+            let caller = context
+                .authorizer
+                .and_then(|authorizer| authorizer.jwt)
+                .and_then(|jwt| jwt.claims.get("sub").cloned())
+                .map(Caller::Jwt);
+            ProxyRequest {
+                method: context.http.method,
+                path: without_stage(path, context.stage.as_deref()),
+                query: event.raw_query_string.filter(|query| !query.is_empty()),
+                body: body(event.body, event.is_base64_encoded)?,
+                client: ClientContext {
+                    request_id: context.request_id.unwrap_or_default(),
+                    source_ip: context.http.source_ip,
+                    trace_id: None,
+                    caller,
+                },
+                headers,
+                budget,
+                deadline,
+            }
+        }
+    };
+    request.client.trace_id = request
+        .headers
+        .get("x-amzn-trace-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| context.xray_trace_id.clone());
+    if request.path.is_empty() {
+        request.path.push('/');
+    }
+    Ok(request)
+}
+
+/// An HTTP API on a named stage puts the stage in front of the path; the contract's routes
+/// do not have it. `$default` adds nothing.
+fn without_stage(path: String, stage: Option<&str>) -> String {
+    let Some(stage) = stage.filter(|stage| !stage.is_empty() && *stage != "$default") else {
+        return path;
+    };
+    match path
+        .strip_prefix('/')
+        .and_then(|rest| rest.strip_prefix(stage))
+    {
+        Some("") => "/".to_owned(),
+        Some(rest) if rest.starts_with('/') => rest.to_owned(),
+        _ => path,
     }
 }
 
-/// The answer for `response` in the payload format of the event (`v1` or v2), as lambda_http
-/// builds it: v1 headers in `multiValueHeaders` only (API Gateway merges both fields, which
+/// The request body: the event's text, or its base64 decoded.
+fn body(text: Option<String>, base64: bool) -> Result<Bytes, BadEvent> {
+    match (text, base64) {
+        (None, _) => Ok(Bytes::new()),
+        (Some(text), false) => Ok(Bytes::from(text)),
+        (Some(text), true) => base64_decode(&text)
+            .map(Bytes::from)
+            .ok_or(BadEvent::Base64),
+    }
+}
+
+/// The answer for `response` in the payload format of its event, as lambda_http builds it: v1 headers in `multiValueHeaders` only (API Gateway merges both fields, which
 /// would repeat them), v2 cookies apart from the other headers.
-pub fn from_response(response: ProxyResponse, v1: bool) -> ApiGatewayResponse {
+pub fn from_response(response: ProxyResponse, format: Format) -> ApiGatewayResponse {
     let (is_base64_encoded, body) = match response.body {
         ResponseBody::Empty => (false, None),
         ResponseBody::Text(text) => (false, Some(Body::Text(text))),
@@ -147,7 +312,7 @@ pub fn from_response(response: ProxyResponse, v1: bool) -> ApiGatewayResponse {
     };
     let status_code = i64::from(response.status.as_u16());
     let mut headers = response.headers;
-    if v1 {
+    if format == Format::V1 {
         let mut answer = ApiGatewayProxyResponse::default();
         answer.status_code = status_code;
         answer.multi_value_headers = headers;
@@ -171,7 +336,11 @@ pub fn from_response(response: ProxyResponse, v1: bool) -> ApiGatewayResponse {
 }
 
 /// A v1 event's query parameters in the order the event lists them (serde hands a map's
-/// entries over in document order, whatever map type would have held them).
+/// entries over in document order, whatever map type would have held them): the multi-value
+/// ones, and the single-value ones for an event that has only those.
+/// Query parameters in order: each name with its values.
+type Parameters = Vec<(String, Vec<String>)>;
+
 #[derive(Deserialize)]
 struct V1Query {
     #[serde(
@@ -179,33 +348,49 @@ struct V1Query {
         default,
         deserialize_with = "in_document_order"
     )]
-    parameters: Vec<(String, Vec<String>)>,
+    multi_value: Option<Parameters>,
+    #[serde(
+        rename = "queryStringParameters",
+        default,
+        deserialize_with = "in_document_order"
+    )]
+    single_value: Option<Parameters>,
 }
 
 fn in_document_order<'de, D: Deserializer<'de>>(
     deserializer: D,
-) -> Result<Vec<(String, Vec<String>)>, D::Error> {
+) -> Result<Option<Parameters>, D::Error> {
     struct Ordered;
     impl<'de> Visitor<'de> for Ordered {
-        type Value = Vec<(String, Vec<String>)>;
+        type Value = Option<Parameters>;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a map of query parameter names to lists of values, or null")
+            f.write_str("a map of query parameter names to values or lists of values, or null")
         }
         fn visit_unit<E>(self) -> Result<Self::Value, E> {
-            Ok(Vec::new())
+            Ok(None)
         }
         fn visit_none<E>(self) -> Result<Self::Value, E> {
-            Ok(Vec::new())
+            Ok(None)
         }
         fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
             d.deserialize_map(self)
         }
         fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
-            let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0));
-            while let Some(pair) = map.next_entry::<String, Vec<String>>()? {
-                pairs.push(pair);
+            #[derive(Deserialize)]
+            #[serde(untagged)]
+            enum Values {
+                One(String),
+                Many(Vec<String>),
             }
-            Ok(pairs)
+            let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+            while let Some((name, values)) = map.next_entry::<String, Values>()? {
+                let values = match values {
+                    Values::One(value) => vec![value],
+                    Values::Many(values) => values,
+                };
+                pairs.push((name, values));
+            }
+            Ok(Some(pairs))
         }
     }
     deserializer.deserialize_option(Ordered)
@@ -213,7 +398,7 @@ fn in_document_order<'de, D: Deserializer<'de>>(
 
 /// `name=value&...` in the given order, each part percent-encoded per RFC 3986 (everything
 /// but the unreserved characters, so a space is `%20`).
-fn encode_query(parameters: &[(String, Vec<String>)]) -> String {
+fn encode_query(parameters: &Parameters) -> String {
     let mut query = String::new();
     for (name, values) in parameters {
         for value in values {
@@ -238,70 +423,18 @@ fn percent_encode(text: &str, out: &mut String) {
     }
 }
 
-/// Replaces the request URI's query with `query` (none when empty), keeping its path.
-fn set_query(request: &mut Request, query: &str) {
-    let path = request.uri().path().to_owned();
-    let path_and_query = if query.is_empty() {
-        path
-    } else {
-        format!("{path}?{query}")
-    };
-    let mut parts = request.uri().clone().into_parts();
-    if let Ok(value) = path_and_query.parse() {
-        parts.path_and_query = Some(value);
-        if let Ok(uri) = http::Uri::from_parts(parts) {
-            *request.uri_mut() = uri;
-        }
-    }
-}
-
-/// The API Gateway request id and client details of either payload version.
-pub fn client_context(request: &Request) -> ClientContext {
-    let (request_id, source_ip) = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV1(ctx)) => {
-            (ctx.request_id.clone(), ctx.identity.source_ip.clone())
-        }
-        Some(RequestContext::ApiGatewayV2(ctx)) => {
-            (ctx.request_id.clone(), ctx.http.source_ip.clone())
-        }
-        _ => (None, None),
-    };
-    let trace_id = request
-        .headers()
-        .get("x-amzn-trace-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| {
-            request
-                .lambda_context_ref()
-                .and_then(|c| c.xray_trace_id.clone())
-        });
-    ClientContext {
-        request_id: request_id.unwrap_or_default(),
-        source_ip,
-        trace_id,
-    }
-}
-
-/// What is left for this request: the Lambda's remaining time or API Gateway's 29 s, whichever
-/// ends first, less a margin to send the answer.
-fn time_budget(request: &Request, margin: Duration) -> Duration {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default();
-    budget(
-        request.lambda_context_ref().map(|ctx| ctx.deadline),
-        now_ms,
-        margin,
-    )
-}
-
 /// Deadlines before 2001 are not wall-clock times: Lambda sends epoch milliseconds, but some
 /// emulators (`cargo lambda watch` sends `600000`) send a duration. Those are ignored rather
 /// than read as "already expired", which would turn every request into a 504.
 const EARLIEST_PLAUSIBLE_DEADLINE_MS: u64 = 978_307_200_000;
 
+/// The Lambda deadline in epoch milliseconds, if it is one.
+fn plausible(deadline_ms: u64) -> Option<u64> {
+    Some(deadline_ms).filter(|&deadline| deadline >= EARLIEST_PLAUSIBLE_DEADLINE_MS)
+}
+
+/// What is left for a request: the Lambda's remaining time or API Gateway's 29 s, whichever
+/// ends first, less a margin to send the answer.
 fn budget(deadline_ms: Option<u64>, now_ms: u64, margin: Duration) -> Duration {
     let lambda = deadline_ms
         .filter(|&deadline| deadline >= EARLIEST_PLAUSIBLE_DEADLINE_MS)
@@ -340,35 +473,35 @@ mod tests {
         );
     }
 
-    fn event(text: &str) -> LambdaEvent<Box<RawValue>> {
-        LambdaEvent::new(
-            RawValue::from_string(text.to_owned()).expect("raw JSON"),
-            lambda_http::Context::default(),
-        )
-    }
-
     /// A sample event from `events/`.
     fn sample_event(name: &str) -> serde_json::Value {
         let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
         serde_json::from_str(&std::fs::read_to_string(path).expect("event")).expect("JSON")
     }
 
-    /// The sample v1 event with `query` (JSON text, in the order given) as its query parameters.
-    fn v1_event(query: &str) -> String {
+    fn request(event: &str) -> ProxyRequest {
+        let (format, _) = probe(event).expect("an API Gateway event");
+        into_request(event, format, &Context::default(), Duration::ZERO).expect("a request")
+    }
+
+    /// The sample v1 event with `field` set to `query` (JSON text, kept in the order given).
+    fn v1_event(field: &str, query: &str) -> String {
         let mut event = sample_event("proxy-v1-health.json");
         event["path"] = "/api/v1/orders".into();
+        event["multiValueQueryStringParameters"] = serde_json::Value::Null;
+        event["queryStringParameters"] = serde_json::Value::Null;
         // serde_json's maps sort their keys, so the query goes in as text.
-        event["multiValueQueryStringParameters"] = "QUERY".into();
+        event[field] = "QUERY".into();
         event.to_string().replace("\"QUERY\"", query)
     }
 
     #[test]
     fn a_rest_api_query_keeps_the_order_of_the_event_and_is_encoded_per_rfc_3986() {
         let text = v1_event(
+            "multiValueQueryStringParameters",
             r#"{"zone": ["Z1"], "after": ["2026-11-20T10:00:00+07:00"], "tag": ["a b", "c&d"], "z": [""]}"#,
         );
-        let (request, v1) = into_request(event(&text), Duration::ZERO).expect("v1 event");
-        assert!(v1);
+        let request = request(&text);
         assert_eq!(request.path, "/api/v1/orders");
         assert_eq!(
             request.query.as_deref(),
@@ -377,35 +510,78 @@ mod tests {
     }
 
     #[test]
+    fn a_rest_api_event_with_only_single_value_parameters_keeps_its_query() {
+        let text = v1_event("queryStringParameters", r#"{"b": "2", "a": "x y"}"#);
+        assert_eq!(request(&text).query.as_deref(), Some("b=2&a=x%20y"));
+    }
+
+    #[test]
     fn a_rest_api_event_without_a_query_has_none() {
         for query in ["null", "{}"] {
-            let (request, _) =
-                into_request(event(&v1_event(query)), Duration::ZERO).expect("v1 event");
-            assert_eq!(request.query, None);
+            let text = v1_event("multiValueQueryStringParameters", query);
+            assert_eq!(request(&text).query, None);
         }
+    }
+
+    #[test]
+    fn repeated_rest_api_headers_all_arrive() {
+        let mut event = sample_event("proxy-v1-health.json");
+        event["headers"] = serde_json::json!({"Accept": "text/csv"});
+        event["multiValueHeaders"] =
+            serde_json::json!({"Accept": ["application/json", "text/csv"], "X-Tag": ["a", "b"]});
+        let request = request(&event.to_string());
+        let accept: Vec<_> = request.headers.get_all("accept").iter().collect();
+        assert_eq!(accept, ["application/json", "text/csv"]);
+        assert_eq!(request.headers.get_all("x-tag").iter().count(), 2);
     }
 
     #[test]
     fn an_http_api_query_stays_exactly_as_the_client_sent_it() {
         let mut e = sample_event("proxy-v2-get.json");
         e["rawQueryString"] = "b=2&a=%7e1+x".into();
-        let (request, v1) = into_request(event(&e.to_string()), Duration::ZERO).expect("v2 event");
-        assert!(!v1);
+        let request = request(&e.to_string());
         assert_eq!(request.query.as_deref(), Some("b=2&a=%7e1+x"));
         assert_eq!(request.client.request_id, e["requestContext"]["requestId"]);
         assert_eq!(
             request.budget, API_GATEWAY_LIMIT,
             "no Lambda deadline in the sample"
         );
+        assert_eq!(request.deadline, None);
+    }
+
+    #[test]
+    fn a_named_stage_is_not_part_of_the_path() {
+        let mut e = sample_event("proxy-v2-get.json");
+        for (stage, raw, path) in [
+            ("Prod", "/Prod/api/v1/x", "/api/v1/x"),
+            ("Prod", "/Prod", "/"),
+            ("Prod", "/Production/api/v1/x", "/Production/api/v1/x"),
+            ("$default", "/api/v1/x", "/api/v1/x"),
+        ] {
+            e["rawPath"] = raw.into();
+            e["requestContext"]["stage"] = stage.into();
+            assert_eq!(request(&e.to_string()).path, path, "{stage} {raw}");
+        }
+    }
+
+    #[test]
+    fn cookies_make_one_cookie_header_and_none_makes_none() {
+        let mut e = sample_event("proxy-v2-get.json");
+        e["cookies"] = serde_json::json!([]);
+        assert!(!request(&e.to_string()).headers.contains_key("cookie"));
+        e["cookies"] = serde_json::json!(["a=1", "b=2"]);
+        assert_eq!(request(&e.to_string()).headers["cookie"], "a=1; b=2");
     }
 
     #[test]
     fn events_of_other_services_are_refused_with_a_clear_error() {
-        let err =
-            into_request(event(r#"{"Records": []}"#), Duration::ZERO).expect_err("not API Gateway");
-        assert!(matches!(err, EventError::Unsupported(_)), "{err}");
-        let malformed = v1_event(r#"{"a": "not a list"}"#);
-        assert!(into_request(event(&malformed), Duration::ZERO).is_err());
+        for other in [r#"{"Records": []}"#, "[]", "3", r#"{"detail-type": "x"}"#] {
+            assert!(probe(other).is_err(), "{other}");
+        }
+        let malformed = v1_event("multiValueQueryStringParameters", r#"{"a": {"b": 1}}"#);
+        let err = into_request(&malformed, Format::V1, &Context::default(), Duration::ZERO)
+            .expect_err("not a query");
+        assert!(matches!(err, BadEvent::Unreadable { .. }), "{err}");
     }
 
     #[test]
@@ -421,7 +597,7 @@ mod tests {
         response
             .headers
             .append("content-type", "image/png".parse().unwrap());
-        let v2 = serde_json::to_value(from_response(response, false)).unwrap();
+        let v2 = serde_json::to_value(from_response(response, Format::V2)).unwrap();
         assert_eq!(v2["cookies"], serde_json::json!(["a=1"]));
         assert_eq!(v2["isBase64Encoded"], true);
         assert_eq!(v2["body"], "AP8=");
@@ -431,7 +607,7 @@ mod tests {
             headers: http::HeaderMap::new(),
             body: ResponseBody::Text("hi".into()),
         };
-        let v1 = serde_json::to_value(from_response(text, true)).unwrap();
+        let v1 = serde_json::to_value(from_response(text, Format::V1)).unwrap();
         assert_eq!(
             (v1["statusCode"].clone(), v1["body"].clone()),
             (200.into(), "hi".into())

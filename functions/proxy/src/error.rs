@@ -7,6 +7,7 @@ use orabridge_shared::idempotency::{IdempotencyError, KeyError};
 use orabridge_shared::params::ParameterError;
 use serde_json::json;
 
+use crate::apigw::BadEvent;
 use crate::exchange::ProxyResponse;
 use crate::forward::ForwardError;
 use crate::headers::HeaderError;
@@ -62,6 +63,12 @@ pub enum ProxyError {
     /// The idempotency records could not be read or written; nothing was enqueued.
     #[error("idempotency records unavailable")]
     Idempotency(#[source] IdempotencyError),
+    /// The API Gateway event cannot become a request.
+    #[error("event cannot become a request")]
+    BadEvent(#[source] BadEvent),
+    /// Handling the request panicked (a bug): caught at the handler's edge.
+    #[error("handling the request panicked")]
+    Panicked,
 }
 
 impl From<HeaderError> for ProxyError {
@@ -81,6 +88,16 @@ impl ProxyError {
                 StatusCode::BAD_REQUEST,
                 "bad_request",
                 "the request path is not allowed",
+            ),
+            ProxyError::BadEvent(_) => (
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "the request could not be read",
+            ),
+            ProxyError::Panicked => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "the request failed inside the proxy",
             ),
             ProxyError::BadHeader => (
                 StatusCode::BAD_REQUEST,

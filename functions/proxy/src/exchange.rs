@@ -1,7 +1,7 @@
 //! The proxy's own request and response: what the service needs of an HTTP exchange, without
 //! the Lambda or API Gateway types (the [`crate::apigw`] adapter converts both ways).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -26,6 +26,8 @@ pub struct ProxyRequest {
     /// How long the proxy has to answer: the invocation's remaining time and API Gateway's
     /// 29 s, whichever ends first, less the margin to send the answer.
     pub budget: Duration,
+    /// When Lambda ends the invocation, when it said (an emulator may not).
+    pub deadline: Option<SystemTime>,
 }
 
 /// A response body, as Lambda carries it: text as a JSON string, binary base64-encoded.

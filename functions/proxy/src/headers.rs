@@ -5,12 +5,20 @@
 //! `Transfer-Encoding`, `Upgrade`. `Host` and `Content-Length` are recomputed for the new hop.
 //! A client-supplied `X-Internal-Key` is dropped, so only the key from SSM ever reaches the
 //! upstream, and that value is marked sensitive so no `Debug` output shows it.
+//!
+//! The client's credentials for API Gateway (`x-api-key`, `Authorization`) stop here: the
+//! Unified API never sees them. Who called goes upstream instead in [`CALLER`], from the
+//! authorizer's context (the API key's id, or the JWT's `sub`); a client cannot set it, since
+//! any value it sends is removed first.
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 
 /// The header carrying the Unified API's internal key.
 pub const INTERNAL_KEY: HeaderName = HeaderName::from_static("x-internal-key");
+/// The header telling the Unified API who called: `api-key:<key id>` or `jwt:<sub>`.
+pub const CALLER: HeaderName = HeaderName::from_static("x-orabridge-caller");
+const API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
@@ -24,6 +32,25 @@ const HOP_BY_HOP: [HeaderName; 5] = [
     header::UPGRADE,
 ];
 
+/// Who called, as API Gateway's authorizer established it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Caller {
+    /// The id (not the value) of the API key the usage plan accepted.
+    ApiKey(String),
+    /// The `sub` claim of the JWT the authorizer verified.
+    Jwt(String),
+}
+
+impl Caller {
+    /// The identity as one string: `api-key:<id>` or `jwt:<sub>`.
+    pub fn identity(&self) -> String {
+        match self {
+            Caller::ApiKey(id) => format!("api-key:{id}"),
+            Caller::Jwt(sub) => format!("jwt:{sub}"),
+        }
+    }
+}
+
 /// What the proxy adds about the client's request.
 #[derive(Debug, Clone, Default)]
 pub struct ClientContext {
@@ -33,6 +60,8 @@ pub struct ClientContext {
     pub source_ip: Option<String>,
     /// The X-Ray trace header, when tracing is on.
     pub trace_id: Option<String>,
+    /// Who called, when an authorizer said.
+    pub caller: Option<Caller>,
 }
 
 /// A header the proxy adds cannot be sent.
@@ -95,8 +124,14 @@ pub fn upstream_request_headers(
     headers.remove(header::HOST);
     headers.remove(header::CONTENT_LENGTH);
     headers.remove(INTERNAL_KEY);
+    headers.remove(CALLER);
+    headers.remove(API_KEY);
+    headers.remove(header::AUTHORIZATION);
 
     headers.insert(INTERNAL_KEY, internal_key_value(internal_key)?);
+    if let Some(caller) = &client.caller {
+        headers.insert(CALLER, value("X-Orabridge-Caller", &caller.identity())?);
+    }
     if !client.request_id.is_empty() {
         headers.insert(REQUEST_ID, value("X-Request-Id", &client.request_id)?);
     }
@@ -192,6 +227,7 @@ mod tests {
             request_id: "req-1".into(),
             source_ip: Some("203.0.113.10".into()),
             trace_id: Some("Root=1-abc".into()),
+            caller: None,
         };
         let headers = upstream_request_headers(&incoming, &client, &key()).unwrap();
         assert_eq!(headers["x-request-id"], "req-1");
@@ -200,6 +236,29 @@ mod tests {
         assert_eq!(headers["x-amzn-trace-id"], "Root=1-abc");
         assert!(!headers.contains_key("host"));
         assert!(!headers.contains_key("content-length"));
+    }
+
+    #[test]
+    fn client_credentials_stop_here_and_the_caller_goes_up_in_a_header_the_client_cannot_set() {
+        let incoming = map(&[
+            ("x-api-key", "client-key-123"),
+            ("authorization", "Bearer eyJ.client.jwt"),
+            ("x-orabridge-caller", "jwt:someone-else"),
+        ]);
+        let mut client = ClientContext::default();
+        let headers = upstream_request_headers(&incoming, &client, &key()).unwrap();
+        for name in ["x-api-key", "authorization", "x-orabridge-caller"] {
+            assert!(!headers.contains_key(name), "{name}");
+        }
+        client.caller = Some(Caller::Jwt("user-42".into()));
+        let headers = upstream_request_headers(&incoming, &client, &key()).unwrap();
+        assert_eq!(
+            headers.get_all(CALLER).iter().collect::<Vec<_>>(),
+            ["jwt:user-42"]
+        );
+        client.caller = Some(Caller::ApiKey("k9x8".into()));
+        let headers = upstream_request_headers(&incoming, &client, &key()).unwrap();
+        assert_eq!(headers[CALLER], "api-key:k9x8");
     }
 
     #[test]

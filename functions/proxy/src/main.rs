@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use lambda_http::{Error, LambdaEvent, service_fn};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
 use orabridge_shared::clock::SystemClock;
 use orabridge_shared::config::ProcessEnv;
 use orabridge_shared::idempotency::{DynamoDbIdempotencyStore, Idempotency};
@@ -45,11 +45,7 @@ async fn main() -> Result<(), Error> {
         service_fn(
             move |event: LambdaEvent<Box<serde_json::value::RawValue>>| {
                 let proxy = Arc::clone(&proxy);
-                async move {
-                    let margin = proxy.config().deadline_margin;
-                    let (request, v1) = apigw::into_request(event, margin)?;
-                    Ok::<_, Error>(apigw::from_response(proxy.handle(request).await, v1))
-                }
+                async move { apigw::handle_event(&proxy, event).await }
             },
         ),
     )

@@ -128,7 +128,11 @@ mod tests {
     /// API (v2) one.
     fn serialised_len(headers: &http::HeaderMap, body: &[u8], v1: bool) -> usize {
         let response = client_response(StatusCode::OK, headers, Bytes::copy_from_slice(body));
-        serde_json::to_vec(&crate::apigw::from_response(response, v1))
+        let format = match v1 {
+            true => crate::apigw::Format::V1,
+            false => crate::apigw::Format::V2,
+        };
+        serde_json::to_vec(&crate::apigw::from_response(response, format))
             .map(|v| v.len())
             .unwrap_or(usize::MAX)
     }

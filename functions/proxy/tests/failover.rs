@@ -13,7 +13,7 @@ async fn upstream(name: &str, behavior: Behavior) -> LoopbackUpstream {
         .expect("loopback upstream")
 }
 
-fn answered_by(response: &lambda_http::Response<lambda_http::Body>) -> &str {
+fn answered_by(response: &common::Answer) -> &str {
     response
         .headers()
         .get("x-upstream")
@@ -25,9 +25,7 @@ fn answered_by(response: &lambda_http::Response<lambda_http::Body>) -> &str {
 async fn fails_over_to_secondary_when_primary_refuses_connections() {
     let secondary = upstream("secondary", Behavior::json(200, r#"{"ok":true}"#)).await;
     let (proxy, _, _) = proxy(&[refusing_url(), secondary.url()]);
-    let response = proxy
-        .handle_lambda(v2("GET", "/api/v1/sensors", "", &[], None))
-        .await;
+    let response = common::invoke(&proxy, v2("GET", "/api/v1/sensors", "", &[], None)).await;
     assert_eq!(response.status(), 200);
     assert_eq!(answered_by(&response), "secondary");
     assert_eq!(body_json(&response), serde_json::json!({"ok": true}));
@@ -38,9 +36,7 @@ async fn fails_over_to_secondary_when_primary_times_out() {
     let primary = upstream("primary", Behavior::Delay(Duration::from_secs(3))).await;
     let secondary = upstream("secondary", Behavior::json(200, "{}")).await;
     let (proxy, _, _) = proxy(&[primary.url(), secondary.url()]);
-    let response = proxy
-        .handle_lambda(v2("GET", "/api/v1/sensors", "", &[], None))
-        .await;
+    let response = common::invoke(&proxy, v2("GET", "/api/v1/sensors", "", &[], None)).await;
     assert_eq!(
         (response.status().as_u16(), answered_by(&response)),
         (200, "secondary")
@@ -53,9 +49,7 @@ async fn fails_over_to_secondary_when_primary_answers_503() {
     let primary = upstream("primary", Behavior::json(503, r#"{"error":"busy"}"#)).await;
     let secondary = upstream("secondary", Behavior::json(200, "{}")).await;
     let (proxy, _, _) = proxy(&[primary.url(), secondary.url()]);
-    let response = proxy
-        .handle_lambda(v2("DELETE", "/api/v1/items/7", "", &[], None))
-        .await;
+    let response = common::invoke(&proxy, v2("DELETE", "/api/v1/items/7", "", &[], None)).await;
     assert_eq!(
         (response.status().as_u16(), answered_by(&response)),
         (200, "secondary")
@@ -66,9 +60,7 @@ async fn fails_over_to_secondary_when_primary_answers_503() {
 async fn the_fallback_serves_when_primary_and_secondary_are_down() {
     let fallback = upstream("fallback", Behavior::json(200, "{}")).await;
     let (proxy, _, _) = proxy(&[refusing_url(), refusing_url(), fallback.url()]);
-    let response = proxy
-        .handle_lambda(v2("GET", "/api/v1/x", "", &[], None))
-        .await;
+    let response = common::invoke(&proxy, v2("GET", "/api/v1/x", "", &[], None)).await;
     assert_eq!(answered_by(&response), "fallback");
 }
 
@@ -76,9 +68,7 @@ async fn the_fallback_serves_when_primary_and_secondary_are_down() {
 async fn every_upstream_down_answers_502_with_the_json_error() {
     let primary = upstream("primary", Behavior::json(502, "{}")).await;
     let (proxy, _, _) = proxy(&[primary.url(), refusing_url()]);
-    let response = proxy
-        .handle_lambda(v2("GET", "/api/v1/sensors", "", &[], None))
-        .await;
+    let response = common::invoke(&proxy, v2("GET", "/api/v1/sensors", "", &[], None)).await;
     assert_eq!(response.status(), 502);
     assert_eq!(response.headers()["content-type"], "application/json");
     let body = body_json(&response);
@@ -104,7 +94,7 @@ async fn the_lambda_deadline_turns_a_slow_upstream_into_504() {
         v2("GET", "/api/v1/slow", "", &[], None),
         Duration::from_millis(900),
     );
-    let response = proxy.handle_lambda(request).await;
+    let response = common::invoke(&proxy, request).await;
     assert_eq!(response.status(), 504);
     assert_eq!(body_json(&response)["error"], "gateway_timeout");
 }
@@ -114,15 +104,17 @@ async fn a_post_that_reached_the_primary_and_got_503_is_not_sent_again() {
     let primary = upstream("primary", Behavior::json(503, r#"{"error":"overloaded"}"#)).await;
     let secondary = upstream("secondary", Behavior::json(201, "{}")).await;
     let (proxy, _, _) = proxy(&[primary.url(), secondary.url()]);
-    let response = proxy
-        .handle_lambda(v2(
+    let response = common::invoke(
+        &proxy,
+        v2(
             "POST",
             "/api/v1/orders",
             "",
             &[("content-type", "application/json")],
             Some(br#"{"qty":1}"#),
-        ))
-        .await;
+        ),
+    )
+    .await;
     assert_eq!(response.status(), 503, "the primary's own answer goes back");
     assert_eq!(
         body_json(&response),
@@ -140,9 +132,11 @@ async fn a_post_that_timed_out_is_not_sent_again() {
     let primary = upstream("primary", Behavior::Delay(Duration::from_secs(3))).await;
     let secondary = upstream("secondary", Behavior::json(201, "{}")).await;
     let (proxy, _, _) = proxy(&[primary.url(), secondary.url()]);
-    let response = proxy
-        .handle_lambda(v2("PATCH", "/api/v1/orders/1", "", &[], Some(b"{}")))
-        .await;
+    let response = common::invoke(
+        &proxy,
+        v2("PATCH", "/api/v1/orders/1", "", &[], Some(b"{}")),
+    )
+    .await;
     assert_eq!(response.status(), 504);
     assert!(secondary.requests().is_empty());
 }
@@ -151,9 +145,7 @@ async fn a_post_that_timed_out_is_not_sent_again() {
 async fn a_post_moves_on_when_the_primary_refuses_the_connection() {
     let secondary = upstream("secondary", Behavior::json(201, r#"{"id":9}"#)).await;
     let (proxy, _, _) = proxy(&[refusing_url(), secondary.url()]);
-    let response = proxy
-        .handle_lambda(v2("POST", "/api/v1/orders", "", &[], Some(b"{}")))
-        .await;
+    let response = common::invoke(&proxy, v2("POST", "/api/v1/orders", "", &[], Some(b"{}"))).await;
     assert_eq!(response.status(), 201);
     assert_eq!(secondary.requests().len(), 1);
 }
@@ -166,21 +158,27 @@ async fn the_circuit_opens_after_repeated_failures_and_closes_once_the_upstream_
     let get = || v2("GET", "/api/v1/sensors", "", &[], None);
 
     for _ in 0..3 {
-        assert_eq!(answered_by(&proxy.handle_lambda(get()).await), "secondary");
+        assert_eq!(
+            answered_by(&common::invoke(&proxy, get()).await),
+            "secondary"
+        );
     }
     assert_eq!(primary.requests().len(), 3);
     assert!(proxy.breakers().is_open(&primary.url()));
 
     // Open: the primary is skipped without a request.
-    assert_eq!(answered_by(&proxy.handle_lambda(get()).await), "secondary");
+    assert_eq!(
+        answered_by(&common::invoke(&proxy, get()).await),
+        "secondary"
+    );
     assert_eq!(primary.requests().len(), 3);
 
     // After the cool-down one trial reaches it; it has recovered, so the circuit closes.
     primary.set_behavior(Behavior::json(200, "{}"));
     clock.advance(Duration::from_secs(30));
-    assert_eq!(answered_by(&proxy.handle_lambda(get()).await), "primary");
+    assert_eq!(answered_by(&common::invoke(&proxy, get()).await), "primary");
     assert!(!proxy.breakers().is_open(&primary.url()));
-    assert_eq!(answered_by(&proxy.handle_lambda(get()).await), "primary");
+    assert_eq!(answered_by(&common::invoke(&proxy, get()).await), "primary");
     assert_eq!(primary.requests().len(), 5);
 }
 
@@ -190,8 +188,7 @@ async fn when_every_upstream_refuses_the_endpoints_are_re_read_from_ssm_once() {
     let (proxy, source, clock) = proxy(&[refusing_url()]);
     // Warm the cache with the dead endpoint, then move the endpoint in SSM (within the TTL).
     assert_eq!(
-        proxy
-            .handle_lambda(v2("GET", "/api/v1/x", "", &[], None))
+        common::invoke(&proxy, v2("GET", "/api/v1/x", "", &[], None))
             .await
             .status(),
         502
@@ -199,9 +196,7 @@ async fn when_every_upstream_refuses_the_endpoints_are_re_read_from_ssm_once() {
     source.put(UPSTREAM_PARAM, &moved.url());
     // Forced re-reads are rate-limited to one per breaker cool-down (30 s), within the 60 s TTL.
     clock.advance(Duration::from_secs(30));
-    let response = proxy
-        .handle_lambda(v2("GET", "/api/v1/x", "", &[], None))
-        .await;
+    let response = common::invoke(&proxy, v2("GET", "/api/v1/x", "", &[], None)).await;
     assert_eq!(
         (response.status().as_u16(), answered_by(&response)),
         (200, "moved")
@@ -229,16 +224,16 @@ async fn a_text_answer_that_json_escaping_pushes_over_the_lambda_limit_gets_the_
     let (proxy, _, _) = proxy_configured(&[primary.url()], config);
     let get = || v2("GET", "/api/v1/report", "", &[], None);
     for _ in 0..2 {
-        assert_eq!(proxy.handle_lambda(get()).await.status(), 502);
+        assert_eq!(common::invoke(&proxy, get()).await.status(), 502);
     }
     primary.set_behavior(quotes(40 * 1024));
-    let response = proxy.handle_lambda(get()).await;
+    let response = common::invoke(&proxy, get()).await;
     assert_eq!(response.status(), 502);
     assert_eq!(body_json(&response)["error"], "bad_gateway");
     assert!(!proxy.breakers().is_open(&primary.url()));
     // Had the oversized answer counted as a success, this third failure would be the first.
     primary.set_behavior(Behavior::json(503, "{}"));
-    assert_eq!(proxy.handle_lambda(get()).await.status(), 502);
+    assert_eq!(common::invoke(&proxy, get()).await.status(), 502);
     assert!(
         proxy.breakers().is_open(&primary.url()),
         "three consecutive failures open it"
@@ -251,20 +246,20 @@ async fn a_trial_answered_over_the_size_limit_still_settles_the_half_open_circui
     let (proxy, _, clock) = proxy(&[primary.url()]);
     let get = || v2("GET", "/api/v1/report", "", &[], None);
     for _ in 0..3 {
-        proxy.handle_lambda(get()).await;
+        common::invoke(&proxy, get()).await;
     }
     assert!(proxy.breakers().is_open(&primary.url()));
     clock.advance(Duration::from_secs(30));
     primary.set_behavior(quotes(test_config().response_limit));
     assert_eq!(
-        proxy.handle_lambda(get()).await.status(),
+        common::invoke(&proxy, get()).await.status(),
         502,
         "the trial's answer is too large"
     );
     assert_eq!(primary.requests().len(), 4);
     // The next request is a new trial instead of a skip for the container's life.
     primary.set_behavior(Behavior::json(200, r#"{"ok":true}"#));
-    let response = proxy.handle_lambda(get()).await;
+    let response = common::invoke(&proxy, get()).await;
     assert_eq!(
         (response.status().as_u16(), answered_by(&response)),
         (200, "primary")
@@ -280,7 +275,7 @@ async fn while_every_circuit_is_open_the_endpoints_are_re_read_at_most_once_per_
     let (proxy, source, clock) = proxy(&[refusing_url(), refusing_url()]);
     let get = || v2("GET", "/api/v1/sensors", "", &[], None);
     for _ in 0..10 {
-        assert_eq!(proxy.handle_lambda(get()).await.status(), 502);
+        assert_eq!(common::invoke(&proxy, get()).await.status(), 502);
     }
     assert_eq!(
         source.calls().len(),
@@ -288,11 +283,11 @@ async fn while_every_circuit_is_open_the_endpoints_are_re_read_at_most_once_per_
         "the first read and one forced re-read"
     );
     clock.advance(Duration::from_secs(29));
-    proxy.handle_lambda(get()).await;
+    common::invoke(&proxy, get()).await;
     assert_eq!(source.calls().len(), 2, "still within the cool-down");
     clock.advance(Duration::from_secs(1));
     for _ in 0..10 {
-        proxy.handle_lambda(get()).await;
+        common::invoke(&proxy, get()).await;
     }
     assert_eq!(
         source.calls().len(),

@@ -52,7 +52,7 @@ fn reading(id: &str) -> Value {
     json!({"sensorId": id, "sensorType": "water_level", "timestamp": ts, "values": {"level_cm": 120.0}})
 }
 
-fn post(body: &Value, key: Option<&str>) -> lambda_http::Request {
+fn post(body: &Value, key: Option<&str>) -> common::Event {
     let mut headers = vec![("content-type", "application/json")];
     if let Some(key) = key {
         headers.push(("Idempotency-Key", key));
@@ -125,12 +125,12 @@ async fn a_retry_under_the_same_key_replays_the_first_answer_and_enqueues_nothin
         &env.queue_url,
     );
     let body = json!([reading("WL-1"), reading("WL-2"), reading("WL-3")]);
-    let first = proxy.handle_lambda(post(&body, Some("order-4711"))).await;
+    let first = common::invoke(&proxy, post(&body, Some("order-4711"))).await;
     assert_eq!(first.status(), 202);
     assert!(first.headers().get("idempotency-replayed").is_none());
     assert_eq!(queued(&env.sqs, &env.queue_url).await, 3);
 
-    let retry = proxy.handle_lambda(post(&body, Some("order-4711"))).await;
+    let retry = common::invoke(&proxy, post(&body, Some("order-4711"))).await;
     assert_eq!(retry.status(), 202);
     assert_eq!(retry.headers()["idempotency-replayed"], "true");
     assert_eq!(body_json(&retry), body_json(&first), "the very same answer");
@@ -141,7 +141,10 @@ async fn a_retry_under_the_same_key_replays_the_first_answer_and_enqueues_nothin
     );
 
     // Without a key, the same body is a new request (the control for the assertion above).
-    assert_eq!(proxy.handle_lambda(post(&body, None)).await.status(), 202);
+    assert_eq!(
+        common::invoke(&proxy, post(&body, None)).await.status(),
+        202
+    );
     assert_eq!(queued(&env.sqs, &env.queue_url).await, 6);
 }
 
@@ -154,9 +157,7 @@ async fn the_record_has_the_powertools_layout_so_other_languages_can_share_the_t
         &env.queue_url,
     );
     let before = chrono::Utc::now();
-    let response = proxy
-        .handle_lambda(post(&json!(reading("WL-1")), Some("k-layout")))
-        .await;
+    let response = common::invoke(&proxy, post(&json!(reading("WL-1")), Some("k-layout"))).await;
     assert_eq!(response.status(), 202);
     let items = env
         .dynamodb
@@ -197,15 +198,12 @@ async fn a_different_body_under_a_used_key_is_refused_with_422_and_enqueues_noth
         &env.queue_url,
     );
     assert_eq!(
-        proxy
-            .handle_lambda(post(&json!(reading("WL-1")), Some("k")))
+        common::invoke(&proxy, post(&json!(reading("WL-1")), Some("k")))
             .await
             .status(),
         202
     );
-    let response = proxy
-        .handle_lambda(post(&json!(reading("WL-2")), Some("k")))
-        .await;
+    let response = common::invoke(&proxy, post(&json!(reading("WL-2")), Some("k"))).await;
     assert_eq!(response.status(), 422);
     assert_eq!(body_json(&response)["error"], "idempotency_key_reused");
     assert_eq!(queued(&env.sqs, &env.queue_url).await, 1);
@@ -231,7 +229,7 @@ async fn the_same_key_while_the_first_request_is_in_flight_answers_409_with_retr
     assert!(matches!(claim, Decision::Proceed(_)));
 
     let proxy = proxy_over(SqsQueue::new(env.sqs.clone()), store, &env.queue_url);
-    let response = proxy.handle_lambda(post(&body, Some("k-busy"))).await;
+    let response = common::invoke(&proxy, post(&body, Some("k-busy"))).await;
     assert_eq!(response.status(), 409);
     assert_eq!(body_json(&response)["error"], "request_in_progress");
     assert_eq!(response.headers()["retry-after"], "1");
@@ -248,9 +246,7 @@ async fn an_unreachable_table_answers_503_and_enqueues_nothing() {
     .await;
     let store = DynamoDbIdempotencyStore::new(orabridge_shared::aws::dynamodb_client(&down), TABLE);
     let proxy = proxy_over(SqsQueue::new(env.sqs.clone()), store, &env.queue_url);
-    let response = proxy
-        .handle_lambda(post(&json!(reading("WL-1")), Some("k")))
-        .await;
+    let response = common::invoke(&proxy, post(&json!(reading("WL-1")), Some("k"))).await;
     assert_eq!(response.status(), 503);
     let body = body_json(&response);
     assert_eq!(body["error"], "idempotency_unavailable");
@@ -266,9 +262,7 @@ async fn an_unreachable_table_answers_503_and_enqueues_nothing() {
 async fn a_throttled_table_answers_503_and_enqueues_nothing() {
     let (proxy, queue, store) = memory_proxy();
     store.set_outage(Some(Outage::Throttled));
-    let response = proxy
-        .handle_lambda(post(&json!(reading("WL-1")), Some("k")))
-        .await;
+    let response = common::invoke(&proxy, post(&json!(reading("WL-1")), Some("k"))).await;
     assert_eq!(response.status(), 503);
     assert_eq!(body_json(&response)["error"], "idempotency_unavailable");
     assert!(queue.accepted().is_empty());
@@ -287,9 +281,7 @@ async fn a_key_over_256_bytes_or_with_other_than_visible_ascii_is_refused_before
         ),
         ("  ", "is empty"),
     ] {
-        let response = proxy
-            .handle_lambda(post(&json!(reading("WL-1")), Some(key)))
-            .await;
+        let response = common::invoke(&proxy, post(&json!(reading("WL-1")), Some(key))).await;
         assert_eq!(response.status(), 400, "{key:?}");
         let body = body_json(&response);
         assert_eq!(body["error"], "invalid_idempotency_key");
@@ -297,8 +289,7 @@ async fn a_key_over_256_bytes_or_with_other_than_visible_ascii_is_refused_before
     }
     let exactly = "k".repeat(256);
     assert_eq!(
-        proxy
-            .handle_lambda(post(&json!(reading("WL-1")), Some(&exactly)))
+        common::invoke(&proxy, post(&json!(reading("WL-1")), Some(&exactly)))
             .await
             .status(),
         202
@@ -312,13 +303,12 @@ async fn invalid_readings_give_the_key_back_so_a_corrected_retry_is_not_refused(
     let (proxy, _queue, store) = memory_proxy();
     let mut bad = reading("WL-1");
     bad["values"] = json!({});
-    let response = proxy.handle_lambda(post(&bad, Some("k"))).await;
+    let response = common::invoke(&proxy, post(&bad, Some("k"))).await;
     assert_eq!(response.status(), 400);
     assert!(store.records().is_empty(), "nothing done, nothing kept");
     // The same key now carries the corrected body: a new request as far as the table knows.
     assert_eq!(
-        proxy
-            .handle_lambda(post(&json!(reading("WL-1")), Some("k")))
+        common::invoke(&proxy, post(&json!(reading("WL-1")), Some("k")))
             .await
             .status(),
         202
@@ -330,16 +320,20 @@ async fn a_queue_outage_releases_the_key_and_the_retry_enqueues_once() {
     let (proxy, queue, store) = memory_proxy();
     let body = json!([reading("WL-1"), reading("WL-2")]);
     queue.set_available(false);
-    let response = proxy.handle_lambda(post(&body, Some("k"))).await;
+    let response = common::invoke(&proxy, post(&body, Some("k"))).await;
     assert_eq!(response.status(), 502);
     assert!(store.records().is_empty());
     queue.set_available(true);
     assert_eq!(
-        proxy.handle_lambda(post(&body, Some("k"))).await.status(),
+        common::invoke(&proxy, post(&body, Some("k")))
+            .await
+            .status(),
         202
     );
     assert_eq!(
-        proxy.handle_lambda(post(&body, Some("k"))).await.status(),
+        common::invoke(&proxy, post(&body, Some("k")))
+            .await
+            .status(),
         202
     );
     assert_eq!(
@@ -354,14 +348,14 @@ async fn a_partly_enqueued_request_keeps_its_answer_so_a_retry_cannot_enqueue_tw
     let (proxy, queue, _store) = memory_proxy();
     queue.refuse_bodies_containing(Some("WL-2"));
     let body = json!([reading("WL-1"), reading("WL-2")]);
-    let first = proxy.handle_lambda(post(&body, Some("k"))).await;
+    let first = common::invoke(&proxy, post(&body, Some("k"))).await;
     assert_eq!(first.status(), 502);
     let answer = body_json(&first);
     assert_eq!(answer["failed"], json!([1]));
     assert_eq!(queue.accepted().len(), 1);
 
     queue.refuse_bodies_containing(None);
-    let retry = proxy.handle_lambda(post(&body, Some("k"))).await;
+    let retry = common::invoke(&proxy, post(&body, Some("k"))).await;
     assert_eq!(retry.status(), 502);
     assert_eq!(retry.headers()["idempotency-replayed"], "true");
     assert_eq!(
@@ -389,11 +383,15 @@ async fn without_a_table_the_header_changes_nothing() {
     );
     let body = json!(reading("WL-1"));
     assert_eq!(
-        proxy.handle_lambda(post(&body, Some("k"))).await.status(),
+        common::invoke(&proxy, post(&body, Some("k")))
+            .await
+            .status(),
         202
     );
     assert_eq!(
-        proxy.handle_lambda(post(&body, Some("k"))).await.status(),
+        common::invoke(&proxy, post(&body, Some("k")))
+            .await
+            .status(),
         202
     );
     assert_eq!(queue.accepted().len(), 2);

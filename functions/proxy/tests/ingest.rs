@@ -69,7 +69,7 @@ async fn drain(sqs: &Sqs, queue_url: &str) -> Vec<Value> {
     }
 }
 
-fn post(body: &Value) -> lambda_http::Request {
+fn post(body: &Value) -> common::Event {
     v2(
         "POST",
         "/ingest/sensor-data",
@@ -83,7 +83,7 @@ fn post(body: &Value) -> lambda_http::Request {
 async fn valid_readings_are_enqueued_in_batches_and_answered_202_with_their_ids() {
     let f = fixture().await;
     let readings: Vec<Value> = (0..12).map(|i| reading(&format!("WL-{i:02}"))).collect();
-    let response = f.proxy.handle_lambda(post(&json!(readings))).await;
+    let response = common::invoke(&f.proxy, post(&json!(readings))).await;
     assert_eq!(response.status(), 202);
     let body = body_json(&response);
     assert_eq!(body["accepted"], 12);
@@ -100,7 +100,7 @@ async fn readings_are_aged_on_the_proxys_clock() {
     let fresh_now = reading("WL-7");
     // Thirty-one days later on the injected clock, the same reading is past MAX_AGE (30 d).
     f.clock.advance(std::time::Duration::from_secs(31 * 86_400));
-    let response = f.proxy.handle_lambda(post(&fresh_now)).await;
+    let response = common::invoke(&f.proxy, post(&fresh_now)).await;
     assert_eq!(response.status(), 400, "{:?}", body_json(&response));
     assert_eq!(body_json(&response)["error"], "invalid_readings");
     assert!(drain(&f.sqs, &f.queue_url).await.is_empty());
@@ -109,7 +109,7 @@ async fn readings_are_aged_on_the_proxys_clock() {
 #[tokio::test]
 async fn a_single_reading_is_accepted_too() {
     let f = fixture().await;
-    let response = f.proxy.handle_lambda(post(&reading("GT-1"))).await;
+    let response = common::invoke(&f.proxy, post(&reading("GT-1"))).await;
     assert_eq!(response.status(), 202);
     assert_eq!(drain(&f.sqs, &f.queue_url).await.len(), 1);
 }
@@ -120,10 +120,8 @@ async fn an_invalid_reading_gets_400_with_every_reason_and_nothing_is_enqueued()
     let mut bad = reading("WL-9");
     bad["sensorType"] = "pressure".into();
     bad["values"] = json!({"level_cm": "deep"});
-    let response = f
-        .proxy
-        .handle_lambda(post(&json!({"readings": [reading("WL-1"), bad]})))
-        .await;
+    let response =
+        common::invoke(&f.proxy, post(&json!({"readings": [reading("WL-1"), bad]}))).await;
     assert_eq!(response.status(), 400);
     let body = body_json(&response);
     assert_eq!(body["error"], "invalid_readings");
@@ -142,7 +140,7 @@ async fn an_invalid_reading_gets_400_with_every_reason_and_nothing_is_enqueued()
 async fn a_body_that_is_not_json_gets_400() {
     let f = fixture().await;
     let request = v2("POST", "/ingest/sensor-data", "", &[], Some(b"level=231"));
-    let response = f.proxy.handle_lambda(request).await;
+    let response = common::invoke(&f.proxy, request).await;
     assert_eq!(response.status(), 400);
     assert_eq!(body_json(&response)["error"], "invalid_readings");
 }
@@ -151,10 +149,7 @@ async fn a_body_that_is_not_json_gets_400() {
 async fn sqs_unreachable_answers_502_listing_every_reading_as_failed() {
     let mut f = fixture().await;
     f.moto.stop();
-    let response = f
-        .proxy
-        .handle_lambda(post(&json!([reading("A-1"), reading("A-2")])))
-        .await;
+    let response = common::invoke(&f.proxy, post(&json!([reading("A-1"), reading("A-2")]))).await;
     assert_eq!(response.status(), 502);
     let body = body_json(&response);
     assert_eq!(body["error"], "enqueue_failed");
@@ -172,7 +167,7 @@ async fn an_ingest_body_over_the_limit_gets_413_and_nothing_is_enqueued() {
     let readings: Vec<Value> = (0..2000).map(|i| reading(&format!("WL-{i:04}"))).collect();
     let body = json!(readings);
     assert!(body.to_string().len() > test_config().max_body_bytes);
-    let response = f.proxy.handle_lambda(post(&body)).await;
+    let response = common::invoke(&f.proxy, post(&body)).await;
     assert_eq!(response.status(), 413);
     assert!(drain(&f.sqs, &f.queue_url).await.is_empty());
 }
@@ -186,7 +181,7 @@ async fn more_readings_than_one_request_may_carry_get_413_with_the_cap_and_nothi
     let readings: Vec<Value> = (0..=cap).map(|i| json!({ "sensorId": i })).collect();
     let body = json!(readings);
     assert!(body.to_string().len() < test_config().max_body_bytes);
-    let response = f.proxy.handle_lambda(post(&body)).await;
+    let response = common::invoke(&f.proxy, post(&body)).await;
     assert_eq!(response.status(), 413);
     let answer = body_json(&response);
     assert_eq!(answer["error"], "too_many_readings");

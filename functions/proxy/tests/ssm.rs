@@ -40,7 +40,7 @@ async fn fixture(endpoints: &str) -> Fixture {
     }
 }
 
-fn answered_by(response: &lambda_http::Response<lambda_http::Body>) -> String {
+fn answered_by(response: &common::Answer) -> String {
     response
         .headers()
         .get("x-upstream")
@@ -49,7 +49,7 @@ fn answered_by(response: &lambda_http::Response<lambda_http::Body>) -> String {
         .to_owned()
 }
 
-fn get() -> lambda_http::Request {
+fn get() -> common::Event {
     v2("GET", "/api/v1/sensors", "", &[], None)
 }
 
@@ -62,18 +62,18 @@ async fn a_changed_endpoint_is_picked_up_after_the_ttl_without_a_restart() {
         .await
         .unwrap();
     let f = fixture(&old.url()).await;
-    assert_eq!(answered_by(&f.proxy.handle_lambda(get()).await), "old");
+    assert_eq!(answered_by(&common::invoke(&f.proxy, get()).await), "old");
 
     testkit::put_parameter(&f.ssm, UPSTREAM_PARAM, &new.url(), false)
         .await
         .unwrap();
     assert_eq!(
-        answered_by(&f.proxy.handle_lambda(get()).await),
+        answered_by(&common::invoke(&f.proxy, get()).await),
         "old",
         "cached within the TTL"
     );
     f.clock.advance(test_config().param_ttl);
-    assert_eq!(answered_by(&f.proxy.handle_lambda(get()).await), "new");
+    assert_eq!(answered_by(&common::invoke(&f.proxy, get()).await), "new");
 }
 
 #[tokio::test]
@@ -82,7 +82,7 @@ async fn the_key_is_read_from_the_secure_string_decrypted() {
         .await
         .unwrap();
     let f = fixture(&upstream.url()).await;
-    f.proxy.handle_lambda(get()).await;
+    common::invoke(&f.proxy, get()).await;
     assert_eq!(upstream.requests()[0].headers["x-internal-key"], KEY);
 }
 
@@ -92,11 +92,11 @@ async fn ssm_down_with_a_warm_cache_keeps_serving() {
         .await
         .unwrap();
     let mut f = fixture(&upstream.url()).await;
-    assert_eq!(f.proxy.handle_lambda(get()).await.status(), 200);
+    assert_eq!(common::invoke(&f.proxy, get()).await.status(), 200);
 
     f.moto.stop();
     f.clock.advance(test_config().param_ttl * 5);
-    let response = f.proxy.handle_lambda(get()).await;
+    let response = common::invoke(&f.proxy, get()).await;
     assert_eq!(response.status(), 200);
     assert!(
         f.proxy.params().stats().stale_serves >= 2,
@@ -108,7 +108,7 @@ async fn ssm_down_with_a_warm_cache_keeps_serving() {
 async fn ssm_down_with_a_cold_cache_answers_503() {
     let mut f = fixture("http://127.0.0.1:9").await;
     f.moto.stop();
-    let response = f.proxy.handle_lambda(get()).await;
+    let response = common::invoke(&f.proxy, get()).await;
     assert_eq!(response.status(), 503);
     let body = body_json(&response);
     assert_eq!(body["error"], "configuration_unavailable");
@@ -124,7 +124,7 @@ async fn a_deleted_parameter_answers_503_without_naming_it_to_the_client() {
         .send()
         .await
         .unwrap();
-    let response = f.proxy.handle_lambda(get()).await;
+    let response = common::invoke(&f.proxy, get()).await;
     assert_eq!(response.status(), 503);
     assert!(!body_json(&response).to_string().contains(KEY_PARAM));
 }
@@ -154,7 +154,7 @@ async fn a_slow_ssm_read_is_bounded_by_the_requests_deadline() {
     );
     let response = tokio::time::timeout(
         std::time::Duration::from_secs(30),
-        proxy.handle_lambda(request),
+        common::invoke(&proxy, request),
     )
     .await
     .expect("answered within the deadline, not when SSM answered");

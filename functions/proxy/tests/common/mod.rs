@@ -1,16 +1,19 @@
-//! Shared helpers for the proxy tests: requests built from the sample events in `events/`, and a
-//! proxy wired to real loopback upstreams with a manual clock.
+//! Shared helpers for the proxy tests: invocation events built from the sample events in
+//! `events/`, served through [`proxy::apigw::handle_event`] (the function `main` serves), and
+//! a proxy wired to real loopback upstreams with a manual clock.
 
 #![allow(dead_code)]
 
 use std::time::Duration;
 
-use lambda_http::{Body, Request, RequestExt};
-use orabridge_shared::clock::ManualClock;
+use lambda_runtime::{Context, LambdaEvent};
+use orabridge_shared::clock::{Clock, ManualClock};
+use orabridge_shared::idempotency::IdempotencyStore;
 use orabridge_shared::params::{MemoryParameterSource, ParameterSource};
 use orabridge_shared::queue::{MemoryQueue, MessageQueue};
 use proxy::Proxy;
-use proxy::client::HyperClient;
+use proxy::apigw::handle_event;
+use proxy::client::{HyperClient, UpstreamClient};
 use proxy::config::ProxyConfig;
 use serde_json::Value;
 
@@ -87,9 +90,77 @@ pub fn proxy_configured(
     )
 }
 
-fn event(name: &str) -> Value {
+/// An invocation: the API Gateway event and the Lambda context it comes with.
+pub struct Event {
+    /// The event as API Gateway sends it.
+    pub json: Value,
+    /// The invocation's context (its deadline).
+    pub context: Context,
+}
+
+/// The function's answer, read back from the JSON Lambda would return: status, headers (v1
+/// `multiValueHeaders`, v2 `headers` and `cookies` as `Set-Cookie`) and the decoded body.
+pub type Answer = http::Response<Vec<u8>>;
+
+/// The sample event `name` from `events/`.
+pub fn sample(name: &str) -> Value {
     let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(&path).expect("event file")).expect("event JSON")
+}
+
+/// Serves `event` through the function `main` serves, and reads its answer back.
+pub async fn invoke<S, H, Q, C, I>(proxy: &Proxy<S, H, Q, C, I>, event: Event) -> Answer
+where
+    S: ParameterSource,
+    H: UpstreamClient,
+    Q: MessageQueue,
+    C: Clock + Clone,
+    I: IdempotencyStore,
+{
+    let raw = serde_json::value::RawValue::from_string(event.json.to_string()).expect("raw");
+    let answer = handle_event(proxy, LambdaEvent::new(raw, event.context))
+        .await
+        .expect("an API Gateway event is always answered");
+    read_answer(&serde_json::to_value(answer).expect("the answer serialises"))
+}
+
+/// The answer in `json` (either payload format) as an HTTP response.
+pub fn read_answer(json: &Value) -> Answer {
+    let mut response =
+        http::Response::builder().status(json["statusCode"].as_u64().expect("statusCode") as u16);
+    for field in ["multiValueHeaders", "headers"] {
+        for (name, values) in json[field].as_object().into_iter().flatten() {
+            let values = match values {
+                Value::Array(values) => values.clone(),
+                one => vec![one.clone()],
+            };
+            for value in values {
+                response = response.header(name, value.as_str().expect("header value"));
+            }
+        }
+    }
+    for cookie in json["cookies"].as_array().into_iter().flatten() {
+        response = response.header("set-cookie", cookie.as_str().expect("cookie"));
+    }
+    let base64 = json["isBase64Encoded"].as_bool() == Some(true);
+    let body = json["body"].as_str().unwrap_or_default();
+    let body = match base64 {
+        true => orabridge_shared::encoding::base64_decode(body).expect("base64 body"),
+        false => body.as_bytes().to_vec(),
+    };
+    response
+        .extension(Base64Body(base64))
+        .body(body)
+        .expect("a response")
+}
+
+/// Whether an answer's body travelled base64-encoded (binary) rather than as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Base64Body(pub bool);
+
+/// Whether `response`'s body travelled base64-encoded.
+pub fn is_base64(response: &Answer) -> bool {
+    response.extensions().get::<Base64Body>() == Some(&Base64Body(true))
 }
 
 /// An HTTP API (v2) request, from `events/proxy-v2-get.json` with the given parts.
@@ -99,8 +170,8 @@ pub fn v2(
     query: &str,
     headers: &[(&str, &str)],
     body: Option<&[u8]>,
-) -> Request {
-    let mut e = event("proxy-v2-get.json");
+) -> Event {
+    let mut e = sample("proxy-v2-get.json");
     e["rawPath"] = path.into();
     e["requestContext"]["http"]["path"] = path.into();
     e["requestContext"]["http"]["method"] = method.into();
@@ -110,12 +181,15 @@ pub fn v2(
         e["headers"][name.to_ascii_lowercase()] = (*value).into();
     }
     set_body(&mut e, body);
-    lambda_http::request::from_str(&e.to_string()).expect("valid v2 event")
+    Event {
+        json: e,
+        context: Context::default(),
+    }
 }
 
 /// A REST API (v1) request, from `events/proxy-v1-health.json` with the given parts.
-pub fn v1(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Request {
-    let mut e = event("proxy-v1-health.json");
+pub fn v1(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Event {
+    let mut e = sample("proxy-v1-health.json");
     e["path"] = path.into();
     e["httpMethod"] = method.into();
     e["requestContext"]["httpMethod"] = method.into();
@@ -124,33 +198,35 @@ pub fn v1(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]
         e["multiValueHeaders"][*name] = serde_json::json!([value]);
     }
     set_body(&mut e, body);
-    lambda_http::request::from_str(&e.to_string()).expect("valid v1 event")
+    Event {
+        json: e,
+        context: Context::default(),
+    }
 }
 
 fn set_body(e: &mut Value, body: Option<&[u8]>) {
     if let Some(bytes) = body {
-        e["body"] = base64(bytes).into();
+        e["body"] = orabridge_shared::encoding::base64_encode(bytes).into();
         e["isBase64Encoded"] = true.into();
     }
 }
 
-/// Gives the request a Lambda context whose deadline is `remaining` from now.
-pub fn with_remaining_time(request: Request, remaining: Duration) -> Request {
+/// Gives the invocation a deadline `remaining` from now.
+pub fn with_remaining_time(mut event: Event, remaining: Duration) -> Event {
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_millis() as u64;
-    let mut context = lambda_runtime::Context::default();
-    context.deadline = now_ms + remaining.as_millis() as u64;
-    request.with_lambda_context(context)
+    event.context.deadline = now_ms + remaining.as_millis() as u64;
+    event
 }
 
-pub fn body_bytes(response: &lambda_http::Response<Body>) -> Vec<u8> {
-    response.body().as_ref().to_vec()
+pub fn body_bytes(response: &Answer) -> Vec<u8> {
+    response.body().clone()
 }
 
-pub fn body_json(response: &lambda_http::Response<Body>) -> Value {
-    serde_json::from_slice(response.body().as_ref()).expect("JSON body")
+pub fn body_json(response: &Answer) -> Value {
+    serde_json::from_slice(response.body()).expect("JSON body")
 }
 
 /// Deterministic pseudo-random bytes (xorshift), every byte value likely present.
@@ -164,26 +240,4 @@ pub fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
             (state >> 24) as u8
         })
         .collect()
-}
-
-/// Standard base64, as API Gateway encodes binary bodies.
-pub fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }

@@ -2,10 +2,11 @@
 //!
 //! Both paths run in this process against one real HTTP upstream on loopback, interleaved
 //! (direct, proxy, direct, proxy, ...) so machine noise lands on both alike. The proxy path is
-//! what the Lambda runtime runs per invocation: the API Gateway event JSON is deserialized,
-//! passed through `lambda_http`'s adapter to the proxy (parameters already cached, as in a warm
-//! container), forwarded, and the response serialized back to JSON. Only the Runtime API's own
-//! HTTP hop is left out: Lambda adds it to every function alike.
+//! what the Lambda runtime runs per invocation: the API Gateway event JSON, as the runtime
+//! hands it over, goes through `proxy::apigw::handle_event` (the function `main` serves;
+//! parameters already cached, as in a warm container), is forwarded, and the answer is
+//! serialized back to JSON. Only the Runtime API's own HTTP hop is left out: Lambda adds it to
+//! every function alike.
 //!
 //! Run: `cargo run --release -p orabridge-demo -- proxy-path` (prints a Markdown table). The
 //! command runs on a current-thread runtime, as the function does.
@@ -15,8 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use bytes::Bytes;
 use http::Method;
-use lambda_http::request::LambdaRequest;
-use lambda_http::{Adapter, Context, LambdaEvent, Service, service_fn};
+use lambda_runtime::{Context, LambdaEvent};
 use orabridge_shared::clock::SystemClock;
 use orabridge_shared::params::MemoryParameterSource;
 use orabridge_shared::queue::MemoryQueue;
@@ -27,6 +27,7 @@ use orabridge_shared::testkit::{
 use proxy::Proxy;
 use proxy::client::{HyperClient, UpstreamClient, UpstreamRequest};
 use proxy::config::ProxyConfig;
+use serde_json::value::RawValue;
 
 const WARMUP: usize = 500;
 const SAMPLES: usize = 20_000;
@@ -54,10 +55,6 @@ pub async fn run() -> anyhow::Result<()> {
         .put(&config.internal_key_param, "bench-key");
     let client = HyperClient::new(config.connect_timeout, config.response_limit)?;
     let proxy = Proxy::new(config, source, client, MemoryQueue::new(), SystemClock);
-    let proxy = &proxy;
-    let mut adapter = Adapter::from(service_fn(move |request| async move {
-        Ok::<_, std::convert::Infallible>(proxy.handle_lambda(request).await)
-    }));
 
     let event_path = testkit::workspace_root().join("events/proxy-v2-get.json");
     let event = std::fs::read_to_string(&event_path)
@@ -83,10 +80,9 @@ pub async fn run() -> anyhow::Result<()> {
         let direct_time = started.elapsed();
 
         let started = Instant::now();
-        let lambda_request: LambdaRequest = serde_json::from_str(&event)?;
-        let response = adapter
-            .call(LambdaEvent::new(lambda_request, Context::default()))
-            .await?;
+        let raw: Box<RawValue> = serde_json::from_str(&event)?;
+        let response =
+            proxy::apigw::handle_event(&proxy, LambdaEvent::new(raw, Context::default())).await?;
         let json = serde_json::to_vec(&response)?;
         std::hint::black_box(&json);
         let proxy_time = started.elapsed();
