@@ -9,6 +9,7 @@ use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// The sensor types the data lake knows.
@@ -228,18 +229,103 @@ pub fn validate(
     }
 }
 
+/// Why a body holds no readings to validate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ReadingsError {
+    /// Not JSON, or not a reading, an array of readings or `{"readings": [...]}`.
+    #[error("body is not a reading, an array of readings or {{\"readings\": [...]}}")]
+    Malformed,
+    /// More readings than the caller takes; the rest of the body was not read.
+    #[error("more than {limit} readings in one body")]
+    TooMany {
+        /// How many the caller takes.
+        limit: usize,
+    },
+}
+
 /// The readings in a request or message body: one reading, an array of readings, or
-/// `{"readings": [...]}`. Returns `None` when the body is none of those shapes.
-pub fn into_readings(body: Value) -> Option<Vec<Value>> {
-    match body {
-        Value::Array(items) => Some(items),
-        Value::Object(mut map) => match map.remove("readings") {
-            Some(Value::Array(items)) => Some(items),
-            Some(_) => None,
-            None => Some(vec![Value::Object(map)]),
-        },
-        _ => None,
+/// `{"readings": [...]}`, each as its own JSON text borrowed from `body`, at most `limit` of
+/// them. Nothing is built but the list: a body of half a million tiny objects costs its bytes
+/// and a count, not a tree (the proxy's 4.4 MB worst case once took 383 MB as a `Value`).
+/// Each reading is then parsed on its own ([`parse_reading`]).
+pub fn raw_readings(body: &[u8], limit: usize) -> Result<Vec<&RawValue>, ReadingsError> {
+    let first = body.iter().find(|byte| !byte.is_ascii_whitespace());
+    match first {
+        // Read item by item: the one past the limit ends the read, whatever follows it.
+        Some(b'[') => raw_items(body, limit),
+        Some(b'{') => {
+            #[derive(serde::Deserialize)]
+            struct Wrapped<'a> {
+                #[serde(borrow, default)]
+                readings: Option<&'a RawValue>,
+            }
+            let whole: &RawValue =
+                serde_json::from_slice(body).map_err(|_| ReadingsError::Malformed)?;
+            let wrapped: Wrapped =
+                serde_json::from_str(whole.get()).map_err(|_| ReadingsError::Malformed)?;
+            match wrapped.readings {
+                Some(items) if items.get().starts_with('[') => {
+                    raw_items(items.get().as_bytes(), limit)
+                }
+                Some(_) => Err(ReadingsError::Malformed),
+                None if limit == 0 => Err(ReadingsError::TooMany { limit }),
+                None => Ok(vec![whole]),
+            }
+        }
+        _ => Err(ReadingsError::Malformed),
     }
+}
+
+/// The items of the JSON array `text`, each borrowed, stopping at the one past `limit`.
+fn raw_items(text: &[u8], limit: usize) -> Result<Vec<&RawValue>, ReadingsError> {
+    struct Capped(usize);
+    impl<'de> serde::de::Visitor<'de> for Capped {
+        type Value = Vec<&'de RawValue>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an array of readings")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(self.0));
+            while let Some(item) = seq.next_element::<&RawValue>()? {
+                if items.len() == self.0 {
+                    return Err(serde::de::Error::custom(TOO_MANY));
+                }
+                items.push(item);
+            }
+            Ok(items)
+        }
+    }
+    const TOO_MANY: &str = "orabridge: too many readings";
+    let mut deserializer = serde_json::Deserializer::from_slice(text);
+    let items =
+        serde::Deserializer::deserialize_seq(&mut deserializer, Capped(limit)).map_err(|err| {
+            match err.to_string().starts_with(TOO_MANY) {
+                true => ReadingsError::TooMany { limit },
+                false => ReadingsError::Malformed,
+            }
+        })?;
+    deserializer.end().map_err(|_| ReadingsError::Malformed)?;
+    Ok(items)
+}
+
+/// One reading's JSON text, parsed for [`validate`]: refused with a violation when it is over
+/// [`MAX_READING_BYTES`] (before any tree is built) or nested deeper than JSON parsing allows.
+pub fn parse_reading(raw: &RawValue) -> Result<Value, Vec<Violation>> {
+    let refuse = |reason: String| {
+        vec![Violation {
+            field: "reading".into(),
+            reason,
+        }]
+    };
+    if raw.get().len() > MAX_READING_BYTES {
+        return Err(refuse(format!(
+            "is larger than SQS's {MAX_READING_BYTES}-byte message limit"
+        )));
+    }
+    serde_json::from_str(raw.get()).map_err(|err| refuse(format!("is not readable JSON: {err}")))
 }
 
 #[cfg(test)]
@@ -345,18 +431,64 @@ mod tests {
         assert_eq!(reasons(&r), ["values: must hold 1 to 32 numbers"]);
     }
 
+    fn raw(body: &Value) -> Result<Vec<Value>, ReadingsError> {
+        let text = body.to_string();
+        raw_readings(text.as_bytes(), 5).map(|items| {
+            items
+                .iter()
+                .map(|item| serde_json::from_str(item.get()).expect("JSON"))
+                .collect()
+        })
+    }
+
     #[test]
     fn bodies_hold_one_reading_an_array_or_a_readings_envelope() {
-        assert_eq!(into_readings(reading()).unwrap(), [reading()]);
+        assert_eq!(raw(&reading()).unwrap(), [reading()]);
+        assert_eq!(raw(&json!([reading(), reading()])).unwrap().len(), 2);
+        assert_eq!(raw(&json!({"readings": [reading()]})).unwrap(), [reading()]);
+        assert_eq!(raw(&json!([])).unwrap(), Vec::<Value>::new());
+        for bad in [json!({"readings": 3}), json!("text"), json!(3), json!(null)] {
+            assert_eq!(raw(&bad), Err(ReadingsError::Malformed), "{bad}");
+        }
         assert_eq!(
-            into_readings(json!([reading(), reading()])).unwrap().len(),
-            2
+            raw_readings(b"[1, 2", 5).err(),
+            Some(ReadingsError::Malformed)
+        );
+        assert_eq!(raw_readings(b"", 5).err(), Some(ReadingsError::Malformed));
+    }
+
+    #[test]
+    fn the_reading_past_the_limit_stops_the_read() {
+        assert_eq!(raw(&json!([1, 2, 3, 4, 5])).unwrap().len(), 5);
+        assert_eq!(
+            raw(&json!([1, 2, 3, 4, 5, 6])),
+            Err(ReadingsError::TooMany { limit: 5 })
+        );
+        // Whatever follows the reading past the limit is not read, even when it is not JSON.
+        assert_eq!(
+            raw_readings(b"[1,2,3,4,5,6,this is not json", 5).err(),
+            Some(ReadingsError::TooMany { limit: 5 })
         );
         assert_eq!(
-            into_readings(json!({"readings": [reading()]})).unwrap(),
-            [reading()]
+            raw_readings(br#"{"readings": [1,2,3,4,5,6]}"#, 5).err(),
+            Some(ReadingsError::TooMany { limit: 5 })
         );
-        assert!(into_readings(json!({"readings": 3})).is_none());
-        assert!(into_readings(json!("text")).is_none());
+    }
+
+    #[test]
+    fn a_reading_over_the_message_limit_is_refused_before_it_is_parsed() {
+        let huge = format!("{{\"pad\": \"{}\"}}", "x".repeat(MAX_READING_BYTES));
+        let items = raw_readings(huge.as_bytes(), 5).unwrap();
+        let violations = parse_reading(items[0]).unwrap_err();
+        assert!(
+            violations[0].reason.contains("message limit"),
+            "{violations:?}"
+        );
+        let deep = format!("[{}{}]", "[".repeat(200), "]".repeat(200));
+        let items = raw_readings(deep.as_bytes(), 5).unwrap();
+        assert!(
+            parse_reading(items[0]).is_err(),
+            "nested past serde_json's limit"
+        );
     }
 }

@@ -187,9 +187,7 @@ impl ProxyError {
     pub fn details(&self) -> Option<serde_json::Value> {
         match self {
             ProxyError::Ingest(IngestError::Invalid(invalid)) => Some(json!({ "errors": invalid })),
-            ProxyError::Ingest(IngestError::TooMany { received, limit }) => {
-                Some(json!({ "received": received, "limit": limit }))
-            }
+            ProxyError::Ingest(IngestError::TooMany { limit }) => Some(json!({ "limit": limit })),
             ProxyError::IdempotencyKey(reason) => Some(json!({ "reason": reason.to_string() })),
             ProxyError::Ingest(IngestError::Enqueue {
                 accepted, failed, ..

@@ -8,7 +8,8 @@
 use chrono::{DateTime, Utc};
 use orabridge_shared::queue::{MessageQueue, OutgoingMessage, QueueError, SendOptions, send_all};
 use orabridge_shared::sensor::{
-    MAX_READING_BYTES, ValidationRules, Violation, into_readings, validate,
+    MAX_READING_BYTES, ReadingsError, ValidationRules, Violation, parse_reading, raw_readings,
+    validate,
 };
 use serde::Serialize;
 
@@ -36,11 +37,10 @@ pub enum IngestError {
     /// No readings in the body.
     #[error("no readings in the body")]
     Empty,
-    /// More readings than [`MAX_READINGS_PER_REQUEST`]; nothing was enqueued.
-    #[error("{received} readings in one request; at most {limit} are taken")]
+    /// More readings than [`MAX_READINGS_PER_REQUEST`]; nothing was enqueued, and the body was
+    /// read no further than the reading past the cap.
+    #[error("more than {limit} readings in one request")]
     TooMany {
-        /// Readings in the request.
-        received: usize,
         /// The cap.
         limit: usize,
     },
@@ -78,22 +78,19 @@ pub async fn ingest<Q: MessageQueue>(
     rules: &ValidationRules,
     start_by: Option<tokio::time::Instant>,
 ) -> Result<Vec<String>, IngestError> {
-    let json: serde_json::Value =
-        serde_json::from_slice(body).map_err(|_| IngestError::Malformed)?;
-    let items = into_readings(json).ok_or(IngestError::Malformed)?;
+    // Counted and cut off while parsing, each reading parsed and validated on its own: any
+    // body up to MAX_BODY_BYTES is handled in a few megabytes.
+    let items = raw_readings(body, MAX_READINGS_PER_REQUEST).map_err(|err| match err {
+        ReadingsError::Malformed => IngestError::Malformed,
+        ReadingsError::TooMany { limit } => IngestError::TooMany { limit },
+    })?;
     if items.is_empty() {
         return Err(IngestError::Empty);
-    }
-    if items.len() > MAX_READINGS_PER_REQUEST {
-        return Err(IngestError::TooMany {
-            received: items.len(),
-            limit: MAX_READINGS_PER_REQUEST,
-        });
     }
     let mut invalid = Vec::new();
     let mut messages = Vec::with_capacity(items.len());
     for (index, item) in items.into_iter().enumerate() {
-        match validate(item, now, rules) {
+        match parse_reading(item).and_then(|item| validate(item, now, rules)) {
             Ok(reading) => {
                 let body = serde_json::Value::Object(reading.fields).to_string();
                 if body.len() > MAX_READING_BYTES {
@@ -245,8 +242,7 @@ mod tests {
         assert!(
             matches!(
                 err,
-                IngestError::TooMany { received, limit }
-                    if received == MAX_READINGS_PER_REQUEST + 1 && limit == MAX_READINGS_PER_REQUEST
+                IngestError::TooMany { limit } if limit == MAX_READINGS_PER_REQUEST
             ),
             "{err:?}"
         );

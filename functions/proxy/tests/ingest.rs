@@ -186,6 +186,9 @@ async fn more_readings_than_one_request_may_carry_get_413_with_the_cap_and_nothi
     let answer = body_json(&response);
     assert_eq!(answer["error"], "too_many_readings");
     assert_eq!(answer["limit"], cap);
-    assert_eq!(answer["received"], cap + 1);
+    assert!(
+        answer.get("received").is_none(),
+        "the body is not read past the cap"
+    );
     assert!(drain(&f.sqs, &f.queue_url).await.is_empty());
 }

@@ -14,7 +14,9 @@ use std::ops::Range;
 
 use chrono::{DateTime, Utc};
 use orabridge_shared::encoding::{hex, rfc3339_millis, sha256_of_parts};
-use orabridge_shared::sensor::{Reading, ValidationRules, into_readings, validate};
+use orabridge_shared::sensor::{
+    Reading, ReadingsError, ValidationRules, parse_reading, raw_readings, validate,
+};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
@@ -297,10 +299,14 @@ fn add_message(group: &mut GroupBuffer, index: usize) {
 
 /// Parses and validates a message body at time `now`.
 pub fn parse(body: &str, now: DateTime<Utc>, rules: &ValidationRules) -> Parsed {
-    let body: Value =
-        serde_json::from_str(body).map_err(|err| vec![format!("body is not JSON: {err}")])?;
-    let items = into_readings(body).ok_or_else(|| {
-        vec!["body is not a reading, an array or {\"readings\": [...]}".to_owned()]
+    // An SQS message is at most 256 KiB, so every reading it holds is read; each is parsed
+    // on its own.
+    let items = raw_readings(body.as_bytes(), usize::MAX).map_err(|err| match err {
+        ReadingsError::Malformed => match serde_json::from_str::<serde::de::IgnoredAny>(body) {
+            Err(err) => vec![format!("body is not JSON: {err}")],
+            Ok(_) => vec!["body is not a reading, an array or {\"readings\": [...]}".to_owned()],
+        },
+        ReadingsError::TooMany { limit } => vec![format!("more than {limit} readings")],
     })?;
     if items.is_empty() {
         return Err(vec!["no readings in the body".to_owned()]);
@@ -309,7 +315,7 @@ pub fn parse(body: &str, now: DateTime<Utc>, rules: &ValidationRules) -> Parsed 
     let mut reasons = Vec::new();
     let many = items.len() > 1;
     for (index, item) in items.into_iter().enumerate() {
-        match validate(item, now, rules) {
+        match parse_reading(item).and_then(|item| validate(item, now, rules)) {
             Ok(reading) => readings.push(reading),
             Err(violations) => reasons.extend(violations.iter().map(|v| {
                 if many {
