@@ -20,6 +20,9 @@ pub struct ProxyConfig {
     pub upstream_param: String,
     /// SSM SecureString with the internal API key.
     pub internal_key_param: String,
+    /// Whether an `http://` upstream is allowed (`ALLOW_PLAIN_HTTP_UPSTREAM`, default false):
+    /// the key and the callers' data would cross the network in clear text.
+    pub allow_plain_http: bool,
     /// How long parameters are cached in the warm container.
     pub param_ttl: Duration,
     /// The most one upstream attempt may take, connection included.
@@ -62,6 +65,7 @@ impl ProxyConfig {
         let config = Self {
             upstream_param: reader.string_or("UPSTREAM_PARAM", "/munbon/oracle-api-endpoint"),
             internal_key_param: reader.string_or("INTERNAL_KEY_PARAM", "/munbon/internal-key"),
+            allow_plain_http: reader.flag_or("ALLOW_PLAIN_HTTP_UPSTREAM", false)?,
             param_ttl: reader.positive_duration_or("PARAM_TTL", Duration::from_secs(60))?,
             upstream_timeout: reader
                 .positive_duration_or("UPSTREAM_TIMEOUT", Duration::from_secs(10))?,
@@ -84,6 +88,11 @@ impl ProxyConfig {
                 reader.string_or("AWS_LAMBDA_FUNCTION_NAME", "proxy")
             ),
         };
+        if config.allow_plain_http {
+            tracing::warn!(
+                "ALLOW_PLAIN_HTTP_UPSTREAM is set: http:// upstreams are used, and the internal key and callers' data cross the network in clear text"
+            );
+        }
         if config.breaker_failures == 0 {
             return Err(ConfigError::Malformed {
                 name: "BREAKER_FAILURES".into(),
@@ -103,6 +112,7 @@ mod tests {
         let config = ProxyConfig::from_source([("UNRELATED", "x")]).unwrap();
         assert_eq!(config.upstream_param, "/munbon/oracle-api-endpoint");
         assert_eq!(config.internal_key_param, "/munbon/internal-key");
+        assert!(!config.allow_plain_http, "https only unless allowed");
         assert_eq!(config.param_ttl, Duration::from_secs(60));
         assert_eq!(config.upstream_timeout, Duration::from_secs(10));
         assert_eq!(config.max_body_bytes, 4_400_000);

@@ -1,4 +1,9 @@
-//! The ordered upstream list held in SSM: `http://primary:3000,http://secondary:3000,...`.
+//! The ordered upstream list held in SSM: `https://primary,https://secondary:8443,...`.
+//!
+//! Every request carries the internal key, so an upstream is `https://` unless
+//! `ALLOW_PLAIN_HTTP_UPSTREAM` (the template's `AllowPlainHttpUpstream`) says a private network
+//! or a first setup (the Unified API's own guide starts it on plain port 3000, its certificate
+//! "optional") may use `http://`.
 
 use http::Uri;
 
@@ -24,8 +29,15 @@ pub struct UpstreamListError {
     pub reason: &'static str,
 }
 
-/// Parses the comma-separated list, in order, dropping exact duplicates.
-pub fn parse_upstreams(value: &str) -> Result<Vec<Upstream>, UpstreamListError> {
+/// What to tell an operator whose list has a plain-HTTP entry the setting does not allow.
+pub const PLAIN_HTTP_REFUSED: &str = "plain http would carry the internal key in clear text: use https://, or set ALLOW_PLAIN_HTTP_UPSTREAM=true (template parameter AllowPlainHttpUpstream) for a private network";
+
+/// Parses the comma-separated list, in order, dropping exact duplicates; `http://` entries
+/// only when `allow_plain_http`.
+pub fn parse_upstreams(
+    value: &str,
+    allow_plain_http: bool,
+) -> Result<Vec<Upstream>, UpstreamListError> {
     let mut upstreams: Vec<Upstream> = Vec::new();
     for (index, entry) in value.split(',').map(str::trim).enumerate() {
         let position = index + 1;
@@ -39,8 +51,10 @@ pub fn parse_upstreams(value: &str) -> Result<Vec<Upstream>, UpstreamListError> 
         }
         let uri: Uri = entry.parse().map_err(|_| invalid("not a URL"))?;
         match uri.scheme_str() {
-            Some("http") | Some("https") => {}
-            _ => return Err(invalid("scheme must be http or https")),
+            Some("https") => {}
+            Some("http") if allow_plain_http => {}
+            Some("http") => return Err(invalid(PLAIN_HTTP_REFUSED)),
+            _ => return Err(invalid("scheme must be https (or http where allowed)")),
         }
         let Some(authority) = uri.authority() else {
             return Err(invalid("no host"));
@@ -73,7 +87,7 @@ mod tests {
 
     #[test]
     fn an_ordered_list_gets_primary_secondary_fallback_roles() {
-        let list = parse_upstreams(" http://10.0.0.1:3000, https://api-b.example:443/ ,http://10.0.0.3:3000,http://10.0.0.4")
+        let list = parse_upstreams(" http://10.0.0.1:3000, https://api-b.example:443/ ,http://10.0.0.3:3000,http://10.0.0.4", true)
             .unwrap();
         let roles: Vec<_> = list
             .iter()
@@ -93,7 +107,7 @@ mod tests {
     #[test]
     fn a_single_url_is_the_primary() {
         assert_eq!(
-            parse_upstreams("http://vm:3000").unwrap()[0].role,
+            parse_upstreams("http://vm:3000", true).unwrap()[0].role,
             "primary"
         );
     }
@@ -101,7 +115,7 @@ mod tests {
     #[test]
     fn duplicates_are_tried_once() {
         assert_eq!(
-            parse_upstreams("http://a:1,http://a:1,http://b:1")
+            parse_upstreams("http://a:1,http://a:1,http://b:1", true)
                 .unwrap()
                 .len(),
             2
@@ -113,8 +127,12 @@ mod tests {
         for (value, position, reason) in [
             ("", 1, "empty entry"),
             ("http://a:1,,http://b:1", 2, "empty entry"),
-            ("ftp://a", 1, "scheme must be http or https"),
-            ("10.0.0.1:3000", 1, "scheme must be http or https"),
+            ("ftp://a", 1, "scheme must be https (or http where allowed)"),
+            (
+                "10.0.0.1:3000",
+                1,
+                "scheme must be https (or http where allowed)",
+            ),
             (
                 "http://a:1/api",
                 1,
@@ -126,8 +144,25 @@ mod tests {
                 "must be scheme://host[:port] with no path or query",
             ),
         ] {
-            let err = parse_upstreams(value).unwrap_err();
+            let err = parse_upstreams(value, true).unwrap_err();
             assert_eq!((err.position, err.reason), (position, reason), "{value:?}");
         }
+    }
+
+    #[test]
+    fn plain_http_is_refused_unless_allowed_naming_the_setting() {
+        let err = parse_upstreams("https://vm-a.example,http://10.0.0.2:3000", false).unwrap_err();
+        assert_eq!(err.position, 2);
+        assert!(
+            err.to_string().contains("ALLOW_PLAIN_HTTP_UPSTREAM"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("AllowPlainHttpUpstream"), "{err}");
+        assert_eq!(
+            parse_upstreams("https://vm-a.example", false)
+                .unwrap()
+                .len(),
+            1
+        );
     }
 }

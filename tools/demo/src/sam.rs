@@ -230,7 +230,7 @@ pub async fn run(options: Options) -> Result<bool> {
         image: options.image,
         env_vars,
         overrides: format!(
-            "Architecture={} LocalAwsEndpoint={}",
+            "Architecture={} LocalAwsEndpoint={} AllowPlainHttpUpstream=true",
             architecture(),
             moto.endpoint()
         ),

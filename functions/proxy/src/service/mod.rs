@@ -221,7 +221,8 @@ where
         };
         let list = values.remove(names[0]).ok_or_else(|| missing(names[0]))?;
         let key = values.remove(names[1]).ok_or_else(|| missing(names[1]))?;
-        let upstreams = parse_upstreams(list.expose()).map_err(ProxyError::UpstreamList)?;
+        let upstreams = parse_upstreams(list.expose(), self.config.allow_plain_http)
+            .map_err(ProxyError::UpstreamList)?;
         Ok(Settings {
             upstreams,
             age: list.age().max(key.age()),

@@ -27,6 +27,8 @@ pub fn test_config() -> ProxyConfig {
     config.upstream_timeout = Duration::from_millis(400);
     config.connect_timeout = Duration::from_millis(300);
     config.max_body_bytes = 64 * 1024;
+    // The loopback upstreams speak plain HTTP.
+    config.allow_plain_http = true;
     // Room for an answer as large as the largest request, as in production (4.4 MB and 6 MB).
     config.response_limit = 96 * 1024;
     config

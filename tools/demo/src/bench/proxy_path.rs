@@ -47,7 +47,8 @@ pub async fn run() -> anyhow::Result<()> {
     let body = r#"{"sensorId":"WL-0042","level_cm":231.5,"status":"ok"}"#;
     let upstream = LoopbackUpstream::start("bench", Behavior::json(200, body)).await?;
 
-    let config = ProxyConfig::from_source([("UNUSED", "")])?;
+    // The loopback upstream speaks plain HTTP.
+    let config = ProxyConfig::from_source([("ALLOW_PLAIN_HTTP_UPSTREAM", "true")])?;
     let direct = HyperClient::new(config.connect_timeout, config.response_limit)?;
     let source = MemoryParameterSource::new();
     source
