@@ -65,15 +65,20 @@ impl EnvironmentShortcuts {
     }
 }
 
+/// The longest an SSM, SQS or DynamoDB call takes, its retries included: a caller with a
+/// deadline starts no such call later than this before it ([`api_timeouts`]).
+pub const API_OPERATION_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// Timeouts of every AWS call but S3's: SSM, SQS, DynamoDB answer in milliseconds, so an
 /// attempt that takes 5 s is stuck (a dropped connection, a NAT that forgot the flow) and is
-/// retried, and the whole operation, retries included, ends after 15 s instead of the SDK's
-/// default of no operation timeout at all, which would hold a function until Lambda kills it.
+/// retried, and the whole operation, retries included, ends after [`API_OPERATION_TIMEOUT`]
+/// instead of the SDK's default of no operation timeout at all, which would hold a function
+/// until Lambda kills it.
 pub fn api_timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(3))
         .operation_attempt_timeout(Duration::from_secs(5))
-        .operation_timeout(Duration::from_secs(15))
+        .operation_timeout(API_OPERATION_TIMEOUT)
         .build()
 }
 

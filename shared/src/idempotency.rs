@@ -6,7 +6,7 @@
 //!
 //! | attribute | type | meaning |
 //! |---|---|---|
-//! | `id` | S, partition key | `<scope>#<sha256 of the client's key>` |
+//! | `id` | S, partition key | `<scope>#<sha256 of the caller's identity and the client's key>` |
 //! | `expiration` | N, the table's TTL attribute | epoch seconds after which the record is void |
 //! | `in_progress_expiration` | N | epoch milliseconds after which an `INPROGRESS` record is void |
 //! | `status` | S | `INPROGRESS` or `COMPLETED` |
@@ -237,15 +237,26 @@ impl<S: IdempotencyStore> Idempotency<S> {
         }
     }
 
-    /// The record id of `key`: the scope and the key's sha256, so the client's text stays out
-    /// of the table and every id has the same length.
-    pub fn record_id(&self, key: &IdempotencyKey) -> String {
-        format!("{}#{}", self.scope, sha256_hex(key.0.as_bytes()))
+    /// The record id of `key` sent by `caller` (an authenticated identity; `None` where the
+    /// API authenticates nobody): the scope and the sha256 of both, so two callers who pick the
+    /// same key never meet, the client's text stays out of the table, and every id has the same
+    /// length, as Powertools' ids do.
+    pub fn record_id(&self, caller: Option<&str>, key: &IdempotencyKey) -> String {
+        let hash = match caller {
+            Some(caller) => {
+                crate::encoding::hex(&crate::encoding::sha256_of_parts(&[caller, key.0.as_str()]))
+            }
+            None => sha256_hex(key.0.as_bytes()),
+        };
+        format!("{}#{hash}", self.scope)
     }
 
-    /// Claims `key` for a request with `payload`, at `now`, until the invocation's `deadline`.
+    /// Claims `key` of `caller` for a request with `payload`, at `now`, until the invocation's
+    /// `deadline` (when Lambda ends it: the work cannot outlive that, so neither may the claim
+    /// end sooner, or a retry would redo work still under way).
     pub async fn begin(
         &self,
+        caller: Option<&str>,
         key: &IdempotencyKey,
         payload: &[u8],
         now: DateTime<Utc>,
@@ -253,7 +264,7 @@ impl<S: IdempotencyStore> Idempotency<S> {
     ) -> Result<Decision, IdempotencyError> {
         let validation = sha256_hex(payload);
         let record = Record {
-            id: self.record_id(key),
+            id: self.record_id(caller, key),
             status: Status::InProgress,
             expiration: self.expiration(now),
             in_progress_expiration: Some(deadline.timestamp_millis()),
@@ -633,7 +644,7 @@ mod tests {
         why: &str,
     ) -> Claimed {
         match idempotency
-            .begin(&key(key_text), payload, now, deadline)
+            .begin(None, &key(key_text), payload, now, deadline)
             .await
         {
             Ok(Decision::Proceed(claimed)) => claimed,
@@ -669,10 +680,17 @@ mod tests {
         let (idempotency, _) = idempotency();
         let secret = key("customer-4711-order-99");
         assert!(!format!("{secret:?}").contains("4711"));
-        let id = idempotency.record_id(&secret);
+        let id = idempotency.record_id(None, &secret);
         assert!(id.starts_with("proxy.ingest#"));
         assert_eq!(id.len(), "proxy.ingest#".len() + 64);
         assert!(!id.contains("4711"));
+        // Two callers' same key are two records, of the same shape.
+        let alice = idempotency.record_id(Some("jwt:alice"), &secret);
+        let bob = idempotency.record_id(Some("jwt:bob"), &secret);
+        assert_ne!(alice, bob);
+        assert_ne!(alice, id);
+        assert_eq!(alice.len(), id.len());
+        assert!(!alice.contains("alice"));
     }
 
     #[tokio::test]
@@ -701,7 +719,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             idempotency
-                .begin(&key("k1"), b"{}", now, deadline)
+                .begin(None, &key("k1"), b"{}", now, deadline)
                 .await
                 .unwrap(),
             Decision::Replay("the answer".into())
@@ -723,14 +741,14 @@ mod tests {
         .await;
         assert_eq!(
             idempotency
-                .begin(&key("k"), b"A", now, deadline)
+                .begin(None, &key("k"), b"A", now, deadline)
                 .await
                 .unwrap(),
             Decision::InFlight
         );
         assert_eq!(
             idempotency
-                .begin(&key("k"), b"B", now, deadline)
+                .begin(None, &key("k"), b"B", now, deadline)
                 .await
                 .unwrap(),
             Decision::PayloadMismatch
@@ -738,7 +756,7 @@ mod tests {
         idempotency.release(claimed).await.unwrap();
         assert!(matches!(
             idempotency
-                .begin(&key("k"), b"B", now, deadline)
+                .begin(None, &key("k"), b"B", now, deadline)
                 .await
                 .unwrap(),
             Decision::Proceed(_)
@@ -773,7 +791,7 @@ mod tests {
         let within = at("2026-11-20T10:59:00Z");
         assert_eq!(
             idempotency
-                .begin(&key("k"), b"A", within, within)
+                .begin(None, &key("k"), b"A", within, within)
                 .await
                 .unwrap(),
             Decision::Replay("done".into())
@@ -781,7 +799,7 @@ mod tests {
         let after = at("2026-11-20T11:01:00Z");
         assert!(matches!(
             idempotency
-                .begin(&key("k"), b"A", after, after)
+                .begin(None, &key("k"), b"A", after, after)
                 .await
                 .unwrap(),
             Decision::Proceed(_)
@@ -794,12 +812,12 @@ mod tests {
         let now = at("2026-11-20T10:00:00Z");
         store.set_outage(Some(Outage::Throttled));
         assert!(matches!(
-            idempotency.begin(&key("k"), b"A", now, now).await,
+            idempotency.begin(None, &key("k"), b"A", now, now).await,
             Err(IdempotencyError::Throttled(_))
         ));
         store.set_outage(Some(Outage::Unavailable));
         assert!(matches!(
-            idempotency.begin(&key("k"), b"A", now, now).await,
+            idempotency.begin(None, &key("k"), b"A", now, now).await,
             Err(IdempotencyError::Unavailable(_))
         ));
         assert!(store.records().is_empty());

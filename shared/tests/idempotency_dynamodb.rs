@@ -69,7 +69,7 @@ async fn claim_finish_replay_and_release_run_on_dynamodb() {
     let deadline = t + chrono::Duration::seconds(20);
     let Decision::Proceed(claimed) = f
         .idempotency
-        .begin(&key("a"), b"body", t, deadline)
+        .begin(None, &key("a"), b"body", t, deadline)
         .await
         .unwrap()
     else {
@@ -78,14 +78,14 @@ async fn claim_finish_replay_and_release_run_on_dynamodb() {
     // The conditional put refuses a second claim while the first is in flight.
     assert_eq!(
         f.idempotency
-            .begin(&key("a"), b"body", t, deadline)
+            .begin(None, &key("a"), b"body", t, deadline)
             .await
             .unwrap(),
         Decision::InFlight
     );
     assert_eq!(
         f.idempotency
-            .begin(&key("a"), b"other", t, deadline)
+            .begin(None, &key("a"), b"other", t, deadline)
             .await
             .unwrap(),
         Decision::PayloadMismatch
@@ -93,7 +93,7 @@ async fn claim_finish_replay_and_release_run_on_dynamodb() {
     f.idempotency.finish(claimed, "{\"n\":1}", t).await.unwrap();
     assert_eq!(
         f.idempotency
-            .begin(&key("a"), b"body", t, deadline)
+            .begin(None, &key("a"), b"body", t, deadline)
             .await
             .unwrap(),
         Decision::Replay("{\"n\":1}".into())
@@ -101,7 +101,7 @@ async fn claim_finish_replay_and_release_run_on_dynamodb() {
 
     let Decision::Proceed(other) = f
         .idempotency
-        .begin(&key("b"), b"body", t, deadline)
+        .begin(None, &key("b"), b"body", t, deadline)
         .await
         .unwrap()
     else {
@@ -112,7 +112,7 @@ async fn claim_finish_replay_and_release_run_on_dynamodb() {
     assert_eq!(items.count(), 1, "the released record is gone");
     assert!(matches!(
         f.idempotency
-            .begin(&key("b"), b"body", t, deadline)
+            .begin(None, &key("b"), b"body", t, deadline)
             .await
             .unwrap(),
         Decision::Proceed(_)
@@ -123,7 +123,7 @@ async fn claim_finish_replay_and_release_run_on_dynamodb() {
 async fn an_in_progress_record_past_its_deadline_and_an_expired_record_are_claimed_again() {
     let f = fixture().await;
     let t = now();
-    let id_of = |text: &str| f.idempotency.record_id(&key(text));
+    let id_of = |text: &str| f.idempotency.record_id(None, &key(text));
     // A crashed invocation: INPROGRESS, its deadline a second ago, the record itself still valid.
     put_raw(
         &f.client,
@@ -161,7 +161,7 @@ async fn an_in_progress_record_past_its_deadline_and_an_expired_record_are_claim
         assert!(
             matches!(
                 f.idempotency
-                    .begin(&key(text), b"body", t, deadline)
+                    .begin(None, &key(text), b"body", t, deadline)
                     .await
                     .unwrap(),
                 Decision::Proceed(_)
@@ -182,7 +182,7 @@ async fn a_completed_record_written_by_another_powertools_runtime_is_replayed() 
         HashMap::from([
             (
                 "id".into(),
-                AttributeValue::S(f.idempotency.record_id(&key("ts"))),
+                AttributeValue::S(f.idempotency.record_id(None, &key("ts"))),
             ),
             ("status".into(), AttributeValue::S("COMPLETED".into())),
             (
@@ -195,7 +195,7 @@ async fn a_completed_record_written_by_another_powertools_runtime_is_replayed() 
     .await;
     assert_eq!(
         f.idempotency
-            .begin(&key("ts"), b"anything", t, t)
+            .begin(None, &key("ts"), b"anything", t, t)
             .await
             .unwrap(),
         Decision::Replay("{\"ok\":true}".into())
@@ -205,7 +205,7 @@ async fn a_completed_record_written_by_another_powertools_runtime_is_replayed() 
 #[tokio::test]
 async fn a_record_in_another_layout_is_an_error_naming_the_record_not_a_decision() {
     let f = fixture().await;
-    let id = f.idempotency.record_id(&key("odd"));
+    let id = f.idempotency.record_id(None, &key("odd"));
     put_raw(
         &f.client,
         HashMap::from([
@@ -220,7 +220,7 @@ async fn a_record_in_another_layout_is_an_error_naming_the_record_not_a_decision
     .await;
     match f
         .idempotency
-        .begin(&key("odd"), b"body", now(), now())
+        .begin(None, &key("odd"), b"body", now(), now())
         .await
     {
         Err(IdempotencyError::Malformed { id: named, reason }) => {
@@ -263,7 +263,9 @@ async fn a_throttled_table_and_an_unreachable_one_are_told_apart() {
     };
     let throttled = idempotency(single_attempt(local_sdk_config(&throttling.url()).await));
     assert!(matches!(
-        throttled.begin(&key("k"), b"body", now(), now()).await,
+        throttled
+            .begin(None, &key("k"), b"body", now(), now())
+            .await,
         Err(IdempotencyError::Throttled(_))
     ));
     assert_eq!(throttling.requests().len(), 1);
@@ -271,7 +273,7 @@ async fn a_throttled_table_and_an_unreachable_one_are_told_apart() {
     let refusing = orabridge_shared::testkit::upstream::refusing_url();
     let down = idempotency(single_attempt(local_sdk_config(&refusing).await));
     assert!(matches!(
-        down.begin(&key("k"), b"body", now(), now()).await,
+        down.begin(None, &key("k"), b"body", now(), now()).await,
         Err(IdempotencyError::Unavailable(_))
     ));
 }

@@ -219,6 +219,7 @@ async fn the_same_key_while_the_first_request_is_in_flight_answers_409_with_retr
     let now = chrono::Utc::now();
     let claim = other
         .begin(
+            None,
             &IdempotencyKey::parse(b"k-busy").unwrap(),
             body.to_string().as_bytes(),
             now,
@@ -395,4 +396,139 @@ async fn without_a_table_the_header_changes_nothing() {
         202
     );
     assert_eq!(queue.accepted().len(), 2);
+}
+
+/// `event` as sent by the JWT whose `sub` is `sub` (what an HTTP API's JWT authorizer puts in
+/// the request context).
+fn as_user(mut event: common::Event, sub: &str) -> common::Event {
+    event.json["requestContext"]["authorizer"] =
+        json!({"jwt": {"claims": {"sub": sub}, "scopes": null}});
+    event
+}
+
+#[tokio::test]
+async fn two_callers_who_pick_the_same_key_never_meet() {
+    let (proxy, queue, store) = memory_proxy();
+    let alice = as_user(post(&json!(reading("WL-1")), Some("order-1")), "alice");
+    let bob = as_user(post(&json!(reading("WL-2")), Some("order-1")), "bob");
+    assert_eq!(common::invoke(&proxy, alice).await.status(), 202);
+    // A different body under the same key: another caller's request, not a reused key.
+    let response = common::invoke(&proxy, bob).await;
+    assert_eq!(response.status(), 202, "{:?}", body_json(&response));
+    assert!(
+        response
+            .headers()
+            .get(proxy::service::IDEMPOTENCY_REPLAYED)
+            .is_none()
+    );
+    assert_eq!(queue.accepted().len(), 2);
+    assert_eq!(store.records().len(), 2, "one record per caller");
+    // The same caller's retry is still a retry.
+    let again = as_user(post(&json!(reading("WL-2")), Some("order-1")), "bob");
+    let replay = common::invoke(&proxy, again).await;
+    assert_eq!(
+        replay.headers()[proxy::service::IDEMPOTENCY_REPLAYED],
+        "true"
+    );
+    assert_eq!(queue.accepted().len(), 2);
+}
+
+#[tokio::test]
+async fn a_request_holds_its_key_until_lambda_ends_the_invocation_not_only_until_its_answer_is_due()
+{
+    let (proxy, _queue, store) = memory_proxy();
+    let before = chrono::Utc::now();
+    // A function with a minute to run: the answer is due within API Gateway's 29 s, but the
+    // invocation (and any call it started) may go on to the minute's end.
+    let event = with_remaining_time(
+        post(&json!(reading("WL-1")), Some("k-deadline")),
+        Duration::from_secs(60),
+    );
+    assert_eq!(common::invoke(&proxy, event).await.status(), 202);
+    let record = store.records().into_values().next().expect("a record");
+    let in_progress = record
+        .in_progress_expiration
+        .expect("in_progress_expiration");
+    assert!(
+        in_progress >= before.timestamp_millis() + 59_000,
+        "held {} ms, not until the invocation's end",
+        in_progress - before.timestamp_millis()
+    );
+}
+
+#[tokio::test]
+async fn a_slow_queue_never_gets_a_reading_twice_across_retries_under_one_key() {
+    let env = moto().await;
+    // Every SQS call takes a second and a half; DynamoDB answers at once.
+    let delayed = orabridge_shared::testkit::latency::DelayProxy::start(
+        &env._moto.endpoint(),
+        Duration::from_millis(1500),
+    )
+    .await
+    .expect("delay proxy");
+    let slow_sqs = orabridge_shared::aws::sqs_client(
+        &orabridge_shared::testkit::local_sdk_config(&delayed.url()).await,
+    );
+    let proxy = std::sync::Arc::new(proxy_over(
+        SqsQueue::new(slow_sqs),
+        DynamoDbIdempotencyStore::new(env.dynamodb.clone(), TABLE),
+        &env.queue_url,
+    ));
+    let body = json!(
+        (0..30)
+            .map(|i| reading(&format!("S-{i}")))
+            .collect::<Vec<_>>()
+    );
+    // With ten seconds left, no call may start, not even the claim of the key: a call can
+    // take the SDK's 15 s operation timeout. Nothing is sent, and the client is told to retry.
+    let hurried = with_remaining_time(post(&body, Some("k-slow")), Duration::from_secs(10));
+    let response = common::invoke(&*proxy, hurried).await;
+    assert_eq!(response.status(), 503, "{:?}", body_json(&response));
+    assert_eq!(body_json(&response)["error"], "idempotency_unavailable");
+    assert_eq!(queued(&env.sqs, &env.queue_url).await, 0);
+    // The retry with time to spare sends them; a retry while it runs is told to wait, and one
+    // after it gets its answer again.
+    let first = tokio::spawn({
+        let (proxy, body) = (std::sync::Arc::clone(&proxy), body.clone());
+        async move {
+            let event = with_remaining_time(post(&body, Some("k-slow")), Duration::from_secs(40));
+            common::invoke(&*proxy, event).await
+        }
+    });
+    // Once its claim is in the table (its SQS calls then take a second and a half)...
+    for _ in 0..100 {
+        let scan = env
+            .dynamodb
+            .scan()
+            .table_name(TABLE)
+            .send()
+            .await
+            .expect("scan");
+        let claimed = scan.items().iter().any(|item| {
+            item.get("status")
+                .and_then(|s| s.as_s().ok())
+                .map(String::as_str)
+                == Some("INPROGRESS")
+        });
+        if claimed {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let meanwhile = with_remaining_time(post(&body, Some("k-slow")), Duration::from_secs(40));
+    assert_eq!(common::invoke(&*proxy, meanwhile).await.status(), 409);
+    let first = first.await.expect("first request");
+    assert_eq!(first.status(), 202, "{:?}", body_json(&first));
+    let after = with_remaining_time(post(&body, Some("k-slow")), Duration::from_secs(40));
+    let replay = common::invoke(&*proxy, after).await;
+    assert_eq!(replay.status(), 202);
+    assert_eq!(
+        body_json(&replay)["messageIds"],
+        body_json(&first)["messageIds"]
+    );
+    assert_eq!(
+        queued(&env.sqs, &env.queue_url).await,
+        30,
+        "each reading once"
+    );
 }

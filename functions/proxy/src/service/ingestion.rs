@@ -27,9 +27,11 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// Set to `true` on an answer replayed from the idempotency record.
 pub const IDEMPOTENCY_REPLAYED: &str = "idempotency-replayed";
 
-/// How long one `SendMessageBatch` call may take: the SDK's attempt timeout for API calls
-/// (`shared::aws::api_timeouts`). No ingest batch starts later than this before the deadline.
-const INGEST_CALL_ALLOWANCE: Duration = Duration::from_secs(5);
+/// How long one SQS or DynamoDB call may take: the SDK's operation timeout, which bounds every
+/// attempt of it (`shared::aws::api_timeouts`; one attempt's 5 s would let a call with its
+/// retries run 10 s past the answer). No call of a request starts later than this before its
+/// answer is due, so none outlives it, nor the invocation.
+pub const INGEST_CALL_ALLOWANCE: Duration = orabridge_shared::aws::API_OPERATION_TIMEOUT;
 
 impl<S, H, Q, C, I> Proxy<S, H, Q, C, I>
 where
@@ -53,9 +55,8 @@ where
             .transpose()
             .map_err(ProxyError::IdempotencyKey)?;
         let now = self.clock.wall();
-        // A batch call started later than this could outlive the invocation: one SQS call is
-        // given up to INGEST_CALL_ALLOWANCE by the SDK's attempt timeout.
         let start_by = tokio::time::Instant::now() + budget.saturating_sub(INGEST_CALL_ALLOWANCE);
+        let caller = client.caller.as_ref().map(crate::headers::Caller::identity);
         let enqueue = || async move {
             let message_ids = ingest(
                 &self.queue,
@@ -79,19 +80,30 @@ where
                 .map(|answer| ProxyResponse::json(StatusCode::ACCEPTED, &answer));
         };
 
-        let deadline = now + chrono::Duration::from_std(budget).unwrap_or(chrono::Duration::MAX);
-        let decision =
-            tokio::time::timeout_at(start_by, idempotency.begin(&key, body, now, deadline))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(IdempotencyError::Unavailable(
-                        "no answer from the idempotency table before the deadline".into(),
-                    ))
-                })
-                .map_err(ProxyError::Idempotency)?;
+        // Claimed until Lambda ends the invocation, as Powertools claims: the work cannot
+        // outlive that. Without a deadline (an emulator), until the answer is due.
+        let deadline = request
+            .deadline
+            .map(chrono::DateTime::<chrono::Utc>::from)
+            .unwrap_or_else(|| {
+                now + chrono::Duration::from_std(budget).unwrap_or(chrono::Duration::MAX)
+            });
+        let decision = tokio::time::timeout_at(
+            start_by,
+            idempotency.begin(caller.as_deref(), &key, body, now, deadline),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(IdempotencyError::Unavailable(
+                "no answer from the idempotency table before the deadline".into(),
+            ))
+        })
+        .map_err(ProxyError::Idempotency)?;
         let claimed = match decision {
             Decision::Proceed(claimed) => claimed,
-            Decision::Replay(data) => return replayed(&data, &idempotency.record_id(&key)),
+            Decision::Replay(data) => {
+                return replayed(&data, &idempotency.record_id(caller.as_deref(), &key));
+            }
             Decision::InFlight => return Err(ProxyError::IdempotencyInFlight),
             Decision::PayloadMismatch => return Err(ProxyError::IdempotencyKeyReused),
         };
