@@ -28,15 +28,17 @@ pub fn client_response(
     headers: &http::HeaderMap,
     body: Bytes,
 ) -> ProxyResponse {
+    // `Vec::from` takes the received buffer over when nothing else holds it, so a body of
+    // megabytes is not copied again on its way to the answer.
     let body = if body.is_empty() {
         ResponseBody::Empty
     } else if has_textual_content_type(headers) {
-        match String::from_utf8(body.to_vec()) {
+        match String::from_utf8(Vec::from(body)) {
             Ok(text) => ResponseBody::Text(text),
             Err(err) => ResponseBody::Binary(err.into_bytes()),
         }
     } else {
-        ResponseBody::Binary(body.to_vec())
+        ResponseBody::Binary(Vec::from(body))
     };
     ProxyResponse {
         status,

@@ -9,4 +9,5 @@ pub mod batch_throughput;
 pub mod closing_copy;
 pub mod lambda_time;
 pub mod latency;
+pub mod proxy_bodies;
 pub mod proxy_path;
