@@ -33,8 +33,13 @@ NPM_STAMP     := node_modules/.installed-$(shell cksum < package-lock.json | cut
 # which `make demo` and `make test` wait for). Its rust-version (1.88) is within the toolchain's.
 CARGO_DENY_VERSION := 0.20.2
 DENY_STAMP    := $(VENV)/.cargo-deny-$(CARGO_DENY_VERSION)
+# cargo-fuzz, for the fuzz tier (make fuzz, and make test's short pass): about a minute to
+# compile the first time; it runs on the stable toolchain with RUSTC_BOOTSTRAP=1.
+CARGO_FUZZ_VERSION := 0.13.2
+FUZZ_STAMP    := $(VENV)/.cargo-fuzz-$(CARGO_FUZZ_VERSION)
+FUZZ_SECONDS  ?= 60
 
-.PHONY: help setup bench-tools test-sam test-oracle check-postgres build sam-build closing-service closing-status closing-cancel restate-register restate-register-aws test lint fmt demo bench deploy layer params clean \
+.PHONY: help setup bench-tools fuzz test-sam test-oracle check-postgres build sam-build closing-service closing-status closing-cancel restate-register restate-register-aws test lint fmt demo bench deploy layer params clean \
         lock-tools $(addprefix invoke-,$(FUNCTIONS))
 
 help: ## List the targets
@@ -78,11 +83,22 @@ lock-tools: ## Re-resolve tools/requirements*.in into the lock files
 build: setup ## Build every function for Lambda (arm64, release) into target/lambda/<fn>/
 	cargo lambda build --release --arm64 --output-format zip $(addprefix --package ,$(FUNCTIONS))
 
-test: setup ## Run every test (starts moto server and restate-server itself; needs PostgreSQL)
+test: setup $(FUZZ_STAMP) ## Run every test (starts moto server and restate-server itself; needs PostgreSQL)
 	@tools/step.sh "test: compiling and running the Rust tests (cargo prints its progress)" \
 	  "about 15 min from a bare machine, 6 min after make demo" cargo test --workspace --locked
 	@tools/step.sh "test: the deployment checks in tools/tests/" "about 1 min" \
 	  $(VENV)/bin/python -m unittest discover --start-directory tools/tests
+	@tools/step.sh "test: the fuzz tier's short pass, 20 s a target (the first run compiles the targets)" \
+	  "about 6 min the first time, 1 min after" bash tools/fuzz.sh 20
+
+$(FUZZ_STAMP):
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@tools/step.sh "setup: compiling cargo-fuzz $(CARGO_FUZZ_VERSION) into $(VENV)/bin" "about 1 min the first time" \
+	  cargo install --locked --root $(VENV) cargo-fuzz@$(CARGO_FUZZ_VERSION)
+	@rm -f $(VENV)/.cargo-fuzz-* && touch $@
+
+fuzz: setup $(FUZZ_STAMP) ## The fuzz tier: every target for FUZZ_SECONDS (60) each; a crash, panic or input over 64 MB fails it
+	@bash tools/fuzz.sh $(FUZZ_SECONDS)
 
 test-sam: setup ## The SAM tier: sam build of template.yaml, then sam local invoke/start-api/start-lambda (Docker; about 3 minutes warm)
 	bash tools/sam/test-sam.sh
