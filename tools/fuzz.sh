@@ -33,6 +33,15 @@ for path in pathlib.Path("events").glob("*.json"):
         bodies.append(json.dumps(event).encode())
     for index, body in enumerate(bodies):
         (out / f"{path.stem}-{index}").write_bytes(body)
+# Descriptions of large bodies (fuzz_targets/ingest_body.rs): 4.4 MB of one-key objects, of
+# numbers, of nesting, and one reading holding a long list.
+for name, (count, prefix, item, suffix) in {
+    "large-objects": (9000, b"[", b'{"a":0},', b'{"a":0}]'),
+    "large-numbers": (40000, b"[", b"0,", b"0]"),
+    "large-nesting": (40000, b"", b"[", b""),
+    "large-reading": (9000, b'{"sensorId":"X","values":[', b'{"a":0},', b'{"a":0}]}'),
+}.items():
+    (out / name).write_bytes(b"\xff" + count.to_bytes(2, "big") + prefix + b"\0" + item + b"\0" + suffix)
 PY
 
 for target in "${targets[@]}"; do
@@ -43,7 +52,7 @@ for target in "${targets[@]}"; do
   set +e
   RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir fuzz --sanitizer none \
     --target-dir "$target_dir/fuzz" "$target" "$corpus_root/$target" -- \
-    -max_total_time="$seconds" -max_len=65536 -timeout=10 -print_final_stats=1 >"$log" 2>&1
+    -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=4096 -timeout=10 -print_final_stats=1 >"$log" 2>&1
   status=$?
   set -e
   grep -E "stat::number_of_executed_units|Done [0-9]+ runs" "$log" || true

@@ -82,6 +82,28 @@ pub fn api_timeouts() -> TimeoutConfig {
         .build()
 }
 
+/// The longest an SQS or DynamoDB call an API request waits on takes, its retries included
+/// ([`request_timeouts`]).
+pub const REQUEST_OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Timeouts of the calls an API request waits on (the proxy's SQS and DynamoDB): those
+/// services answer in milliseconds, so an attempt that takes 2 s is stuck and retried, and a
+/// call with its retries ends after [`REQUEST_OPERATION_TIMEOUT`]. Two such calls in a row fit
+/// in API Gateway's 29 s with most of it to spare, so a request can plan its calls to end
+/// before its answer is due.
+pub fn request_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(Duration::from_secs(2))
+        .operation_timeout(REQUEST_OPERATION_TIMEOUT)
+        .build()
+}
+
+/// `sdk` with [`request_timeouts`]: the configuration of the clients an API request waits on.
+pub fn for_requests(sdk: &SdkConfig) -> SdkConfig {
+    sdk.to_builder().timeout_config(request_timeouts()).build()
+}
+
 /// Timeouts of S3 calls: an attempt carries a whole object (run-colors publishes files of
 /// up to a few hundred MB), so it may take a minute; the operation ends after three.
 pub fn s3_timeouts() -> TimeoutConfig {

@@ -254,16 +254,12 @@ pub fn raw_readings(body: &[u8], limit: usize) -> Result<Vec<&RawValue>, Reading
         // Read item by item: the one past the limit ends the read, whatever follows it.
         Some(b'[') => raw_items(body, limit),
         Some(b'{') => {
-            #[derive(serde::Deserialize)]
-            struct Wrapped<'a> {
-                #[serde(borrow, default)]
-                readings: Option<&'a RawValue>,
-            }
             let whole: &RawValue =
                 serde_json::from_slice(body).map_err(|_| ReadingsError::Malformed)?;
-            let wrapped: Wrapped =
-                serde_json::from_str(whole.get()).map_err(|_| ReadingsError::Malformed)?;
-            match wrapped.readings {
+            let mut deserializer = serde_json::Deserializer::from_str(whole.get());
+            let readings = serde::Deserializer::deserialize_map(&mut deserializer, ReadingsField)
+                .map_err(|_| ReadingsError::Malformed)?;
+            match readings {
                 Some(items) if items.get().starts_with('[') => {
                     raw_items(items.get().as_bytes(), limit)
                 }
@@ -273,6 +269,28 @@ pub fn raw_readings(body: &[u8], limit: usize) -> Result<Vec<&RawValue>, Reading
             }
         }
         _ => Err(ReadingsError::Malformed),
+    }
+}
+
+/// The `readings` member of an object, whatever it holds (`null` included), if it has one;
+/// every other member is skipped without being kept.
+struct ReadingsField;
+
+impl<'de> serde::de::Visitor<'de> for ReadingsField {
+    type Value = Option<&'de RawValue>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a reading or {\"readings\": [...]}")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut readings = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "readings" {
+                readings = Some(map.next_value::<&'de RawValue>()?);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(readings)
     }
 }
 
@@ -447,7 +465,13 @@ mod tests {
         assert_eq!(raw(&json!([reading(), reading()])).unwrap().len(), 2);
         assert_eq!(raw(&json!({"readings": [reading()]})).unwrap(), [reading()]);
         assert_eq!(raw(&json!([])).unwrap(), Vec::<Value>::new());
-        for bad in [json!({"readings": 3}), json!("text"), json!(3), json!(null)] {
+        for bad in [
+            json!({"readings": 3}),
+            json!({"readings": null, "sensorId": "WL-1"}),
+            json!("text"),
+            json!(3),
+            json!(null),
+        ] {
             assert_eq!(raw(&bad), Err(ReadingsError::Malformed), "{bad}");
         }
         assert_eq!(

@@ -29,7 +29,7 @@ use aws_lambda_events::apigw::{
 use aws_lambda_events::encodings::Body;
 use bytes::Bytes;
 use futures_util::FutureExt;
-use http::HeaderValue;
+use http::{HeaderMap, HeaderValue};
 use lambda_runtime::{Context, LambdaEvent};
 use orabridge_shared::clock::Clock;
 use orabridge_shared::encoding::base64_decode;
@@ -44,7 +44,7 @@ use serde_json::value::RawValue;
 use crate::Proxy;
 use crate::client::UpstreamClient;
 use crate::config::API_GATEWAY_LIMIT;
-use crate::error::ProxyError;
+use crate::error::{BadEvent, ProxyError};
 use crate::exchange::{ProxyRequest, ProxyResponse, ResponseBody};
 use crate::headers::{Caller, ClientContext};
 
@@ -57,27 +57,6 @@ impl From<EventError> for orabridge_shared::lambda::Diagnostic {
     fn from(error: EventError) -> Self {
         orabridge_shared::lambda::diagnostic("InvalidEvent", &error)
     }
-}
-
-/// An API Gateway event that cannot become a request (answered 400, never forwarded).
-#[derive(Debug, thiserror::Error)]
-pub enum BadEvent {
-    /// The event does not read as its payload format (an invalid header name or value, method
-    /// or field type).
-    #[error("the event does not read as an API Gateway {format:?} event")]
-    Unreadable {
-        /// The payload format it claimed.
-        format: Format,
-        /// What serde found.
-        #[source]
-        source: serde_json::Error,
-    },
-    /// `isBase64Encoded` with a body that is not base64.
-    #[error("the body is marked base64 but is not")]
-    Base64,
-    /// The cookies cannot make a `Cookie` header.
-    #[error("the cookies cannot be sent as a Cookie header")]
-    Cookies,
 }
 
 /// The payload format of an event, which is the format of its answer.
@@ -181,7 +160,7 @@ pub fn into_request(
     context: &Context,
     margin: Duration,
 ) -> Result<ProxyRequest, BadEvent> {
-    let unreadable = |source| BadEvent::Unreadable { format, source };
+    let unreadable = BadEvent::Unreadable;
     let now = SystemTime::now();
     let now_ms = now
         .duration_since(UNIX_EPOCH)
@@ -214,9 +193,12 @@ pub fn into_request(
                     let sub = claims.get("sub")?.as_str()?;
                     Some(Caller::Jwt(sub.to_owned()))
                 });
+            let path = resource_path(event.resource.as_deref(), &event.path_parameters)
+                .or(event.path)
+                .unwrap_or_else(|| "/".to_owned());
             ProxyRequest {
                 method: event.http_method,
-                path: event.path.unwrap_or_else(|| "/".to_owned()),
+                path,
                 query: Some(encode_query(&parameters)).filter(|query| !query.is_empty()),
                 body: body(event.body, event.is_base64_encoded)?,
                 client: ClientContext {
@@ -275,6 +257,21 @@ pub fn into_request(
     Ok(request)
 }
 
+/// The path of a REST API request to one of the template's own resources, rebuilt from the
+/// resource and its `{proxy+}` parameter. A custom domain's base path mapping puts its base
+/// path in front of the event's `path` (API Gateway's payload format 1.0 keeps it there), so
+/// `/v1/api/v1/x` through a mapping `v1` is still `/api/v1/x`. Other resources: `None`.
+fn resource_path(
+    resource: Option<&str>,
+    parameters: &std::collections::HashMap<String, String>,
+) -> Option<String> {
+    match resource? {
+        "/api/v1/{proxy+}" => Some(format!("/api/v1/{}", parameters.get("proxy")?)),
+        own @ ("/health" | "/ingest/sensor-data") => Some(own.to_owned()),
+        _ => None,
+    }
+}
+
 /// An HTTP API on a named stage puts the stage in front of the path; the contract's routes
 /// do not have it. `$default` adds nothing.
 fn without_stage(path: String, stage: Option<&str>) -> String {
@@ -311,7 +308,7 @@ pub fn from_response(response: ProxyResponse, format: Format) -> ApiGatewayRespo
         ResponseBody::Binary(bytes) => (true, Some(Body::Binary(bytes))),
     };
     let status_code = i64::from(response.status.as_u16());
-    let mut headers = response.headers;
+    let mut headers = serializable(response.headers);
     if format == Format::V1 {
         let mut answer = ApiGatewayProxyResponse::default();
         answer.status_code = status_code;
@@ -323,16 +320,54 @@ pub fn from_response(response: ProxyResponse, format: Format) -> ApiGatewayRespo
     let cookies = headers
         .get_all(http::header::SET_COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .filter_map(|v| std::str::from_utf8(v.as_bytes()).ok().map(str::to_owned))
         .collect();
     headers.remove(http::header::SET_COOKIE);
     let mut answer = ApiGatewayV2httpResponse::default();
     answer.status_code = status_code;
-    answer.headers = headers;
+    answer.headers = joined(headers);
     answer.cookies = cookies;
     answer.body = body;
     answer.is_base64_encoded = is_base64_encoded;
     ApiGatewayResponse::V2(answer)
+}
+
+/// `headers` without the values Lambda cannot carry: a response's headers travel as JSON
+/// strings, and a value that is not UTF-8 (an upstream's Latin-1 file name, say) would fail the
+/// whole answer's serialisation, an invocation error the client sees as API Gateway's bare
+/// 502. Such a value is dropped, and said.
+fn serializable(headers: HeaderMap) -> HeaderMap {
+    let mut kept = HeaderMap::with_capacity(headers.len());
+    let mut name = None;
+    for (key, value) in headers {
+        if let Some(key) = key {
+            name = Some(key);
+        }
+        let Some(name) = &name else { continue };
+        if std::str::from_utf8(value.as_bytes()).is_ok() {
+            kept.append(name.clone(), value);
+        } else {
+            tracing::warn!(header = %name, "an upstream header value that is not UTF-8 was dropped from the answer");
+        }
+    }
+    kept
+}
+
+/// A v2 answer's headers, one value per name: the HTTP API payload format takes repeated
+/// values joined with commas (its `headers` hold one string each), so none is lost.
+fn joined(headers: HeaderMap) -> HeaderMap {
+    let mut one_each = HeaderMap::with_capacity(headers.keys_len());
+    for name in headers.keys() {
+        let values: Vec<&str> = headers
+            .get_all(name)
+            .iter()
+            .filter_map(|value| std::str::from_utf8(value.as_bytes()).ok())
+            .collect();
+        if let Ok(value) = HeaderValue::from_str(&values.join(", ")) {
+            one_each.insert(name.clone(), value);
+        }
+    }
+    one_each
 }
 
 /// A v1 event's query parameters in the order the event lists them (serde hands a map's
@@ -488,6 +523,8 @@ mod tests {
     fn v1_event(field: &str, query: &str) -> String {
         let mut event = sample_event("proxy-v1-health.json");
         event["path"] = "/api/v1/orders".into();
+        event["resource"] = "/api/v1/{proxy+}".into();
+        event["pathParameters"] = serde_json::json!({"proxy": "orders"});
         event["multiValueQueryStringParameters"] = serde_json::Value::Null;
         event["queryStringParameters"] = serde_json::Value::Null;
         // serde_json's maps sort their keys, so the query goes in as text.
@@ -581,7 +618,7 @@ mod tests {
         let malformed = v1_event("multiValueQueryStringParameters", r#"{"a": {"b": 1}}"#);
         let err = into_request(&malformed, Format::V1, &Context::default(), Duration::ZERO)
             .expect_err("not a query");
-        assert!(matches!(err, BadEvent::Unreadable { .. }), "{err}");
+        assert!(matches!(err, BadEvent::Unreadable(_)), "{err}");
     }
 
     #[test]
@@ -613,5 +650,31 @@ mod tests {
             (200.into(), "hi".into())
         );
         assert_eq!(v1["isBase64Encoded"], false);
+    }
+
+    #[test]
+    fn an_answer_keeps_every_header_value_its_format_can_carry() {
+        let mut response = ProxyResponse {
+            status: http::StatusCode::OK,
+            headers: HeaderMap::new(),
+            body: ResponseBody::Empty,
+        };
+        response
+            .headers
+            .append("vary", HeaderValue::from_static("accept"));
+        response
+            .headers
+            .append("vary", HeaderValue::from_static("origin"));
+        let latin1 = HeaderValue::from_bytes(b"attachment; filename=\"caf\xe9.csv\"").unwrap();
+        response.headers.append("content-disposition", latin1);
+        let v2 =
+            serde_json::to_value(from_response(response.clone(), Format::V2)).expect("serialises");
+        assert_eq!(v2["headers"]["vary"], "accept, origin");
+        assert!(v2["headers"].get("content-disposition").is_none());
+        let v1 = serde_json::to_value(from_response(response, Format::V1)).expect("serialises");
+        assert_eq!(
+            v1["multiValueHeaders"]["vary"],
+            serde_json::json!(["accept", "origin"])
+        );
     }
 }

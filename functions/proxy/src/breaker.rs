@@ -16,7 +16,7 @@ use orabridge_shared::clock::Clock;
 enum State {
     Closed { failures: u32 },
     Open { until: Instant },
-    HalfOpen,
+    HalfOpen { since: Instant },
 }
 
 /// Whether a request may go to an upstream now.
@@ -64,10 +64,17 @@ impl<C: Clock> CircuitBreakers<C> {
         match *state {
             State::Closed { .. } => Admission::Allowed,
             State::Open { until } if now >= until => {
-                *state = State::HalfOpen;
+                *state = State::HalfOpen { since: now };
                 Admission::Trial
             }
-            State::Open { .. } | State::HalfOpen => Admission::Skipped,
+            // A trial that never reported (its request panicked, or its future was dropped) is
+            // given up after a cool-down, or the upstream would be skipped for the container's
+            // life.
+            State::HalfOpen { since } if now >= since + self.cool_down => {
+                *state = State::HalfOpen { since: now };
+                Admission::Trial
+            }
+            State::Open { .. } | State::HalfOpen { .. } => Admission::Skipped,
         }
     }
 
@@ -85,7 +92,7 @@ impl<C: Clock> CircuitBreakers<C> {
     pub fn record_inconclusive(&self, upstream: &str) {
         let now = self.clock.now();
         let mut states = self.states();
-        if let Some(state @ State::HalfOpen) = states.get_mut(upstream) {
+        if let Some(state @ State::HalfOpen { .. }) = states.get_mut(upstream) {
             *state = State::Open { until: now };
         }
     }
@@ -204,5 +211,19 @@ mod tests {
         assert_eq!(b.admit("a"), Admission::Skipped);
         clock.advance(COOL_DOWN);
         assert_eq!(b.admit("a"), Admission::Trial);
+    }
+
+    #[test]
+    fn a_trial_that_never_reports_is_given_up_after_a_cool_down() {
+        let (clock, b) = breakers();
+        for _ in 0..3 {
+            b.record_failure("a");
+        }
+        clock.advance(COOL_DOWN);
+        assert_eq!(b.admit("a"), Admission::Trial);
+        // Its request panicked: nothing is recorded.
+        assert_eq!(b.admit("a"), Admission::Skipped);
+        clock.advance(COOL_DOWN);
+        assert_eq!(b.admit("a"), Admission::Trial, "a new trial");
     }
 }

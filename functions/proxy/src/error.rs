@@ -7,13 +7,27 @@ use orabridge_shared::idempotency::{IdempotencyError, KeyError};
 use orabridge_shared::params::ParameterError;
 use serde_json::json;
 
-use crate::apigw::BadEvent;
 use crate::exchange::ProxyResponse;
 use crate::forward::ForwardError;
 use crate::headers::HeaderError;
 use crate::ingest::IngestError;
 use crate::path::PathError;
 use crate::upstreams::UpstreamListError;
+
+/// An API Gateway event that cannot become a request (answered 400, never forwarded).
+#[derive(Debug, thiserror::Error)]
+pub enum BadEvent {
+    /// The event does not read as its payload format (an invalid header name or value, method
+    /// or field type).
+    #[error("the event does not read as an API Gateway event of its payload format")]
+    Unreadable(#[source] serde_json::Error),
+    /// `isBase64Encoded` with a body that is not base64.
+    #[error("the body is marked base64 but is not")]
+    Base64,
+    /// The cookies cannot make a `Cookie` header.
+    #[error("the cookies cannot be sent as a Cookie header")]
+    Cookies,
+}
 
 /// Everything that can go wrong, each mapped to one status and one client-facing code. The
 /// detail (addresses, SDK errors) goes to the log; the client gets the code and a fixed text.

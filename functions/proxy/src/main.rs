@@ -25,10 +25,13 @@ async fn main() -> Result<(), Error> {
     let sdk = aws::load_sdk_config().await?;
     let client = HyperClient::new(config.connect_timeout, config.response_limit)?;
     let source = SsmParameterSource::new(aws::ssm_client(&sdk));
+    // SQS and DynamoDB are on the request's path: their calls get the short timeouts that let
+    // ingestion plan them to end before the answer is due.
+    let request_sdk = aws::for_requests(&sdk);
     // Only the ingestion routes write to SQS: the first of them builds the client.
-    let queue = SqsQueue::lazy(&sdk);
+    let queue = SqsQueue::lazy(&request_sdk);
     let idempotency = config.idempotency_table.clone().map(|table| {
-        let store = DynamoDbIdempotencyStore::new(aws::dynamodb_client(&sdk), table);
+        let store = DynamoDbIdempotencyStore::new(aws::dynamodb_client(&request_sdk), table);
         Idempotency::new(
             store,
             &config.idempotency_scope,

@@ -459,10 +459,10 @@ async fn a_request_holds_its_key_until_lambda_ends_the_invocation_not_only_until
 #[tokio::test]
 async fn a_slow_queue_never_gets_a_reading_twice_across_retries_under_one_key() {
     let env = moto().await;
-    // Every SQS call takes a second and a half; DynamoDB answers at once.
+    // Every SQS call takes two and a half seconds; DynamoDB answers at once.
     let delayed = orabridge_shared::testkit::latency::DelayProxy::start(
         &env._moto.endpoint(),
-        Duration::from_millis(1500),
+        Duration::from_millis(2500),
     )
     .await
     .expect("delay proxy");
@@ -480,7 +480,8 @@ async fn a_slow_queue_never_gets_a_reading_twice_across_retries_under_one_key() 
             .collect::<Vec<_>>()
     );
     // With ten seconds left, no call may start, not even the claim of the key: a call can
-    // take the SDK's 15 s operation timeout. Nothing is sent, and the client is told to retry.
+    // be followed by the record's write, each up to its 5 s operation timeout. Nothing is sent,
+    // and the client is told to retry.
     let hurried = with_remaining_time(post(&body, Some("k-slow")), Duration::from_secs(10));
     let response = common::invoke(&*proxy, hurried).await;
     assert_eq!(response.status(), 503, "{:?}", body_json(&response));
@@ -495,7 +496,7 @@ async fn a_slow_queue_never_gets_a_reading_twice_across_retries_under_one_key() 
             common::invoke(&*proxy, event).await
         }
     });
-    // Once its claim is in the table (its SQS calls then take a second and a half)...
+    // Once its claim is in the table (its SQS calls then take two and a half seconds)...
     for _ in 0..100 {
         let scan = env
             .dynamodb

@@ -332,3 +332,57 @@ async fn a_panic_while_handling_is_answered_500_in_the_error_contract() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_rest_api_behind_a_custom_domain_base_path_routes_by_its_resource() {
+    let upstream = echo().await;
+    let (proxy, _, _) = proxy(&[upstream.url()]);
+    let mut json = sample("proxy-v1-post.json");
+    // A base path mapping `v1` on a custom domain: API Gateway keeps it in `path`.
+    json["path"] = "/v1/api/v1/gates/GT-0003/commands".into();
+    let response = invoke(&proxy, event(json)).await;
+    assert_eq!(response.status(), 200, "{:?}", response.body());
+    let forwarded = upstream.requests().pop().expect("forwarded");
+    assert!(
+        forwarded
+            .path_and_query
+            .starts_with("/api/v1/gates/GT-0003/commands"),
+        "{}",
+        forwarded.path_and_query
+    );
+}
+
+#[tokio::test]
+async fn the_caller_of_a_rest_api_is_its_api_key_id_or_its_cognito_sub_and_credentials_stop_here() {
+    let upstream = echo().await;
+    let (proxy, _, _) = proxy(&[upstream.url()]);
+    let mut json = sample("proxy-v1-post.json");
+    json["headers"]["x-api-key"] = "client-secret-key".into();
+    json["headers"]["Authorization"] = "Bearer eyJ.client".into();
+    json["headers"]["X-Orabridge-Caller"] = "jwt:someone-else".into();
+    json.as_object_mut().map(|o| o.remove("multiValueHeaders"));
+    json["requestContext"]["identity"]["apiKeyId"] = "k7abc".into();
+    assert_eq!(invoke(&proxy, event(json.clone())).await.status(), 200);
+    let forwarded = upstream.requests().pop().expect("forwarded");
+    assert_eq!(forwarded.headers["x-orabridge-caller"], "api-key:k7abc");
+    assert_eq!(
+        forwarded
+            .headers
+            .get_all("x-orabridge-caller")
+            .iter()
+            .count(),
+        1
+    );
+    for name in ["x-api-key", "authorization"] {
+        assert!(
+            forwarded.headers.get(name).is_none(),
+            "{name} reached the upstream"
+        );
+    }
+    // A Cognito user pool authorizer: its claims in the authorizer context.
+    json["requestContext"]["identity"]["apiKeyId"] = Value::Null;
+    json["requestContext"]["authorizer"] = json!({"claims": {"sub": "user-42", "email": "a@b.c"}});
+    assert_eq!(invoke(&proxy, event(json)).await.status(), 200);
+    let forwarded = upstream.requests().pop().expect("forwarded");
+    assert_eq!(forwarded.headers["x-orabridge-caller"], "jwt:user-42");
+}

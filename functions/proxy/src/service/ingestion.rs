@@ -27,11 +27,14 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// Set to `true` on an answer replayed from the idempotency record.
 pub const IDEMPOTENCY_REPLAYED: &str = "idempotency-replayed";
 
-/// How long one SQS or DynamoDB call may take: the SDK's operation timeout, which bounds every
-/// attempt of it (`shared::aws::api_timeouts`; one attempt's 5 s would let a call with its
-/// retries run 10 s past the answer). No call of a request starts later than this before its
-/// answer is due, so none outlives it, nor the invocation.
-pub const INGEST_CALL_ALLOWANCE: Duration = orabridge_shared::aws::API_OPERATION_TIMEOUT;
+/// How long before its answer is due a request may still start an SQS or DynamoDB call: two
+/// calls' operation timeouts (`shared::aws::request_timeouts`, which bound every attempt of a
+/// call), since a batch call started at the last moment is followed by the write of the
+/// answer to the idempotency record (or the release of the key). So no call outlives the
+/// answer, nor the invocation, and a retry can never find the record still claimed by work
+/// that ran on, or expired under it.
+pub const INGEST_CALL_ALLOWANCE: Duration =
+    Duration::from_secs(2 * orabridge_shared::aws::REQUEST_OPERATION_TIMEOUT.as_secs());
 
 impl<S, H, Q, C, I> Proxy<S, H, Q, C, I>
 where

@@ -193,6 +193,17 @@ pub fn v2(
 pub fn v1(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Event {
     let mut e = sample("proxy-v1-health.json");
     e["path"] = path.into();
+    // As API Gateway sends them: the resource the path matched and its `{proxy+}` part.
+    match path.strip_prefix("/api/v1/") {
+        Some(rest) => {
+            e["resource"] = "/api/v1/{proxy+}".into();
+            e["pathParameters"] = serde_json::json!({ "proxy": rest });
+        }
+        None => {
+            e["resource"] = path.into();
+            e["pathParameters"] = Value::Null;
+        }
+    }
     e["httpMethod"] = method.into();
     e["requestContext"]["httpMethod"] = method.into();
     for (name, value) in headers {
