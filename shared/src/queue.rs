@@ -18,12 +18,46 @@ pub const MAX_BATCH_ENTRIES: usize = 10;
 pub const MAX_BATCH_BYTES: usize = 256 * 1024;
 
 /// One message to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OutgoingMessage {
     /// The entry id, unique within a batch, echoed in the outcome.
     pub id: String,
     /// The message body.
     pub body: String,
+    /// The message group (`MessageGroupId`), which a FIFO queue requires of every message and
+    /// orders by; ignored by a standard queue, so it is set only for a FIFO URL.
+    pub group_id: Option<String>,
+    /// The deduplication id (`MessageDeduplicationId`): a FIFO queue drops a second message
+    /// with the same id sent within five minutes. Required by a FIFO queue without
+    /// content-based deduplication.
+    pub deduplication_id: Option<String>,
+}
+
+impl OutgoingMessage {
+    /// A message for a standard queue.
+    pub fn new(id: impl Into<String>, body: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            body: body.into(),
+            ..Self::default()
+        }
+    }
+
+    /// The same message with its FIFO group and deduplication id, when `queue_url` is a FIFO
+    /// queue's ([`is_fifo_url`]); unchanged for a standard queue.
+    pub fn for_queue(mut self, queue_url: &str, group_id: &str, deduplication_id: &str) -> Self {
+        if is_fifo_url(queue_url) {
+            self.group_id = Some(group_id.to_owned());
+            self.deduplication_id = Some(deduplication_id.to_owned());
+        }
+        self
+    }
+}
+
+/// Whether `queue_url` names a FIFO queue: SQS requires a FIFO queue's name to end in `.fifo`
+/// ("Amazon SQS FIFO queue quotas"/"FIFO queue key terms", SQS Developer Guide).
+pub fn is_fifo_url(queue_url: &str) -> bool {
+    queue_url.ends_with(".fifo")
 }
 
 /// What happened to one entry of a batch.
@@ -112,6 +146,12 @@ pub struct SendReport {
     pub last_error: Option<QueueError>,
     /// Messages (of the last attempt) not sent because `start_by` had passed.
     pub not_started: usize,
+    /// Messages (of the last attempt) whose call was still running at `abandon_at`: reported
+    /// as failed, though the queue may have taken them.
+    pub abandoned: usize,
+    /// Entry ids (among `failed`) that failed because a deadline came first: not started, or
+    /// abandoned.
+    pub late: Vec<String>,
 }
 
 /// How [`send_all`] sends.
@@ -123,8 +163,12 @@ pub struct SendOptions {
     pub concurrency: usize,
     /// No batch call starts after this instant: its messages are reported as failed, never
     /// sent, so a caller near its deadline knows exactly what went out. Calls already started
-    /// run to their end.
+    /// run to their end unless `abandon_at` says otherwise.
     pub start_by: Option<tokio::time::Instant>,
+    /// A call still running at this instant is abandoned and its messages reported as failed
+    /// (the queue may have taken them: a caller that must answer by a deadline, and that is
+    /// redelivered what it reports, prefers a repeated message to no answer).
+    pub abandon_at: Option<tokio::time::Instant>,
 }
 
 impl Default for SendOptions {
@@ -133,6 +177,7 @@ impl Default for SendOptions {
             retries: 0,
             concurrency: DEFAULT_SEND_CONCURRENCY,
             start_by: None,
+            abandon_at: None,
         }
     }
 }
@@ -151,7 +196,7 @@ pub async fn send_all<Q: MessageQueue>(
     messages: Vec<OutgoingMessage>,
     options: SendOptions,
 ) -> SendReport {
-    let in_flight = if queue_url.ends_with(".fifo") {
+    let in_flight = if is_fifo_url(queue_url) {
         1
     } else {
         options.concurrency.max(1)
@@ -160,19 +205,33 @@ pub async fn send_all<Q: MessageQueue>(
     let mut pending = messages;
     for _attempt in 0..=options.retries {
         let mut refused = Vec::new();
+        report.late.clear();
         // The calls are made into a Vec before they run: a stream over a mapping closure would
         // keep the closure's higher-ranked type in the future, which then is not `Send`.
         let calls: Vec<_> = batches(&pending)
             .into_iter()
-            .map(|batch| send_one(queue, queue_url, batch, options.start_by))
+            .map(|batch| send_one(queue, queue_url, batch, options))
             .collect();
         let answers: Vec<_> = stream::iter(calls).buffered(in_flight).collect().await;
         for (batch, answer) in answers {
-            let Some(answer) = answer else {
-                // Not started: the deadline came first.
-                report.not_started += batch.len();
-                refused.extend(batch.iter().cloned());
-                continue;
+            let answer = match answer {
+                Call::Answered(answer) => answer,
+                Call::NotStarted => {
+                    report.not_started += batch.len();
+                    report.late.extend(batch.iter().map(|m| m.id.clone()));
+                    refused.extend(batch.iter().cloned());
+                    continue;
+                }
+                Call::Abandoned => {
+                    tracing::warn!(
+                        messages = batch.len(),
+                        "queue batch call abandoned at the deadline"
+                    );
+                    report.abandoned += batch.len();
+                    report.late.extend(batch.iter().map(|m| m.id.clone()));
+                    refused.extend(batch.iter().cloned());
+                    continue;
+                }
             };
             match answer {
                 Ok(outcomes) => {
@@ -203,9 +262,11 @@ pub async fn send_all<Q: MessageQueue>(
             }
         }
         pending = refused;
-        let late = options
-            .start_by
-            .is_some_and(|start_by| tokio::time::Instant::now() >= start_by);
+        let now = tokio::time::Instant::now();
+        let late = [options.start_by, options.abandon_at]
+            .into_iter()
+            .flatten()
+            .any(|at| now >= at);
         if pending.is_empty() || late {
             break;
         }
@@ -214,11 +275,15 @@ pub async fn send_all<Q: MessageQueue>(
     report
 }
 
-/// What one batch call came to: `None` when it was not made because `start_by` had passed.
-type BatchAnswer<'a> = (
-    &'a [OutgoingMessage],
-    Option<Result<Vec<SendOutcome>, QueueError>>,
-);
+/// What became of one batch call.
+enum Call {
+    /// The queue answered (or the call failed).
+    Answered(Result<Vec<SendOutcome>, QueueError>),
+    /// Not made: `start_by` had passed.
+    NotStarted,
+    /// Still running at `abandon_at`, and dropped.
+    Abandoned,
+}
 
 /// One batch call with the batch it sent. A named `async fn` rather than a closure: the future
 /// then has one lifetime for its borrows, and stays `Send` for the Lambda runtime.
@@ -226,12 +291,25 @@ async fn send_one<'a, Q: MessageQueue>(
     queue: &'a Q,
     queue_url: &'a str,
     batch: &'a [OutgoingMessage],
-    start_by: Option<tokio::time::Instant>,
-) -> BatchAnswer<'a> {
-    if start_by.is_some_and(|start_by| tokio::time::Instant::now() >= start_by) {
-        return (batch, None);
+    options: SendOptions,
+) -> (&'a [OutgoingMessage], Call) {
+    let now = tokio::time::Instant::now();
+    if [options.start_by, options.abandon_at]
+        .into_iter()
+        .flatten()
+        .any(|at| now >= at)
+    {
+        return (batch, Call::NotStarted);
     }
-    (batch, Some(queue.send_batch(queue_url, batch).await))
+    let call = queue.send_batch(queue_url, batch);
+    let outcome = match options.abandon_at {
+        None => Call::Answered(call.await),
+        Some(at) => match tokio::time::timeout_at(at, call).await {
+            Ok(answer) => Call::Answered(answer),
+            Err(_) => Call::Abandoned,
+        },
+    };
+    (batch, outcome)
 }
 
 /// The SQS adapter. Clones share one client.
@@ -293,6 +371,8 @@ impl MessageQueue for SqsQueue {
                 aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
                     .id(&m.id)
                     .message_body(&m.body)
+                    .set_message_group_id(m.group_id.clone())
+                    .set_message_deduplication_id(m.deduplication_id.clone())
                     .build()
                     .map_err(|err| QueueError::new("building an SQS batch entry", err))
             })
@@ -408,10 +488,7 @@ mod tests {
     use super::*;
 
     fn message(id: usize, size: usize) -> OutgoingMessage {
-        OutgoingMessage {
-            id: id.to_string(),
-            body: "x".repeat(size),
-        }
+        OutgoingMessage::new(id.to_string(), "x".repeat(size))
     }
 
     #[test]
@@ -507,6 +584,7 @@ mod tests {
                 retries: 1,
                 concurrency: 1,
                 start_by: Some(start + std::time::Duration::from_millis(40)),
+                ..SendOptions::default()
             },
         )
         .await;
@@ -521,19 +599,49 @@ mod tests {
         );
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_call_still_running_at_abandon_at_is_dropped_and_its_messages_reported() {
+        // Paused time: the first call (ids 0..10) takes 30 ms, the second 20 ms, one at a
+        // time; abandoning at 40 ms drops the second in flight and starts no third.
+        let queue = OverlapQueue::default();
+        let start = tokio::time::Instant::now();
+        let at = start + std::time::Duration::from_millis(40);
+        let report = send_all(
+            &queue,
+            "https://sqs.us-east-1.amazonaws.com/1/readings",
+            (0..30).map(|i| message(i, 10)).collect(),
+            SendOptions {
+                retries: 2,
+                concurrency: 1,
+                start_by: Some(at),
+                abandon_at: Some(at),
+            },
+        )
+        .await;
+        assert_eq!(tokio::time::Instant::now(), at, "no later than abandon_at");
+        assert_eq!(report.sent.len(), 10);
+        assert_eq!((report.abandoned, report.not_started), (10, 10));
+        assert_eq!(report.late, report.failed);
+        let failed: Vec<String> = (10..30).map(|i| i.to_string()).collect();
+        assert_eq!(report.failed, failed, "no retry after abandon_at");
+    }
+
+    #[test]
+    fn fifo_keys_are_set_only_for_a_fifo_queue() {
+        let standard = OutgoingMessage::new("0", "{}").for_queue("https://q/alerts", "WL-1", "r1");
+        assert_eq!((standard.group_id, standard.deduplication_id), (None, None));
+        let fifo = OutgoingMessage::new("0", "{}").for_queue("https://q/alerts.fifo", "WL-1", "r1");
+        assert_eq!(fifo.group_id.as_deref(), Some("WL-1"));
+        assert_eq!(fifo.deduplication_id.as_deref(), Some("r1"));
+    }
+
     #[tokio::test]
     async fn send_all_retries_refused_entries_and_reports_what_still_fails() {
         let queue = MemoryQueue::new();
         queue.refuse_bodies_containing(Some("bad"));
         let messages = vec![
-            OutgoingMessage {
-                id: "0".into(),
-                body: "ok".into(),
-            },
-            OutgoingMessage {
-                id: "1".into(),
-                body: "bad".into(),
-            },
+            OutgoingMessage::new("0", "ok"),
+            OutgoingMessage::new("1", "bad"),
         ];
         let report = send_all(
             &queue,
@@ -566,10 +674,7 @@ mod tests {
         let queue = MemoryQueue::new();
         queue.set_available(false);
         let messages = (0..12)
-            .map(|i| OutgoingMessage {
-                id: i.to_string(),
-                body: "x".into(),
-            })
+            .map(|i| OutgoingMessage::new(i.to_string(), "x"))
             .collect();
         let report = send_all(&queue, "q", messages, SendOptions::default()).await;
         assert_eq!(report.failed.len(), 12);

@@ -78,6 +78,25 @@ impl Reading {
             .and_then(Value::as_str)
             .unwrap_or_default()
     }
+
+    /// The reading's identity: the same sensor at the same instant is the same reading,
+    /// whatever offset its timestamp was written with. The first 8 bytes of SHA-256 over the
+    /// sensor id and the instant in epoch milliseconds; as 16 hex digits it is the lake's
+    /// `readingId`, and a FIFO queue's deduplication id.
+    pub fn digest(&self) -> [u8; 8] {
+        let digest = crate::encoding::sha256_of_parts(&[
+            self.sensor_id(),
+            &self.timestamp.timestamp_millis().to_string(),
+        ]);
+        let mut out = [0u8; 8];
+        out.copy_from_slice(&digest[..8]);
+        out
+    }
+
+    /// [`Reading::digest`] as 16 hex digits: the lake's `readingId`.
+    pub fn id(&self) -> String {
+        crate::encoding::hex(&self.digest())
+    }
 }
 
 /// Validates one reading against the schema at time `now`. Takes the reading by value so a

@@ -95,10 +95,7 @@ async fn a_lazy_queue_builds_its_client_at_the_first_send_and_its_clones_share_i
     let queue = SqsQueue::lazy(&sdk);
     let clone = queue.clone();
     assert!(!queue.client_built(), "nothing sent yet, so no client");
-    let message = OutgoingMessage {
-        id: "a1".into(),
-        body: r#"{"alert":"level"}"#.into(),
-    };
+    let message = OutgoingMessage::new("a1", r#"{"alert":"level"}"#);
     let outcomes = clone
         .send_batch(&url, std::slice::from_ref(&message))
         .await

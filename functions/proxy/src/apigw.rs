@@ -34,6 +34,7 @@ use lambda_runtime::{Context, LambdaEvent};
 use orabridge_shared::clock::Clock;
 use orabridge_shared::encoding::base64_decode;
 use orabridge_shared::idempotency::IdempotencyStore;
+use orabridge_shared::lambda::plausible_deadline;
 use orabridge_shared::metrics::counter;
 use orabridge_shared::params::ParameterSource;
 use orabridge_shared::queue::MessageQueue;
@@ -166,7 +167,7 @@ pub fn into_request(
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or_default();
-    let deadline = plausible(context.deadline);
+    let deadline = plausible_deadline(context.deadline);
     let budget = budget(deadline, now_ms, margin);
     let deadline = deadline.map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
     let mut request = match format {
@@ -458,21 +459,11 @@ fn percent_encode(text: &str, out: &mut String) {
     }
 }
 
-/// Deadlines before 2001 are not wall-clock times: Lambda sends epoch milliseconds, but some
-/// emulators (`cargo lambda watch` sends `600000`) send a duration. Those are ignored rather
-/// than read as "already expired", which would turn every request into a 504.
-const EARLIEST_PLAUSIBLE_DEADLINE_MS: u64 = 978_307_200_000;
-
-/// The Lambda deadline in epoch milliseconds, if it is one.
-fn plausible(deadline_ms: u64) -> Option<u64> {
-    Some(deadline_ms).filter(|&deadline| deadline >= EARLIEST_PLAUSIBLE_DEADLINE_MS)
-}
-
 /// What is left for a request: the Lambda's remaining time or API Gateway's 29 s, whichever
 /// ends first, less a margin to send the answer.
 fn budget(deadline_ms: Option<u64>, now_ms: u64, margin: Duration) -> Duration {
     let lambda = deadline_ms
-        .filter(|&deadline| deadline >= EARLIEST_PLAUSIBLE_DEADLINE_MS)
+        .and_then(plausible_deadline)
         .map(|deadline| Duration::from_millis(deadline.saturating_sub(now_ms)));
     lambda
         .map_or(API_GATEWAY_LIMIT, |l| l.min(API_GATEWAY_LIMIT))

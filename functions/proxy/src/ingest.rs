@@ -92,6 +92,9 @@ pub async fn ingest<Q: MessageQueue>(
     for (index, item) in items.into_iter().enumerate() {
         match parse_reading(item).and_then(|item| validate(item, now, rules)) {
             Ok(reading) => {
+                // A FIFO queue orders per sensor and drops a reading sent twice within five
+                // minutes; a standard queue gets neither key.
+                let (sensor_id, reading_id) = (reading.sensor_id().to_owned(), reading.id());
                 let body = serde_json::Value::Object(reading.fields).to_string();
                 if body.len() > MAX_READING_BYTES {
                     let violations = vec![Violation {
@@ -102,10 +105,11 @@ pub async fn ingest<Q: MessageQueue>(
                     }];
                     invalid.push(InvalidReading { index, violations });
                 } else {
-                    messages.push(OutgoingMessage {
-                        id: index.to_string(),
-                        body,
-                    });
+                    messages.push(OutgoingMessage::new(index.to_string(), body).for_queue(
+                        queue_url,
+                        &sensor_id,
+                        &reading_id,
+                    ));
                 }
             }
             Err(violations) => invalid.push(InvalidReading { index, violations }),

@@ -192,3 +192,81 @@ async fn more_readings_than_one_request_may_carry_get_413_with_the_cap_and_nothi
     );
     assert!(drain(&f.sqs, &f.queue_url).await.is_empty());
 }
+
+/// SQS refuses a message to a FIFO queue without `MessageGroupId`, and without a
+/// `MessageDeduplicationId` unless the queue deduplicates by content (Amazon SQS API Reference,
+/// SendMessageBatchRequestEntry,
+/// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatchRequestEntry.html).
+#[tokio::test]
+async fn a_fifo_readings_queue_gets_each_sensor_as_a_group_and_each_reading_once() {
+    let f = fixture().await;
+    let fifo_url = f
+        .sqs
+        .create_queue()
+        .queue_name("sensor-readings.fifo")
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .expect("FIFO queue")
+        .queue_url()
+        .expect("url")
+        .to_owned();
+    let mut config = test_config();
+    config.sensor_queue_url = Some(fifo_url.clone());
+    let proxy = proxy_full(
+        MemoryParameterSource::new(),
+        SqsQueue::new(f.sqs.clone()),
+        &f.clock,
+        config,
+    );
+    let readings: Vec<Value> = ["WL-1", "WL-2", "WL-1"]
+        .iter()
+        .enumerate()
+        .map(|(minute, id)| {
+            let mut reading = reading(id);
+            let ts = (chrono::Utc::now() - chrono::Duration::minutes(minute as i64 + 1))
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            reading["timestamp"] = ts.into();
+            reading
+        })
+        .collect();
+    let response = common::invoke(&proxy, post(&json!(readings))).await;
+    assert_eq!(response.status(), 202, "{:?}", body_json(&response));
+    // The same body again (a client retry without an Idempotency-Key): SQS drops the copies.
+    let again = common::invoke(&proxy, post(&json!(readings))).await;
+    assert_eq!(again.status(), 202);
+
+    let received = f
+        .sqs
+        .receive_message()
+        .queue_url(&fifo_url)
+        .max_number_of_messages(10)
+        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+        .send()
+        .await
+        .expect("receive");
+    let mut groups: Vec<(String, String)> = received
+        .messages()
+        .iter()
+        .map(|m| {
+            let body: Value = serde_json::from_str(m.body().unwrap_or_default()).expect("JSON");
+            let group = m
+                .attributes()
+                .and_then(|a| {
+                    a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId)
+                })
+                .cloned()
+                .unwrap_or_default();
+            (
+                group,
+                body["sensorId"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    groups.sort();
+    assert_eq!(groups.len(), 3, "three readings, each once: {groups:?}");
+    assert!(
+        groups.iter().all(|(group, sensor)| group == sensor),
+        "{groups:?}"
+    );
+}

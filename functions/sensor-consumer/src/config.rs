@@ -7,7 +7,7 @@ use orabridge_shared::config::{ConfigError, ConfigReader, VarSource};
 use orabridge_shared::sensor::ValidationRules;
 use orabridge_shared::settings::SettingsPlan;
 
-use crate::consumer::{DEFAULT_WRITE_CONCURRENCY, Settings};
+use crate::consumer::{DEFAULT_DEADLINE_MARGIN, DEFAULT_WRITE_CONCURRENCY, Settings};
 
 /// Everything the consumer reads from its environment.
 #[derive(Debug, Clone)]
@@ -52,6 +52,7 @@ impl ConsumerConfig {
                     }
                     n => n,
                 },
+                deadline_margin: reader.duration_or("DEADLINE_MARGIN", DEFAULT_DEADLINE_MARGIN)?,
             },
             thresholds: reader.optional_string_renamed("THRESHOLDS", "THRESHOLDS_JSON"),
         })
@@ -74,6 +75,7 @@ mod tests {
         assert_eq!(config.settings.prefix, "");
         assert_eq!(config.settings.alert_queue_url, None);
         assert_eq!(config.settings.write_concurrency, DEFAULT_WRITE_CONCURRENCY);
+        assert_eq!(config.settings.deadline_margin, DEFAULT_DEADLINE_MARGIN);
         let err =
             ConsumerConfig::from_source([("BUCKET", "b"), ("WRITE_CONCURRENCY", "0")]).unwrap_err();
         assert_eq!(err.variable(), "WRITE_CONCURRENCY");

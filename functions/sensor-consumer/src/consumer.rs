@@ -3,9 +3,12 @@
 //!
 //! Nothing is acknowledged unless it is safely somewhere: a message is reported as failed when
 //! its quarantine object, any group object holding one of its readings, or one of its alerts
-//! could not be written. Redelivery is safe because every key is deterministic.
+//! could not be written, or was not written by the invocation's cut-off (a write still in
+//! flight then is abandoned, so the answer reaches Lambda before its deadline). Redelivery is
+//! safe because every key is deterministic.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt};
@@ -14,6 +17,7 @@ use orabridge_shared::object_store::ObjectStore;
 use orabridge_shared::queue::{MessageQueue, OutgoingMessage, SendOptions, send_all};
 use orabridge_shared::sensor::ValidationRules;
 use serde::Serialize;
+use tokio::time::Instant;
 
 use crate::lake::{Alert, LakeBatch, Plan};
 use crate::thresholds::Thresholds;
@@ -30,7 +34,15 @@ pub struct Settings {
     /// Object writes (and alert batches) in flight at once (`WRITE_CONCURRENCY`, default
     /// [`DEFAULT_WRITE_CONCURRENCY`]).
     pub write_concurrency: usize,
+    /// Time kept back from the invocation's deadline to answer (`DEADLINE_MARGIN`, default
+    /// [`DEFAULT_DEADLINE_MARGIN`]): writes still running then are abandoned and their
+    /// messages reported for redelivery.
+    pub deadline_margin: Duration,
 }
+
+/// The margin unless `DEADLINE_MARGIN` says otherwise: building and posting the partial batch
+/// response takes milliseconds; the rest absorbs a slow runtime API and the clock's drift.
+pub const DEFAULT_DEADLINE_MARGIN: Duration = Duration::from_secs(2);
 
 /// Object writes in flight at once unless `WRITE_CONCURRENCY` says otherwise: enough to hide
 /// S3's round trip on a batch of a few hundred objects, well under the SDK's connection pool.
@@ -47,6 +59,9 @@ pub struct Summary {
     pub quarantined: usize,
     /// Messages that must be retried.
     pub failed: usize,
+    /// Of those, messages with a write abandoned or never started because the invocation's
+    /// deadline came first.
+    pub out_of_time: usize,
     /// In-batch duplicate readings dropped.
     pub duplicates: usize,
     /// Objects written.
@@ -61,20 +76,36 @@ enum Write {
     Group { object: usize },
 }
 
-/// Writes one object and hands back what it was with the outcome. A named `async fn`: the
-/// future borrows the store for one lifetime and stays `Send` for the Lambda runtime.
+/// Why an object was not written.
+#[derive(Debug, thiserror::Error)]
+enum WriteFailure {
+    #[error(transparent)]
+    Store(#[from] orabridge_shared::object_store::ObjectStoreError),
+    #[error("not written by the invocation's cut-off")]
+    OutOfTime,
+}
+
+/// Writes one object unless `cut_off` comes first, and hands back what it was with the
+/// outcome. A named `async fn`: the future borrows the store for one lifetime and stays `Send`
+/// for the Lambda runtime.
 async fn put_one<O: ObjectStore>(
     store: &O,
     write: Write,
     key: String,
     body: Vec<u8>,
     content_type: &'static str,
-) -> (
-    Write,
-    String,
-    Result<(), orabridge_shared::object_store::ObjectStoreError>,
-) {
-    let outcome = store.put(&key, body, content_type).await;
+    cut_off: Option<Instant>,
+) -> (Write, String, Result<(), WriteFailure>) {
+    let put = store.put(&key, body, content_type);
+    let outcome = match cut_off {
+        None => put.await.map_err(WriteFailure::from),
+        // A PUT abandoned here may still land: the message is redelivered and the same
+        // object written again under the same key, so nothing is lost or doubled.
+        Some(at) => match tokio::time::timeout_at(at, put).await {
+            Ok(outcome) => outcome.map_err(WriteFailure::from),
+            Err(_) => Err(WriteFailure::OutOfTime),
+        },
+    };
     (write, key, outcome)
 }
 
@@ -112,9 +143,16 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
         )
     }
 
-    /// Writes a batch's plan and sends its alerts; returns the ids to retry and the summary.
-    pub async fn write(&self, plan: Plan) -> (HashSet<String>, Summary) {
+    /// The margin kept back from each invocation's deadline.
+    pub fn deadline_margin(&self) -> Duration {
+        self.settings.deadline_margin
+    }
+
+    /// Writes a batch's plan and sends its alerts, starting nothing after `cut_off` and
+    /// abandoning what still runs then; returns the ids to retry and the summary.
+    pub async fn write(&self, plan: Plan, cut_off: Option<Instant>) -> (HashSet<String>, Summary) {
         let mut failed = HashSet::new();
+        let mut out_of_time = HashSet::new();
         let mut summary = Summary {
             received: plan.message_ids.len(),
             accepted: plan.accepted,
@@ -161,7 +199,9 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
         // Made into a Vec first: a stream over a mapping closure is not `Send` (see send_all).
         let puts: Vec<_> = writes
             .into_iter()
-            .map(|(write, key, body, content_type)| put_one(store, write, key, body, content_type))
+            .map(|(write, key, body, content_type)| {
+                put_one(store, write, key, body, content_type, cut_off)
+            })
             .collect();
         let outcomes: Vec<_> = stream::iter(puts)
             .buffered(self.settings.write_concurrency.max(1))
@@ -170,11 +210,15 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
 
         let mut alerts = Vec::new();
         for (write, key, outcome) in outcomes {
+            let late = matches!(outcome, Err(WriteFailure::OutOfTime));
             match (write, outcome) {
                 (Write::Quarantine { .. }, Ok(())) => summary.quarantined += 1,
                 (Write::Quarantine { message }, Err(error)) => {
                     tracing::error!(messageId = %ids[message], object = %key, error = &error as &dyn std::error::Error, "quarantine write failed; message will be retried");
                     failed.insert(ids[message].clone());
+                    if late {
+                        out_of_time.insert(message);
+                    }
                 }
                 (Write::Group { object }, Ok(())) => {
                     summary.objects.push(key);
@@ -184,29 +228,39 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
                     let messages = &groups[object].messages;
                     tracing::error!(object = %key, messages = messages.len(), error = &error as &dyn std::error::Error, "group write failed; its messages will be retried");
                     failed.extend(messages.iter().map(|&i| ids[i].clone()));
+                    if late {
+                        out_of_time.extend(messages.iter().copied());
+                    }
                 }
             }
         }
 
-        summary.alerts = self.send_alerts(&alerts, ids, &mut failed).await;
+        summary.alerts = self
+            .send_alerts(&alerts, ids, cut_off, &mut failed, &mut out_of_time)
+            .await;
         summary.failed = failed.len();
+        summary.out_of_time = out_of_time.len();
         counter!("Received").increment(summary.received as u64);
         counter!("Accepted").increment(summary.accepted as u64);
         counter!("Quarantined").increment(summary.quarantined as u64);
         counter!("Failed").increment(summary.failed as u64);
+        counter!("OutOfTime").increment(summary.out_of_time as u64);
         counter!("Duplicates").increment(summary.duplicates as u64);
         counter!("ObjectsWritten").increment(summary.objects.len() as u64);
         counter!("AlertsSent").increment(summary.alerts as u64);
         (failed, summary)
     }
 
-    /// Sends alerts; a message whose alert could not be sent is retried (its objects are simply
-    /// rewritten under the same keys, so the only cost of a retry is a repeated alert).
+    /// Sends alerts, none after `cut_off`; a message whose alert could not be sent is retried
+    /// (its objects are simply rewritten under the same keys, so the only cost of a retry is a
+    /// repeated alert, which a FIFO alert queue drops by its deduplication id).
     async fn send_alerts(
         &self,
         alerts: &[Alert],
         ids: &[String],
+        cut_off: Option<Instant>,
         failed: &mut HashSet<String>,
+        out_of_time: &mut HashSet<usize>,
     ) -> usize {
         let Some(queue_url) = self.settings.alert_queue_url.as_deref() else {
             return 0;
@@ -214,21 +268,31 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
         let messages = alerts
             .iter()
             .enumerate()
-            .map(|(i, alert)| OutgoingMessage {
-                id: i.to_string(),
-                body: alert.body.clone(),
+            .map(|(i, alert)| {
+                OutgoingMessage::new(i.to_string(), alert.body.clone()).for_queue(
+                    queue_url,
+                    &alert.sensor_id,
+                    &alert.reading_id,
+                )
             })
             .collect();
         // No retry here: a failed alert fails its message, and SQS redelivers it.
         let options = SendOptions {
             concurrency: self.settings.write_concurrency,
+            start_by: cut_off,
+            abandon_at: cut_off,
             ..SendOptions::default()
         };
         let report = send_all(&self.queue, queue_url, messages, options).await;
-        for id in &report.failed {
-            let alert = id.parse::<usize>().ok().and_then(|i| alerts.get(i));
-            failed.extend(alert.map(|alert| ids[alert.message].clone()));
-        }
+        let alert = |id: &String| id.parse::<usize>().ok().and_then(|i| alerts.get(i));
+        failed.extend(
+            report
+                .failed
+                .iter()
+                .filter_map(alert)
+                .map(|a| ids[a.message].clone()),
+        );
+        out_of_time.extend(report.late.iter().filter_map(alert).map(|a| a.message));
         report.sent.len()
     }
 }

@@ -54,6 +54,10 @@ pub struct Alert {
     pub message: usize,
     /// The alert message's JSON body.
     pub body: String,
+    /// The reading's sensor: a FIFO alert queue's message group.
+    pub sensor_id: String,
+    /// The reading's `readingId`: a FIFO alert queue's deduplication id.
+    pub reading_id: String,
 }
 
 /// One JSON Lines object of the plan: the lines of one (sensor type, hour) group.
@@ -106,7 +110,7 @@ struct PendingLine {
     group: GroupId,
     reading_id: u64,
     line: Range<usize>,
-    alert: Option<String>,
+    alert: Option<Alert>,
 }
 
 /// Builds a batch's [`Plan`] one message at a time.
@@ -186,13 +190,13 @@ impl<'c> LakeBatch<'c> {
         let received_at = rfc3339_millis(message.received_at);
         let mut pending = Vec::with_capacity(readings.len());
         for reading in readings {
-            let digest = reading_digest(&reading);
+            let digest = reading.digest();
             let reading_id = hex(&digest);
             let group = (
                 reading.sensor_type,
                 reading.timestamp.timestamp().div_euclid(3600),
             );
-            let alert = self.alert(&reading, &reading_id);
+            let alert = self.alert(&reading, &reading_id, index);
             let start = self.scratch.len();
             write_line(
                 &mut self.scratch,
@@ -225,15 +229,12 @@ impl<'c> LakeBatch<'c> {
             group.body.extend_from_slice(&self.scratch[line.line]);
             group.lines += 1;
             add_message(group, index);
-            group.alerts.extend(line.alert.map(|body| Alert {
-                message: index,
-                body,
-            }));
+            group.alerts.extend(line.alert);
         }
     }
 
-    /// The alert a reading raises, if it crosses a threshold.
-    fn alert(&self, reading: &Reading, reading_id: &str) -> Option<String> {
+    /// The alert a reading of message `message` raises, if it crosses a threshold.
+    fn alert(&self, reading: &Reading, reading_id: &str, message: usize) -> Option<Alert> {
         let breaches = self
             .thresholds
             .breaches(reading.sensor_type, &reading.fields);
@@ -248,7 +249,12 @@ impl<'c> LakeBatch<'c> {
             "readingId": reading_id,
             "breaches": breaches,
         });
-        Some(body.to_string())
+        Some(Alert {
+            message,
+            body: body.to_string(),
+            sensor_id: reading.sensor_id().to_owned(),
+            reading_id: reading_id.to_owned(),
+        })
     }
 
     /// The plan: every group as an object under its deterministic key.
@@ -369,15 +375,6 @@ fn write_line(
         out.push(if *name == "receivedAt" { b'}' } else { b',' });
     }
     out.push(b'\n');
-}
-
-/// A reading's identity: the same sensor at the same instant is the same reading (whatever
-/// offset the timestamp was written with).
-fn reading_digest(reading: &Reading) -> [u8; 8] {
-    digest(&[
-        reading.sensor_id(),
-        &reading.timestamp.timestamp_millis().to_string(),
-    ])
 }
 
 fn with_slash(prefix: &str) -> String {

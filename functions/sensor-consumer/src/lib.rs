@@ -3,7 +3,8 @@
 //! Every valid reading lands in S3 once, as one JSON Lines object per sensor type and UTC hour
 //! per batch, under keys a redelivered batch overwrites; invalid messages are quarantined with
 //! every reason and acknowledged; transient failures are reported in `batchItemFailures` for
-//! exactly the messages they affected (all later ones too on FIFO queues).
+//! exactly the messages they affected (all later ones too on FIFO queues). The answer arrives
+//! before the invocation's deadline: what is not written by then is reported for redelivery.
 //!
 //! Modules: [`lake`] (messages to objects, no I/O), [`thresholds`] (alert rules),
 //! [`consumer`] (writes and alerts), and the event handling below.
@@ -17,11 +18,12 @@ use std::collections::HashSet;
 
 use aws_lambda_events::event::sqs::SqsBatchResponse;
 use chrono::{DateTime, TimeZone, Utc};
+use lambda_runtime::Context;
 use orabridge_shared::batch::{
     BatchRecord, RecordResult, SqsEventRef, SqsRecordRef, batch_response, process_records,
     record_without_message_id,
 };
-use orabridge_shared::lambda::{Diagnostic, diagnostic};
+use orabridge_shared::lambda::{self, Diagnostic, diagnostic};
 use orabridge_shared::object_store::ObjectStore;
 use orabridge_shared::queue::MessageQueue;
 use serde_json::Value;
@@ -85,13 +87,17 @@ struct Probe {
     readings: Option<serde::de::IgnoredAny>,
 }
 
-/// Handles an SQS batch or a direct invocation, given the event's JSON text.
+/// Handles an SQS batch or a direct invocation, given the event's JSON text and the
+/// invocation's context (its request id, and its deadline: every write is bounded by it less
+/// the consumer's margin).
 pub async fn handle<O: ObjectStore, Q: MessageQueue>(
     consumer: &Consumer<O, Q>,
     payload: &str,
-    request_id: &str,
+    context: &Context,
     now: DateTime<Utc>,
 ) -> Result<Answer, InvocationError> {
+    let cut_off = lambda::cut_off(context.deadline, consumer.deadline_margin());
+    let request_id = context.request_id.as_str();
     let probe: Probe = serde_json::from_str(payload).map_err(|_| InvocationError::UnknownEvent)?;
     if probe.records.is_some() {
         let event: SqsEventRef =
@@ -100,7 +106,7 @@ pub async fn handle<O: ObjectStore, Q: MessageQueue>(
             return Err(InvocationError::RecordWithoutMessageId { index });
         }
         return Ok(Answer::Batch(
-            handle_sqs(consumer, &event.records, now).await,
+            handle_sqs(consumer, &event.records, now, cut_off).await,
         ));
     }
     if probe.readings.is_none() {
@@ -125,7 +131,7 @@ pub async fn handle<O: ObjectStore, Q: MessageQueue>(
             received_at: now,
         });
     }
-    let (_, summary) = consumer.write(batch.finish()).await;
+    let (_, summary) = consumer.write(batch.finish(), cut_off).await;
     Ok(Answer::Direct(summary))
 }
 
@@ -133,6 +139,7 @@ async fn handle_sqs<O: ObjectStore, Q: MessageQueue>(
     consumer: &Consumer<O, Q>,
     records: &[SqsRecordRef<'_>],
     now: DateTime<Utc>,
+    cut_off: Option<tokio::time::Instant>,
 ) -> SqsBatchResponse {
     let mut failed = HashSet::new();
     let mut batch = consumer.batch(now);
@@ -154,13 +161,14 @@ async fn handle_sqs<O: ObjectStore, Q: MessageQueue>(
             failed.extend(record.message_id().map(str::to_owned));
         }
     }
-    let (write_failures, summary) = consumer.write(batch.finish()).await;
+    let (write_failures, summary) = consumer.write(batch.finish(), cut_off).await;
     failed.extend(write_failures);
     tracing::info!(
         received = summary.received,
         accepted = summary.accepted,
         quarantined = summary.quarantined,
         failed = failed.len(),
+        out_of_time = summary.out_of_time,
         objects = summary.objects.len(),
         "batch processed"
     );

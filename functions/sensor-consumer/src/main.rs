@@ -39,7 +39,7 @@ async fn main() -> Result<(), Error> {
                 sensor_consumer::handle(
                     &consumer,
                     event.payload.get(),
-                    &event.context.request_id,
+                    &event.context,
                     chrono::Utc::now(),
                 )
                 .await

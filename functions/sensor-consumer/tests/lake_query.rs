@@ -35,7 +35,9 @@ async fn consume(consumer: &Consumer<S3ObjectStore, SqsQueue>, event: &str, sent
         record["attributes"]["SentTimestamp"] = sent.timestamp_millis().to_string().into();
     }
     let now = sent + chrono::Duration::minutes(1);
-    let response = sensor_consumer::handle(consumer, &event.to_string(), "lake-query-test", now)
+    let mut context = lambda_runtime::Context::default();
+    context.request_id = "lake-query-test".into();
+    let response = sensor_consumer::handle(consumer, &event.to_string(), &context, now)
         .await
         .expect("batch handled");
     let response = serde_json::to_value(response).expect("answer JSON");
@@ -74,6 +76,7 @@ async fn the_athena_view_over_the_demo_batches_keeps_one_line_per_reading_the_fi
             alert_queue_url: None,
             rules: ValidationRules::default(),
             write_concurrency: DEFAULT_WRITE_CONCURRENCY,
+            deadline_margin: sensor_consumer::consumer::DEFAULT_DEADLINE_MARGIN,
         },
     );
     // The demo's batches, as the demo sends them: the mixed batch carries WL-0042's 10:15

@@ -24,7 +24,23 @@ fn settings(alert_queue_url: Option<String>) -> Settings {
         alert_queue_url,
         rules: ValidationRules::default(),
         write_concurrency: sensor_consumer::consumer::DEFAULT_WRITE_CONCURRENCY,
+        deadline_margin: sensor_consumer::consumer::DEFAULT_DEADLINE_MARGIN,
     }
+}
+
+/// The invocation's context as Lambda gives it: a request id, and the deadline `left` from now
+/// in epoch milliseconds (none: the emulators' way, no deadline).
+fn context(request_id: &str, left: Option<std::time::Duration>) -> lambda_runtime::Context {
+    let mut context = lambda_runtime::Context::default();
+    context.request_id = request_id.to_owned();
+    if let Some(left) = left {
+        let deadline = std::time::SystemTime::now() + left;
+        context.deadline = deadline
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_millis() as u64;
+    }
+    context
 }
 
 /// An SQS event from (message id, body) pairs; `fifo` adds a MessageGroupId.
@@ -131,7 +147,7 @@ async fn deliver<O: ObjectStore, Q: MessageQueue>(
     let answer = sensor_consumer::handle(
         consumer,
         &sqs_event(batch, fifo).to_string(),
-        request_id,
+        &context(request_id, None),
         now(),
     )
     .await
@@ -348,9 +364,14 @@ async fn a_direct_invocation_returns_a_summary() {
         serde_json::from_str::<Value>(&reading("F-1", "flow", "2026-11-20T10:00:00Z", json!({"m3s": 1.0}))).unwrap(),
         json!({"sensorId": "bad"}),
     ]});
-    let answer = sensor_consumer::handle(&consumer, &payload.to_string(), "req-9", now())
-        .await
-        .unwrap();
+    let answer = sensor_consumer::handle(
+        &consumer,
+        &payload.to_string(),
+        &context("req-9", None),
+        now(),
+    )
+    .await
+    .unwrap();
     assert!(matches!(answer, sensor_consumer::Answer::Direct(_)));
     let summary = serde_json::to_value(answer).unwrap();
     assert_eq!(summary["accepted"], 1);
@@ -368,7 +389,7 @@ async fn a_direct_invocation_returns_a_summary() {
 #[tokio::test]
 async fn an_unknown_event_is_an_invalid_event_error() {
     let consumer = memory_consumer(&MemoryObjectStore::new());
-    let err = sensor_consumer::handle(&consumer, r#"{"hello": 1}"#, "req", now())
+    let err = sensor_consumer::handle(&consumer, r#"{"hello": 1}"#, &context("req", None), now())
         .await
         .unwrap_err();
     assert_eq!(
@@ -402,7 +423,7 @@ async fn a_record_without_a_message_id_fails_the_batch_naming_the_record() {
         .as_object_mut()
         .expect("record")
         .remove("messageId");
-    let err = sensor_consumer::handle(&consumer, &event.to_string(), "req", now())
+    let err = sensor_consumer::handle(&consumer, &event.to_string(), &context("req", None), now())
         .await
         .unwrap_err();
     assert_eq!(
@@ -521,4 +542,182 @@ async fn writes_run_concurrently_up_to_the_bound_and_a_failure_still_fails_only_
     );
     let response = deliver(&consumer, &records, false, "req").await;
     assert_eq!(failures(&response), ["m-07"]);
+}
+
+/// The consumer's S3 and SQS calls through a proxy in front of moto that holds for a minute
+/// every request `stalled` picks and passes the others at once.
+async fn stalled_consumer(
+    f: &Fixture,
+    thresholds: Thresholds,
+    alert_queue_url: Option<String>,
+    stalled: fn(&http::request::Parts) -> bool,
+) -> (
+    Consumer<S3ObjectStore, SqsQueue>,
+    orabridge_shared::testkit::latency::DelayProxy,
+) {
+    let proxy =
+        orabridge_shared::testkit::latency::DelayProxy::start_with(&f.moto.endpoint(), move |r| {
+            if stalled(r) {
+                std::time::Duration::from_secs(60)
+            } else {
+                std::time::Duration::ZERO
+            }
+        })
+        .await
+        .expect("delay proxy");
+    // The clients main builds (the SDK's own timeouts: S3's 60 s attempt), pointed at the proxy.
+    let sdk = orabridge_shared::testkit::local_sdk_config(&proxy.url()).await;
+    let consumer = Consumer::new(
+        S3ObjectStore::new(orabridge_shared::aws::s3_client(&sdk), BUCKET),
+        SqsQueue::new(orabridge_shared::aws::sqs_client(&sdk)),
+        thresholds,
+        settings(alert_queue_url),
+    );
+    (consumer, proxy)
+}
+
+/// The spec: "The consumer answers before its deadline: S3 and SQS calls are bounded by the
+/// invocation's remaining time; what is unwritten when time runs out is listed in
+/// `batchItemFailures`" (a timed-out invocation loses its partial batch response, and SQS
+/// delivers the whole batch again: Lambda Developer Guide, "Handling errors for an SQS event
+/// source in Lambda", https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html).
+#[tokio::test]
+async fn a_stalled_s3_gets_a_partial_answer_before_the_deadline_listing_exactly_the_unwritten() {
+    let f = fixture().await;
+    // S3 stalls on the rainfall hour's object only; everything else is written at once.
+    let (consumer, _proxy) = stalled_consumer(&f, Thresholds::default(), None, |r| {
+        r.method == http::Method::PUT && r.uri.path().contains("rainfall")
+    })
+    .await;
+    let left = std::time::Duration::from_secs(8);
+    let started = std::time::Instant::now();
+    let event = sqs_event(&mixed_batch(), false).to_string();
+    let answer = sensor_consumer::handle(&consumer, &event, &context("req", Some(left)), now())
+        .await
+        .expect("an SQS event is always handled");
+    let elapsed = started.elapsed();
+    // Lambda ends the invocation at its deadline; the answer came before it, the margin kept.
+    assert!(elapsed < left, "answered after {elapsed:?} of {left:?}");
+    let response = serde_json::to_value(answer).expect("answer JSON");
+    assert_eq!(
+        failures(&response),
+        ["m-03"],
+        "only the rainfall reading is unwritten: {response}"
+    );
+    let objects = f.objects().await;
+    assert!(objects.keys().all(|key| !key.contains("rainfall")));
+    for id in ["m-01", "m-02"] {
+        assert!(
+            objects
+                .values()
+                .any(|body| body.contains(&format!("\"messageId\":\"{id}\""))),
+            "{id} written and acknowledged"
+        );
+    }
+    assert_eq!(
+        objects
+            .keys()
+            .filter(|k| k.contains("/quarantine/"))
+            .count(),
+        5,
+        "the poison messages quarantined"
+    );
+}
+
+#[tokio::test]
+async fn a_stalled_alert_queue_fails_only_the_messages_whose_alert_was_not_sent() {
+    let f = fixture().await;
+    let thresholds = Thresholds::parse(r#"{"water_level": {"level_cm": {"gt": 200}}}"#).unwrap();
+    // Every SQS call stalls (the JSON protocol posts to the root); S3 answers at once.
+    let (consumer, _proxy) = stalled_consumer(&f, thresholds, Some(f.alerts_url.clone()), |r| {
+        r.headers.contains_key("x-amz-target")
+    })
+    .await;
+    let left = std::time::Duration::from_secs(8);
+    let started = std::time::Instant::now();
+    let event = sqs_event(&mixed_batch(), false).to_string();
+    let answer = sensor_consumer::handle(&consumer, &event, &context("req", Some(left)), now())
+        .await
+        .expect("handled");
+    assert!(started.elapsed() < left);
+    let response = serde_json::to_value(answer).expect("answer JSON");
+    // WL-1's reading raised the one alert, from m-01; m-09 carries the same reading again and
+    // raises none (its line is m-01's), so it is safe once the line is: m-01's redelivery
+    // sends the alert.
+    assert_eq!(failures(&response), ["m-01"], "{response}");
+    let objects = f.objects().await;
+    assert!(
+        objects
+            .keys()
+            .any(|k| k.contains("sensor_type=water_level")),
+        "the lines were written; only the alert is outstanding"
+    );
+}
+
+/// SQS requires `MessageGroupId` of every message sent to a FIFO queue, and a
+/// `MessageDeduplicationId` unless the queue deduplicates by content (Amazon SQS API
+/// Reference, SendMessageBatchRequestEntry,
+/// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatchRequestEntry.html).
+#[tokio::test]
+async fn alerts_reach_a_fifo_queue_grouped_by_sensor_and_deduplicated_by_reading() {
+    let f = fixture().await;
+    let created = f
+        .sqs
+        .create_queue()
+        .queue_name("alerts.fifo")
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .expect("FIFO queue");
+    let fifo_url = created.queue_url().expect("url").to_owned();
+    let thresholds = Thresholds::parse(r#"{"water_level": {"level_cm": {"gt": 100}}}"#).unwrap();
+    let consumer = Consumer::new(
+        S3ObjectStore::new(f.s3.clone(), BUCKET),
+        SqsQueue::new(f.sqs.clone()),
+        thresholds,
+        settings(Some(fifo_url.clone())),
+    );
+    let response = deliver(&consumer, &mixed_batch(), false, "req").await;
+    assert!(failures(&response).is_empty(), "{response}");
+    // The batch redelivered (as after a later failure): the same alerts, dropped by SQS.
+    let again = deliver(&consumer, &mixed_batch(), false, "req").await;
+    assert!(failures(&again).is_empty(), "{again}");
+
+    let received = f
+        .sqs
+        .receive_message()
+        .queue_url(&fifo_url)
+        .max_number_of_messages(10)
+        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+        .send()
+        .await
+        .expect("receive");
+    let mut seen: Vec<(String, String, String)> = received
+        .messages()
+        .iter()
+        .map(|m| {
+            let attributes = m.attributes().expect("attributes");
+            let body: Value = serde_json::from_str(m.body().unwrap_or_default()).unwrap();
+            let get = |name| attributes.get(&name).cloned().unwrap_or_default();
+            assert_eq!(
+                get(aws_sdk_sqs::types::MessageSystemAttributeName::MessageDeduplicationId),
+                body["readingId"].as_str().unwrap_or_default(),
+                "deduplicated by the reading"
+            );
+            (
+                get(aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId),
+                body["sensorId"].as_str().unwrap_or_default().to_owned(),
+                body["readingId"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(seen.len(), 2, "WL-1 and WL-2, once each: {seen:?}");
+    for (group, sensor, _) in &seen {
+        assert_eq!(group, sensor, "grouped by sensor");
+    }
+    assert_eq!(
+        seen.iter().map(|(_, s, _)| s.as_str()).collect::<Vec<_>>(),
+        ["WL-1", "WL-2"]
+    );
 }

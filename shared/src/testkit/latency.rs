@@ -1,6 +1,8 @@
 //! A loopback HTTP proxy that holds every request for a fixed delay before passing it on: the
 //! round trip a Lambda function pays to S3, SQS or DynamoDB in a region, put in front of moto
-//! server so that benchmarks see what production sees. It counts the requests it carried.
+//! server so that benchmarks see what production sees. It counts the requests it carried. A
+//! rule can instead hold some requests longer than others: an S3 stalled on one key, an SQS
+//! that answers everything but sends.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,6 +33,15 @@ impl DelayProxy {
     /// Listens on a free loopback port and forwards to `target` (`http://127.0.0.1:PORT`),
     /// each request `delay` after it arrived.
     pub async fn start(target: &str, delay: Duration) -> Result<Self, TestkitError> {
+        Self::start_with(target, move |_| delay).await
+    }
+
+    /// Like [`DelayProxy::start`], each request held for what `delay_of` says of its method,
+    /// URI and headers.
+    pub async fn start_with(
+        target: &str,
+        delay_of: impl Fn(&http::request::Parts) -> Duration + Send + Sync + 'static,
+    ) -> Result<Self, TestkitError> {
         let spawn_error = |source| TestkitError::Spawn {
             tool: "delay proxy",
             source,
@@ -48,7 +59,7 @@ impl DelayProxy {
         let server = tokio::spawn(serve(
             listener,
             target,
-            delay,
+            Arc::new(delay_of),
             client,
             Arc::clone(&requests),
         ));
@@ -76,10 +87,13 @@ impl Drop for DelayProxy {
     }
 }
 
+/// What a request is held for.
+type DelayRule = Arc<dyn Fn(&http::request::Parts) -> Duration + Send + Sync>;
+
 async fn serve(
     listener: TcpListener,
     target: Uri,
-    delay: Duration,
+    delay_of: DelayRule,
     client: Client<HttpConnector, Incoming>,
     requests: Arc<AtomicU64>,
 ) {
@@ -89,11 +103,19 @@ async fn serve(
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
-        let (target, client, requests) = (target.clone(), client.clone(), Arc::clone(&requests));
+        let (target, client, requests, delay_of) = (
+            target.clone(),
+            client.clone(),
+            Arc::clone(&requests),
+            Arc::clone(&delay_of),
+        );
         connections.spawn(async move {
-            let service = service_fn(move |mut request: http::Request<Incoming>| {
+            let service = service_fn(move |request: http::Request<Incoming>| {
                 let (target, client, requests) =
                     (target.clone(), client.clone(), Arc::clone(&requests));
+                let (parts, body) = request.into_parts();
+                let delay = delay_of(&parts);
+                let mut request = http::Request::from_parts(parts, body);
                 async move {
                     requests.fetch_add(1, Ordering::Relaxed);
                     tokio::time::sleep(delay).await;

@@ -75,6 +75,7 @@ pub async fn run() -> anyhow::Result<()> {
             alert_queue_url: None,
             rules: ValidationRules::default(),
             write_concurrency: sensor_consumer::consumer::DEFAULT_WRITE_CONCURRENCY,
+            deadline_margin: sensor_consumer::consumer::DEFAULT_DEADLINE_MARGIN,
         };
         let consumer = Consumer::new(
             store.clone(),
@@ -83,7 +84,8 @@ pub async fn run() -> anyhow::Result<()> {
             settings,
         );
         let started = Instant::now();
-        let response = sensor_consumer::handle(&consumer, &event_text, "bench", now).await?;
+        let response =
+            sensor_consumer::handle(&consumer, &event_text, &super::bench_context(), now).await?;
         let elapsed = started.elapsed();
         anyhow::ensure!(response.failed() == 0, "unexpected failures: {response:?}");
         objects = store.objects().len();

@@ -69,6 +69,7 @@ impl Work {
                     alert_queue_url: None,
                     rules: ValidationRules::default(),
                     write_concurrency: *write_concurrency,
+                    deadline_margin: sensor_consumer::consumer::DEFAULT_DEADLINE_MARGIN,
                 };
                 let consumer = Consumer::new(
                     S3ObjectStore::new(side.s3.clone(), BUCKET),
@@ -77,7 +78,8 @@ impl Work {
                     settings,
                 );
                 started = Instant::now();
-                let response = sensor_consumer::handle(&consumer, event, "bench", now).await?;
+                let response =
+                    sensor_consumer::handle(&consumer, event, &super::bench_context(), now).await?;
                 ensure!(response.failed() == 0, "unexpected failures: {response:?}");
             }
             Work::Ingest(body) => {
@@ -99,7 +101,7 @@ impl Work {
                 let store = S3ObjectStore::new(side.s3.clone(), BUCKET);
                 let layout = run_colors::publish::RunLayout::new("colors");
                 started = Instant::now();
-                run_colors::publish::publish(&store, &layout, dir, manifest).await?;
+                run_colors::publish::publish(&store, &layout, dir, manifest, true).await?;
             }
         }
         Ok(started.elapsed())

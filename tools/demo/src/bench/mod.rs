@@ -11,3 +11,11 @@ pub mod lambda_time;
 pub mod latency;
 pub mod proxy_bodies;
 pub mod proxy_path;
+
+/// The invocation context a benchmark hands a function: a request id and no deadline, as
+/// under `cargo lambda watch`.
+pub fn bench_context() -> lambda_runtime::Context {
+    let mut context = lambda_runtime::Context::default();
+    context.request_id = "bench".into();
+    context
+}
