@@ -1,5 +1,7 @@
 //! The object store port, with its S3 adapter and an in-memory one: [`ObjectStore`] writes
-//! whole objects, [`ObjectReader`] reads them back (run-colors' rules document).
+//! whole objects, [`ObjectReader`] reads them back (run-colors' rules document), and
+//! [`ConditionalStore`] replaces an object only if nobody else did since it was read (S3's
+//! conditional writes: run-colors' `latest.json`).
 //!
 //! Writes are whole-object puts under deterministic keys: writing the same key twice replaces
 //! the object, which is what makes redelivered batches idempotent.
@@ -82,6 +84,59 @@ pub trait ObjectStore: Send + Sync {
     }
 }
 
+/// An object's content with its entity tag, the version a conditional write names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tagged {
+    /// The content.
+    pub body: Vec<u8>,
+    /// The entity tag, as the store gave it (S3 quotes it).
+    pub etag: String,
+}
+
+/// What a conditional write requires of the object it replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precondition<'a> {
+    /// That there is none yet (`If-None-Match: *`).
+    Absent,
+    /// That it is still the version with this entity tag (`If-Match`).
+    Unchanged(&'a str),
+}
+
+/// A conditional write that did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ConditionalPutError {
+    /// The precondition no longer holds: another writer created or replaced the object (S3:
+    /// 412 Precondition Failed; 409 ConditionalRequestConflict when writes raced; 404 when it
+    /// was deleted). Read it again and decide again.
+    #[error("{key} changed since it was read")]
+    Changed {
+        /// The key.
+        key: String,
+    },
+    /// The store could not be written (network, permissions, throttling).
+    #[error(transparent)]
+    Failed(#[from] ObjectStoreError),
+}
+
+/// A store that reads objects with their entity tags and writes them on a [`Precondition`],
+/// so two writers of one key never overwrite each other unseen.
+pub trait ConditionalStore: ObjectStore {
+    /// The object under `key` with its entity tag; `None` when there is none.
+    fn get_tagged(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Tagged>, ObjectReadError>> + Send;
+
+    /// Writes `key` only if `precondition` holds when the store applies the write.
+    fn put_if(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        precondition: Precondition<'_>,
+    ) -> impl Future<Output = Result<(), ConditionalPutError>> + Send;
+}
+
 /// The S3 adapter: one bucket.
 #[derive(Debug, Clone)]
 pub struct S3ObjectStore {
@@ -150,6 +205,75 @@ impl ObjectReader for S3ObjectStore {
     }
 }
 
+/// HTTP statuses of a conditional PutObject that mean "the object is not the one you read"
+/// (Amazon S3 User Guide, "How to prevent object overwrites with conditional writes",
+/// https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html): 412 when
+/// the condition fails, 409 when a concurrent conditional write to the key conflicted (retry),
+/// 404 when an `If-Match` names an object that was deleted.
+const CONDITION_NOT_MET: [u16; 3] = [412, 409, 404];
+
+impl ConditionalStore for S3ObjectStore {
+    async fn get_tagged(&self, key: &str) -> Result<Option<Tagged>, ObjectReadError> {
+        let failed = |source: BoxError| ObjectReadError::Failed {
+            key: key.to_owned(),
+            source,
+        };
+        let object = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(object) => object,
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
+                return Ok(None);
+            }
+            Err(err) => return Err(failed(err.into())),
+        };
+        let etag = object.e_tag().unwrap_or_default().to_owned();
+        let body = object.body.collect().await.map_err(|e| failed(e.into()))?;
+        Ok(Some(Tagged {
+            body: body.into_bytes().to_vec(),
+            etag,
+        }))
+    }
+
+    async fn put_if(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        precondition: Precondition<'_>,
+    ) -> Result<(), ConditionalPutError> {
+        let put = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(body.into());
+        let put = match precondition {
+            Precondition::Absent => put.if_none_match("*"),
+            Precondition::Unchanged(etag) => put.if_match(etag),
+        };
+        match put.send().await {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .raw_response()
+                    .is_some_and(|r| CONDITION_NOT_MET.contains(&r.status().as_u16())) =>
+            {
+                Err(ConditionalPutError::Changed {
+                    key: key.to_owned(),
+                })
+            }
+            Err(err) => Err(ObjectStoreError::new(key, err).into()),
+        }
+    }
+}
+
 impl S3ObjectStore {
     async fn put_body(
         &self,
@@ -182,6 +306,29 @@ struct MemoryStoreState {
     objects: BTreeMap<String, Vec<u8>>,
     refuse_prefix: Option<String>,
     puts: usize,
+}
+
+impl MemoryStoreState {
+    /// Counts a put and refuses it when its key is under the refused prefix.
+    fn admit(&mut self, key: &str) -> Result<(), ObjectStoreError> {
+        self.puts += 1;
+        if self
+            .refuse_prefix
+            .as_deref()
+            .is_some_and(|prefix| key.starts_with(prefix))
+        {
+            return Err(ObjectStoreError::new(key, "store refused the write"));
+        }
+        Ok(())
+    }
+}
+
+/// The in-memory store's entity tag: a digest of the content, quoted as S3 quotes its own.
+fn memory_etag(body: &[u8]) -> String {
+    format!(
+        "\"{}\"",
+        crate::encoding::hex(&crate::encoding::sha256(body)[..16])
+    )
 }
 
 impl MemoryObjectStore {
@@ -218,13 +365,39 @@ impl ObjectStore for MemoryObjectStore {
         _content_type: &str,
     ) -> Result<(), ObjectStoreError> {
         let mut state = self.state();
-        state.puts += 1;
-        if state
-            .refuse_prefix
-            .as_deref()
-            .is_some_and(|prefix| key.starts_with(prefix))
-        {
-            return Err(ObjectStoreError::new(key, "store refused the write"));
+        state.admit(key)?;
+        state.objects.insert(key.to_owned(), body);
+        Ok(())
+    }
+}
+
+impl ConditionalStore for MemoryObjectStore {
+    async fn get_tagged(&self, key: &str) -> Result<Option<Tagged>, ObjectReadError> {
+        Ok(self.state().objects.get(key).map(|body| Tagged {
+            etag: memory_etag(body),
+            body: body.clone(),
+        }))
+    }
+
+    async fn put_if(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        _content_type: &str,
+        precondition: Precondition<'_>,
+    ) -> Result<(), ConditionalPutError> {
+        // One lock for the check and the write: S3 applies a condition atomically too.
+        let mut state = self.state();
+        state.admit(key)?;
+        let holds = match (precondition, state.objects.get(key)) {
+            (Precondition::Absent, existing) => existing.is_none(),
+            (Precondition::Unchanged(etag), Some(existing)) => memory_etag(existing) == etag,
+            (Precondition::Unchanged(_), None) => false,
+        };
+        if !holds {
+            return Err(ConditionalPutError::Changed {
+                key: key.to_owned(),
+            });
         }
         state.objects.insert(key.to_owned(), body);
         Ok(())
@@ -258,5 +431,40 @@ mod tests {
         let err = store.get("config/other.json").await.unwrap_err();
         assert!(matches!(err, ObjectReadError::NotFound { ref key } if key == "config/other.json"));
         assert_eq!(err.to_string(), "config/other.json does not exist");
+    }
+
+    #[tokio::test]
+    async fn a_conditional_write_holds_only_while_the_object_is_the_one_read() {
+        let store = MemoryObjectStore::new();
+        let key = "latest.json";
+        assert_eq!(store.get_tagged(key).await.unwrap(), None);
+        store
+            .put_if(key, b"1".to_vec(), "text/plain", Precondition::Absent)
+            .await
+            .unwrap();
+        let first = store.get_tagged(key).await.unwrap().unwrap();
+        let again = store
+            .put_if(key, b"x".to_vec(), "text/plain", Precondition::Absent)
+            .await;
+        assert!(matches!(again, Err(ConditionalPutError::Changed { .. })));
+        store
+            .put_if(
+                key,
+                b"2".to_vec(),
+                "text/plain",
+                Precondition::Unchanged(&first.etag),
+            )
+            .await
+            .unwrap();
+        let stale = store
+            .put_if(
+                key,
+                b"3".to_vec(),
+                "text/plain",
+                Precondition::Unchanged(&first.etag),
+            )
+            .await;
+        assert!(matches!(stale, Err(ConditionalPutError::Changed { .. })));
+        assert_eq!(store.get(key).await.unwrap(), b"2");
     }
 }

@@ -6,14 +6,14 @@ use std::path::PathBuf;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use orabridge_shared::lambda::{Diagnostic, diagnostic};
-use orabridge_shared::object_store::{ObjectReader, ObjectStore};
+use orabridge_shared::object_store::{ConditionalStore, ObjectReader};
 use orabridge_shared::oracle::OracleError;
 use orabridge_shared::params::{GetOptions, ParameterError, ParameterSource, ParameterStore};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ColorsSource, Config, RulesLocation};
 use crate::emit::Manifest;
-use crate::publish::{self, Latest, PublishError, RunLayout};
+use crate::publish::{self, Latest, PointerUpdate, PublishError, RunLayout};
 use crate::rules::{Rules, RulesError};
 use crate::run::{self, RunError, RunSettings};
 use crate::sources::CsvSource;
@@ -30,6 +30,10 @@ pub struct DirectRequest {
     /// Rank and write the files but publish nothing.
     #[serde(default)]
     pub dry_run: bool,
+    /// Point `latest.json` at this run even if it points at a later one (a correction
+    /// published on purpose).
+    #[serde(default)]
+    pub force: bool,
 }
 
 #[derive(Deserialize)]
@@ -46,6 +50,8 @@ pub struct RunRequest {
     pub as_of: Micros,
     /// Whether to skip publication.
     pub dry_run: bool,
+    /// Whether to move `latest.json` to this run even when it points at a later one.
+    pub force: bool,
 }
 
 /// Reads the trigger: a scheduled event runs as of its `time`, a direct invocation as of its
@@ -56,7 +62,7 @@ pub fn parse_trigger(
 ) -> Result<RunRequest, InvocationError> {
     let trigger: Trigger = serde_json::from_value(event.clone()).map_err(|_| {
         InvocationError::InvalidEvent(
-            "expected an EventBridge scheduled event or {\"asOf\": \"<RFC 3339>\", \"dryRun\": <bool>}"
+            "expected an EventBridge scheduled event or {\"asOf\": \"<RFC 3339>\", \"dryRun\": <bool>, \"force\": <bool>}"
                 .into(),
         )
     })?;
@@ -64,6 +70,7 @@ pub fn parse_trigger(
         Trigger::Scheduled(event) => Ok(RunRequest {
             as_of: event.time.map_or(now, |time| time.timestamp_micros()),
             dry_run: false,
+            force: false,
         }),
         Trigger::Direct(direct) => {
             let as_of = match direct.as_of.as_deref() {
@@ -75,6 +82,7 @@ pub fn parse_trigger(
             Ok(RunRequest {
                 as_of,
                 dry_run: direct.dry_run,
+                force: direct.force,
             })
         }
     }
@@ -88,6 +96,8 @@ pub struct RunResponse {
     pub manifest: Manifest,
     /// Where it was published (absent on a dry run).
     pub published: Option<Latest>,
+    /// What became of `latest.json` (absent on a dry run).
+    pub pointer: Option<PointerUpdate>,
     /// The bucket it was published to.
     pub bucket: Option<String>,
 }
@@ -152,8 +162,9 @@ pub struct RunColors<S, P, R> {
     rules_bucket: Option<R>,
 }
 
-impl<S: ObjectStore, P: ParameterSource + 'static, R: ObjectReader> RunColors<S, P, R> {
-    /// A function over `store` (the runs bucket), `parameters` (SSM, for `RULES_PARAM`) and
+impl<S: ConditionalStore, P: ParameterSource + 'static, R: ObjectReader> RunColors<S, P, R> {
+    /// A function over `store` (the runs bucket, read and written: `latest.json` moves only
+    /// forward), `parameters` (SSM, for `RULES_PARAM`) and
     /// `rules_bucket` (the bucket of `RULES_S3_URI`, see [`Config::rules_bucket`]).
     pub fn new(
         config: Config,
@@ -250,17 +261,35 @@ impl<S: ObjectStore, P: ParameterSource + 'static, R: ObjectReader> RunColors<S,
             return Ok(RunResponse {
                 manifest,
                 published: None,
+                pointer: None,
                 bucket: None,
             });
         }
         let layout = RunLayout::new(&self.config.prefix);
-        let latest = publish::publish(&self.store, &layout, staging.path(), &manifest).await?;
-        tracing::info!(folder = %latest.folder, "run published");
-        // The stale-publication alarm in template.yaml counts these.
+        let (latest, pointer) = publish::publish(
+            &self.store,
+            &layout,
+            staging.path(),
+            &manifest,
+            request.force,
+        )
+        .await?;
+        tracing::info!(
+            folder = %latest.folder,
+            pointer_moved = pointer.moved,
+            pointer = %pointer.reason,
+            "run published"
+        );
+        // The stale-publication alarm in template.yaml counts these: latest.json is current
+        // whether this run moved it or found a later run there.
         orabridge_shared::metrics::counter!("RunPublished").increment(1);
+        if !pointer.moved {
+            orabridge_shared::metrics::counter!("PointerKept").increment(1);
+        }
         Ok(RunResponse {
             manifest,
             published: Some(latest),
+            pointer: Some(pointer),
             bucket: Some(self.config.bucket.clone()),
         })
     }

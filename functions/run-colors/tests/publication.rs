@@ -123,3 +123,137 @@ fn the_schedule_time_is_the_run_as_of() {
     let direct = run_colors::function::parse_trigger(&json!({}), now).expect("direct");
     assert_eq!(direct.as_of, now);
 }
+
+/// Lambda retries a failed asynchronous invocation and keeps a throttled event for up to six
+/// hours ("How Lambda handles errors and retries with asynchronous invocation",
+/// https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html), and
+/// EventBridge Scheduler invokes asynchronously: a run as of 16:00 can finish after the one as
+/// of 16:15. It publishes its folder; the pointer stays on the later run.
+#[tokio::test]
+async fn runs_published_out_of_order_leave_the_pointer_on_the_later_one() {
+    let fx = fixture().await;
+    let function = fx.csv_function(None);
+    let later = function
+        .handle(&scheduled("2026-11-20T16:15:00Z"), 0)
+        .await
+        .expect("the 16:15 run");
+    assert!(later.pointer.as_ref().expect("pointer").moved);
+    let earlier = function
+        .handle(&scheduled("2026-11-20T16:00:00Z"), 0)
+        .await
+        .expect("the 16:00 run, arriving late");
+    let pointer = earlier.pointer.expect("pointer");
+    assert!(!pointer.moved, "{pointer:?}");
+    assert_eq!(pointer.current.run_id, later.manifest.run_id);
+    assert_eq!(fx.latest().await["run_id"], json!(later.manifest.run_id));
+    let folder = earlier.published.expect("published").folder;
+    assert!(
+        fx.objects()
+            .await
+            .contains_key(&format!("{folder}manifest.json")),
+        "the late run's folder is published all the same"
+    );
+
+    // The same event again (a retry): nothing moves.
+    let retried = function
+        .handle(&scheduled("2026-11-20T16:15:00Z"), 0)
+        .await
+        .expect("retry");
+    assert!(!retried.pointer.expect("pointer").moved);
+
+    // Asked for on purpose, the older run takes the pointer.
+    let forced = function
+        .handle(&json!({"asOf": "2026-11-20T16:00:00Z", "force": true}), 0)
+        .await
+        .expect("forced");
+    assert!(forced.pointer.expect("pointer").moved);
+    assert_eq!(fx.latest().await["run_id"], json!(earlier.manifest.run_id));
+}
+
+/// moto applies S3's conditions (`If-None-Match: *`, `If-Match`) but cannot race two writers:
+/// this test puts a writer between the function's read of `latest.json` and its conditional
+/// write, and shows S3's refusal (412) makes the function read again and decide on what that
+/// writer left. What it proves is the adapter's use of the conditions and the retry; that S3
+/// applies a condition atomically under real concurrency is S3's documented behaviour
+/// ("How to prevent object overwrites with conditional writes",
+/// https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html).
+#[tokio::test]
+async fn a_newer_pointer_written_during_publication_is_kept() {
+    use orabridge_shared::object_store::{
+        ConditionalPutError, ConditionalStore, ObjectReadError, ObjectStore, ObjectStoreError,
+        Precondition, Tagged,
+    };
+
+    /// The runs bucket, where another run writes its pointer just before this run's first
+    /// conditional write reaches S3.
+    struct Interloper {
+        inner: orabridge_shared::object_store::S3ObjectStore,
+        pointer: Vec<u8>,
+        raced: std::sync::atomic::AtomicBool,
+    }
+
+    impl ObjectStore for Interloper {
+        async fn put(&self, key: &str, body: Vec<u8>, kind: &str) -> Result<(), ObjectStoreError> {
+            self.inner.put(key, body, kind).await
+        }
+
+        async fn put_file(
+            &self,
+            key: &str,
+            path: &Path,
+            kind: &str,
+        ) -> Result<(), ObjectStoreError> {
+            self.inner.put_file(key, path, kind).await
+        }
+    }
+
+    impl ConditionalStore for Interloper {
+        async fn get_tagged(&self, key: &str) -> Result<Option<Tagged>, ObjectReadError> {
+            self.inner.get_tagged(key).await
+        }
+
+        async fn put_if(
+            &self,
+            key: &str,
+            body: Vec<u8>,
+            kind: &str,
+            precondition: Precondition<'_>,
+        ) -> Result<(), ConditionalPutError> {
+            if !self.raced.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                self.inner.put(key, self.pointer.clone(), kind).await?;
+            }
+            self.inner.put_if(key, body, kind, precondition).await
+        }
+    }
+
+    let fx = fixture().await;
+    let newer = json!({"run_id": "20261120T163000Z-other", "as_of": "2026-11-20T16:30:00Z",
+                       "folder": "x/", "manifest": "x/manifest.json"});
+    for existing in [None, Some("2026-11-20T16:00:00Z")] {
+        if let Some(as_of) = existing {
+            fx.csv_function(None)
+                .handle(&json!({"asOf": as_of, "force": true}), 0)
+                .await
+                .expect("an older pointer in place");
+        }
+        let store = Interloper {
+            inner: orabridge_shared::object_store::S3ObjectStore::new(fx.s3.clone(), BUCKET),
+            pointer: serde_json::to_vec(&newer).expect("json"),
+            raced: Default::default(),
+        };
+        let function = run_colors::function::RunColors::new(
+            fx.csv_config(),
+            store,
+            Some(fx.ssm_store()),
+            None::<orabridge_shared::object_store::S3ObjectStore>,
+        );
+        let response = function
+            .handle(&scheduled("2026-11-20T16:15:00Z"), 0)
+            .await
+            .expect("published");
+        let pointer = response.pointer.expect("pointer");
+        assert!(!pointer.moved, "{existing:?}: {pointer:?}");
+        assert_eq!(pointer.current.run_id, "20261120T163000Z-other");
+        assert_eq!(fx.latest().await, newer, "{existing:?}");
+    }
+}

@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use lambda_runtime::Diagnostic;
-use orabridge_shared::object_store::{ObjectStore, ObjectStoreError, S3ObjectStore};
+use orabridge_shared::object_store::{
+    ConditionalPutError, ConditionalStore, ObjectReadError, ObjectStore, ObjectStoreError,
+    Precondition, S3ObjectStore, Tagged,
+};
 use orabridge_shared::params::{DEFAULT_TTL, ParameterStore, SsmParameterSource};
 use orabridge_shared::testkit::{MotoServer, read_objects};
 use run_colors::config::{ColorsSource, Config, RulesLocation};
@@ -69,6 +72,25 @@ impl ObjectStore for Failing {
     }
 }
 
+impl ConditionalStore for Failing {
+    async fn get_tagged(&self, key: &str) -> Result<Option<Tagged>, ObjectReadError> {
+        self.inner.get_tagged(key).await
+    }
+
+    async fn put_if(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        precondition: Precondition<'_>,
+    ) -> Result<(), ConditionalPutError> {
+        self.refuse(key)?;
+        self.inner
+            .put_if(key, body, content_type, precondition)
+            .await
+    }
+}
+
 pub struct Fixture {
     _moto: MotoServer,
     pub s3: aws_sdk_s3::Client,
@@ -126,14 +148,16 @@ impl Fixture {
         )
     }
 
-    pub fn csv_function(&self, fail_on: Option<&'static str>) -> Function {
-        self.function_with(
-            self.config(
-                RulesLocation::File(repo("events/run-colors-rules.json")),
-                ColorsSource::Csv(golden_input()),
-            ),
-            fail_on,
+    /// The golden CSV ranked with the example rules.
+    pub fn csv_config(&self) -> Config {
+        self.config(
+            RulesLocation::File(repo("events/run-colors-rules.json")),
+            ColorsSource::Csv(golden_input()),
         )
+    }
+
+    pub fn csv_function(&self, fail_on: Option<&'static str>) -> Function {
+        self.function_with(self.csv_config(), fail_on)
     }
 
     pub async fn objects(&self) -> BTreeMap<String, Vec<u8>> {
