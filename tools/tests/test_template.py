@@ -118,6 +118,38 @@ def resolve_conditions(template: dict, values: dict) -> dict:
     return resolved
 
 
+# AWS's documented rules, each with the page it comes from.
+AWS_RULES = json.loads((ROOT / "tools/tests/data/aws-operational-rules.json").read_text())
+
+
+def rule_holds(rule: dict, values: dict) -> bool:
+    """Whether a template rule lets a deployment with `values` through: CloudFormation checks
+    the assertions when the rule's condition holds ("CloudFormation template Rules syntax",
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/rules-section-structure.html).
+    Only the rule functions this template uses are evaluated."""
+
+    def evaluate(expression):
+        if isinstance(expression, dict):
+            (function, argument), = expression.items()
+            if function == "Ref":
+                return values[argument]
+            if function == "Fn::Equals":
+                left, right = (evaluate(a) for a in argument)
+                return str(left) == str(right)
+            if function == "Fn::Not":
+                return not evaluate(argument[0])
+            if function == "Fn::And":
+                return all(evaluate(a) for a in argument)
+            if function == "Fn::Or":
+                return any(evaluate(a) for a in argument)
+            raise AssertionError(f"unsupported rule function {function}")
+        return expression
+
+    if "RuleCondition" in rule and not evaluate(rule["RuleCondition"]):
+        return True
+    return all(evaluate(assertion["Assert"]) for assertion in rule["Assertions"])
+
+
 def resources_of_type(template: dict, kind: str) -> dict:
     return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
 
@@ -343,10 +375,16 @@ class TemplateTest(unittest.TestCase):
                               "receivedat"}, columns)
 
     def test_the_queue_outlives_six_consumer_timeouts_and_dead_letters_after_five(self):
+        rule = AWS_RULES["sqs_event_source_queue"]  # services-sqs-configure.html
         queue = self.template["Resources"]["ReadingsQueue"]["Properties"]
         timeout = self.function("SensorConsumerFunction").get(
             "Timeout", self.template["Globals"]["Function"]["Timeout"])
-        self.assertGreaterEqual(queue["VisibilityTimeout"], 6 * timeout)
+        window = self.function("SensorConsumerFunction")["Events"]["Readings"]["Properties"][
+            "MaximumBatchingWindowInSeconds"]
+        self.assertGreaterEqual(queue["VisibilityTimeout"],
+                                rule["visibility_timeout_multiple_of_function_timeout"] * timeout + window,
+                                rule["url"])
+        self.assertGreaterEqual(queue["RedrivePolicy"]["maxReceiveCount"], rule["minimum_max_receive_count"])
         self.assertEqual(queue["RedrivePolicy"]["maxReceiveCount"], 5)
         self.assertEqual(queue["RedrivePolicy"]["deadLetterTargetArn"],
                          {"Fn::GetAtt": ["ReadingsDeadLetterQueue", "Arn"]})
@@ -354,6 +392,123 @@ class TemplateTest(unittest.TestCase):
         self.assertEqual(alarm["Dimensions"][0]["Value"],
                          {"Fn::GetAtt": ["ReadingsDeadLetterQueue", "QueueName"]})
         self.assertEqual((alarm["ComparisonOperator"], alarm["Threshold"]), ("GreaterThanThreshold", 0))
+
+    def test_the_consumer_pollers_never_outrun_its_reserved_concurrency(self):
+        # Lambda's SQS pollers do not see reserved concurrency: throttled receives go back to
+        # the queue and count toward maxReceiveCount, so valid readings reach the DLQ under a
+        # backlog. The event source's maximum concurrency stays within the reserved one.
+        rule = AWS_RULES["sqs_maximum_concurrency"]
+        low, high = rule["range"]
+        parameter = self.template["Parameters"]["SensorConsumerConcurrency"]
+        self.assertGreaterEqual(parameter["MinValue"], low, rule["range_url"])
+        self.assertLessEqual(parameter["MaxValue"], high, rule["range_url"])
+        for value in (parameter["Default"], parameter["MinValue"], parameter["MaxValue"]):
+            with self.subTest(SensorConsumerConcurrency=value):
+                rendered = render(self.template, {"SensorConsumerConcurrency": value})
+                mappings = [m["Properties"] for m in
+                            resources_of_type(rendered, "AWS::Lambda::EventSourceMapping").values()
+                            if m["Properties"]["FunctionName"] == {"Ref": "SensorConsumerFunction"}]
+                self.assertEqual(len(mappings), 1)
+                maximum = mappings[0]["ScalingConfig"]["MaximumConcurrency"]
+                reserved = rendered["Resources"]["SensorConsumerFunction"]["Properties"][
+                    "ReservedConcurrentExecutions"]
+                self.assertTrue(low <= maximum <= high, rule["range_url"])
+                self.assertLessEqual(maximum, reserved, f"{rule['url']}: {rule['rule']}")
+
+    def async_functions(self) -> list[str]:
+        """The functions a schedule invokes, which EventBridge Scheduler does asynchronously."""
+        kinds = AWS_RULES["scheduler_invokes_asynchronously"]["event_types"]
+        return sorted(name for name, function in self.functions.items()
+                      if any(e["Type"] in kinds for e in function["Properties"].get("Events", {}).values()))
+
+    def test_every_scheduled_function_bounds_lambdas_retries_and_keeps_what_failed(self):
+        rule = AWS_RULES["asynchronous_invocation"]
+        destinations = AWS_RULES["asynchronous_destinations"]
+        self.assertEqual(self.async_functions(), ["FinanceClosingTriggerFunction", "RunColorsFunction"])
+        rendered = render(self.template, {"RestateExternalId": "env-1"})
+        configs = {c["Properties"]["FunctionName"]["Ref"]: c["Properties"] for c in
+                   resources_of_type(rendered, "AWS::Lambda::EventInvokeConfig").values()}
+        alarms = resources_of_type(rendered, "AWS::CloudWatch::Alarm").values()
+        for name in self.async_functions():
+            with self.subTest(function=name):
+                self.assertIn(name, configs, f"{rule['url']}: {rule['rule']}")
+                config = configs[name]
+                self.assertEqual(config["Qualifier"], "$LATEST", "what the schedule invokes")
+                retries, age = config["MaximumRetryAttempts"], config["MaximumEventAgeInSeconds"]
+                self.assertTrue(rule["retry_attempts_range"][0] <= retries <= rule["retry_attempts_range"][1],
+                                rule["range_url"])
+                self.assertTrue(rule["event_age_seconds_range"][0] <= age <= rule["event_age_seconds_range"][1],
+                                rule["range_url"])
+                self.assertLess(age, rule["default_event_age_seconds"], "not Lambda's six hours")
+                destination = config["DestinationConfig"]["OnFailure"]["Destination"]
+                self.assertEqual(set(destination), {"Fn::GetAtt"})
+                queue_name = destination["Fn::GetAtt"][0]
+                queue = rendered["Resources"][queue_name]
+                self.assertEqual(queue["Type"], "AWS::SQS::Queue")
+                self.assertFalse(queue["Properties"].get("FifoQueue", False), destinations["url"])
+                # The role may send there, and an alarm watches the queue.
+                role = rendered["Resources"][f"{name}Role"]["Properties"]
+                sends = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]
+                         if "sqs:SendMessage" in as_list(s["Action"])]
+                self.assertIn({"Fn::GetAtt": [queue_name, "Arn"]}, [s["Resource"] for s in sends])
+                watching = [a for a in alarms
+                            if a["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
+                            and a["Properties"]["Dimensions"][0]["Value"] == {"Fn::GetAtt": [queue_name, "QueueName"]}]
+                self.assertEqual(len(watching), 1, f"an alarm on {queue_name}")
+                self.assertEqual(watching[0]["Properties"]["Threshold"], 0)
+                # What the schedule itself could not deliver lands in the same queue.
+                schedules = [s["Properties"] for s in resources_of_type(rendered, "AWS::Scheduler::Schedule").values()
+                             if s["Properties"]["Target"]["Arn"] == {"Fn::GetAtt": [name, "Arn"]}]
+                self.assertEqual(len(schedules), 1)
+                self.assertEqual(schedules[0]["Target"]["DeadLetterConfig"]["Arn"],
+                                 {"Fn::GetAtt": [queue_name, "Arn"]})
+        # run-colors: a late run is superseded by the next one within a schedule period.
+        period = self.template["Parameters"]["RunColorsSchedulePeriodSeconds"]["Default"]
+        self.assertLessEqual(configs["RunColorsFunction"]["MaximumEventAgeInSeconds"], period)
+
+    def test_run_colors_sets_its_ephemeral_storage(self):
+        # Its size against the largest run is measured in tools/run-colors-cli/tests/staging.rs.
+        rule = AWS_RULES["ephemeral_storage"]
+        size = self.function("RunColorsFunction")["EphemeralStorage"]["Size"]
+        self.assertTrue(rule["range_mb"][0] <= size <= rule["range_mb"][1], rule["url"])
+        self.assertGreater(size, rule["default_mb"])
+
+    def test_run_colors_can_read_the_pointer_it_replaces_conditionally(self):
+        conditional = AWS_RULES["s3_conditional_writes"]
+        missing = AWS_RULES["s3_missing_key_without_list"]
+        colors = statements(self.template, self.functions["RunColorsFunction"])
+        reads = [sub_text(s["Resource"]) for s in colors if "s3:GetObject" in as_list(s["Action"])]
+        self.assertEqual(reads, ["${DataBucket.Arn}/${RunColorsPrefix}/latest.json"], conditional["url"])
+        lists = [s for s in colors if "s3:ListBucket" in as_list(s["Action"])]
+        self.assertEqual(len(lists), 1, missing["url"])
+        self.assertEqual(lists[0]["Resource"], {"Fn::GetAtt": ["DataBucket", "Arn"]})
+        self.assertEqual(sub_text(lists[0]["Condition"]["StringEquals"]["s3:prefix"]),
+                         "${RunColorsPrefix}/latest.json", "listing is limited to the pointer")
+
+    def test_a_restate_principal_outside_the_account_must_present_an_external_id(self):
+        rule = AWS_RULES["external_id"]
+        template_rule = self.template["Rules"]["OutsideRestateNeedsAnExternalId"]
+        defaults = {name: p.get("Default") for name, p in self.template["Parameters"].items()}
+        cases = [
+            ({}, False),  # Restate Cloud, no external id: refused before anything is created
+            ({"RestateExternalId": "env_01h"}, True),
+            ({"RestatePrincipalInThisAccount": "true"}, True),
+            ({"RestatePrincipalInThisAccount": "true", "RestateExternalId": "env_01h"}, True),
+        ]
+        for overrides, allowed in cases:
+            with self.subTest(**overrides):
+                values = {**defaults, **REQUIRED_PARAMETERS, **overrides}
+                self.assertEqual(rule_holds(template_rule, values), allowed, f"{rule['url']}: {rule['rule']}")
+                if not allowed:
+                    continue
+                role = render(self.template, overrides)["Resources"]["RestateInvokerRole"]["Properties"]
+                (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+                condition = trust["Condition"]["StringEquals"]
+                if overrides.get("RestateExternalId"):
+                    self.assertEqual(condition, {"sts:ExternalId": overrides["RestateExternalId"]})
+                else:
+                    # No external id: only a principal of this account can assume the role.
+                    self.assertEqual(condition, {"aws:PrincipalAccount": {"Ref": "AWS::AccountId"}})
 
     def test_oracle_functions_have_the_layer_and_the_vpc(self):
         for name in ("RunColorsFunction", "FinanceClosingFunction"):
