@@ -10,13 +10,22 @@ cd "$(dirname "$0")/.."
 seconds=${1:-${FUZZ_SECONDS:-60}}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(apigw_event ingest_body)
+[ ${#targets[@]} -gt 0 ] || targets=(apigw_event ingest_body consumer_batch run_colors_rules run_colors_csv)
 target_dir=${CARGO_TARGET_DIR:-$PWD/target}
 corpus_root="$target_dir/fuzz-corpus"
 
-# Seeds: whole API Gateway events for the adapter, request bodies for ingestion.
-mkdir -p "$corpus_root/apigw_event" "$corpus_root/ingest_body"
+# Seeds: whole API Gateway events for the adapter, request bodies for ingestion and the
+# consumer, SQS events for the consumer, the rules documents and CSV inputs for run-colors.
+mkdir -p "$corpus_root/apigw_event" "$corpus_root/ingest_body" "$corpus_root/consumer_batch" \
+  "$corpus_root/run_colors_rules" "$corpus_root/run_colors_csv"
 cp events/aws-lambda-rust-runtime/*apigw*.json events/proxy-*.json "$corpus_root/apigw_event/"
+cp events/aws-lambda-rust-runtime/*sqs*.json events/sqs-*.json events/sensor-direct-readings.json \
+  "$corpus_root/consumer_batch/"
+cp events/run-colors-rules.json "$corpus_root/run_colors_rules/"
+printf '%s' '{"price_order": "asc", "rules": [{"id": "r", "field": "COLOR_DATE", "op": "ge", "value": "2026-11-20T00:00:00Z"}, {"id": "m", "field": "SOURCE", "op": "matches", "value": "(?i)^a+$"}, {"id": "n", "field": "RANK", "op": "not_in", "values": [1, 2]}]}' \
+  > "$corpus_root/run_colors_rules/every-kind.json"
+head -c 60000 events/run-colors-sample.csv > "$corpus_root/run_colors_csv/sample.csv"
+cp functions/run-colors/tests/golden/input.csv "$corpus_root/run_colors_csv/golden.csv"
 python3 - "$corpus_root/ingest_body" <<'PY'
 import base64, json, pathlib, sys
 out = pathlib.Path(sys.argv[1])
@@ -33,6 +42,8 @@ for path in pathlib.Path("events").glob("*.json"):
         bodies.append(json.dumps(event).encode())
     for index, body in enumerate(bodies):
         (out / f"{path.stem}-{index}").write_bytes(body)
+        # The consumer reads the same bodies as SQS messages.
+        (out.parent / "consumer_batch" / f"body-{path.stem}-{index}").write_bytes(body)
 # Descriptions of large bodies (fuzz_targets/ingest_body.rs): 4.4 MB of one-key objects, of
 # numbers, of nesting, and one reading holding a long list.
 for name, (count, prefix, item, suffix) in {

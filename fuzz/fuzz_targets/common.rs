@@ -55,6 +55,9 @@ pub fn within_memory_limit<T>(work: impl FnOnce() -> T) -> T {
     PEAK.store(base, Ordering::Relaxed);
     let result = work();
     let held = PEAK.load(Ordering::Relaxed).saturating_sub(base);
-    assert!(held <= LIMIT, "held {held} bytes at once, over the {LIMIT}-byte limit");
+    assert!(
+        held <= LIMIT,
+        "held {held} bytes at once, over the {LIMIT}-byte limit"
+    );
     result
 }
