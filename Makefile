@@ -89,7 +89,7 @@ test: setup $(FUZZ_STAMP) ## Run every test (starts moto server and restate-serv
 	@tools/step.sh "test: the deployment checks in tools/tests/" "about 1 min" \
 	  $(VENV)/bin/python -m unittest discover --start-directory tools/tests
 	@tools/step.sh "test: the fuzz tier's short pass, 20 s a target (the first run compiles the targets)" \
-	  "about 6 min the first time, 1 min after" bash tools/fuzz.sh 20
+	  "about 10 min the first time, 2 min after" bash tools/fuzz.sh 20
 
 $(FUZZ_STAMP):
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)

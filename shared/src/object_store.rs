@@ -232,7 +232,12 @@ impl ConditionalStore for S3ObjectStore {
             }
             Err(err) => return Err(failed(err.into())),
         };
-        let etag = object.e_tag().unwrap_or_default().to_owned();
+        // Without an ETag no conditional write can name this version: a failed read, not an
+        // If-Match on "" that could never hold.
+        let etag = match object.e_tag() {
+            Some(etag) if !etag.is_empty() => etag.to_owned(),
+            _ => return Err(failed("the object came without an ETag".into())),
+        };
         let body = object.body.collect().await.map_err(|e| failed(e.into()))?;
         Ok(Some(Tagged {
             body: body.into_bytes().to_vec(),

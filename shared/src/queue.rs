@@ -212,7 +212,12 @@ pub async fn send_all<Q: MessageQueue>(
             .into_iter()
             .map(|batch| send_one(queue, queue_url, batch, options))
             .collect();
-        let answers: Vec<_> = stream::iter(calls).buffered(in_flight).collect().await;
+        // Unordered: a stalled call must not hold back the ones queued behind the bound (to a
+        // FIFO queue one call is in flight at a time, so its order is kept all the same).
+        let answers: Vec<_> = stream::iter(calls)
+            .buffer_unordered(in_flight)
+            .collect()
+            .await;
         for (batch, answer) in answers {
             let answer = match answer {
                 Call::Answered(answer) => answer,

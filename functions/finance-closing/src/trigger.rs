@@ -69,27 +69,40 @@ impl From<TriggerError> for Diagnostic {
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum TriggerEvent {
+    /// An EventBridge rule's scheduled event.
     Scheduled {
         #[serde(rename = "detail-type")]
         _detail_type: String,
         time: DateTime<Utc>,
+    },
+    /// What the template's EventBridge Scheduler schedule sends: its input,
+    /// `{"scheduledTime": "<aws.scheduler.scheduled-time>"}` filled in (Scheduler hands a
+    /// Lambda target its input alone, no envelope).
+    SchedulerInput {
+        #[serde(rename = "scheduledTime")]
+        scheduled_time: DateTime<Utc>,
     },
     Direct {
         date: String,
     },
 }
 
-/// The date to close: the business day before a schedule's `time`, or a direct `date`.
+/// The date to close: the business day before a schedule's time (an EventBridge rule's `time`
+/// or the Scheduler input's `scheduledTime`), or a direct `date`.
 pub fn closing_date(event: &serde_json::Value) -> Result<ClosingDate, TriggerError> {
     match serde_json::from_value::<TriggerEvent>(event.clone()) {
-        Ok(TriggerEvent::Scheduled { time, .. }) => {
-            Ok(ClosingDate::previous_business_day(time.date_naive()))
-        }
+        Ok(
+            TriggerEvent::Scheduled { time, .. }
+            | TriggerEvent::SchedulerInput {
+                scheduled_time: time,
+            },
+        ) => Ok(ClosingDate::previous_business_day(time.date_naive())),
         Ok(TriggerEvent::Direct { date }) => {
             ClosingDate::parse(&date).map_err(|err| TriggerError::InvalidEvent(err.to_string()))
         }
         Err(_) => Err(TriggerError::InvalidEvent(
-            "expected an EventBridge scheduled event or {\"date\": \"YYYY-MM-DD\"}".into(),
+            "expected a scheduled event, {\"scheduledTime\": \"<RFC 3339>\"} or {\"date\": \"YYYY-MM-DD\"}"
+                .into(),
         )),
     }
 }
@@ -202,6 +215,28 @@ mod tests {
             closing_date(&monday).expect("date").to_string(),
             "2026-11-20"
         );
+    }
+
+    /// What the template's schedule sends (its `Input`, the scheduled time filled in:
+    /// "Adding context attributes in EventBridge Scheduler",
+    /// https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-context-attributes.html).
+    #[test]
+    fn the_scheduler_input_closes_the_business_day_before_the_scheduled_time() {
+        let event: serde_json::Value = serde_json::from_str(include_str!(
+            "../../../events/scheduler-finance-closing-daily.json"
+        ))
+        .expect("event");
+        assert_eq!(
+            closing_date(&event).expect("date").to_string(),
+            "2026-11-19"
+        );
+        let tuesday = json!({"scheduledTime": "2026-11-24T01:30:00Z"});
+        assert_eq!(
+            closing_date(&tuesday).expect("date").to_string(),
+            "2026-11-23"
+        );
+        let bad = json!({"scheduledTime": "<aws.scheduler.scheduled-time>"});
+        assert!(closing_date(&bad).is_err(), "a placeholder left unfilled");
     }
 
     #[test]

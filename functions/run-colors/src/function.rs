@@ -154,6 +154,34 @@ impl From<InvocationError> for Diagnostic {
     }
 }
 
+/// Removes run folders an earlier invocation left in `work_dir`. Its staging folder goes when
+/// the run ends, but not when Lambda stops an invocation at its timeout; in a warm environment
+/// each such run would keep its files in `/tmp` (hundreds of megabytes for a large run) until
+/// the storage fills. Lambda runs one invocation at a time per environment, so no other run is
+/// using them.
+fn clear_leftover_staging(work_dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(work_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let is_run = entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with("run-colors-")
+            && entry.file_type().is_ok_and(|kind| kind.is_dir());
+        if is_run {
+            match std::fs::remove_dir_all(entry.path()) {
+                Ok(()) => {
+                    tracing::warn!(folder = %entry.path().display(), "removed a run folder an earlier invocation left behind")
+                }
+                Err(err) => {
+                    tracing::warn!(folder = %entry.path().display(), error = %err, "could not remove a run folder an earlier invocation left behind")
+                }
+            }
+        }
+    }
+}
+
 /// One run-colors function: its configuration and ports.
 pub struct RunColors<S, P, R> {
     config: Config,
@@ -221,6 +249,7 @@ impl<S: ConditionalStore, P: ParameterSource + 'static, R: ObjectReader> RunColo
             "run starting"
         );
         let source = self.config.source.clone();
+        clear_leftover_staging(&self.config.work_dir);
         let staging = tempfile::Builder::new()
             .prefix("run-colors-")
             .tempdir_in(&self.config.work_dir)
@@ -265,15 +294,19 @@ impl<S: ConditionalStore, P: ParameterSource + 'static, R: ObjectReader> RunColo
                 bucket: None,
             });
         }
+        self.publish(staging.path(), manifest, request.force).await
+    }
+
+    /// Publishes the run folder `dir` and moves `latest.json` to it if it is the newer run.
+    async fn publish(
+        &self,
+        dir: &std::path::Path,
+        manifest: Manifest,
+        force: bool,
+    ) -> Result<RunResponse, InvocationError> {
         let layout = RunLayout::new(&self.config.prefix);
-        let (latest, pointer) = publish::publish(
-            &self.store,
-            &layout,
-            staging.path(),
-            &manifest,
-            request.force,
-        )
-        .await?;
+        let (latest, pointer) =
+            publish::publish(&self.store, &layout, dir, &manifest, force).await?;
         tracing::info!(
             folder = %latest.folder,
             pointer_moved = pointer.moved,

@@ -54,6 +54,23 @@ async fn a_scheduled_run_publishes_the_files_then_points_latest_at_them() {
 }
 
 #[tokio::test]
+async fn a_run_removes_what_a_timed_out_invocation_left_in_the_work_dir() {
+    let fx = fixture().await;
+    // As Lambda leaves it when it stops an invocation at its timeout: a half-written run.
+    let left = fx.work.path().join("run-colors-abc123");
+    std::fs::create_dir(&left).expect("leftover folder");
+    std::fs::write(left.join("colors.json"), b"[").expect("leftover file");
+    let other = fx.work.path().join("not-ours");
+    std::fs::create_dir(&other).expect("another folder");
+    fx.csv_function(None)
+        .handle(&scheduled("2026-11-20T16:00:00Z"), 0)
+        .await
+        .expect("run");
+    assert!(!left.exists(), "the leftover run folder is gone");
+    assert!(other.exists(), "nothing else is touched");
+}
+
+#[tokio::test]
 async fn a_failure_before_the_pointer_leaves_the_previous_latest_in_place() {
     let fx = fixture().await;
     let first = fx

@@ -5,7 +5,8 @@
 //! its quarantine object, any group object holding one of its readings, or one of its alerts
 //! could not be written, or was not written by the invocation's cut-off (a write still in
 //! flight then is abandoned, so the answer reaches Lambda before its deadline). Redelivery is
-//! safe because every key is deterministic.
+//! safe: a batch delivered again maps onto the same keys, and a message redelivered in another
+//! batch lands again under that batch's keys, which the lake's `readingId` view collapses.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -96,11 +97,14 @@ async fn put_one<O: ObjectStore>(
     content_type: &'static str,
     cut_off: Option<Instant>,
 ) -> (Write, String, Result<(), WriteFailure>) {
+    if cut_off.is_some_and(|at| Instant::now() >= at) {
+        return (write, key, Err(WriteFailure::OutOfTime));
+    }
     let put = store.put(&key, body, content_type);
     let outcome = match cut_off {
         None => put.await.map_err(WriteFailure::from),
-        // A PUT abandoned here may still land: the message is redelivered and the same
-        // object written again under the same key, so nothing is lost or doubled.
+        // A PUT abandoned here may still land: its messages are redelivered and written again,
+        // so nothing is lost; a reading may then be in the lake twice, as after any redelivery.
         Some(at) => match tokio::time::timeout_at(at, put).await {
             Ok(outcome) => outcome.map_err(WriteFailure::from),
             Err(_) => Err(WriteFailure::OutOfTime),
@@ -163,8 +167,10 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
 
         // Every object of the batch is written concurrently, at most `write_concurrency` at a
         // time: in production each is an S3 PUT over the network, and written one after another
-        // their round trips add up (issue 21: 97 % of a 2,000-message batch's time). The outcomes
-        // come back in the plan's order (`buffered`), and nothing is acknowledged until all of
+        // their round trips add up (issue 21: 97 % of a 2,000-message batch's time). A write
+        // starts as soon as any other ends (`buffer_unordered`: with `buffered`, one stalled
+        // PUT would hold back every write queued behind the bound until the cut-off); the
+        // outcomes are put back in the plan's order, and nothing is acknowledged until all of
         // them are in.
         let store = &self.store;
         let mut groups = Vec::with_capacity(plan.objects.len());
@@ -203,10 +209,16 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
                 put_one(store, write, key, body, content_type, cut_off)
             })
             .collect();
-        let outcomes: Vec<_> = stream::iter(puts)
-            .buffered(self.settings.write_concurrency.max(1))
+        let mut outcomes: Vec<_> = stream::iter(puts)
+            .buffer_unordered(self.settings.write_concurrency.max(1))
             .collect()
             .await;
+        // The plan's order: quarantine objects, then groups by sensor type and hour, so alerts
+        // go out in the order of their readings' groups.
+        outcomes.sort_by_key(|(write, _, _)| match write {
+            Write::Quarantine { message } => (0, *message),
+            Write::Group { object } => (1, *object),
+        });
 
         let mut alerts = Vec::new();
         for (write, key, outcome) in outcomes {

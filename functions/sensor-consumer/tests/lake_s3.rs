@@ -721,3 +721,51 @@ async fn alerts_reach_a_fifo_queue_grouped_by_sensor_and_deduplicated_by_reading
         ["WL-1", "WL-2"]
     );
 }
+
+/// With more objects than `WRITE_CONCURRENCY`, a PUT stalled at the head of the batch holds
+/// back nothing queued behind it: only its own messages are reported.
+#[tokio::test]
+async fn a_stalled_first_object_holds_back_no_other_write() {
+    let f = fixture().await;
+    let (consumer, _proxy) = stalled_consumer(&f, Thresholds::default(), None, |r| {
+        r.method == http::Method::PUT && r.uri.path().contains("flow")
+    })
+    .await;
+    // The flow group sorts first; then one water-level group per hour, more of them than
+    // writes in flight at once.
+    let hours = sensor_consumer::consumer::DEFAULT_WRITE_CONCURRENCY + 8;
+    let mut batch = vec![(
+        "flow-1".to_owned(),
+        reading("F-1", "flow", "2026-11-20T10:00:00Z", json!({"m3s": 1.0})),
+    )];
+    for hour in 0..hours {
+        let at = now() - chrono::Duration::hours(hour as i64 + 1);
+        batch.push((
+            format!("wl-{hour:02}"),
+            reading(
+                "WL-1",
+                "water_level",
+                &at.to_rfc3339(),
+                json!({"level_cm": 1.0}),
+            ),
+        ));
+    }
+    let records: Vec<(&str, String)> = batch
+        .iter()
+        .map(|(id, b)| (id.as_str(), b.clone()))
+        .collect();
+    let left = std::time::Duration::from_secs(8);
+    let event = sqs_event(&records, false).to_string();
+    let answer = sensor_consumer::handle(&consumer, &event, &context("req", Some(left)), now())
+        .await
+        .expect("handled");
+    let response = serde_json::to_value(answer).expect("answer JSON");
+    assert_eq!(failures(&response), ["flow-1"], "{response}");
+    let written = f
+        .objects()
+        .await
+        .keys()
+        .filter(|k| k.contains("sensor_type=water_level"))
+        .count();
+    assert_eq!(written, hours, "every water-level hour written");
+}

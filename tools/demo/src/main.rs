@@ -527,7 +527,7 @@ async fn simulated_closing(
     restate: &RestateServer,
 ) -> Result<String> {
     let event: serde_json::Value = serde_json::from_slice(&std::fs::read(
-        root.join("events/eventbridge-finance-closing-daily.json"),
+        root.join("events/scheduler-finance-closing-daily.json"),
     )?)?;
     let date = finance_closing::trigger::closing_date(&event)
         .map_err(|e| anyhow::anyhow!("{e}"))?
@@ -904,13 +904,10 @@ async fn cold_start(rounds: usize) -> Result<bool> {
             "sensor-consumer",
             event("sqs-sensor-mixed-batch.json", true)?,
         ),
-        subject(
-            "run-colors",
-            event("eventbridge-run-colors-schedule.json", false)?,
-        ),
+        subject("run-colors", event("scheduler-run-colors.json", false)?),
         subject(
             "finance-closing",
-            event("eventbridge-finance-closing-daily.json", false)?,
+            event("scheduler-finance-closing-daily.json", false)?,
         ),
     ];
     let samples = coldstart::measure_all(&release_dir(&root), &subjects, rounds).await?;

@@ -161,7 +161,7 @@ pub const PLAN: &[Step] = &[
     },
     Step {
         function: "run-colors",
-        event: "eventbridge-run-colors-schedule.json",
+        event: "scheduler-run-colors.json",
         fresh_readings: false,
         expected: "a manifest: 240 rows ranked from the sample CSV and published with latest.json",
         check: |outcome| match outcome {
@@ -178,6 +178,35 @@ pub const PLAN: &[Step] = &[
                     ),
                     as_expected: manifest["rows"]["input"] == 240
                         && response["published"]["folder"].is_string(),
+                }
+            }
+            other => unexpected(other),
+        },
+    },
+    Step {
+        function: "run-colors",
+        event: "run-colors-direct-late.json",
+        fresh_readings: false,
+        expected: "a run as of 08:45, after the 09:00 one: its folder published, latest.json kept on 09:00",
+        check: |outcome| match outcome {
+            Outcome::Response(response) => {
+                let pointer = &response["pointer"];
+                Verdict {
+                    summary: format!(
+                        "run {} published; latest.json {} ({})",
+                        response["manifest"]["run_id"].as_str().unwrap_or("-"),
+                        if pointer["moved"] == true {
+                            "moved"
+                        } else {
+                            "kept"
+                        },
+                        pointer["reason"].as_str().unwrap_or("-")
+                    ),
+                    as_expected: response["published"]["folder"].is_string()
+                        && pointer["moved"] == false
+                        && pointer["current"]["as_of"]
+                            .as_str()
+                            .is_some_and(|as_of| as_of >= "2026-11-20T09:00:00"),
                 }
             }
             other => unexpected(other),
@@ -204,7 +233,7 @@ pub const PLAN: &[Step] = &[
     },
     Step {
         function: "finance-closing",
-        event: "eventbridge-finance-closing-daily.json",
+        event: "scheduler-finance-closing-daily.json",
         fresh_readings: false,
         expected: "the workflow of 2026-11-19 (the business day before the event) accepted by Restate",
         check: |outcome| match outcome {

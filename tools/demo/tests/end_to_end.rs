@@ -17,9 +17,9 @@ fn every_function_answers_its_sample_events_through_the_lambda_emulator() {
         .lines()
         .filter(|l| l.trim_start().starts_with('✓') && l.contains(".json"))
         .count();
-    assert_eq!(invocations, 13, "{stdout}");
+    assert_eq!(invocations, 14, "{stdout}");
     assert!(
-        stdout.contains("13 of 13 invocations answered as this build should"),
+        stdout.contains("14 of 14 invocations answered as this build should"),
         "{stdout}"
     );
     assert!(stdout.contains("✓ published run"), "{stdout}");

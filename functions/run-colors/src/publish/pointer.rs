@@ -1,41 +1,12 @@
-//! Publication of a finished run folder: to S3 under `<prefix>/runs/<date>/<run_id>/`, then
-//! `<prefix>/latest.json` pointing at it.
-//!
-//! The pointer is written last and only after every file is in place, so a reader that follows
-//! `latest.json` never sees half a run; a failure anywhere before it leaves the previous pointer
-//! untouched. Run folders are immutable by construction (the run id hashes the outputs), so a
-//! retried publication rewrites identical objects.
-//!
-//! The pointer only moves forward. Lambda retries and delays asynchronous events (a scheduled
-//! run can arrive hours late, or twice), so an older run can finish after a newer one: it
-//! publishes its folder, reads the pointer, and replaces it only when its own `as_of` is later
-//! (or the invocation says `force`). The replacement is an S3 conditional write on the version
-//! read (`If-Match`, or `If-None-Match: *` for the first pointer), so a writer that raced in
-//! between is never overwritten unseen: the condition fails, and the decision is made again on
-//! what that writer left.
+//! `latest.json`, moved only forward: read with its ETag, replaced only by a run with a later
+//! `asOf` (or `force`), by a conditional write on the version read, decided again whenever
+//! another writer came first.
 
-use std::path::Path;
-
-use orabridge_shared::object_store::{
-    ConditionalPutError, ConditionalStore, ObjectReadError, ObjectStoreError, Precondition,
-};
+use orabridge_shared::object_store::{ConditionalPutError, ConditionalStore, Precondition};
 use serde::Serialize;
 
-use crate::emit::{DATA_FILES, MANIFEST_FILE, Manifest};
+use super::{Latest, PublishFailure};
 use crate::values;
-
-/// Where a run was published.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct Latest {
-    /// The run id.
-    pub run_id: String,
-    /// The run's `as_of`.
-    pub as_of: String,
-    /// The run folder's key prefix, ending in `/`.
-    pub folder: String,
-    /// The manifest's key.
-    pub manifest: String,
-}
 
 /// What became of `latest.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -49,114 +20,14 @@ pub struct PointerUpdate {
     pub current: Latest,
 }
 
-/// A publication that did not complete; `latest.json` was not changed by it.
-#[derive(Debug, thiserror::Error)]
-#[error("publishing run {run_id} failed; latest.json still points at the previous run")]
-pub struct PublishError {
-    run_id: String,
-    #[source]
-    source: PublishFailure,
-}
-
-/// Why a publication failed.
-#[derive(Debug, thiserror::Error)]
-pub enum PublishFailure {
-    /// A file or the pointer could not be written.
-    #[error(transparent)]
-    Write(#[from] ObjectStoreError),
-    /// The pointer could not be read.
-    #[error(transparent)]
-    Read(#[from] ObjectReadError),
-    /// Other writers kept replacing the pointer between each read and write.
-    #[error("latest.json changed under every one of {0} conditional writes")]
-    Contended(usize),
-}
-
 /// Conditional writes of the pointer tried before giving up: each failed one means another
 /// run replaced it in the few milliseconds between a read and a write, and at most one run
 /// at a time is configured (`ReservedConcurrentExecutions: 1`), so a handful is plenty.
 pub const POINTER_ATTEMPTS: usize = 5;
 
-/// The S3 layout of runs under one prefix.
-#[derive(Debug, Clone)]
-pub struct RunLayout {
-    prefix: String,
-}
-
-impl RunLayout {
-    /// Runs under `prefix` (surrounding slashes ignored; empty means the bucket root).
-    pub fn new(prefix: &str) -> Self {
-        let trimmed = prefix.trim_matches('/');
-        Self {
-            prefix: if trimmed.is_empty() {
-                String::new()
-            } else {
-                format!("{trimmed}/")
-            },
-        }
-    }
-
-    /// `<prefix>/runs/<YYYY-MM-DD>/<run_id>/`
-    pub fn folder(&self, manifest: &Manifest) -> String {
-        let date = values::parse_timestamp(&manifest.as_of)
-            .map(values::format_date)
-            .unwrap_or_else(|| manifest.as_of.chars().take(10).collect());
-        format!("{}runs/{date}/{}/", self.prefix, manifest.run_id)
-    }
-
-    /// `<prefix>/latest.json`
-    pub fn latest_key(&self) -> String {
-        format!("{}latest.json", self.prefix)
-    }
-}
-
-fn content_type(name: &str) -> &'static str {
-    if name.ends_with(".json") {
-        "application/json"
-    } else {
-        "text/csv; charset=utf-8"
-    }
-}
-
-/// Uploads the run folder `dir` (as written by [`crate::run::run`]) and then moves the pointer
-/// to it if this run is newer than the one it points at, or `force`.
-pub async fn publish(
-    store: &impl ConditionalStore,
-    layout: &RunLayout,
-    dir: &Path,
-    manifest: &Manifest,
-    force: bool,
-) -> Result<(Latest, PointerUpdate), PublishError> {
-    let folder = layout.folder(manifest);
-    let fail = |source: PublishFailure| PublishError {
-        run_id: manifest.run_id.clone(),
-        source,
-    };
-    // The four files at once: each put is one round trip to S3, and none depends on another
-    // (BENCHMARKS.md, "with production latency", shows the gain). The pointer waits for all.
-    let puts = DATA_FILES.iter().chain([&MANIFEST_FILE]).map(|name| {
-        let key = format!("{folder}{name}");
-        let path = dir.join(name);
-        async move { store.put_file(&key, &path, content_type(name)).await }
-    });
-    futures_util::future::try_join_all(puts)
-        .await
-        .map_err(|err| fail(err.into()))?;
-    let latest = Latest {
-        run_id: manifest.run_id.clone(),
-        as_of: manifest.as_of.clone(),
-        manifest: format!("{folder}{MANIFEST_FILE}"),
-        folder,
-    };
-    let update = move_pointer(store, &layout.latest_key(), &latest, force)
-        .await
-        .map_err(fail)?;
-    Ok((latest, update))
-}
-
 /// Points `key` at `ours` if it is newer than what the pointer holds (or `force`), by a
 /// conditional write on the version read, deciding again whenever another writer came first.
-async fn move_pointer(
+pub(super) async fn move_pointer(
     store: &impl ConditionalStore,
     key: &str,
     ours: &Latest,
@@ -164,13 +35,41 @@ async fn move_pointer(
 ) -> Result<PointerUpdate, PublishFailure> {
     let mut body = serde_json::to_vec_pretty(ours).unwrap_or_default();
     body.push(b'\n');
+    let moved = |reason: String| PointerUpdate {
+        moved: true,
+        reason,
+        current: ours.clone(),
+    };
+    // Whether a conditional write of ours was refused: when the pointer then holds this run,
+    // that write landed and only its answer was lost (the SDK's retry of it got 412).
+    let mut refused = false;
     for _ in 0..POINTER_ATTEMPTS {
-        let current = store.get_tagged(key).await?;
+        let current = match store.get_tagged(key).await {
+            Ok(current) => current,
+            // S3 answers a read of a missing key with 403 to a role without s3:ListBucket on
+            // the bucket: the first pointer needs only s3:PutObject, and If-None-Match: * makes
+            // it safe to try. If a pointer exists after all (412), the read's error stands.
+            Err(read) => {
+                return match store
+                    .put_if(key, body.clone(), "application/json", Precondition::Absent)
+                    .await
+                {
+                    Ok(()) => Ok(moved("the first pointer".to_owned())),
+                    Err(ConditionalPutError::Changed { .. }) => Err(read.into()),
+                    Err(ConditionalPutError::Failed(err)) => Err(err.into()),
+                };
+            }
+        };
         let pointed: Option<Latest> = current
             .as_ref()
             .and_then(|tagged| serde_json::from_slice(&tagged.body).ok());
         let reason = match (&current, &pointed) {
             (None, _) => "the first pointer".to_owned(),
+            (Some(_), Some(pointed)) if refused && pointed.run_id == ours.run_id => {
+                return Ok(moved(
+                    "a write whose answer was lost had moved it".to_owned(),
+                ));
+            }
             (Some(_), _) if force => "forced".to_owned(),
             (Some(_), None) => "the pointer there was unreadable".to_owned(),
             (Some(_), Some(pointed)) => match newer(ours, pointed) {
@@ -192,14 +91,9 @@ async fn move_pointer(
             .put_if(key, body.clone(), "application/json", precondition)
             .await
         {
-            Ok(()) => {
-                return Ok(PointerUpdate {
-                    moved: true,
-                    reason,
-                    current: ours.clone(),
-                });
-            }
+            Ok(()) => return Ok(moved(reason)),
             Err(ConditionalPutError::Changed { .. }) => {
+                refused = true;
                 tracing::info!(run_id = %ours.run_id, "latest.json changed while publishing; reading it again");
             }
             Err(ConditionalPutError::Failed(err)) => return Err(err.into()),
@@ -235,39 +129,8 @@ fn kept_reason(ours: &Latest, pointed: &Latest) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emit::{RowCounts, RulesSummary};
-
-    fn manifest() -> Manifest {
-        Manifest {
-            run_id: "20261120T160000Z-0a1b2c3d".into(),
-            as_of: "2026-11-20T23:30:00-05:00".into(),
-            source: "memory".into(),
-            rows: RowCounts::default(),
-            securities: 0,
-            rules: RulesSummary {
-                count: 0,
-                price_order: "desc".into(),
-                sha256: String::new(),
-            },
-            duration_ms: 0,
-            files: vec![],
-        }
-    }
-
-    #[test]
-    fn the_folder_date_is_the_utc_date_of_as_of_and_slashes_are_normalised() {
-        let layout = RunLayout::new("/market-pulse/colors/");
-        assert_eq!(
-            layout.folder(&manifest()),
-            "market-pulse/colors/runs/2026-11-21/20261120T160000Z-0a1b2c3d/"
-        );
-        assert_eq!(layout.latest_key(), "market-pulse/colors/latest.json");
-        let root = RunLayout::new("");
-        assert_eq!(root.latest_key(), "latest.json");
-        assert!(root.folder(&manifest()).starts_with("runs/2026-11-21/"));
-    }
-
     use orabridge_shared::object_store::{MemoryObjectStore, ObjectReader, ObjectStore, Tagged};
+    use orabridge_shared::object_store::{ObjectReadError, ObjectStoreError};
 
     fn pointing_at(run_id: &str, as_of: &str) -> Latest {
         Latest {
@@ -319,6 +182,97 @@ mod tests {
                 .unwrap()
                 .moved
         );
+    }
+
+    /// A store whose reads all fail, as S3's do (403) for a missing key to a role without
+    /// s3:ListBucket.
+    struct Unreadable(MemoryObjectStore);
+
+    impl ObjectStore for Unreadable {
+        async fn put(&self, key: &str, body: Vec<u8>, kind: &str) -> Result<(), ObjectStoreError> {
+            self.0.put(key, body, kind).await
+        }
+    }
+
+    impl ConditionalStore for Unreadable {
+        async fn get_tagged(&self, key: &str) -> Result<Option<Tagged>, ObjectReadError> {
+            Err(ObjectReadError::Failed {
+                key: key.to_owned(),
+                source: "AccessDenied".into(),
+            })
+        }
+
+        async fn put_if(
+            &self,
+            key: &str,
+            body: Vec<u8>,
+            kind: &str,
+            precondition: Precondition<'_>,
+        ) -> Result<(), ConditionalPutError> {
+            self.0.put_if(key, body, kind, precondition).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_pointer_that_cannot_be_read_is_created_only_if_absent() {
+        let store = Unreadable(MemoryObjectStore::new());
+        let ours = pointing_at("ours", "2026-11-20T16:15:00Z");
+        let first = move_pointer(&store, "latest.json", &ours, false)
+            .await
+            .unwrap();
+        assert!(first.moved, "{first:?}");
+        assert_eq!(current(&store.0).await, ours);
+        // Now one exists and still cannot be read: the read's error, nothing overwritten.
+        let later = pointing_at("later", "2026-11-20T16:30:00Z");
+        let err = move_pointer(&store, "latest.json", &later, false)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, PublishFailure::Read(_)), "{err}");
+        assert_eq!(current(&store.0).await, ours);
+    }
+
+    /// A store whose first conditional write lands but answers 412, as when the SDK retries a
+    /// write whose answer was lost.
+    struct LostAnswer(MemoryObjectStore, std::sync::atomic::AtomicBool);
+
+    impl ObjectStore for LostAnswer {
+        async fn put(&self, key: &str, body: Vec<u8>, kind: &str) -> Result<(), ObjectStoreError> {
+            self.0.put(key, body, kind).await
+        }
+    }
+
+    impl ConditionalStore for LostAnswer {
+        async fn get_tagged(&self, key: &str) -> Result<Option<Tagged>, ObjectReadError> {
+            self.0.get_tagged(key).await
+        }
+
+        async fn put_if(
+            &self,
+            key: &str,
+            body: Vec<u8>,
+            kind: &str,
+            precondition: Precondition<'_>,
+        ) -> Result<(), ConditionalPutError> {
+            self.0.put_if(key, body, kind, precondition).await?;
+            if self.1.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                Ok(())
+            } else {
+                Err(ConditionalPutError::Changed {
+                    key: key.to_owned(),
+                })
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_write_that_landed_but_lost_its_answer_counts_as_moved() {
+        let store = LostAnswer(MemoryObjectStore::new(), Default::default());
+        let ours = pointing_at("ours", "2026-11-20T16:15:00Z");
+        let update = move_pointer(&store, "latest.json", &ours, false)
+            .await
+            .unwrap();
+        assert!(update.moved, "{update:?}");
+        assert_eq!(current(&store.0).await, ours);
     }
 
     #[tokio::test]
