@@ -39,7 +39,7 @@ CARGO_FUZZ_VERSION := 0.13.2
 FUZZ_STAMP    := $(VENV)/.cargo-fuzz-$(CARGO_FUZZ_VERSION)
 FUZZ_SECONDS  ?= 60
 
-.PHONY: help setup bench-tools fuzz test-sam test-oracle check-postgres build sam-build closing-service closing-status closing-cancel restate-register restate-register-aws test lint fmt demo bench deploy layer params clean \
+.PHONY: help setup bench-tools fuzz test-sam test-arm64 test-oracle check-postgres build sam-build closing-service closing-status closing-cancel restate-register restate-register-aws test lint fmt demo bench deploy layer params clean \
         lock-tools $(addprefix invoke-,$(FUNCTIONS))
 
 help: ## List the targets
@@ -103,6 +103,9 @@ fuzz: setup $(FUZZ_STAMP) ## The fuzz tier: every target for FUZZ_SECONDS (60) e
 test-sam: setup ## The SAM tier: sam build of template.yaml, then sam local invoke/start-api/start-lambda (Docker; about 3 minutes warm)
 	bash tools/sam/test-sam.sh
 
+test-arm64: setup ## The artifact that deploys: make build's arm64 zips checked (aarch64, glibc <= 2.34) and run under qemu-user against the local stack (about 15 minutes cold, 3 warm)
+	bash tools/arm64/test-arm64.sh
+
 test-oracle: ## The tests that need a live Oracle database and Instant Client (set ORACLE_TEST_*)
 	@test -n "$$ORACLE_TEST_HOST" || { echo "set ORACLE_TEST_HOST, _PORT, _SERVICE_NAME, _USERNAME, _PASSWORD, _SCHEMA, _TABLE"; exit 2; }
 	cargo test --locked -p run-colors-cli --test oracle -- --ignored
@@ -158,12 +161,20 @@ bench-tools: $(NPM_STAMP) check-postgres $(BENCH_STAMP) ## Install what `make be
 bench: ## Measure and regenerate BENCHMARKS.md (20 to 30 minutes from a fresh clone on 2 cores)
 	bash tools/bench.sh
 
-sam-build: setup ## sam build: the functions (rust-cargolambda) and the layer (needs IC_ZIP and LIBAIO)
-	IC_ZIP="$(abspath $(IC_ZIP))" LIBAIO="$(if $(LIBAIO),$(abspath $(LIBAIO)))" \
-	  PG_CA_BUNDLE="$(if $(PG_CA_BUNDLE),$(abspath $(PG_CA_BUNDLE)))" sam build --beta-features
+sam-build: setup ## sam build: the functions (rust-cargolambda) and the layer (needs IC_ZIP and LIBAIO), both for LAYER_ARCH
+	IC_ZIP="$(abspath $(IC_ZIP))" LIBAIO="$(if $(LIBAIO),$(abspath $(LIBAIO)))" ARCH="$(LAYER_ARCH)" \
+	  PG_CA_BUNDLE="$(if $(PG_CA_BUNDLE),$(abspath $(PG_CA_BUNDLE)))" sam build --beta-features \
+	  --parameter-overrides Architecture=$(LAYER_ARCH)
 
 deploy: setup ## sam build + sam deploy for STAGE (guided the first time); needs IC_ZIP and LIBAIO
 	@test -n "$(IC_ZIP)" || { $(PYTHON) layers/oracle-instantclient/build_layer.py; exit 2; }
+	@# The functions and the layer are built for LAYER_ARCH; the stage must deploy that architecture.
+	@arch=$$(sed -n '/^\[$(STAGE)\.deploy\.parameters\]/,/^\[/p' samconfig.toml 2>/dev/null | \
+	  grep -o 'Architecture=[^ ]*' | tr -d '"\\' | cut -d= -f2); \
+	if [ -n "$$arch" ] && [ "$$arch" != "$(LAYER_ARCH)" ]; then \
+	  echo "samconfig.toml deploys $(STAGE) with Architecture=$$arch, but the build is for LAYER_ARCH=$(LAYER_ARCH): pass LAYER_ARCH=$$arch and an Instant Client zip for $$arch"; \
+	  exit 2; \
+	fi
 	$(MAKE) --no-print-directory sam-build
 	@if grep -q '^\[$(STAGE)\.deploy' samconfig.toml 2>/dev/null; then \
 	  sam deploy --config-env $(STAGE) $(SAM_DEPLOY_FLAGS); \

@@ -3,10 +3,10 @@
 # LIBAIO are set, the unzipped size of the Oracle Instant Client layer built from them. Used by
 # tools/bench.sh.
 #
-# By default the zips are made from this machine's release build (target/release/<fn>, which
-# bench.sh has just built), as `cargo lambda` packages them: one stripped `bootstrap`. The
-# arm64 zips that deploy come from `make build`, a second full cross-compilation of the tree
-# (about ten minutes here); BENCH_ARM64=1 measures those instead.
+# With BENCH_ARM64=1 (what bench.sh passes unless told otherwise) it measures the arm64 zips
+# that deploy, from `make build`, a second full cross-compilation of the tree (about ten
+# minutes here cold). Otherwise the zips are made from this machine's release build
+# (target/release/<fn>) as `cargo lambda` packages them: one stripped `bootstrap`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 functions=(proxy sensor-consumer run-colors finance-closing)
@@ -50,6 +50,6 @@ else
 fi
 echo
 echo "Release profile: LTO, one codegen unit, stripped, unwinding panics. The arm64 zips that deploy"
-echo "(\`cargo lambda build --release --arm64 --output-format zip\`; \`BENCH_ARM64=1 make bench\` measures"
-echo "them) have come out 10–15 % smaller than x86-64 ones. The layer's own check refuses an"
-echo "unzipped size over Lambda's 250 MB."
+echo "come from \`cargo lambda build --release --arm64 --output-format zip\` (\`make build\`); they have"
+echo "come out 10–15 % smaller than x86-64 ones. The layer's own check refuses an unzipped size over"
+echo "Lambda's 250 MB."

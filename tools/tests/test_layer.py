@@ -154,3 +154,36 @@ class LayerBuildTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class BuildArchitectureTest(unittest.TestCase):
+    """The functions and the layer are built for one architecture, the one the stage deploys."""
+
+    def test_every_default_names_the_templates_architecture(self):
+        import re
+        template = (ROOT / "template.yaml").read_text()
+        default = re.search(r"\n  Architecture:\n(?:    .*\n)*?    Default: (\S+)", template).group(1)
+        build_arch = re.search(r"BuildArchitecture: (\S+)", template).group(1)
+        makefile = (ROOT / "Makefile").read_text()
+        layer_arch = re.search(r"^LAYER_ARCH\s*\?=\s*(\S+)", makefile, re.M).group(1)
+        layer_makefile = (ROOT / "layers/oracle-instantclient/Makefile").read_text()
+        layer_default = re.search(r"^ARCH \?= (\S+)", layer_makefile, re.M).group(1)
+        self.assertEqual({default, build_arch, layer_arch, layer_default}, {"arm64"})
+        # sam build gets the layer's and the functions' architecture from the same variable.
+        recipe = makefile.split("\nsam-build:", 1)[1].split("\n\n", 1)[0]
+        self.assertIn('ARCH="$(LAYER_ARCH)"', recipe)
+        self.assertIn("--parameter-overrides Architecture=$(LAYER_ARCH)", recipe)
+
+    def test_a_deploy_refuses_a_stage_of_another_architecture_than_the_build(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            (work / "Makefile").write_text((ROOT / "Makefile").read_text())
+            (work / "samconfig.toml").write_text(
+                'version = 0.1\n[prod.deploy.parameters]\nstack_name = "orabridge-prod"\n'
+                'parameter_overrides = "Stage=\\"prod\\" Architecture=\\"x86_64\\""\n')
+            # `-o setup`: the tools are not needed to reach the check.
+            done = subprocess.run(["make", "-s", "-o", "setup", "deploy", "STAGE=prod", "IC_ZIP=ic.zip",
+                                   "LAYER_ARCH=arm64"], cwd=work, capture_output=True, text=True)
+            self.assertEqual(done.returncode, 2, done.stdout + done.stderr)
+            self.assertIn("Architecture=x86_64, but the build is for LAYER_ARCH=arm64", done.stdout)
+            self.assertIn("pass LAYER_ARCH=x86_64", done.stdout)

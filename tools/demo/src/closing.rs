@@ -34,13 +34,6 @@ impl ClosingService {
     /// Resets the demo's schemas, builds and starts the service on a free loopback port,
     /// logging to `log`.
     pub async fn start(root: &Path, log: &Path) -> Result<Self> {
-        // Every demo closes for real: no closing_runs row or simulated job left from before.
-        testkit::postgres()
-            .await?
-            .batch_execute(&format!(
-                "DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; DROP SCHEMA IF EXISTS {SCHEMA}_erp CASCADE"
-            ))
-            .await?;
         let status = Command::new("cargo")
             .args(["build", "--quiet", "--locked", "-p", "finance-closing"])
             .current_dir(root)
@@ -52,9 +45,30 @@ impl ClosingService {
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|| root.join("target"));
+        Self::start_binary(&target.join("debug/finance-closing"), &[], log).await
+    }
+
+    /// Resets the demo's schemas and starts `binary` (under `runner`, a program and its
+    /// arguments, when not empty: qemu-user for an arm64 build) as the service on a free
+    /// loopback port, logging to `log`.
+    pub async fn start_binary(binary: &Path, runner: &[String], log: &Path) -> Result<Self> {
+        // Every demo closes for real: no closing_runs row or simulated job left from before.
+        testkit::postgres()
+            .await?
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; DROP SCHEMA IF EXISTS {SCHEMA}_erp CASCADE"
+            ))
+            .await?;
         let address = SocketAddr::from(([127, 0, 0, 1], testkit::free_port()));
         let log_file = std::fs::File::create(log)?;
-        let mut command = Command::new(target.join("debug/finance-closing"));
+        let mut command = match runner.split_first() {
+            None => Command::new(binary),
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(binary);
+                command
+            }
+        };
         command
             .env("FINANCE_CLOSING_MODE", "service")
             .env("FINANCE_CLOSING_HTTP_ADDR", address.to_string())
@@ -68,9 +82,12 @@ impl ClosingService {
             .env_remove("AWS_LAMBDA_RUNTIME_API")
             .stdout(Stdio::null())
             .stderr(log_file);
-        let child = command.spawn().context("starting finance-closing")?;
+        let child = command
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
         let service = Self { child, address };
-        for _ in 0..200 {
+        // Under qemu-user a release binary takes longer to listen: up to a minute.
+        for _ in 0..1200 {
             if TcpStream::connect(address).is_ok() {
                 return Ok(service);
             }

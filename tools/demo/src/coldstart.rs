@@ -36,6 +36,9 @@ pub struct Subject {
     pub event: Vec<u8>,
     /// Its environment, on top of the Lambda variables set here.
     pub env: Vec<(String, String)>,
+    /// A program the binary runs under, with its arguments (`qemu-aarch64-static -L <sysroot>`
+    /// for an arm64 binary on this machine); empty to run it directly.
+    pub runner: Vec<String>,
 }
 
 /// What one cold start came to.
@@ -134,7 +137,15 @@ impl Process {
         let server = tokio::spawn(serve(listener, Arc::new(Events::new(events)), calls));
 
         let started = Instant::now();
-        let child = tokio::process::Command::new(binary)
+        let mut command = match subject.runner.split_first() {
+            None => tokio::process::Command::new(binary),
+            Some((program, args)) => {
+                let mut command = tokio::process::Command::new(program);
+                command.args(args).arg(binary);
+                command
+            }
+        };
+        let child = command
             // Only what Lambda sets: this machine's own variables (SSL_CERT_FILE pointing at
             // the system's CA bundle, say) would measure work a Lambda never does.
             .env_clear()

@@ -14,6 +14,7 @@
 //! of this process), and `proxy-path`, `batch-throughput`, `latency`, `lambda-time` and `closing-copy` (see
 //! [`bench`]).
 
+mod arm64;
 mod bench;
 mod closing;
 mod coldstart;
@@ -78,6 +79,8 @@ async fn run_command(command: Command) -> ExitCode {
         match command {
             Command::Demo { only } => run(only.as_deref()).await,
             Command::Sam(options) => sam::run(options).await,
+            Command::Arm64 { zips } => arm64::run(&zips).await,
+            Command::Arm64Starts { zips } => arm64::starts(&zips).await,
             Command::ProxyRss { invocations } => proxy_rss(invocations).await,
             Command::ColdStart { rounds } => cold_start(rounds).await,
             // These print whether their targets were met; they fail only when they cannot measure.
@@ -114,6 +117,10 @@ enum Command {
     Demo { only: Option<String> },
     /// The SAM tier (`make test-sam`): the built template under SAM's emulators.
     Sam(sam::Options),
+    /// `make test-arm64`: the arm64 zips under `zips` checked and run under qemu-user.
+    Arm64 { zips: PathBuf },
+    /// For BENCHMARKS.md: each arm64 zip started once under qemu-user.
+    Arm64Starts { zips: PathBuf },
     /// Serve the release proxy and report its peak memory over `invocations`.
     ProxyRss { invocations: usize },
     /// Measure every release binary's cold start against the hello-world baseline.
@@ -172,6 +179,18 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command> {
                 template: template.context("sam needs --template")?,
                 image: image.context("sam needs --image")?,
             }))
+        }
+        Some(command @ ("arm64" | "arm64-starts")) => {
+            let command = command.to_owned();
+            match (args.next().as_deref(), args.next()) {
+                (Some("--zips"), Some(zips)) if command == "arm64" => Ok(Command::Arm64 {
+                    zips: PathBuf::from(zips),
+                }),
+                (Some("--zips"), Some(zips)) => Ok(Command::Arm64Starts {
+                    zips: PathBuf::from(zips),
+                }),
+                _ => bail!("{command} needs --zips <the folder of make build's zips>"),
+            }
         }
         Some("proxy-rss") => {
             let invocations = args.next().map(|n| n.parse()).transpose()?.unwrap_or(300);
@@ -233,6 +252,7 @@ async fn proxy_rss(invocations: usize) -> Result<bool> {
         name: "proxy".into(),
         event: Vec::new(),
         env: function_env(&moto, None, &seeded),
+        runner: Vec::new(),
     };
     let served = coldstart::serve_all(&release_dir(&root).join("proxy"), &subject, events).await?;
     let failures = served
@@ -896,6 +916,7 @@ async fn cold_start(rounds: usize) -> Result<bool> {
         name: name.to_owned(),
         event,
         env: env.clone(),
+        runner: Vec::new(),
     };
     let subjects = [
         subject(BASELINE, b"{}".to_vec()),

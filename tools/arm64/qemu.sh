@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Makes qemu-user and the arm64 C library available to `make test-arm64`: Debian's
+# qemu-user-static (qemu-aarch64-static) and libc6-arm64-cross (the arm64 dynamic loader and
+# glibc under /usr/aarch64-linux-gnu, qemu's -L root), at the versions pinned below, installed
+# as root where missing (otherwise it says what to run), as the SAM tier installs docker.io.
+set -euo pipefail
+
+# Debian 12 (bookworm): the versions this tier was built and measured with.
+packages=(
+  "qemu-user-static=1:7.2+dfsg-7+deb12u18+b3"
+  "libc6-arm64-cross=2.36-8cross1"
+)
+sysroot=/usr/aarch64-linux-gnu
+
+if command -v qemu-aarch64-static >/dev/null 2>&1 && [ -e "$sysroot/lib/ld-linux-aarch64.so.1" ]; then
+  echo "test-arm64: $(qemu-aarch64-static --version | head -1); arm64 glibc under $sysroot"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "test-arm64: qemu-user or the arm64 C library is missing; install them (Debian: sudo apt-get install ${packages[*]}) and run 'make test-arm64' again" >&2
+  exit 2
+fi
+echo "test-arm64: installing ${packages[*]}"
+apt-get update -qq
+if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null; then
+  echo "test-arm64: the pinned versions are not in this machine's Debian sources; see apt-cache policy qemu-user-static libc6-arm64-cross and update tools/arm64/qemu.sh" >&2
+  exit 1
+fi
+echo "test-arm64: $(qemu-aarch64-static --version | head -1); arm64 glibc under $sysroot"
