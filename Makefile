@@ -23,6 +23,7 @@ IC_ZIP      ?=
 LIBAIO      ?=
 # Extra `sam deploy` flags; the deploy workflow passes --no-confirm-changeset.
 SAM_DEPLOY_FLAGS ?=
+export SAM_DEPLOY_FLAGS
 
 # Stamps record which lock file a tool set was installed from, so `make setup` is a no-op when
 # nothing changed and reinstalls when a lock file did.
@@ -103,7 +104,7 @@ fuzz: setup $(FUZZ_STAMP) ## The fuzz tier: every target for FUZZ_SECONDS (60) e
 test-sam: setup ## The SAM tier: sam build of template.yaml, then sam local invoke/start-api/start-lambda (Docker; about 3 minutes warm)
 	bash tools/sam/test-sam.sh
 
-test-arm64: setup ## The artifact that deploys: make build's arm64 zips checked (aarch64, glibc <= 2.34) and run under qemu-user against the local stack (about 15 minutes cold, 3 warm)
+test-arm64: setup ## The artifact that deploys: make build's arm64 zips checked (aarch64, glibc <= 2.34, SAM's build gives the same binaries) and run under qemu-user against the local stack (about 10 minutes cold, 1 warm)
 	bash tools/arm64/test-arm64.sh
 
 test-oracle: ## The tests that need a live Oracle database and Instant Client (set ORACLE_TEST_*)
@@ -158,7 +159,7 @@ $(BENCH_STAMP): tools/requirements.txt tools/requirements-bench.txt
 
 bench-tools: $(NPM_STAMP) check-postgres $(BENCH_STAMP) ## Install what `make bench` runs besides cargo (pinned)
 
-bench: ## Measure and regenerate BENCHMARKS.md (20 to 30 minutes from a fresh clone on 2 cores)
+bench: ## Measure and regenerate BENCHMARKS.md (30 to 45 minutes from a fresh clone on 2 cores; BENCH_ARM64=0: 20 to 30)
 	bash tools/bench.sh
 
 sam-build: setup ## sam build: the functions (rust-cargolambda) and the layer (needs IC_ZIP and LIBAIO), both for LAYER_ARCH
@@ -169,12 +170,7 @@ sam-build: setup ## sam build: the functions (rust-cargolambda) and the layer (n
 deploy: setup ## sam build + sam deploy for STAGE (guided the first time); needs IC_ZIP and LIBAIO
 	@test -n "$(IC_ZIP)" || { $(PYTHON) layers/oracle-instantclient/build_layer.py; exit 2; }
 	@# The functions and the layer are built for LAYER_ARCH; the stage must deploy that architecture.
-	@arch=$$(sed -n '/^\[$(STAGE)\.deploy\.parameters\]/,/^\[/p' samconfig.toml 2>/dev/null | \
-	  grep -o 'Architecture=[^ ]*' | tr -d '"\\' | cut -d= -f2); \
-	if [ -n "$$arch" ] && [ "$$arch" != "$(LAYER_ARCH)" ]; then \
-	  echo "samconfig.toml deploys $(STAGE) with Architecture=$$arch, but the build is for LAYER_ARCH=$(LAYER_ARCH): pass LAYER_ARCH=$$arch and an Instant Client zip for $$arch"; \
-	  exit 2; \
-	fi
+	@$(PYTHON) tools/deploy_architecture.py --stage "$(STAGE)" --build-arch "$(LAYER_ARCH)"
 	$(MAKE) --no-print-directory sam-build
 	@if grep -q '^\[$(STAGE)\.deploy' samconfig.toml 2>/dev/null; then \
 	  sam deploy --config-env $(STAGE) $(SAM_DEPLOY_FLAGS); \
@@ -184,7 +180,7 @@ deploy: setup ## sam build + sam deploy for STAGE (guided the first time); needs
 	else \
 	  echo "First deploy of '$(STAGE)': sam asks for the parameters and saves them in samconfig.toml"; \
 	  sam deploy --guided --config-env $(STAGE) --stack-name orabridge-$(STAGE) \
-	    --capabilities CAPABILITY_IAM CAPABILITY_NAMED_IAM --parameter-overrides Stage=$(STAGE); \
+	    --capabilities CAPABILITY_IAM CAPABILITY_NAMED_IAM --parameter-overrides Stage=$(STAGE) Architecture=$(LAYER_ARCH); \
 	fi
 
 layer: ## Build the Oracle Instant Client layer into layers/oracle-instantclient/build (IC_ZIP=, LIBAIO=, PG_CA_BUNDLE=)

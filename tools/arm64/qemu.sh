@@ -5,10 +5,17 @@
 # as root where missing (otherwise it says what to run), as the SAM tier installs docker.io.
 set -euo pipefail
 
-# Debian 12 (bookworm): the versions this tier was built and measured with.
+# Debian 12 (bookworm): the versions this tier was built and measured with. Debian's mirror keeps
+# only a package's newest point release, so when an exact version has gone the newest one of the
+# same upstream release (the series below, a stable update of the same qemu and glibc) is
+# installed instead, and named.
 packages=(
   "qemu-user-static=1:7.2+dfsg-7+deb12u18+b3"
   "libc6-arm64-cross=2.36-8cross1"
+)
+series=(
+  "qemu-user-static=1:7.2+dfsg-7+deb12u"
+  "libc6-arm64-cross=2.36-8cross"
 )
 sysroot=/usr/aarch64-linux-gnu
 
@@ -20,10 +27,24 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "test-arm64: qemu-user or the arm64 C library is missing; install them (Debian: sudo apt-get install ${packages[*]}) and run 'make test-arm64' again" >&2
   exit 2
 fi
-echo "test-arm64: installing ${packages[*]}"
 apt-get update -qq
-if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null; then
-  echo "test-arm64: the pinned versions are not in this machine's Debian sources; see apt-cache policy qemu-user-static libc6-arm64-cross and update tools/arm64/qemu.sh" >&2
-  exit 1
-fi
+wanted=()
+for index in "${!packages[@]}"; do
+  name=${packages[$index]%%=*}
+  version=${packages[$index]#*=}
+  prefix=${series[$index]#*=}
+  available=$(apt-cache madison "$name" | awk -F'|' '{gsub(/ /, "", $2); print $2}')
+  if ! grep -qxF "$version" <<<"$available"; then
+    newer=$(grep -F "$prefix" <<<"$available" | head -1 || true)
+    if [ -z "$newer" ]; then
+      echo "test-arm64: neither $name $version nor a $prefix* update is in this machine's Debian sources; see apt-cache policy $name and update tools/arm64/qemu.sh" >&2
+      exit 1
+    fi
+    echo "test-arm64: $name $version is no longer in the mirror; installing $newer, the same release's update"
+    version=$newer
+  fi
+  wanted+=("$name=$version")
+done
+echo "test-arm64: installing ${wanted[*]}"
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${wanted[@]}" >/dev/null
 echo "test-arm64: $(qemu-aarch64-static --version | head -1); arm64 glibc under $sysroot"

@@ -8,11 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 started=$(date +%s)
-last=$started
+last=""
 step() {
   local now
   now=$(date +%s)
-  [ "$last" = "$started" ] || echo "test-arm64: ... $((now - last)) s"
+  [ -z "$last" ] || echo "test-arm64: ... $((now - last)) s"
   last=$now
   printf '\n[test-arm64 %s] %s\n' "$(date +%H:%M:%S)" "$*"
 }
@@ -25,6 +25,26 @@ make --no-print-directory build
 
 target=$(cargo metadata --locked --format-version 1 --no-deps |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+
+# `make deploy` builds through SAM, whose rust-cargolambda builder runs this per function at the
+# workspace root (aws-lambda-builders, workflows/rust_cargo/actions.py): with the workspace's
+# default-members it resolves the same features as `make build`, so cargo rebuilds nothing and
+# the binary is the zip's, byte for byte. A difference means what deploys is not what runs here.
+step "SAM's build command (cargo lambda build --release --arm64 --bin <function>) gives the zips' binaries"
+for function in proxy sensor-consumer run-colors finance-closing; do
+  cargo lambda build --release --arm64 --bin "$function" >/dev/null 2>&1 ||
+    cargo lambda build --release --arm64 --bin "$function"
+  python3 - "$target/lambda/$function" <<'PY'
+import sys, zipfile
+from pathlib import Path
+out = Path(sys.argv[1])
+zipped = zipfile.ZipFile(out / "bootstrap.zip").read("bootstrap")
+if (out / "bootstrap").read_bytes() != zipped:
+    sys.exit(f"{out.name}: SAM's build gives another binary than make build's zip (features or "
+             "flags differ; check default-members in Cargo.toml)")
+print(f"  ✓ {out.name}: the same {len(zipped):,} bytes")
+PY
+done
 step "the zips checked, then run under qemu-user against the local stack"
 cargo run --locked --quiet -p orabridge-demo -- arm64 --zips "$target/lambda"
 now=$(date +%s)

@@ -152,10 +152,6 @@ class LayerBuildTest(unittest.TestCase):
         self.assertTrue((artifacts / "lib" / "libclntsh.so").is_file())
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class BuildArchitectureTest(unittest.TestCase):
     """The functions and the layer are built for one architecture, the one the stage deploys."""
 
@@ -177,7 +173,9 @@ class BuildArchitectureTest(unittest.TestCase):
     def test_a_deploy_refuses_a_stage_of_another_architecture_than_the_build(self):
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
-            (work / "Makefile").write_text((ROOT / "Makefile").read_text())
+            (work / "tools").mkdir()
+            for name in ("Makefile", "template.yaml", "tools/deploy_architecture.py"):
+                (work / name).write_text((ROOT / name).read_text())
             (work / "samconfig.toml").write_text(
                 'version = 0.1\n[prod.deploy.parameters]\nstack_name = "orabridge-prod"\n'
                 'parameter_overrides = "Stage=\\"prod\\" Architecture=\\"x86_64\\""\n')
@@ -185,5 +183,46 @@ class BuildArchitectureTest(unittest.TestCase):
             done = subprocess.run(["make", "-s", "-o", "setup", "deploy", "STAGE=prod", "IC_ZIP=ic.zip",
                                    "LAYER_ARCH=arm64"], cwd=work, capture_output=True, text=True)
             self.assertEqual(done.returncode, 2, done.stdout + done.stderr)
-            self.assertIn("Architecture=x86_64, but the build is for LAYER_ARCH=arm64", done.stdout)
-            self.assertIn("pass LAYER_ARCH=x86_64", done.stdout)
+            self.assertIn("prod deploys Architecture=x86_64 (samconfig.toml [prod.deploy.parameters]), "
+                          "but the build is for LAYER_ARCH=arm64", done.stderr)
+            self.assertIn("pass LAYER_ARCH=x86_64", done.stderr)
+            self.assertNotIn("sam build", done.stdout, "refused before building")
+
+    def test_the_architecture_is_read_as_sam_deploy_reads_it(self):
+        """SAM CLI's configuration file: https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/serverless-sam-cli-config.html
+        (parameter_overrides as a string or a list; a command's section over `global`; flags on
+        the command line over the file)."""
+        sys.path.insert(0, str(ROOT / "tools"))
+        from deploy_architecture import deployed_architecture
+        template = (ROOT / "template.yaml").read_text()
+
+        def read(samconfig: str, flags: str = "") -> tuple[str, str]:
+            import tomllib
+            return deployed_architecture(tomllib.loads(samconfig), "prod", flags, template, "arm64")
+
+        self.assertEqual(read('[prod.deploy.parameters]\nparameter_overrides = ["Stage=prod", "Architecture=x86_64"]')[0],
+                         "x86_64", "the list form")
+        self.assertEqual(read("[prod.deploy.parameters]\nparameter_overrides = \"Architecture='x86_64'\"")[0],
+                         "x86_64", "single quotes")
+        self.assertEqual(read('[prod.deploy.parameters]\nparameter_overrides = '
+                              '"ParameterKey=Architecture,ParameterValue=x86_64"')[0], "x86_64",
+                         "CloudFormation's form")
+        self.assertEqual(read('[prod.global.parameters]\nparameter_overrides = "Architecture=x86_64"\n'
+                              '[prod.deploy.parameters]\nstack_name = "orabridge-prod"')[0],
+                         "x86_64", "the global section")
+        self.assertEqual(read('[prod.global.parameters]\nparameter_overrides = "Architecture=x86_64"'),
+                         ("arm64", "the guided first deploy"),
+                         "no deploy section yet: the guided deploy passes LAYER_ARCH")
+        self.assertEqual(read('[prod.global.parameters]\nparameter_overrides = "Architecture=x86_64"\n'
+                              '[prod.deploy.parameters]\nparameter_overrides = "Stage=prod"'),
+                         ("arm64", "the template's Default"),
+                         "deploy's overrides hide global's, and name no architecture")
+        self.assertEqual(read('[prod.deploy.parameters]\nstack_name = "orabridge-prod"'),
+                         ("arm64", "the template's Default"), "nothing saved: the template's default")
+        self.assertEqual(read('[prod.deploy.parameters]\nparameter_overrides = "Architecture=arm64"',
+                              '--no-confirm-changeset --parameter-overrides Architecture=x86_64 Stage=prod')[0],
+                         "x86_64", "the command line's overrides replace the file's")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -108,12 +108,40 @@ pub fn check_glibc(needed: &[String], limit: &str) -> Result<String, Vec<String>
     }
 }
 
-/// An ELF file's `e_machine`, if `header` starts a 64-bit little-endian ELF file.
-pub fn elf_machine(header: &[u8]) -> Option<u16> {
-    if header.len() < 20 || &header[..4] != b"\x7fELF" || header[4] != 2 || header[5] != 1 {
+/// What the check needs of an ELF file's headers.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Elf {
+    /// `e_machine`: 183 for aarch64.
+    pub machine: u16,
+    /// Whether it names a program interpreter (`PT_INTERP`): a dynamically linked program,
+    /// which needs the C library it was linked against. A static one needs none.
+    pub dynamic: bool,
+}
+
+/// Reads `file` as a 64-bit little-endian ELF executable (`ET_EXEC` or `ET_DYN`), the kind
+/// Lambda runs as `bootstrap`; None for anything else.
+pub fn read_elf(file: &[u8]) -> Option<Elf> {
+    if file.len() < 64 || &file[..4] != b"\x7fELF" || file[4] != 2 || file[5] != 1 {
         return None;
     }
-    Some(u16::from_le_bytes([header[18], header[19]]))
+    let u16_at = |at: usize| Some(u16::from_le_bytes(file.get(at..at + 2)?.try_into().ok()?));
+    let u32_at = |at: usize| Some(u32::from_le_bytes(file.get(at..at + 4)?.try_into().ok()?));
+    let u64_at = |at: usize| Some(u64::from_le_bytes(file.get(at..at + 8)?.try_into().ok()?));
+    const ET_EXEC: u16 = 2;
+    const ET_DYN: u16 = 3;
+    const PT_INTERP: u32 = 3;
+    if !matches!(u16_at(16)?, ET_EXEC | ET_DYN) {
+        return None;
+    }
+    let machine = u16_at(18)?;
+    let table = usize::try_from(u64_at(32)?).ok()?;
+    let entry_size = usize::from(u16_at(54)?);
+    let entries = usize::from(u16_at(56)?);
+    let mut dynamic = false;
+    for index in 0..entries {
+        dynamic |= u32_at(table.checked_add(index.checked_mul(entry_size)?)?)? == PT_INTERP;
+    }
+    Some(Elf { machine, dynamic })
 }
 
 /// The name of an `e_machine` value, for messages.
@@ -126,6 +154,7 @@ fn machine_name(machine: u16) -> String {
 }
 
 /// A checked `bootstrap`.
+#[derive(Debug)]
 struct Checked {
     /// The unpacked binary.
     bootstrap: PathBuf,
@@ -144,38 +173,74 @@ fn check_zip(zips: &Path, function: &str, dir: &Path, runtime: &Runtime) -> Resu
     }
     let out = dir.join(function);
     std::fs::create_dir_all(&out)?;
-    // Python's zipfile: no unzip needed on the machine.
-    let status = std::process::Command::new("python3")
-        .args(["-m", "zipfile", "-e"])
+    // Python's zipfile: no unzip needed on the machine. It drops the file modes, so the mode
+    // the zip gives `bootstrap` (what Lambda runs, which must be executable) is read first.
+    let unpacked = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile\n\
+             z = zipfile.ZipFile(sys.argv[1])\n\
+             print(oct((z.getinfo('bootstrap').external_attr >> 16) & 0o777))\n\
+             z.extract('bootstrap', sys.argv[2])",
+        ])
         .arg(&zip)
         .arg(&out)
-        .status()
-        .context("python3 -m zipfile")?;
-    if !status.success() {
-        bail!("{} does not unpack", zip.display());
+        .output()
+        .context("python3 (zipfile)")?;
+    if !unpacked.status.success() {
+        bail!(
+            "{} has no bootstrap to unpack: {}",
+            zip.display(),
+            String::from_utf8_lossy(&unpacked.stderr).trim()
+        );
+    }
+    let mode = u32::from_str_radix(
+        String::from_utf8_lossy(&unpacked.stdout)
+            .trim()
+            .trim_start_matches("0o"),
+        8,
+    )
+    .context("the zip entry's mode")?;
+    if mode & 0o111 == 0 {
+        bail!(
+            "{function}: bootstrap is mode {mode:o} in the zip, not executable: Lambda needs 755"
+        );
     }
     let bootstrap = out.join("bootstrap");
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755))
-            .with_context(|| format!("{} has no bootstrap", zip.display()))?;
+        std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755))?;
     }
-    let header = std::fs::read(&bootstrap)?;
-    match elf_machine(&header) {
-        Some(machine) if machine == runtime.elf_machine => {}
-        Some(machine) => bail!(
+    let elf = read_elf(&std::fs::read(&bootstrap)?)
+        .with_context(|| format!("{function}: bootstrap is not a 64-bit ELF executable"))?;
+    if elf.machine != runtime.elf_machine {
+        bail!(
             "{function}: bootstrap is built for {}, not {}",
-            machine_name(machine),
+            machine_name(elf.machine),
             runtime.architecture
-        ),
-        None => bail!("{function}: bootstrap is not a 64-bit ELF executable"),
+        );
     }
+    // The C locale: readelf's messages, which the parse reads, are translated in others.
     let readelf = std::process::Command::new("readelf")
         .args(["-V", "--wide"])
         .arg(&bootstrap)
+        .env("LC_ALL", "C")
+        .env_remove("LANGUAGE")
         .output()
         .context("readelf (binutils)")?;
+    if !readelf.status.success() {
+        bail!(
+            "{function}: readelf -V failed: {}",
+            String::from_utf8_lossy(&readelf.stderr).trim()
+        );
+    }
     let needed = needed_glibc(&String::from_utf8_lossy(&readelf.stdout));
+    if needed.is_empty() && elf.dynamic {
+        bail!(
+            "{function}: bootstrap is dynamically linked but readelf shows no GLIBC_ version it \
+             needs (no version section?): its C library needs cannot be checked"
+        );
+    }
     match check_glibc(&needed, &runtime.glibc) {
         Ok(highest_glibc) => Ok(Checked {
             bootstrap,
@@ -190,17 +255,6 @@ fn check_zip(zips: &Path, function: &str, dir: &Path, runtime: &Runtime) -> Resu
             runtime.glibc_url,
             too_new[0]
         ),
-    }
-}
-
-/// An answer in a few words: a run's id, else what the demo's summary says.
-fn summary(answer: &str) -> String {
-    let run = serde_json::from_str::<serde_json::Value>(answer)
-        .ok()
-        .and_then(|value| value["manifest"]["run_id"].as_str().map(str::to_owned));
-    match run {
-        Some(run_id) => format!("run {run_id} published"),
-        None => crate::answer_summary(answer),
     }
 }
 
@@ -230,9 +284,15 @@ pub async fn run(zips: &Path) -> Result<bool> {
     let (root, state_dir) = crate::workspace_and_state_dir()?;
     let unpacked = tempfile::tempdir()?;
     println!(
-        "orabridge arm64: the zips of `make build` ({}, {})",
-        runtime.runtime, runtime.architecture
+        "orabridge arm64: the zips of `make build` ({}, {}); each function's stderr in {}",
+        runtime.runtime,
+        runtime.architecture,
+        state_dir.join("arm64-<function>.log").display()
     );
+    for function in FUNCTIONS {
+        // Appended to by every invocation of this run only.
+        std::fs::remove_file(state_dir.join(format!("arm64-{function}.log"))).ok();
+    }
     let mut binaries = std::collections::HashMap::new();
     for function in FUNCTIONS {
         let checked = check_zip(zips, function, unpacked.path(), &runtime)?;
@@ -280,8 +340,15 @@ pub async fn run(zips: &Path) -> Result<bool> {
             event: std::fs::read(event_file)?,
             env: env.clone(),
             runner: qemu(),
+            stderr_log: Some(state_dir.join(format!("arm64-{}.log", step.function))),
         };
-        let sample = coldstart::measure(&binaries[step.function], &subject).await?;
+        let binary = binaries.get(step.function).with_context(|| {
+            format!(
+                "the plan runs {}, which make build does not zip",
+                step.function
+            )
+        })?;
+        let sample = coldstart::measure(binary, &subject).await?;
         outcome_of(&sample.answer)
     })
     .await?;
@@ -338,6 +405,7 @@ pub async fn starts(zips: &Path) -> Result<bool> {
             event: std::fs::read(&path)?,
             env: env.clone(),
             runner: qemu(),
+            stderr_log: Some(state_dir.join(format!("arm64-{function}.log"))),
         };
         let sample = coldstart::measure(&checked.bootstrap, &subject).await?;
         let answered = !sample.answer.starts_with("error: ")
@@ -348,7 +416,7 @@ pub async fn starts(zips: &Path) -> Result<bool> {
             checked.zip_bytes as f64 / 1e6,
             checked.highest_glibc,
             sample.first_answer.as_secs_f64() * 1000.0,
-            summary(&sample.answer)
+            crate::answer_summary(&sample.answer)
         );
     }
     println!(
@@ -418,23 +486,81 @@ Version needs section '.gnu.version_r' contains 2 entries:
     fn a_binary_built_for_this_machine_is_not_an_arm64_one() {
         // This test binary: a real ELF of the host's machine, read as the check reads a zip's.
         let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();
-        let machine = elf_machine(&me).expect("an ELF file");
+        let elf = read_elf(&me).expect("an ELF executable");
+        assert!(elf.dynamic, "linked against the host's glibc");
         if cfg!(target_arch = "x86_64") {
-            assert_eq!(machine_name(machine), "x86-64");
-            assert_ne!(machine, runtime().unwrap().elf_machine);
+            assert_eq!(machine_name(elf.machine), "x86-64");
+            assert_ne!(elf.machine, runtime().unwrap().elf_machine);
         }
-        assert_eq!(elf_machine(b"#!/bin/sh\necho bootstrap\n"), None);
-        // And readelf reads its real version needs (binutils reads any machine's ELF).
-        let output = std::process::Command::new("readelf")
-            .args(["-V", "--wide"])
-            .arg(std::env::current_exe().unwrap())
-            .output()
-            .expect("readelf");
-        let needed = needed_glibc(&String::from_utf8_lossy(&output.stdout));
-        assert!(
-            needed.iter().any(|name| name.starts_with("GLIBC_2.")),
-            "{needed:?}"
-        );
+        assert_eq!(read_elf(b"#!/bin/sh\necho bootstrap\n"), None);
+        let mut object = me.clone();
+        object[16] = 1; // ET_REL: an object file, not a program
+        assert_eq!(read_elf(&object), None);
+        let mut headers_cut = me[..64].to_vec();
+        headers_cut[56] = 1; // one program header, past the end of the file
+        assert_eq!(read_elf(&headers_cut), None);
+    }
+
+    /// `bytes` as `bootstrap` in a zip with `mode`, as cargo lambda writes one.
+    fn zip_of(dir: &Path, function: &str, bytes: &[u8], mode: u32) -> PathBuf {
+        let folder = dir.join("zips").join(function);
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(dir.join("binary"), bytes).unwrap();
+        let made = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import sys, zipfile\n\
+                 info = zipfile.ZipInfo('bootstrap')\n\
+                 info.external_attr = int(sys.argv[3], 8) << 16\n\
+                 zipfile.ZipFile(sys.argv[2], 'w').writestr(info, open(sys.argv[1], 'rb').read())",
+            ])
+            .arg(dir.join("binary"))
+            .arg(folder.join("bootstrap.zip"))
+            .arg(format!("{mode:o}"))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        dir.join("zips")
+    }
+
+    #[test]
+    fn a_zip_is_checked_as_lambda_would_run_it() {
+        // The host's machine stands in for aarch64, so the test binary is a real program to read.
+        let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let host = Runtime {
+            elf_machine: read_elf(&me).unwrap().machine,
+            glibc: "99.0".to_owned(),
+            ..runtime().unwrap()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let unpacked = dir.path().join("unpacked");
+
+        let zips = zip_of(dir.path(), "proxy", &me, 0o755);
+        let checked = check_zip(&zips, "proxy", &unpacked, &host).unwrap();
+        assert!(checked.highest_glibc.starts_with("GLIBC_2."));
+
+        let older = Runtime {
+            elf_machine: host.elf_machine,
+            glibc: "2.0".to_owned(),
+            ..runtime().unwrap()
+        };
+        let err = check_zip(&zips, "proxy", &unpacked, &older).unwrap_err();
+        assert!(err.to_string().contains("version `GLIBC_2."), "{err}");
+
+        let zips = zip_of(dir.path(), "proxy", &me, 0o644);
+        let err = check_zip(&zips, "proxy", &unpacked, &host).unwrap_err();
+        assert!(err.to_string().contains("not executable"), "{err}");
+
+        // No section headers: it still runs, but readelf finds no version needs to read.
+        let mut no_sections = me.clone();
+        no_sections[40..48].fill(0); // e_shoff
+        no_sections[60..64].fill(0); // e_shnum, e_shstrndx
+        let zips = zip_of(dir.path(), "proxy", &no_sections, 0o755);
+        let err = check_zip(&zips, "proxy", &unpacked, &host).unwrap_err();
+        assert!(err.to_string().contains("cannot be checked"), "{err}");
+
+        let err = check_zip(&zips, "run-colors", &unpacked, &host).unwrap_err();
+        assert!(err.to_string().contains("run `make build` first"), "{err}");
     }
 
     #[test]

@@ -85,13 +85,19 @@ impl ClosingService {
         let child = command
             .spawn()
             .with_context(|| format!("starting {}", binary.display()))?;
-        let service = Self { child, address };
+        let mut service = Self { child, address };
         // Under qemu-user a release binary takes longer to listen: up to a minute.
         for _ in 0..1200 {
             if TcpStream::connect(address).is_ok() {
                 return Ok(service);
             }
-            std::thread::sleep(Duration::from_millis(50));
+            if let Some(status) = service.child.try_wait()? {
+                bail!(
+                    "finance-closing exited ({status}) before listening; see {}",
+                    log.display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         bail!(
             "finance-closing never listened on {address}; see {}",

@@ -39,6 +39,9 @@ pub struct Subject {
     /// A program the binary runs under, with its arguments (`qemu-aarch64-static -L <sysroot>`
     /// for an arm64 binary on this machine); empty to run it directly.
     pub runner: Vec<String>,
+    /// Where its standard error goes (appended), to read when it fails to start; none when
+    /// only its timing matters.
+    pub stderr_log: Option<PathBuf>,
 }
 
 /// What one cold start came to.
@@ -121,6 +124,7 @@ pub async fn serve_all(binary: &Path, subject: &Subject, events: Vec<Bytes>) -> 
 /// A function process started against a Runtime API of its own.
 struct Process {
     name: String,
+    stderr_log: Option<PathBuf>,
     child: tokio::process::Child,
     pid: u32,
     started: Instant,
@@ -156,13 +160,23 @@ impl Process {
             .envs(subject.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(match &subject.stderr_log {
+                Some(log) => Stdio::from(
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(log)
+                        .with_context(|| format!("opening {}", log.display()))?,
+                ),
+                None => Stdio::null(),
+            })
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("starting {}", binary.display()))?;
         let pid = child.id().context("the process ended at once")?;
         Ok(Self {
             name: subject.name.clone(),
+            stderr_log: subject.stderr_log.clone(),
             child,
             pid,
             started,
@@ -177,7 +191,10 @@ impl Process {
             .await
             .ok()
             .flatten()
-            .with_context(|| format!("{} never {what}", self.name))
+            .with_context(|| match &self.stderr_log {
+                Some(log) => format!("{} never {what}; see {}", self.name, log.display()),
+                None => format!("{} never {what}", self.name),
+            })
     }
 
     /// The answer to the event it was just given.

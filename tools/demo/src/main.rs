@@ -43,7 +43,7 @@ const ALERT_QUEUE: &str = "orabridge-sensor-alerts";
 const USAGE: &str = "usage: orabridge-demo demo [--only <function>] | \
      sam --template <built template> --image <image> | proxy-rss [invocations] | \
      cold-start [rounds] | proxy-path | batch-throughput | latency [delay-ms] | lambda-time | \
-     closing-copy";
+     closing-copy | arm64 --zips <dir> | arm64-starts --zips <dir>";
 
 fn main() -> ExitCode {
     let command = match parse_args(std::env::args().skip(1)) {
@@ -253,6 +253,7 @@ async fn proxy_rss(invocations: usize) -> Result<bool> {
         event: Vec::new(),
         env: function_env(&moto, None, &seeded),
         runner: Vec::new(),
+        stderr_log: None,
     };
     let served = coldstart::serve_all(&release_dir(&root).join("proxy"), &subject, events).await?;
     let failures = served
@@ -917,6 +918,7 @@ async fn cold_start(rounds: usize) -> Result<bool> {
         event,
         env: env.clone(),
         runner: Vec::new(),
+        stderr_log: None,
     };
     let subjects = [
         subject(BASELINE, b"{}".to_vec()),
@@ -1018,6 +1020,12 @@ fn answer_summary(answer: &str) -> String {
             "{} batch item failures",
             v["batchItemFailures"].as_array().map_or(0, Vec::len)
         ),
+        Ok(v) if v["manifest"]["run_id"].is_string() => {
+            format!(
+                "run {} published",
+                v["manifest"]["run_id"].as_str().unwrap_or_default()
+            )
+        }
         Ok(v) => v.to_string().chars().take(40).collect(),
         Err(_) => "non-JSON".into(),
     }
@@ -1040,6 +1048,10 @@ mod tests {
         assert_eq!(
             answer_summary(r#"error: {"errorType":"NotBuiltYet","errorMessage":"…"}"#),
             "error `NotBuiltYet`"
+        );
+        assert_eq!(
+            answer_summary(r#"{"bucket":"b","manifest":{"run_id":"20261120T090000Z-e8"}}"#),
+            "run 20261120T090000Z-e8 published"
         );
         assert_eq!(answer_summary("error: gibberish"), "error `unknown`");
         assert_eq!(answer_summary("plain text"), "non-JSON");
