@@ -170,7 +170,7 @@ sam-build: setup ## sam build: the functions (rust-cargolambda) and the layer (n
 deploy: setup ## sam build + sam deploy for STAGE (guided the first time); needs IC_ZIP and LIBAIO
 	@test -n "$(IC_ZIP)" || { $(PYTHON) layers/oracle-instantclient/build_layer.py; exit 2; }
 	@# The functions and the layer are built for LAYER_ARCH; the stage must deploy that architecture.
-	@$(PYTHON) tools/deploy_architecture.py --stage "$(STAGE)" --build-arch "$(LAYER_ARCH)"
+	@$(VENV)/bin/python tools/deploy_architecture.py --stage "$(STAGE)" --build-arch "$(LAYER_ARCH)"
 	$(MAKE) --no-print-directory sam-build
 	@if grep -q '^\[$(STAGE)\.deploy' samconfig.toml 2>/dev/null; then \
 	  sam deploy --config-env $(STAGE) $(SAM_DEPLOY_FLAGS); \

@@ -84,7 +84,7 @@ arm64_starts=""
 if [ "${BENCH_ARM64:-1}" = 1 ]; then
   step "the arm64 zips: make build, then each started under qemu-user (orabridge-demo arm64-starts)"
   make --no-print-directory build >&2
-  # A start that fails is reported in its table's answer column, not by failing the whole run.
+  # A check or start that fails is a row of its table saying so, not the end of the whole run.
   arm64_starts=$("$release/orabridge-demo" arm64-starts --zips "${CARGO_TARGET_DIR:-target}/lambda" || true)
 fi
 step "release zips (tools/artifact-sizes.sh: the arm64 ones of make build unless BENCH_ARM64=0)"
@@ -102,10 +102,10 @@ shipped release profile (fat LTO, one codegen unit, position-dependent executabl
 | what | command |
 |---|---|
 | proxy added latency | \`cargo run --release -p orabridge-demo -- proxy-path\` |
-| proxy peak memory | \`cargo build --release\`, then \`cargo run --release -p orabridge-demo -- proxy-rss 300\` |
+| proxy peak memory | \`cargo build --release -p proxy\`, then \`cargo run --release -p orabridge-demo -- proxy-rss 300\` |
 | sensor-consumer throughput and memory | \`cargo run --release -p orabridge-demo -- batch-throughput\` |
 | sensor path and run-colors publish with production latency | \`cargo run --release -p orabridge-demo -- latency 20\` (delay per request in ms) |
-| cold start and peak RSS per function | \`cargo build --release\`, then \`cargo run --release -p orabridge-demo -- cold-start 60\` |
+| cold start and peak RSS per function | \`cargo build --release -p proxy -p sensor-consumer -p run-colors -p finance-closing -p hello-lambda\`, then \`cargo run --release -p orabridge-demo -- cold-start 60\` |
 | run-colors vs the engine before issue 22, DuckDB, polars and pandas, 1,000,000 rows | \`cargo build --release -p run-colors-cli\`, then \`.venv/bin/python tools/bench/run_colors_compare.py --binary target/release/run-colors-cli --baseline <a60b8a0's run-colors>\` (\`make bench\` builds it) |
 | finance-closing compute per closing, durable step | \`cargo run --release -p orabridge-demo -- lambda-time\` |
 | finance-closing result copy, rows/s and peak RSS | \`cargo run --release -p orabridge-demo -- closing-copy\` |

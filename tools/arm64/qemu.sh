@@ -24,7 +24,7 @@ if command -v qemu-aarch64-static >/dev/null 2>&1 && [ -e "$sysroot/lib/ld-linux
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
-  echo "test-arm64: qemu-user or the arm64 C library is missing; install them (Debian: sudo apt-get install ${packages[*]}) and run 'make test-arm64' again" >&2
+  echo "test-arm64: qemu-user or the arm64 C library is missing; run 'sudo bash tools/arm64/qemu.sh' (it installs ${packages[*]}, or the same releases' newest) and 'make test-arm64' again" >&2
   exit 2
 fi
 apt-get update -qq
@@ -35,12 +35,12 @@ for index in "${!packages[@]}"; do
   prefix=${series[$index]#*=}
   available=$(apt-cache madison "$name" | awk -F'|' '{gsub(/ /, "", $2); print $2}')
   if ! grep -qxF "$version" <<<"$available"; then
-    newer=$(grep -F "$prefix" <<<"$available" | head -1 || true)
+    newer=$(awk -v prefix="$prefix" 'index($0, prefix) == 1 { print; exit }' <<<"$available")
     if [ -z "$newer" ]; then
       echo "test-arm64: neither $name $version nor a $prefix* update is in this machine's Debian sources; see apt-cache policy $name and update tools/arm64/qemu.sh" >&2
       exit 1
     fi
-    echo "test-arm64: $name $version is no longer in the mirror; installing $newer, the same release's update"
+    echo "test-arm64: $name $version is not in this machine's sources; installing $newer, the same release's newest there"
     version=$newer
   fi
   wanted+=("$name=$version")

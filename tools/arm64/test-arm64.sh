@@ -42,6 +42,11 @@ zipped = zipfile.ZipFile(out / "bootstrap.zip").read("bootstrap")
 if (out / "bootstrap").read_bytes() != zipped:
     sys.exit(f"{out.name}: SAM's build gives another binary than make build's zip (features or "
              "flags differ; check default-members in Cargo.toml)")
+# SAM copies this file with its mode and zips it adding only read bits: it must be executable
+# by everyone, since Lambda runs it as a user that does not own it.
+mode = (out / "bootstrap").stat().st_mode & 0o777
+if mode & 0o555 != 0o555:
+    sys.exit(f"{out.name}: SAM's bootstrap is mode {mode:o}; Lambda needs it readable and executable by all (755)")
 print(f"  ✓ {out.name}: the same {len(zipped):,} bytes")
 PY
 done

@@ -174,8 +174,9 @@ class BuildArchitectureTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
             (work / "tools").mkdir()
-            for name in ("Makefile", "template.yaml", "tools/deploy_architecture.py"):
+            for name in ("Makefile", "tools/deploy_architecture.py"):
                 (work / name).write_text((ROOT / name).read_text())
+            (work / ".venv").symlink_to(ROOT / ".venv")
             (work / "samconfig.toml").write_text(
                 'version = 0.1\n[prod.deploy.parameters]\nstack_name = "orabridge-prod"\n'
                 'parameter_overrides = "Stage=\\"prod\\" Architecture=\\"x86_64\\""\n')
@@ -183,46 +184,49 @@ class BuildArchitectureTest(unittest.TestCase):
             done = subprocess.run(["make", "-s", "-o", "setup", "deploy", "STAGE=prod", "IC_ZIP=ic.zip",
                                    "LAYER_ARCH=arm64"], cwd=work, capture_output=True, text=True)
             self.assertEqual(done.returncode, 2, done.stdout + done.stderr)
-            self.assertIn("prod deploys Architecture=x86_64 (samconfig.toml [prod.deploy.parameters]), "
+            self.assertIn("prod deploys Architecture=x86_64 (samconfig.toml, prod), "
                           "but the build is for LAYER_ARCH=arm64", done.stderr)
             self.assertIn("pass LAYER_ARCH=x86_64", done.stderr)
             self.assertNotIn("sam build", done.stdout, "refused before building")
 
     def test_the_architecture_is_read_as_sam_deploy_reads_it(self):
-        """SAM CLI's configuration file: https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/serverless-sam-cli-config.html
-        (parameter_overrides as a string or a list; a command's section over `global`; flags on
-        the command line over the file)."""
+        """samconfig.toml read by SAM CLI's own code (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/serverless-sam-cli-config.html):
+        every form of parameter_overrides, the deploy section over global. An update keeps the
+        previous value of a parameter no override names (samcli's deploy sends UsePreviousValue),
+        so an unnamed Architecture cannot be told and is refused."""
         sys.path.insert(0, str(ROOT / "tools"))
         from deploy_architecture import deployed_architecture
-        template = (ROOT / "template.yaml").read_text()
 
-        def read(samconfig: str, flags: str = "") -> tuple[str, str]:
-            import tomllib
-            return deployed_architecture(tomllib.loads(samconfig), "prod", flags, template, "arm64")
+        def read(samconfig: str, flags: str = "") -> tuple[str | None, str]:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "samconfig.toml"
+                path.write_text("version = 0.1\n" + samconfig)
+                (Path(tmp) / "params.toml").write_text('Architecture = "x86_64"\n')
+                return deployed_architecture(path, "prod", flags, "arm64")
 
-        self.assertEqual(read('[prod.deploy.parameters]\nparameter_overrides = ["Stage=prod", "Architecture=x86_64"]')[0],
-                         "x86_64", "the list form")
-        self.assertEqual(read("[prod.deploy.parameters]\nparameter_overrides = \"Architecture='x86_64'\"")[0],
-                         "x86_64", "single quotes")
-        self.assertEqual(read('[prod.deploy.parameters]\nparameter_overrides = '
-                              '"ParameterKey=Architecture,ParameterValue=x86_64"')[0], "x86_64",
-                         "CloudFormation's form")
+        deploy = "[prod.deploy.parameters]\n"
+        for form in ('"Stage=prod Architecture=x86_64"', '["Stage=prod", "Architecture=x86_64"]',
+                     "\"Architecture='x86_64'\"", '"ParameterKey=Architecture,ParameterValue=x86_64"',
+                     '{Stage = "prod", Architecture = "x86_64"}', '[["Architecture=x86_64"]]',
+                     '"file://params.toml"'):
+            self.assertEqual(read(deploy + f"parameter_overrides = {form}\n")[0], "x86_64", form)
         self.assertEqual(read('[prod.global.parameters]\nparameter_overrides = "Architecture=x86_64"\n'
-                              '[prod.deploy.parameters]\nstack_name = "orabridge-prod"')[0],
+                              + deploy + 'stack_name = "orabridge-prod"\n')[0],
                          "x86_64", "the global section")
-        self.assertEqual(read('[prod.global.parameters]\nparameter_overrides = "Architecture=x86_64"'),
-                         ("arm64", "the guided first deploy"),
-                         "no deploy section yet: the guided deploy passes LAYER_ARCH")
-        self.assertEqual(read('[prod.global.parameters]\nparameter_overrides = "Architecture=x86_64"\n'
-                              '[prod.deploy.parameters]\nparameter_overrides = "Stage=prod"'),
-                         ("arm64", "the template's Default"),
-                         "deploy's overrides hide global's, and name no architecture")
-        self.assertEqual(read('[prod.deploy.parameters]\nstack_name = "orabridge-prod"'),
-                         ("arm64", "the template's Default"), "nothing saved: the template's default")
-        self.assertEqual(read('[prod.deploy.parameters]\nparameter_overrides = "Architecture=arm64"',
-                              '--no-confirm-changeset --parameter-overrides Architecture=x86_64 Stage=prod')[0],
-                         "x86_64", "the command line's overrides replace the file's")
-
+        hidden = read('[prod.global.parameters]\nparameter_overrides = "Architecture=x86_64"\n'
+                      + deploy + 'parameter_overrides = "Stage=prod"\n')
+        self.assertIsNone(hidden[0], "deploy's overrides hide global's and name no architecture")
+        self.assertIn("keeps the stack's previous one", hidden[1])
+        self.assertIsNone(read(deploy + 'stack_name = "orabridge-prod"\n')[0], "nothing named")
+        self.assertEqual(read('[prod.global.parameters]\nparameter_overrides = "Architecture=x86_64"\n'),
+                         ("arm64", "the guided first deploy, which offers LAYER_ARCH"),
+                         "no deploy section yet: the guided deploy")
+        for flags in ("--parameter-overrides Architecture=arm64", "--parameter-overrides=Stage=prod Architecture=x86_64"):
+            refused = read(deploy + 'parameter_overrides = "Architecture=arm64"\n', flags)
+            self.assertIsNone(refused[0], flags)
+            self.assertIn("put them in samconfig.toml", refused[1])
+        self.assertEqual(read(deploy + 'parameter_overrides = "Architecture=arm64"\n', "--no-confirm-changeset")[0],
+                         "arm64")
 
 if __name__ == "__main__":
     unittest.main()
