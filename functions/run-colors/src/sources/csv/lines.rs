@@ -126,7 +126,12 @@ impl QuotedReader {
         record.clear();
         let mut start = 0;
         for &end in &self.ends[..self.ends_len] {
-            record.push_field(&text[start..end]);
+            // The fields are stored without their delimiters, so two halves of a character on
+            // either side of a comma (`"\xd3",\xb4`) join into valid text: each field must be.
+            let Some(field) = text.get(start..end) else {
+                return false;
+            };
+            record.push_field(field);
             start = end;
         }
         true

@@ -105,6 +105,10 @@ fn bytes_that_are_not_utf8_are_reported_on_either_path() {
         (&b"ID,CUSIP\nA,C\xff\n"[..], 2),
         (&b"ID,CUSIP\nA,C1\n\"B\xff\",C2\n"[..], 3),
         (&b"ID,CUSIP\nA,C1\nB,C2\nC,\xe9\nD,C4\n"[..], 4),
+        // Half a character in each of two fields: the record's text without its delimiters
+        // is valid UTF-8, its fields are not (found by the run_colors_csv fuzz target).
+        (&b"ID,CUSIP\n\"A\xd3\",\xb4\n"[..], 2),
+        (&b"ID,CUSIP\nA,C1\n\xd3,\"\xb4\"\n"[..], 3),
     ] {
         let mut source = CsvSource::new(input, "csv:t".into()).expect("header");
         let err = first_error(&mut source);
@@ -114,6 +118,17 @@ fn bytes_that_are_not_utf8_are_reported_on_either_path() {
             "{input:?}"
         );
     }
+}
+
+#[test]
+fn a_header_split_inside_a_character_is_an_error_not_a_panic() {
+    // The fuzz finding's own start: `\xd3,\xb4` joins into 'Ӵ' once the comma is gone.
+    let input = &b"\"\xd3\",\xb4]--\nA,C1\n"[..];
+    let err = match CsvSource::new(input, "csv:t".into()) {
+        Err(err) => err,
+        Ok(mut source) => first_error(&mut source),
+    };
+    assert!(err.to_string().contains("csv:t"), "{err}");
 }
 
 #[test]
