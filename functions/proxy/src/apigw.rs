@@ -501,8 +501,7 @@ mod tests {
 
     /// A sample event from `events/`.
     fn sample_event(name: &str) -> serde_json::Value {
-        let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
-        serde_json::from_str(&std::fs::read_to_string(path).expect("event")).expect("JSON")
+        orabridge_shared::testkit::sample_event(name).expect("sample event")
     }
 
     fn request(event: &str) -> ProxyRequest {

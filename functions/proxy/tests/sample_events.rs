@@ -22,7 +22,9 @@ use serde_json::{Value, json};
 
 /// Every API Gateway event AWS ships as a sample, and the repository's own.
 fn every_api_gateway_event() -> Vec<(String, Value)> {
-    let root = format!("{}/../../events", env!("CARGO_MANIFEST_DIR"));
+    let root = orabridge_shared::testkit::sample_events_dir()
+        .display()
+        .to_string();
     let mut events = Vec::new();
     for (dir, keep) in [("aws-lambda-rust-runtime", "apigw"), (".", "proxy-")] {
         let dir = format!("{root}/{dir}");
@@ -48,11 +50,8 @@ fn every_api_gateway_event() -> Vec<(String, Value)> {
 }
 
 fn aws_sample(name: &str) -> Value {
-    let path = format!(
-        "{}/../../events/aws-lambda-rust-runtime/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).expect("event")).expect("JSON")
+    orabridge_shared::testkit::sample_event(&format!("aws-lambda-rust-runtime/{name}"))
+        .expect("AWS sample")
 }
 
 fn event(json: Value) -> Event {

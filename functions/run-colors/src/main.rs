@@ -14,8 +14,8 @@ use run_colors::function::RunColors;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     if std::env::args_os().len() > 1 {
-        // The command line used to be this binary; say where it went rather than start a
-        // Lambda runtime loop that fails to reach its API.
+        // Someone running this binary by hand wants the command line: say where it is rather
+        // than start a Lambda runtime loop that fails to reach its API.
         eprintln!(
             "run-colors is the Lambda function and takes no arguments; \
              the command line is run-colors-cli (cargo run -p run-colors-cli -- --help)"

@@ -13,7 +13,7 @@ use support::*;
 #[tokio::test]
 async fn rules_come_from_ssm_or_s3() {
     let fx = fixture().await;
-    let document = std::fs::read_to_string(repo("events/run-colors-rules.json")).expect("rules");
+    let document = std::fs::read_to_string(sample("run-colors-rules.json")).expect("rules");
     put_parameter(&fx.ssm, "/mp/rules", &document, false)
         .await
         .expect("parameter");
@@ -168,10 +168,7 @@ async fn the_oracle_source_reads_its_settings_from_ssm_and_fails_naming_the_miss
     assert_eq!(oracle.connect.connect_string, "//127.0.0.1:1521/MPPROD");
     assert_eq!(oracle.connect.password.expose_secret(), "pw-from-ssm-7731");
     let function = fx.function_with(
-        fx.config(
-            RulesLocation::File(repo("events/run-colors-rules.json")),
-            source,
-        ),
+        fx.config(RulesLocation::File(sample("run-colors-rules.json")), source),
         None,
     );
     let err = function

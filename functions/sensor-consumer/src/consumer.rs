@@ -167,7 +167,8 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
 
         // Every object of the batch is written concurrently, at most `write_concurrency` at a
         // time: in production each is an S3 PUT over the network, and written one after another
-        // their round trips add up (issue 21: 97 % of a 2,000-message batch's time). A write
+        // their round trips add up (97 % of a 2,000-message batch's time with 20 ms per request:
+        // BENCHMARKS.md, "with production latency"). A write
         // starts as soon as any other ends (`buffer_unordered`: with `buffered`, one stalled
         // PUT would hold back every write queued behind the bound until the cut-off); the
         // outcomes are put back in the plan's order, and nothing is acknowledged until all of

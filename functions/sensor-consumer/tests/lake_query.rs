@@ -14,7 +14,9 @@ use chrono::{DateTime, Utc};
 use orabridge_shared::object_store::S3ObjectStore;
 use orabridge_shared::queue::SqsQueue;
 use orabridge_shared::sensor::ValidationRules;
-use orabridge_shared::testkit::{MotoServer, download_objects, installed_tool, workspace_root};
+use orabridge_shared::testkit::{
+    MotoServer, download_objects, installed_tool, sample_event_text, workspace_root,
+};
 use sensor_consumer::consumer::{Consumer, DEFAULT_WRITE_CONCURRENCY, Settings};
 use sensor_consumer::thresholds::Thresholds;
 use serde_json::Value;
@@ -23,7 +25,7 @@ const BUCKET: &str = "lake";
 const PREFIX: &str = "iot";
 
 fn event(name: &str) -> String {
-    std::fs::read_to_string(workspace_root().join("events").join(name)).expect("sample event")
+    sample_event_text(name).expect("sample event")
 }
 
 /// Delivers `event` as sent by SQS at `sent` (each record's `SentTimestamp`, which becomes the

@@ -57,6 +57,14 @@ pub enum TestkitError {
         /// The end of its output, to see why.
         log_tail: String,
     },
+    /// A sample event under `events/` could not be read or is not JSON.
+    #[error("sample event {path}: {reason}")]
+    SampleEvent {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
     /// PostgreSQL did not accept a connection.
     #[error(
         "PostgreSQL is not reachable with {url:?}: start the local server, or install Debian's \
@@ -78,6 +86,35 @@ pub fn workspace_root() -> PathBuf {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The repository's sample events, `events/`: the files the demo, the SAM tier and the tests
+/// all send, AWS's own under `events/aws-lambda-rust-runtime/`.
+pub fn sample_events_dir() -> PathBuf {
+    workspace_root().join("events")
+}
+
+/// The path of the sample event `name`, relative to `events/`
+/// (`aws-lambda-rust-runtime/apigw-request.json` for one of AWS's).
+pub fn sample_event_path(name: &str) -> PathBuf {
+    sample_events_dir().join(name)
+}
+
+/// The text of the sample event `name`, as a function receives it.
+pub fn sample_event_text(name: &str) -> Result<String, TestkitError> {
+    let path = sample_event_path(name);
+    std::fs::read_to_string(&path).map_err(|err| TestkitError::SampleEvent {
+        path,
+        reason: err.to_string(),
+    })
+}
+
+/// The sample event `name`, parsed.
+pub fn sample_event(name: &str) -> Result<serde_json::Value, TestkitError> {
+    serde_json::from_str(&sample_event_text(name)?).map_err(|err| TestkitError::SampleEvent {
+        path: sample_event_path(name),
+        reason: err.to_string(),
+    })
 }
 
 /// The path of a tool installed by `make setup`, or [`TestkitError::MissingTool`].

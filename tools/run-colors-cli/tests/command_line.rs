@@ -18,7 +18,7 @@ fn golden(name: &str) -> PathBuf {
 }
 
 fn rules_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/run-colors-rules.json")
+    orabridge_shared::testkit::sample_event_path("run-colors-rules.json")
 }
 
 fn assert_matches_golden(dir: &Path) {

@@ -57,9 +57,9 @@ fn the_template_gives_run_colors_room_to_stage_the_largest_promised_run() {
         &mut input,
     )
     .expect("sample");
-    let document = std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/run-colors-rules.json"),
-    )
+    let document = std::fs::read(orabridge_shared::testkit::sample_event_path(
+        "run-colors-rules.json",
+    ))
     .expect("rules");
     let rules = Rules::parse(&document).expect("rules");
     let dir = tempfile::tempdir().expect("tempdir");

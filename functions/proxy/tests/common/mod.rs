@@ -106,8 +106,7 @@ pub type Answer = http::Response<Vec<u8>>;
 
 /// The sample event `name` from `events/`.
 pub fn sample(name: &str) -> Value {
-    let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).expect("event file")).expect("event JSON")
+    orabridge_shared::testkit::sample_event(name).expect("sample event")
 }
 
 /// Serves `event` through the function `main` serves, and reads its answer back.

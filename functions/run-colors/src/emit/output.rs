@@ -15,7 +15,8 @@ use super::manifest::{FileEntry, HashingWriter};
 
 /// How much text the writers gather before handing it over. Each hand-over wakes a thread: in
 /// 64 KB chunks (some 3,000 hand-overs a million rows) they cost 5 % of the run's CPU (1.22x
-/// a60b8a0's, against 1.16x in 1 MB chunks; 11 paired rounds), for about 1 MB more at the peak.
+/// the baseline engine's, against 1.16x in 1 MB chunks; 11 paired rounds), for about 1 MB more
+/// at the peak.
 pub(super) const CHUNK: usize = 1 << 20;
 
 // Chunks waiting for the writer thread: the formatting may run this far ahead.

@@ -20,10 +20,9 @@ use serde_json::json;
 pub const BUCKET: &str = "market-pulse";
 pub const PREFIX: &str = "mp/run-colors";
 
-pub fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(path)
+/// A sample file under the repository's `events/`.
+pub fn sample(name: &str) -> PathBuf {
+    orabridge_shared::testkit::sample_event_path(name)
 }
 
 pub fn golden_input() -> PathBuf {
@@ -151,7 +150,7 @@ impl Fixture {
     /// The golden CSV ranked with the example rules.
     pub fn csv_config(&self) -> Config {
         self.config(
-            RulesLocation::File(repo("events/run-colors-rules.json")),
+            RulesLocation::File(sample("run-colors-rules.json")),
             ColorsSource::Csv(golden_input()),
         )
     }
@@ -177,11 +176,8 @@ impl Fixture {
 }
 
 pub fn scheduled(time: &str) -> serde_json::Value {
-    let mut event: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(repo("events/eventbridge-run-colors-schedule.json"))
-            .expect("event"),
-    )
-    .expect("json");
+    let mut event = orabridge_shared::testkit::sample_event("eventbridge-run-colors-schedule.json")
+        .expect("event");
     event["time"] = json!(time);
     event
 }

@@ -57,7 +57,7 @@ pub async fn run() -> anyhow::Result<()> {
     let client = HyperClient::new(config.connect_timeout, config.response_limit)?;
     let proxy = Proxy::new(config, source, client, MemoryQueue::new(), SystemClock);
 
-    let event_path = testkit::workspace_root().join("events/proxy-v2-get.json");
+    let event_path = testkit::sample_event_path("proxy-v2-get.json");
     let event = std::fs::read_to_string(&event_path)
         .with_context(|| format!("reading {}", event_path.display()))?;
     let direct_request = UpstreamRequest {

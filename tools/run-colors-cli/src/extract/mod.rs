@@ -1,5 +1,4 @@
-//! `run-colors-cli extract`: sample data for a person on the VPN, replacing the old extraction
-//! script. It writes what the database is, which tables the user can read, and for each chosen
+//! `run-colors-cli extract`: sample data for a person on the VPN. It writes what the database is, which tables the user can read, and for each chosen
 //! table its schema and its first rows as CSV (the shape `run-colors-cli --input` reads) and JSON.
 //!
 //! The writers depend only on the [`Catalog`] port, so they are tested on an in-memory table.
