@@ -54,13 +54,13 @@ pub struct EnvironmentShortcuts {
 impl EnvironmentShortcuts {
     /// Reads the variables from `env`.
     pub fn from_env(env: &impl VarSource) -> Self {
-        let set = |name: &str| env.var(name).filter(|value| !value.trim().is_empty());
         Self {
-            region: set("AWS_REGION")
-                .or_else(|| set("AWS_DEFAULT_REGION"))
-                .map(|region| Region::new(region.trim().to_owned())),
-            credentials: set("AWS_ACCESS_KEY_ID").is_some()
-                && set("AWS_SECRET_ACCESS_KEY").is_some(),
+            region: env
+                .non_empty("AWS_REGION")
+                .or_else(|| env.non_empty("AWS_DEFAULT_REGION"))
+                .map(Region::new),
+            credentials: env.non_empty("AWS_ACCESS_KEY_ID").is_some()
+                && env.non_empty("AWS_SECRET_ACCESS_KEY").is_some(),
         }
     }
 }
@@ -148,10 +148,7 @@ pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
 /// Whether S3 requests go to an endpoint other than AWS's own: either the SDK-wide override
 /// (`AWS_ENDPOINT_URL`, or one set on the loader) or the S3-only `AWS_ENDPOINT_URL_S3`.
 pub fn s3_endpoint_overridden(sdk: &SdkConfig, env: &impl VarSource) -> bool {
-    sdk.endpoint_url().is_some()
-        || env
-            .var("AWS_ENDPOINT_URL_S3")
-            .is_some_and(|url| !url.trim().is_empty())
+    sdk.endpoint_url().is_some() || env.non_empty("AWS_ENDPOINT_URL_S3").is_some()
 }
 
 #[cfg(test)]

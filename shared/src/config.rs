@@ -17,6 +17,15 @@ use secrecy::SecretString;
 pub trait VarSource {
     /// The raw value of `name`, or `None` when it is not set.
     fn var(&self, name: &str) -> Option<String>;
+
+    /// The value of `name` trimmed, or `None` when it is unset or blank: the one reading of a
+    /// variable the suite uses, since a template or a shell leaves `NAME=` and `NAME=" "` as
+    /// easily as it leaves the variable out.
+    fn non_empty(&self, name: &str) -> Option<String> {
+        self.var(name)
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+    }
 }
 
 /// The process environment, the source used by every Lambda function.
@@ -107,10 +116,7 @@ impl<S: VarSource> ConfigReader<S> {
     }
 
     fn raw(&self, name: &str) -> Option<String> {
-        self.source
-            .var(name)
-            .map(|value| value.trim().to_owned())
-            .filter(|value| !value.is_empty())
+        self.source.non_empty(name)
     }
 
     /// The value of `name` as a string, if set.
@@ -328,6 +334,34 @@ mod tests {
             err.to_string(),
             "missing required environment variable UPSTREAM_PARAM"
         );
+    }
+
+    #[test]
+    fn every_reader_of_a_variable_takes_blank_as_unset_and_trims() {
+        let vars: HashMap<String, String> = [
+            ("SET", "  eu-west-1 "),
+            ("BLANK", " \t"),
+            ("EMPTY", ""),
+            ("METRICS_NAMESPACE", " "),
+            ("SERVICE_NAME", " p "),
+            ("AWS_REGION", " "),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect();
+        assert_eq!(vars.non_empty("SET").as_deref(), Some("eu-west-1"));
+        assert_eq!(vars.non_empty("BLANK"), None);
+        assert_eq!(vars.non_empty("EMPTY"), None);
+        assert_eq!(vars.non_empty("UNSET"), None);
+        // The shared settings read through it: a blank region or namespace is unset.
+        assert!(
+            crate::aws::EnvironmentShortcuts::from_env(&vars)
+                .region
+                .is_none()
+        );
+        let metrics = crate::metrics::MetricsSettings::from_source(&vars, "proxy");
+        assert_eq!(metrics.service, "p");
+        assert!(!metrics.namespace.trim().is_empty());
     }
 
     #[test]

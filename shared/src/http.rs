@@ -87,7 +87,7 @@ pub fn root_store(env: &impl VarSource) -> std::io::Result<RootCertStore> {
     let mut roots = RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
-    let Some(path) = env.var(EXTRA_ROOTS_VAR).filter(|p| !p.trim().is_empty()) else {
+    let Some(path) = env.non_empty(EXTRA_ROOTS_VAR) else {
         return Ok(roots);
     };
     let invalid = |problem: String| {

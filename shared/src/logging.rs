@@ -57,7 +57,7 @@ impl LogSettings {
         let filter = vars
             .var("AWS_LAMBDA_LOG_LEVEL")
             .and_then(|level| lambda_level_directive(&level))
-            .or_else(|| vars.var("RUST_LOG").filter(|v| !v.trim().is_empty()))
+            .or_else(|| vars.non_empty("RUST_LOG"))
             .unwrap_or_else(|| "info".to_owned());
         Self { format, filter }
     }

@@ -32,10 +32,13 @@ pub struct MetricsSettings {
 impl MetricsSettings {
     /// Reads the settings; `default_service` names the function when `SERVICE_NAME` is unset.
     pub fn from_source(vars: &impl VarSource, default_service: &str) -> Self {
-        let non_empty = |name| vars.var(name).filter(|v: &String| !v.trim().is_empty());
         Self {
-            namespace: non_empty("METRICS_NAMESPACE").unwrap_or_else(|| DEFAULT_NAMESPACE.into()),
-            service: non_empty("SERVICE_NAME").unwrap_or_else(|| default_service.into()),
+            namespace: vars
+                .non_empty("METRICS_NAMESPACE")
+                .unwrap_or_else(|| DEFAULT_NAMESPACE.into()),
+            service: vars
+                .non_empty("SERVICE_NAME")
+                .unwrap_or_else(|| default_service.into()),
         }
     }
 }
