@@ -21,6 +21,4 @@ pub mod row;
 pub mod rules;
 pub mod run;
 pub mod sources;
-#[cfg(test)]
-mod test_rng;
 pub mod values;

@@ -50,7 +50,7 @@ mod tests {
     use std::cmp::Reverse;
 
     use super::*;
-    use crate::test_rng::TestRng;
+    use orabridge_shared::testkit::TestRng;
 
     /// A price that sorts as `f64::total_cmp` does, for the plain tuple sort below.
     #[derive(Debug, Clone, Copy, PartialEq)]

@@ -729,6 +729,8 @@ fn redacted(url: &str) -> String {
 }
 
 pub mod latency;
+mod rng;
+pub use rng::TestRng;
 pub mod tls_postgres;
 pub mod upstream;
 

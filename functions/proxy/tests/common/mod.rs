@@ -241,15 +241,7 @@ pub fn body_json(response: &Answer) -> Value {
     serde_json::from_slice(response.body()).expect("JSON body")
 }
 
-/// Deterministic pseudo-random bytes (xorshift), every byte value likely present.
+/// Seeded random bytes, every byte value likely present.
 pub fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.max(1);
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect()
+    orabridge_shared::testkit::TestRng::new(seed).bytes(len)
 }

@@ -118,7 +118,7 @@ mod tests {
     #[test]
     fn random_decimals_keep_their_value_and_become_json_numbers() {
         const PIECES: [&str; 10] = ["", "-", "+", "0", "07", "5", ".", "e", "E-", "12"];
-        let mut rng = crate::test_rng::TestRng::new(0x9e37_79b9_7f4a_7c15);
+        let mut rng = orabridge_shared::testkit::TestRng::new(0x9e37_79b9_7f4a_7c15);
         let mut accepted = 0;
         for _ in 0..50_000 {
             let text: String = (0..rng.below(6))

@@ -35,7 +35,7 @@ fn reads_what_the_csv_crate_reads_on_random_input() {
     const ALPHABET: [&str; 12] = [
         "a", "b", ",", ",", "\"", "\n", "\r", "\r\n", " ", "é", "\\", "\t",
     ];
-    let mut rng = crate::test_rng::TestRng::new(0x2545_f491_4f6c_dd1d);
+    let mut rng = orabridge_shared::testkit::TestRng::new(0x2545_f491_4f6c_dd1d);
     for case in 0..4_000 {
         let len = rng.below(40) as usize;
         let input: String = (0..len)
