@@ -162,13 +162,6 @@ pub struct Settings<V> {
     resolved: HashMap<String, SecretString>,
 }
 
-impl<V> Settings<V> {
-    /// Whether `name` was read from a parameter (rather than given as a value, or unset).
-    pub fn from_parameter(&self, name: &str) -> bool {
-        self.resolved.contains_key(name)
-    }
-}
-
 impl<V: VarSource> VarSource for Settings<V> {
     fn var(&self, name: &str) -> Option<String> {
         match self.resolved.get(name) {
@@ -313,8 +306,6 @@ mod tests {
         );
         assert_eq!(reader.string("RESTATE_TOKEN").unwrap(), "local-token");
         assert_eq!(reader.optional_string("ORACLE_PASSWORD"), None);
-        assert!(settings.from_parameter("PG_PASSWORD"));
-        assert!(!settings.from_parameter("RESTATE_TOKEN"));
     }
 
     #[tokio::test]
