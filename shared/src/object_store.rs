@@ -178,13 +178,13 @@ impl ObjectStore for S3ObjectStore {
     }
 }
 
-impl ObjectReader for S3ObjectStore {
-    async fn get(&self, key: &str) -> Result<Vec<u8>, ObjectReadError> {
-        let failed = |source: BoxError| ObjectReadError::Failed {
-            key: key.to_owned(),
-            source,
-        };
-        let object = match self
+impl S3ObjectStore {
+    /// The object at `key` as S3 answers GetObject, or `None` when S3 says there is no such key.
+    async fn get_object(
+        &self,
+        key: &str,
+    ) -> Result<Option<aws_sdk_s3::operation::get_object::GetObjectOutput>, ObjectReadError> {
+        match self
             .client
             .get_object()
             .bucket(&self.bucket)
@@ -192,16 +192,42 @@ impl ObjectReader for S3ObjectStore {
             .send()
             .await
         {
-            Ok(object) => object,
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
-                return Err(ObjectReadError::NotFound {
-                    key: key.to_owned(),
-                });
-            }
-            Err(err) => return Err(failed(err.into())),
-        };
-        let body = object.body.collect().await.map_err(|e| failed(e.into()))?;
-        Ok(body.into_bytes().to_vec())
+            Ok(object) => Ok(Some(object)),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
+            Err(err) => Err(read_failed(key, err.into())),
+        }
+    }
+}
+
+/// A read of `key` that failed for `source`.
+fn read_failed(key: &str, source: BoxError) -> ObjectReadError {
+    ObjectReadError::Failed {
+        key: key.to_owned(),
+        source,
+    }
+}
+
+/// The whole body of an object S3 returned for `key`.
+async fn read_body(
+    key: &str,
+    object: aws_sdk_s3::operation::get_object::GetObjectOutput,
+) -> Result<Vec<u8>, ObjectReadError> {
+    let body = object
+        .body
+        .collect()
+        .await
+        .map_err(|e| read_failed(key, e.into()))?;
+    Ok(body.into_bytes().to_vec())
+}
+
+impl ObjectReader for S3ObjectStore {
+    async fn get(&self, key: &str) -> Result<Vec<u8>, ObjectReadError> {
+        match self.get_object(key).await? {
+            Some(object) => read_body(key, object).await,
+            None => Err(ObjectReadError::NotFound {
+                key: key.to_owned(),
+            }),
+        }
     }
 }
 
@@ -214,33 +240,17 @@ const CONDITION_NOT_MET: [u16; 3] = [412, 409, 404];
 
 impl ConditionalStore for S3ObjectStore {
     async fn get_tagged(&self, key: &str) -> Result<Option<Tagged>, ObjectReadError> {
-        let failed = |source: BoxError| ObjectReadError::Failed {
-            key: key.to_owned(),
-            source,
-        };
-        let object = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(object) => object,
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
-                return Ok(None);
-            }
-            Err(err) => return Err(failed(err.into())),
+        let Some(object) = self.get_object(key).await? else {
+            return Ok(None);
         };
         // Without an ETag no conditional write can name this version: a failed read, not an
         // If-Match on "" that could never hold.
         let etag = match object.e_tag() {
             Some(etag) if !etag.is_empty() => etag.to_owned(),
-            _ => return Err(failed("the object came without an ETag".into())),
+            _ => return Err(read_failed(key, "the object came without an ETag".into())),
         };
-        let body = object.body.collect().await.map_err(|e| failed(e.into()))?;
         Ok(Some(Tagged {
-            body: body.into_bytes().to_vec(),
+            body: read_body(key, object).await?,
             etag,
         }))
     }
