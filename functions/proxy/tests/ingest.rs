@@ -200,17 +200,9 @@ async fn more_readings_than_one_request_may_carry_get_413_with_the_cap_and_nothi
 #[tokio::test]
 async fn a_fifo_readings_queue_gets_each_sensor_as_a_group_and_each_reading_once() {
     let f = fixture().await;
-    let fifo_url = f
-        .sqs
-        .create_queue()
-        .queue_name("sensor-readings.fifo")
-        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
-        .send()
+    let fifo_url = orabridge_shared::testkit::create_queue(&f.sqs, "sensor-readings.fifo")
         .await
-        .expect("FIFO queue")
-        .queue_url()
-        .expect("url")
-        .to_owned();
+        .expect("FIFO queue");
     let mut config = test_config();
     config.sensor_queue_url = Some(fifo_url.clone());
     let proxy = proxy_full(

@@ -661,15 +661,9 @@ async fn a_stalled_alert_queue_fails_only_the_messages_whose_alert_was_not_sent(
 #[tokio::test]
 async fn alerts_reach_a_fifo_queue_grouped_by_sensor_and_deduplicated_by_reading() {
     let f = fixture().await;
-    let created = f
-        .sqs
-        .create_queue()
-        .queue_name("alerts.fifo")
-        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
-        .send()
+    let fifo_url = orabridge_shared::testkit::create_queue(&f.sqs, "alerts.fifo")
         .await
         .expect("FIFO queue");
-    let fifo_url = created.queue_url().expect("url").to_owned();
     let thresholds = Thresholds::parse(r#"{"water_level": {"level_cm": {"gt": 100}}}"#).unwrap();
     let consumer = Consumer::new(
         S3ObjectStore::new(f.s3.clone(), BUCKET),

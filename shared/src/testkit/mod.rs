@@ -360,12 +360,19 @@ pub async fn put_parameter(
     Ok(())
 }
 
-/// Creates an SQS queue (or finds it, as SQS does for an existing name) and returns its URL.
+/// Creates an SQS queue (or finds it, as SQS does for an existing name) and returns its URL. A
+/// name ending in `.fifo` makes a FIFO queue: SQS requires that suffix and the `FifoQueue`
+/// attribute together (Amazon SQS API Reference, CreateQueue,
+/// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html).
 pub async fn create_queue(
     sqs: &aws_sdk_sqs::Client,
     name: &str,
 ) -> Result<String, aws_sdk_sqs::Error> {
-    let created = sqs.create_queue().queue_name(name).send().await?;
+    let mut create = sqs.create_queue().queue_name(name);
+    if name.ends_with(".fifo") {
+        create = create.attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true");
+    }
+    let created = create.send().await?;
     Ok(created.queue_url().unwrap_or_default().to_owned())
 }
 
