@@ -61,14 +61,7 @@ impl ClosingService {
             .await?;
         let address = SocketAddr::from(([127, 0, 0, 1], testkit::free_port()));
         let log_file = std::fs::File::create(log)?;
-        let mut command = match runner.split_first() {
-            None => Command::new(binary),
-            Some((program, args)) => {
-                let mut command = Command::new(program);
-                command.args(args).arg(binary);
-                command
-            }
-        };
+        let mut command = crate::coldstart::command_under(runner, binary);
         command
             .env("FINANCE_CLOSING_MODE", "service")
             .env("FINANCE_CLOSING_HTTP_ADDR", address.to_string())

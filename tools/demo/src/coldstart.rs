@@ -141,15 +141,7 @@ impl Process {
         let server = tokio::spawn(serve(listener, Arc::new(Events::new(events)), calls));
 
         let started = Instant::now();
-        let mut command = match subject.runner.split_first() {
-            None => tokio::process::Command::new(binary),
-            Some((program, args)) => {
-                let mut command = tokio::process::Command::new(program);
-                command.args(args).arg(binary);
-                command
-            }
-        };
-        let child = command
+        let child = tokio::process::Command::from(command_under(&subject.runner, binary))
             // Only what Lambda sets: this machine's own variables (SSL_CERT_FILE pointing at
             // the system's CA bundle, say) would measure work a Lambda never does.
             .env_clear()
@@ -212,6 +204,19 @@ impl Process {
     async fn stop(mut self) {
         self.child.kill().await.ok();
         self.server.abort();
+    }
+}
+
+/// A command running `binary`, under `runner` (a program and its arguments, `qemu-aarch64-static
+/// -L <sysroot>` for an arm64 binary) when that is not empty.
+pub fn command_under(runner: &[String], binary: &Path) -> std::process::Command {
+    match runner.split_first() {
+        None => std::process::Command::new(binary),
+        Some((program, args)) => {
+            let mut command = std::process::Command::new(program);
+            command.args(args).arg(binary);
+            command
+        }
     }
 }
 
