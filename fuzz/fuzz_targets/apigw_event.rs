@@ -1,5 +1,5 @@
-//! Any invocation event to the proxy, through the function `main` serves
-//! (`proxy::apigw::handle_event`): answered in its payload format or refused as not from API
+//! Any invocation event to the proxy, composed by `proxy::build` and invoked through
+//! `Function::handle` (what `main` serves): answered in its payload format or refused as not from API
 //! Gateway, within the memory bound, never a panic (libFuzzer aborts on a panic even where the
 //! handler would have caught it, so a caught panic is a finding too).
 
@@ -16,6 +16,7 @@ use libfuzzer_sys::fuzz_target;
 use orabridge_shared::clock::SystemClock;
 use orabridge_shared::params::MemoryParameterSource;
 use orabridge_shared::queue::MemoryQueue;
+use orabridge_shared::start::Function;
 use proxy::Proxy;
 use proxy::client::{SendError, UpstreamClient, UpstreamRequest, UpstreamResponse};
 use proxy::config::ProxyConfig;
@@ -59,7 +60,14 @@ static PROXY: LazyLock<FuzzProxy> = LazyLock::new(|| {
     source
         .put(&config.upstream_param, "http://unified-api.invalid")
         .put(&config.internal_key_param, "fuzz-key");
-    Proxy::new(config, source, Echo, MemoryQueue::new(), SystemClock)
+    let ports = proxy::Ports {
+        parameters: source,
+        upstreams: Echo,
+        queue: MemoryQueue::new(),
+        clock: SystemClock,
+        idempotency: None,
+    };
+    proxy::build(config, ports)
 });
 
 fuzz_target!(|data: &[u8]| {
@@ -72,7 +80,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let event = lambda_runtime::LambdaEvent::new(raw, lambda_runtime::Context::default());
     common::within_memory_limit(|| {
-        if let Ok(answer) = RUNTIME.block_on(proxy::apigw::handle_event(&PROXY, event)) {
+        if let Ok(answer) = RUNTIME.block_on(PROXY.handle(event)) {
             let _ = serde_json::to_vec(&answer).expect("every answer serialises");
         }
     });

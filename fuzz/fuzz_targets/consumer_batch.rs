@@ -1,5 +1,7 @@
-//! Any event to the sensor consumer, through `sensor_consumer::handle` (what its `main`
-//! serves): the input as the whole event, and as the body of one SQS record. Every message is
+//! Any event to the sensor consumer, composed by `sensor_consumer::build` and invoked through
+//! `Function::handle` (what its `main` serves): the input as the whole event (when it is JSON:
+//! the runtime refuses any other payload before the handler runs), and as the body of one SQS
+//! record. Every message is
 //! validated, quarantined or written, and the answer names only real message ids; never a
 //! panic, never over the memory bound.
 
@@ -8,29 +10,44 @@
 #[path = "common.rs"]
 mod common;
 
+use lambda_runtime::{Context, LambdaEvent};
 use libfuzzer_sys::fuzz_target;
+use orabridge_shared::clock::ManualClock;
 use orabridge_shared::object_store::MemoryObjectStore;
 use orabridge_shared::queue::MemoryQueue;
-use orabridge_shared::sensor::ValidationRules;
-use sensor_consumer::consumer::{Consumer, DEFAULT_DEADLINE_MARGIN, Settings};
-use sensor_consumer::thresholds::Thresholds;
+use orabridge_shared::start::Function;
+use sensor_consumer::SensorConsumer;
+use sensor_consumer::config::SensorConsumerConfig;
 
 #[global_allocator]
 static ALLOCATOR: common::Counting = common::Counting;
 
-fn consumer() -> Consumer<MemoryObjectStore, MemoryQueue> {
-    Consumer::new(
-        MemoryObjectStore::new(),
-        MemoryQueue::new(),
-        Thresholds::parse(r#"{"water_level": {"level_cm": {"gt": 300}}}"#).expect("thresholds"),
-        Settings {
-            prefix: "lake".into(),
-            alert_queue_url: Some("https://sqs.us-east-1.amazonaws.com/1/alerts.fifo".into()),
-            rules: ValidationRules::default(),
-            write_concurrency: 4,
-            deadline_margin: DEFAULT_DEADLINE_MARGIN,
-        },
-    )
+fn consumer() -> SensorConsumer<MemoryObjectStore, MemoryQueue, ManualClock> {
+    let config = SensorConsumerConfig::from_source([
+        ("BUCKET", "lake"),
+        ("PREFIX", "lake"),
+        ("THRESHOLDS", r#"{"water_level": {"level_cm": {"gt": 300}}}"#),
+        ("ALERT_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/1/alerts.fifo"),
+        ("WRITE_CONCURRENCY", "4"),
+    ])
+    .expect("configuration");
+    let clock = ManualClock::at(
+        chrono::DateTime::parse_from_rfc3339("2026-11-20T10:20:00Z")
+            .expect("time")
+            .to_utc(),
+    );
+    let ports = sensor_consumer::Ports {
+        lake: MemoryObjectStore::new(),
+        alerts: MemoryQueue::new(),
+        clock,
+    };
+    sensor_consumer::build(config, ports).expect("consumer")
+}
+
+/// `payload` as the runtime hands it over, with `context`.
+fn lambda_event(payload: &str, context: &Context) -> Option<LambdaEvent<Box<serde_json::value::RawValue>>> {
+    let payload = serde_json::from_str(payload).ok()?;
+    Some(LambdaEvent::new(payload, context.clone()))
 }
 
 fuzz_target!(|input: &[u8]| {
@@ -46,9 +63,6 @@ fuzz_target!(|input: &[u8]| {
         .enable_time()
         .build()
         .expect("runtime");
-    let now = chrono::DateTime::parse_from_rfc3339("2026-11-20T10:20:00Z")
-        .expect("time")
-        .to_utc();
     // A deadline a minute away, as Lambda gives one: the cut-off path runs too.
     let mut context = lambda_runtime::Context::default();
     context.request_id = "fuzz".into();
@@ -56,17 +70,20 @@ fuzz_target!(|input: &[u8]| {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |now| now.as_millis() as u64 + 60_000);
     common::within_memory_limit(|| {
-        let _ = runtime.block_on(sensor_consumer::handle(&consumer(), &text, &context, now));
+        if let Some(whole) = lambda_event(&text, &context) {
+            let _ = runtime.block_on(consumer().handle(whole));
+        }
         let consumer = consumer();
+        let record = lambda_event(&event, &context).expect("the SQS event is JSON");
         let answer = runtime
-            .block_on(sensor_consumer::handle(&consumer, &event, &context, now))
+            .block_on(consumer.handle(record))
             .expect("an SQS event with a message id is always answered");
         // The one message is written, quarantined or reported, and only by its own id.
         let json = serde_json::to_value(&answer).expect("the answer serialises");
         for failure in json["batchItemFailures"].as_array().into_iter().flatten() {
             assert_eq!(failure["itemIdentifier"], "m-1", "{json}");
         }
-        let objects = consumer.store().objects();
+        let objects = consumer.lake().objects();
         assert!(
             answer.failed() == 1 || !objects.is_empty(),
             "m-1 went nowhere"

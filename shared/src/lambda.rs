@@ -14,9 +14,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use lambda_runtime::Diagnostic;
 
-/// What every function's `main` does first: the log subscriber, then the EMF metrics recorder
-/// whose `service` dimension defaults to `function`. The recorder is for `metrics::run`.
-pub fn init(
+/// The log subscriber, then the EMF metrics recorder whose `service` dimension defaults to
+/// `function`: the first step of [`Start::new`](crate::start::Start::new).
+pub(crate) fn init(
     function: &str,
 ) -> Result<&'static crate::metrics::Collector, crate::metrics::MetricsError> {
     crate::logging::init();

@@ -23,6 +23,8 @@
 //!   of Powertools for AWS Lambda (claim, replay, in-flight, payload mismatch).
 //! - [`errors`]: helpers to report an error with its whole cause chain.
 //! - [`lambda`]: mapping function errors to Lambda diagnostics with a meaningful `errorType`.
+//! - [`start`]: the one start-up order of every `main`, and the [`start::Function`] trait
+//!   through which `main` and the tests hand a function its events.
 //! - `testkit` (feature `testkit`): real moto server, restate-server and PostgreSQL for tests.
 
 #![warn(missing_docs)]
@@ -50,5 +52,6 @@ pub mod postgres;
 pub mod queue;
 pub mod sensor;
 pub mod settings;
+pub mod start;
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -1,16 +1,43 @@
-//! Builds the workflow from its configuration (secrets already resolved by `main`): the
-//! PostgreSQL pool, migrations run, the ERP chosen, and for Oracle the Instant Client loaded at
-//! start so a missing layer fails the init by name.
+//! Composes the workflow service. [`build`] binds the workflow over its ports (the ERP and the
+//! results store) into a Restate endpoint: `main` and the tests call it and differ only in the
+//! ports they pass. [`from_config`] is `main`'s way in: from the configuration (secrets already
+//! resolved) it opens the PostgreSQL pool, runs the migrations, chooses the ERP (for Oracle,
+//! loading the Instant Client at start so a missing layer fails the init by name) and builds.
 
 use orabridge_shared::oracle::{self as ora, OracleError};
 use restate_sdk::endpoint::Endpoint;
 use secrecy::ExposeSecret;
 
 use crate::config::{ErpConfig, ServiceConfig};
-use crate::erp::{OracleErp, SimulatedErp};
+use crate::erp::{Erp, OracleErp, SimulatedErp};
 use crate::flow::{FinanceClosing, Timing};
 use crate::pg::{StoreError, pool};
-use crate::store::PostgresStore;
+use crate::store::{ClosingStore, PostgresStore};
+
+/// What the workflow is built over.
+pub struct ServicePorts<E, S> {
+    /// The ERP that runs the closing job.
+    pub erp: E,
+    /// Where closings are recorded and their results copied.
+    pub store: S,
+}
+
+/// The Restate endpoint serving the workflow over `ports`, copying `config`'s result tables on
+/// its timing.
+pub fn build<E, S>(config: &ServiceConfig, ports: ServicePorts<E, S>) -> Endpoint
+where
+    E: Erp + 'static,
+    S: ClosingStore + 'static,
+{
+    let timing = Timing {
+        poll_interval: config.poll_interval,
+        max_duration: config.max_duration,
+        retry: config.retry,
+    };
+    let workflow =
+        FinanceClosing::new(ports.erp, ports.store, config.result_tables.clone(), timing);
+    Endpoint::builder().bind(workflow).build()
+}
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -26,8 +53,8 @@ pub enum StartError {
     OracleSettings(String),
 }
 
-/// The Restate endpoint serving the workflow for `config`, with migrations run.
-pub async fn build(config: &ServiceConfig) -> Result<Endpoint, StartError> {
+/// The endpoint for `config`: its PostgreSQL store migrated and its ERP ready.
+pub async fn from_config(config: &ServiceConfig) -> Result<Endpoint, StartError> {
     let pg = &config.postgres;
     let mut pg_config = tokio_postgres::Config::new();
     pg_config
@@ -42,22 +69,15 @@ pub async fn build(config: &ServiceConfig) -> Result<Endpoint, StartError> {
     let pool = pool(pg_config, &pg.tls, 4)?;
     let store = PostgresStore::new(pool.clone(), &pg.schema)?;
     store.migrate(&config.result_tables).await?;
-    let tables = config.result_tables.clone();
-    let timing = Timing {
-        poll_interval: config.poll_interval,
-        max_duration: config.max_duration,
-        retry: config.retry,
-    };
-    let endpoint = Endpoint::builder();
-    let endpoint = match &config.erp {
+    match &config.erp {
         ErpConfig::Simulated {
             schema,
             job_duration,
         } => {
             tracing::warn!(schema, "using the SIMULATED ERP, not Oracle");
-            let simulator = SimulatedErp::new(pool, schema, *job_duration)?;
-            simulator.migrate().await?;
-            endpoint.bind(FinanceClosing::new(simulator, store, tables, timing))
+            let erp = SimulatedErp::new(pool, schema, *job_duration)?;
+            erp.migrate().await?;
+            Ok(build(config, ServicePorts { erp, store }))
         }
         ErpConfig::Oracle {
             connect,
@@ -73,8 +93,7 @@ pub async fn build(config: &ServiceConfig) -> Result<Endpoint, StartError> {
                 date_argument.clone(),
             )
             .map_err(StartError::OracleSettings)?;
-            endpoint.bind(FinanceClosing::new(erp, store, tables, timing))
+            Ok(build(config, ServicePorts { erp, store }))
         }
-    };
-    Ok(endpoint.build())
+    }
 }

@@ -10,11 +10,14 @@ use chrono::{DateTime, Utc};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use lambda_runtime::LambdaEvent;
 use orabridge_shared::lambda::{Diagnostic, diagnostic};
+use orabridge_shared::start::Function;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::closing::ClosingDate;
+use crate::config::TriggerConfig;
 
 /// What the trigger answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,7 +127,7 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 impl Trigger {
     /// A trigger for `ingress` (`https://...` or `http://...`), with a bearer `token` if the
     /// ingress needs one (Restate Cloud does).
-    pub fn new(ingress: &str, token: Option<SecretString>) -> std::io::Result<Self> {
+    fn new(ingress: &str, token: Option<SecretString>) -> std::io::Result<Self> {
         let connector = orabridge_shared::http::https_connector(Duration::from_secs(5))?;
         Ok(Self {
             client: Client::builder(TokioExecutor::new()).build(connector),
@@ -183,10 +186,22 @@ impl Trigger {
             status: answer["status"].as_str().map(str::to_owned),
         })
     }
+}
 
-    /// Handles one trigger event.
-    pub async fn handle(&self, event: &serde_json::Value) -> Result<Started, TriggerError> {
-        let date = closing_date(event)?;
+/// The trigger for `config`: what `main` serves and what the tests invoke. Fails only when
+/// `SSL_CERT_FILE` names an unusable file.
+pub fn build(config: TriggerConfig) -> std::io::Result<Trigger> {
+    Trigger::new(&config.ingress_url, config.token)
+}
+
+impl Function for Trigger {
+    type Event = serde_json::Value;
+    type Output = Started;
+    type Error = TriggerError;
+
+    /// Starts the closing the event names.
+    async fn handle(&self, event: LambdaEvent<serde_json::Value>) -> Result<Started, TriggerError> {
+        let date = closing_date(&event.payload)?;
         let started = self.start(date).await?;
         tracing::info!(%date, status = ?started.status, "closing workflow started");
         Ok(started)

@@ -40,7 +40,7 @@ fn service_env(cluster: &TlsPostgres, host: &str, sslmode: &str) -> HashMap<Stri
 
 async fn build(env: HashMap<String, String>) -> Result<(), String> {
     let config = ServiceConfig::from_source(env).map_err(|e| e.to_string())?;
-    finance_closing::service::build(&config)
+    finance_closing::service::from_config(&config)
         .await
         .map(|_| ())
         .map_err(|err| format!("{} | {err:?}", orabridge_shared::errors::chain(&err)))

@@ -8,17 +8,32 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use finance_closing::closing::{ClosingDate, ClosingReport, Phase};
+use finance_closing::config::{ServiceConfig, TriggerConfig};
 use finance_closing::erp::SimulatedErp;
 use finance_closing::erp::scheduler::{Job, OracleState, Slaves};
 use finance_closing::erp::simulated::SIMULATED_ROWS;
 use finance_closing::erp::simulated::SubmitFault;
-use finance_closing::flow::{FinanceClosing, RetryPolicy, Timing};
+use finance_closing::service::ServicePorts;
 use finance_closing::store::{ClosingStore, PostgresStore};
+use finance_closing::trigger::Trigger;
+use lambda_runtime::LambdaEvent;
+use orabridge_shared::start::Function;
 use orabridge_shared::testkit::{self, RestateServer, http_request};
-use restate_sdk::prelude::{Endpoint, HttpServer};
+use restate_sdk::prelude::HttpServer;
 use serde_json::{Value, json};
 
 mod common;
+
+/// The daily trigger `main` builds from `vars`.
+fn daily_trigger(vars: &[(&str, &str)]) -> Trigger {
+    let config = TriggerConfig::from_source(vars).expect("configuration");
+    finance_closing::trigger::build(config).expect("trigger")
+}
+
+/// `payload` as the runtime hands it to the trigger.
+fn event(payload: Value) -> LambdaEvent<Value> {
+    LambdaEvent::new(payload, lambda_runtime::Context::default())
+}
 
 const TABLES: [&str; 2] = ["gl_balances", "claims_reserves"];
 
@@ -57,25 +72,33 @@ impl Stack {
         let erp = SimulatedErp::new(pool.clone(), &schema, job_duration).expect("simulator");
         erp.migrate().await.expect("simulator tables");
 
-        let workflow = FinanceClosing::new(
-            erp.clone(),
-            store.clone(),
-            tables,
-            Timing {
-                poll_interval,
-                max_duration: Duration::from_secs(60),
-                retry: RetryPolicy {
-                    initial_delay: Duration::from_millis(50),
-                    max_delay: Duration::from_millis(200),
-                    max_duration: retry_for,
-                },
-            },
-        );
+        // The service's configuration as `main` reads it; the ports (the simulated ERP and the
+        // store in this test's schema) are the test's own.
+        let millis = |duration: Duration| format!("{}ms", duration.as_millis());
+        let (poll, retry) = (millis(poll_interval), millis(retry_for));
+        let config = ServiceConfig::from_source([
+            ("ERP_BACKEND", "simulated"),
+            ("PG_HOST", "127.0.0.1"),
+            ("PG_DATABASE", "postgres"),
+            ("PG_USER", "postgres"),
+            ("CLOSING_RESULT_TABLES", &tables.join(",")),
+            ("POLL_INTERVAL", &poll),
+            ("MAX_DURATION", "60s"),
+            ("RETRY_INITIAL_DELAY", "50ms"),
+            ("RETRY_MAX_DELAY", "200ms"),
+            ("RETRY_MAX_DURATION", &retry),
+        ])
+        .expect("configuration");
+        let ports = ServicePorts {
+            erp: erp.clone(),
+            store: store.clone(),
+        };
+        let endpoint = finance_closing::service::build(&config, ports);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("listener");
         let address: SocketAddr = listener.local_addr().expect("address");
-        tokio::spawn(HttpServer::new(Endpoint::builder().bind(workflow).build()).serve(listener));
+        tokio::spawn(HttpServer::new(endpoint).serve(listener));
         common::register(&restate, address).await;
         Stack {
             restate,
@@ -367,7 +390,7 @@ fn the_operator_commands_refuse_bad_dates_and_say_what_is_missing() {
     let (code, err) = run(&["status", "2026-11-20"], None);
     assert_eq!(code, Some(2));
     assert!(err.contains("RESTATE_INGRESS_URL"), "{err}");
-    let closed = format!("http://127.0.0.1:{}", testkit::free_port());
+    let closed: String = format!("http://127.0.0.1:{}", testkit::free_port());
     let (code, err) = run(&["cancel", "2026-11-20"], Some(&closed));
     assert_eq!(code, Some(1));
     assert!(err.contains("could not reach"), "{err}");
@@ -391,16 +414,17 @@ async fn a_key_that_is_not_a_date_is_refused_terminally() {
 
 #[tokio::test]
 async fn the_daily_trigger_starts_a_date_once_and_reports_an_unreachable_or_refusing_ingress() {
-    use finance_closing::trigger::{Trigger, TriggerError};
+    use finance_closing::trigger::TriggerError;
     let stack = Stack::start("trigger", Duration::from_millis(600)).await;
-    let trigger = Trigger::new(&stack.restate.ingress_url(), None).expect("trigger");
+    let ingress = stack.restate.ingress_url();
+    let trigger = daily_trigger(&[("RESTATE_INGRESS_URL", ingress.as_str())]);
     let first = trigger
-        .handle(&json!({"date": "2026-11-12"}))
+        .handle(event(json!({"date": "2026-11-12"})))
         .await
         .expect("started");
     assert_eq!(first.status.as_deref(), Some("Accepted"), "{first:?}");
     let second = trigger
-        .handle(&json!({"date": "2026-11-12"}))
+        .handle(event(json!({"date": "2026-11-12"})))
         .await
         .expect("started again");
     assert_eq!(
@@ -415,21 +439,26 @@ async fn the_daily_trigger_starts_a_date_once_and_reports_an_unreachable_or_refu
     assert_eq!(stack.erp.jobs_for(date).await.expect("jobs"), 1);
     assert_eq!(stack.rows(date).await, [i64::from(SIMULATED_ROWS); 2]);
 
-    let closed = format!("http://127.0.0.1:{}", testkit::free_port());
-    let secret = secrecy::SecretString::from("restate-token-9931");
-    let err = Trigger::new(&closed, Some(secret.clone()))
-        .expect("trigger")
-        .handle(&json!({"date": "2026-11-12"}))
-        .await
-        .expect_err("nothing listens there");
+    let closed: String = format!("http://127.0.0.1:{}", testkit::free_port());
+    let secret = "restate-token-9931";
+    let err = daily_trigger(&[
+        ("RESTATE_INGRESS_URL", closed.as_str()),
+        ("RESTATE_TOKEN", secret),
+    ])
+    .handle(event(json!({"date": "2026-11-12"})))
+    .await
+    .expect_err("nothing listens there");
     assert!(matches!(err, TriggerError::Unreachable { .. }), "{err:?}");
     assert!(err.to_string().contains(&closed));
     // The admin API has no FinanceClosing route: a refusal, with its status.
-    let err = Trigger::new(&stack.restate.admin_url(), Some(secret))
-        .expect("trigger")
-        .handle(&json!({"date": "2026-11-12"}))
-        .await
-        .expect_err("refused");
+    let admin = stack.restate.admin_url();
+    let err = daily_trigger(&[
+        ("RESTATE_INGRESS_URL", admin.as_str()),
+        ("RESTATE_TOKEN", secret),
+    ])
+    .handle(event(json!({"date": "2026-11-12"})))
+    .await
+    .expect_err("refused");
     assert!(
         matches!(err, TriggerError::Refused { status: 404, .. }),
         "{err:?}"

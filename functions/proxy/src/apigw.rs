@@ -1,6 +1,6 @@
-//! The API Gateway adapter, and the function `main` serves: [`handle_event`] takes the raw
-//! invocation event, answers it in its own payload format (REST API v1 or HTTP API v2), and is
-//! what the tests and the benchmark call too.
+//! The API Gateway adapter, and the function `main` serves: [`Proxy`]'s
+//! [`Function::handle`] takes the raw invocation event and answers it in its own payload format
+//! (REST API v1 or HTTP API v2); the tests, the fuzzer and the benchmark call it too.
 //!
 //! The event is read with the ecosystem's event types (`aws_lambda_events`), never through a
 //! URI: an event whose Host or X-Forwarded-Proto could not be part of one (the Lambda console's
@@ -38,6 +38,7 @@ use orabridge_shared::lambda::plausible_deadline;
 use orabridge_shared::metrics::counter;
 use orabridge_shared::params::ParameterSource;
 use orabridge_shared::queue::MessageQueue;
+use orabridge_shared::start::Function;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -112,9 +113,29 @@ fn probe(raw: &str) -> Result<(Format, Option<String>), EventError> {
     Ok((format, context.and_then(|c| c.request_id)))
 }
 
-/// Serves one invocation as the Lambda does: the event in, the answer in the event's payload
-/// format out. Only an event that is not from API Gateway is an error.
-pub async fn handle_event<S, H, Q, C, I>(
+impl<S, H, Q, C, I> Function for Proxy<S, H, Q, C, I>
+where
+    S: ParameterSource + 'static,
+    H: UpstreamClient + 'static,
+    Q: MessageQueue + 'static,
+    C: Clock + Clone + 'static,
+    I: IdempotencyStore + 'static,
+{
+    type Event = Box<RawValue>;
+    type Output = ApiGatewayResponse;
+    type Error = EventError;
+
+    /// Serves one invocation as the Lambda does: the event in, the answer in the event's
+    /// payload format out. Only an event that is not from API Gateway is an error.
+    async fn handle(
+        &self,
+        event: LambdaEvent<Box<RawValue>>,
+    ) -> Result<ApiGatewayResponse, EventError> {
+        handle_event(self, event).await
+    }
+}
+
+async fn handle_event<S, H, Q, C, I>(
     proxy: &Proxy<S, H, Q, C, I>,
     event: LambdaEvent<Box<RawValue>>,
 ) -> Result<ApiGatewayResponse, EventError>
@@ -131,7 +152,7 @@ where
     let margin = proxy.config().deadline_margin;
     let served = AssertUnwindSafe(async {
         match into_request(raw, format, &event.context, margin) {
-            Ok(request) => proxy.handle(request).await,
+            Ok(request) => proxy.respond(request).await,
             Err(bad) => {
                 tracing::warn!(error = %orabridge_shared::errors::chain(&bad), "event refused");
                 ProxyError::BadEvent(bad).response(&request_id)

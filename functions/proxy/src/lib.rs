@@ -12,7 +12,8 @@
 //! what it is built from: [`config`] (environment), [`upstreams`] (the SSM list), [`path`]
 //! (what may be forwarded), [`headers`] (hygiene), [`breaker`], [`client`] (the upstream port
 //! and its hyper adapter), [`forward`] (failover), [`response`] (the client's answer and what
-//! it weighs in Lambda), [`ingest`] (sensor readings to SQS).
+//! it weighs in Lambda), [`ingest`] (sensor readings to SQS). [`build`] composes the proxy from
+//! its configuration and [`Ports`]; `main` and the tests differ only in the ports they pass.
 
 pub mod apigw;
 pub mod breaker;
@@ -28,7 +29,7 @@ pub mod response;
 pub mod service;
 pub mod upstreams;
 
-pub use service::Proxy;
+pub use service::{Ports, Proxy, build};
 
 /// The routes of the proxy contract.
 #[derive(Debug, Clone, PartialEq, Eq)]

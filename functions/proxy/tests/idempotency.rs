@@ -37,13 +37,14 @@ fn proxy_over<Q: MessageQueue, I: IdempotencyStore>(
 ) -> TestProxy<Q, I> {
     let mut config = test_config();
     config.sensor_queue_url = Some(queue_url.to_owned());
-    proxy_full(
+    // The records' scope and lifetime are the configuration's defaults: SCOPE and HOUR.
+    proxy_built(
         MemoryParameterSource::new(),
         queue,
         &ManualClock::new(),
         config,
+        Some(store),
     )
-    .with_idempotency(Idempotency::new(store, SCOPE, HOUR))
 }
 
 fn reading(id: &str) -> Value {

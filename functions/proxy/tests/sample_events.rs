@@ -15,8 +15,8 @@ use lambda_runtime::Context;
 use orabridge_shared::clock::ManualClock;
 use orabridge_shared::params::MemoryParameterSource;
 use orabridge_shared::queue::MemoryQueue;
+use orabridge_shared::start::Function;
 use orabridge_shared::testkit::upstream::{Behavior, LoopbackUpstream};
-use proxy::Proxy;
 use proxy::client::{SendError, UpstreamClient, UpstreamRequest, UpstreamResponse};
 use serde_json::{Value, json};
 
@@ -78,12 +78,10 @@ async fn every_sample_event_is_answered_in_its_own_payload_format() {
     let (proxy, _, _) = proxy(&[upstream.url()]);
     for (name, json) in every_api_gateway_event() {
         let raw = serde_json::value::RawValue::from_string(json.to_string()).expect("raw");
-        let answer = proxy::apigw::handle_event(
-            &proxy,
-            lambda_runtime::LambdaEvent::new(raw, Context::default()),
-        )
-        .await
-        .unwrap_or_else(|err| panic!("{name}: an invocation error: {err}"));
+        let answer = proxy
+            .handle(lambda_runtime::LambdaEvent::new(raw, Context::default()))
+            .await
+            .unwrap_or_else(|err| panic!("{name}: an invocation error: {err}"));
         let answer = serde_json::to_value(answer).expect("serialises");
         let status = answer["statusCode"].as_u64().expect("status");
         assert!((200..600).contains(&status), "{name}: {answer}");
@@ -111,12 +109,10 @@ async fn events_of_other_services_are_an_invocation_error_naming_the_problem() {
     for name in ["example-sqs-event.json", "example-sqs-event-obj.json"] {
         let raw =
             serde_json::value::RawValue::from_string(aws_sample(name).to_string()).expect("raw");
-        let err = proxy::apigw::handle_event(
-            &proxy,
-            lambda_runtime::LambdaEvent::new(raw, Context::default()),
-        )
-        .await
-        .expect_err("not API Gateway");
+        let err = proxy
+            .handle(lambda_runtime::LambdaEvent::new(raw, Context::default()))
+            .await
+            .expect_err("not API Gateway");
         let diagnostic = orabridge_shared::lambda::Diagnostic::from(err);
         assert_eq!(diagnostic.error_type, "InvalidEvent", "{name}");
     }
@@ -307,13 +303,14 @@ async fn a_panic_while_handling_is_answered_500_in_the_error_contract() {
     source
         .put(common::UPSTREAM_PARAM, "https://unused.invalid")
         .put(common::KEY_PARAM, common::KEY);
-    let proxy = Proxy::new(
-        common::test_config(),
-        source,
-        PanickingClient,
-        MemoryQueue::new(),
-        ManualClock::new(),
-    );
+    let ports: proxy::Ports<_, _, _, _> = proxy::Ports {
+        parameters: source,
+        upstreams: PanickingClient,
+        queue: MemoryQueue::new(),
+        clock: ManualClock::new(),
+        idempotency: None,
+    };
+    let proxy = proxy::build(common::test_config(), ports);
     for json in [sample("proxy-v2-get.json"), sample("proxy-v1-health.json")] {
         let mut json = json;
         if is_v2(&json) {

@@ -30,7 +30,7 @@ pub enum RulesLocation {
 
 /// Where the colors are read from.
 #[derive(Debug, Clone)]
-pub enum ColorsSource {
+pub enum ColorsLocation {
     /// A CSV file (`COLORS_CSV`): local runs and the demo.
     Csv(PathBuf),
     /// The Oracle table, with its connection settings resolved at start-up.
@@ -39,7 +39,7 @@ pub enum ColorsSource {
 
 /// The function's configuration, read once at start-up.
 #[derive(Debug, Clone)]
-pub struct Config {
+pub struct RunColorsConfig {
     /// Bucket of the published runs (`BUCKET`).
     pub bucket: String,
     /// Key prefix of the runs (`RUNS_PREFIX`, default `run-colors`).
@@ -47,12 +47,12 @@ pub struct Config {
     /// The rules document.
     pub rules: RulesLocation,
     /// The colors.
-    pub source: ColorsSource,
+    pub colors: ColorsLocation,
     /// Where run folders are staged before upload (`WORK_DIR`, default the system temp dir).
     pub work_dir: PathBuf,
 }
 
-impl Config {
+impl RunColorsConfig {
     /// The settings read as values or parameter references: the seven Oracle settings, unless
     /// the colors come from a CSV file.
     pub fn settings<V: VarSource>(vars: V) -> SettingsPlan<V> {
@@ -68,7 +68,7 @@ impl Config {
 
     /// Reads the configuration from resolved [`settings`](Self::settings), naming any variable
     /// that is missing or malformed.
-    pub fn from_source(vars: impl VarSource) -> Result<Config, ConfigError> {
+    pub fn from_source(vars: impl VarSource) -> Result<RunColorsConfig, ConfigError> {
         let reader = ConfigReader::new(vars);
         let rules = match (
             reader.optional_string("RULES_PARAM"),
@@ -103,37 +103,22 @@ impl Config {
                 });
             }
         };
-        let source = match reader.optional_string("COLORS_CSV") {
-            Some(path) => ColorsSource::Csv(path.into()),
-            None => ColorsSource::Oracle(OracleConfig::from_source(
+        let colors = match reader.optional_string("COLORS_CSV") {
+            Some(path) => ColorsLocation::Csv(path.into()),
+            None => ColorsLocation::Oracle(OracleConfig::from_source(
                 &reader,
                 reader.positive_duration_or("ORACLE_CALL_TIMEOUT", Duration::from_secs(120))?,
             )?),
         };
-        Ok(Config {
+        Ok(RunColorsConfig {
             bucket: reader.string("BUCKET")?,
             prefix: reader.string_or("RUNS_PREFIX", "run-colors"),
             rules,
-            source,
+            colors,
             work_dir: reader
                 .optional_string("WORK_DIR")
                 .map_or_else(std::env::temp_dir, PathBuf::from),
         })
-    }
-
-    /// The bucket of `RULES_S3_URI`, when the rules are read from S3.
-    pub fn rules_bucket(&self) -> Option<&str> {
-        match &self.rules {
-            RulesLocation::S3 { bucket, .. } => Some(bucket),
-            _ => None,
-        }
-    }
-
-    /// Whether a run reads SSM: for the rules (`RULES_PARAM`, read on every run so a change
-    /// needs no redeploy). The function builds its SSM client only then (or when a setting is a
-    /// parameter), keeping it out of the cold start otherwise.
-    pub fn needs_parameters(&self) -> bool {
-        matches!(self.rules, RulesLocation::Parameter(_))
     }
 }
 

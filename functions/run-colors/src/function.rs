@@ -1,23 +1,27 @@
-//! The Lambda adapter: configuration from the environment, the trigger events (an EventBridge
-//! schedule or a direct `{"asOf": ..., "dryRun": true}`), and one run from rules to published
-//! folder. The blocking part (Oracle and the ranking) runs on `spawn_blocking`.
+//! The Lambda adapter: the trigger events (an EventBridge schedule or a direct
+//! `{"asOf": ..., "dryRun": true}`), and one run from rules to published folder. [`build`]
+//! composes the function from its configuration and [`Ports`]; `main` and the tests hand it
+//! events through [`Function::handle`]. The blocking part (the source and the ranking) runs on
+//! `spawn_blocking`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
+use lambda_runtime::LambdaEvent;
+use orabridge_shared::clock::Clock;
 use orabridge_shared::lambda::{Diagnostic, diagnostic};
-use orabridge_shared::object_store::{ConditionalStore, ObjectReader};
+use orabridge_shared::object_store::ConditionalStore;
 use orabridge_shared::oracle::OracleError;
-use orabridge_shared::params::{GetOptions, ParameterError, ParameterSource, ParameterStore};
+use orabridge_shared::start::Function;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ColorsSource, Config, RulesLocation};
+use crate::config::RunColorsConfig;
 use crate::emit::Manifest;
+use crate::ports::{OpenColors, RulesSource};
 use crate::publish::{self, Latest, PointerUpdate, PublishError, RunLayout};
 use crate::rules::{Rules, RulesError};
 use crate::run::{self, RunError, RunSettings};
-use crate::sources::CsvSource;
-use crate::sources::oracle::OracleColors;
 use crate::values::{self, Micros};
 
 /// A direct invocation.
@@ -182,59 +186,60 @@ fn clear_leftover_staging(work_dir: &std::path::Path) {
     }
 }
 
-/// One run-colors function: its configuration and ports.
-pub struct RunColors<S, P, R> {
-    config: Config,
-    store: S,
-    parameters: Option<ParameterStore<P>>,
-    rules_bucket: Option<R>,
+/// What the function is built over.
+pub struct Ports<S, R, K, C> {
+    /// The runs bucket, read and written: `latest.json` moves only forward.
+    pub runs: S,
+    /// The rules document, read at the start of every run.
+    pub rules: R,
+    /// The colors, opened for every run.
+    pub colors: K,
+    /// Wall-clock time: a run without an `asOf` or a scheduled time runs as of now.
+    pub clock: C,
 }
 
-impl<S: ConditionalStore, P: ParameterSource + 'static, R: ObjectReader> RunColors<S, P, R> {
-    /// A function over `store` (the runs bucket, read and written: `latest.json` moves only
-    /// forward), `parameters` (SSM, for `RULES_PARAM`) and
-    /// `rules_bucket` (the bucket of `RULES_S3_URI`, see [`Config::rules_bucket`]).
-    pub fn new(
-        config: Config,
-        store: S,
-        parameters: Option<ParameterStore<P>>,
-        rules_bucket: Option<R>,
-    ) -> Self {
-        Self {
-            config,
-            store,
-            parameters,
-            rules_bucket,
-        }
-    }
+/// One run-colors function: its configuration and ports.
+pub struct RunColors<S, R, K, C> {
+    config: RunColorsConfig,
+    store: S,
+    rules: R,
+    colors: Arc<K>,
+    clock: C,
+}
 
+/// Composes the function: what `main` serves and what the tests invoke. Fails when the colors
+/// cannot be read in this process at all (the Oracle source without its layer), so the init
+/// fails naming the layer rather than every scheduled run.
+pub fn build<S, R, K, C>(
+    config: RunColorsConfig,
+    ports: Ports<S, R, K, C>,
+) -> Result<RunColors<S, R, K, C>, InvocationError>
+where
+    S: ConditionalStore,
+    R: RulesSource,
+    K: OpenColors,
+    C: Clock,
+{
+    ports.colors.check()?;
+    Ok(RunColors {
+        config,
+        store: ports.runs,
+        rules: ports.rules,
+        colors: Arc::new(ports.colors),
+        clock: ports.clock,
+    })
+}
+
+impl<S: ConditionalStore, R: RulesSource, K: OpenColors, C: Clock> RunColors<S, R, K, C> {
     async fn load_rules(&self) -> Result<(Rules, Vec<u8>), InvocationError> {
-        let (location, document) = match &self.config.rules {
-            RulesLocation::File(path) => (
-                path.display().to_string(),
-                tokio::fs::read(path).await.map_err(|err| err.into()),
-            ),
-            RulesLocation::Parameter(name) => (
-                format!("SSM parameter {name}"),
-                match &self.parameters {
-                    Some(store) => store
-                        .get(name, GetOptions::plain())
-                        .await
-                        .map(|p| p.expose().as_bytes().to_vec())
-                        .map_err(|err: ParameterError| err.into()),
-                    None => Err("no parameter store configured".into()),
-                },
-            ),
-            RulesLocation::S3 { bucket, key } => (
-                format!("s3://{bucket}/{key}"),
-                match &self.rules_bucket {
-                    Some(rules) => rules.get(key).await.map_err(|err| err.into()),
-                    None => Err("no store for the rules bucket configured".into()),
-                },
-            ),
-        };
         let document =
-            document.map_err(|source| InvocationError::RulesUnavailable { location, source })?;
+            self.rules
+                .read()
+                .await
+                .map_err(|source| InvocationError::RulesUnavailable {
+                    location: self.rules.location(),
+                    source,
+                })?;
         let rules = Rules::parse(&document)?;
         Ok((rules, document))
     }
@@ -248,7 +253,7 @@ impl<S: ConditionalStore, P: ParameterSource + 'static, R: ObjectReader> RunColo
             dry_run = request.dry_run,
             "run starting"
         );
-        let source = self.config.source.clone();
+        let colors = Arc::clone(&self.colors);
         clear_leftover_staging(&self.config.work_dir);
         let staging = tempfile::Builder::new()
             .prefix("run-colors-")
@@ -263,16 +268,8 @@ impl<S: ConditionalStore, P: ParameterSource + 'static, R: ObjectReader> RunColo
                 rules_document: &document,
                 out_dir: &dir,
             };
-            match source {
-                ColorsSource::Csv(path) => {
-                    let mut csv = CsvSource::open(&path).map_err(RunError::from)?;
-                    Ok(run::run(&mut csv, &settings)?)
-                }
-                ColorsSource::Oracle(oracle) => {
-                    let mut colors = OracleColors::open(&oracle)?;
-                    Ok(run::run(&mut colors, &settings)?)
-                }
-            }
+            let mut records = colors.open()?;
+            Ok(run::run(&mut records, &settings)?)
         })
         .await
         .map_err(|err| {
@@ -326,14 +323,25 @@ impl<S: ConditionalStore, P: ParameterSource + 'static, R: ObjectReader> RunColo
             bucket: Some(self.config.bucket.clone()),
         })
     }
+}
 
-    /// Handles one trigger event.
-    pub async fn handle(
+impl<S, R, K, C> Function for RunColors<S, R, K, C>
+where
+    S: ConditionalStore + 'static,
+    R: RulesSource + 'static,
+    K: OpenColors,
+    C: Clock + 'static,
+{
+    type Event = serde_json::Value;
+    type Output = RunResponse;
+    type Error = InvocationError;
+
+    /// Runs once, as of the event's time (or now, by the function's clock).
+    async fn handle(
         &self,
-        event: &serde_json::Value,
-        now: Micros,
+        event: LambdaEvent<serde_json::Value>,
     ) -> Result<RunResponse, InvocationError> {
-        let request = parse_trigger(event, now)?;
-        self.run(request).await
+        let now = self.clock.wall().timestamp_micros();
+        self.run(parse_trigger(&event.payload, now)?).await
     }
 }

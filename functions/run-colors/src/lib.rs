@@ -4,7 +4,8 @@
 //! tests it against the [`rules`], hands it to the [`engine`] (which holds the rows, settles
 //! repeated IDs and groups them by security, ranked by [`order`]), and writes the four files
 //! of a run folder ([`emit`]); [`run`] wires these, and [`publish`] makes the folder visible in
-//! S3. [`function`] is the Lambda adapter and [`config`] its settings. The command
+//! S3. [`function`] is the Lambda adapter, [`config`] its settings and [`ports`] what a run reads
+//! (the rules and the colors), built in `main` and replaced in tests. The command
 //! line (`run-colors-cli`: rank a file, extract samples, generate data) is a crate of its own in
 //! `tools/run-colors-cli`, so the Lambda build carries neither it nor its dependencies.
 
@@ -16,6 +17,7 @@ pub mod encode;
 pub mod engine;
 pub mod function;
 pub mod order;
+pub mod ports;
 pub mod publish;
 pub mod row;
 pub mod rules;

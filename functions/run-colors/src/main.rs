@@ -2,14 +2,15 @@
 //! clients, built once. The command line is `run-colors-cli` (`tools/run-colors-cli`).
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use lambda_runtime::{LambdaEvent, service_fn};
+use orabridge_shared::aws;
+use orabridge_shared::clock::SystemClock;
 use orabridge_shared::config::ProcessEnv;
 use orabridge_shared::object_store::S3ObjectStore;
-use orabridge_shared::{aws, lambda, metrics, oracle};
-use run_colors::config::{ColorsSource, Config};
-use run_colors::function::RunColors;
+use orabridge_shared::start::Start;
+use run_colors::config::RunColorsConfig;
+use run_colors::function::Ports;
+use run_colors::ports::ConfiguredRules;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -35,38 +36,24 @@ async fn main() -> ExitCode {
 }
 
 async fn lambda() -> Result<(), lambda_runtime::Error> {
-    let metrics = lambda::init("run-colors")?;
-    let sdk = aws::load_sdk_config().await?;
-    let plan = Config::settings(ProcessEnv);
-    let ssm = plan
-        .needs_parameters()
-        .then(|| aws::ssm_parameter_store(&sdk));
-    let config = Config::from_source(plan.resolve(ssm.as_ref()).await?)?;
-    if matches!(config.source, ColorsSource::Oracle(_)) {
-        // Fail the init, naming the layer, rather than every scheduled run.
-        oracle::load_client()?;
-    }
-    let s3 = aws::s3_client(&sdk);
-    let store = S3ObjectStore::new(s3.clone(), config.bucket.clone());
-    let parameters = ssm.or_else(|| {
-        config
-            .needs_parameters()
-            .then(|| aws::ssm_parameter_store(&sdk))
-    });
-    let rules_bucket = config
-        .rules_bucket()
-        .map(|bucket| S3ObjectStore::new(s3.clone(), bucket));
-    let function = Arc::new(RunColors::new(config, store, parameters, rules_bucket));
-    metrics::run(
-        metrics,
-        service_fn(move |event: LambdaEvent<serde_json::Value>| {
-            let function = Arc::clone(&function);
-            async move {
-                function
-                    .handle(&event.payload, chrono::Utc::now().timestamp_micros())
-                    .await
-            }
-        }),
-    )
-    .await
+    let start = Start::new("run-colors")?;
+    let settings = start
+        .settings(RunColorsConfig::settings(ProcessEnv))
+        .await?;
+    let config = RunColorsConfig::from_source(settings)?;
+    let sdk = start.sdk().await?;
+    let s3 = aws::s3_client(sdk);
+    let ports = Ports {
+        runs: S3ObjectStore::new(s3.clone(), config.bucket.clone()),
+        rules: ConfiguredRules::new(
+            &config.rules,
+            || aws::ssm_parameter_store(sdk),
+            |bucket| S3ObjectStore::new(s3.clone(), bucket),
+        ),
+        colors: config.colors.clone(),
+        clock: SystemClock,
+    };
+    start
+        .serve(run_colors::function::build(config, ports)?)
+        .await
 }

@@ -4,8 +4,11 @@
 
 mod support;
 
+use orabridge_shared::object_store::MemoryObjectStore;
+use orabridge_shared::params::{DEFAULT_TTL, MemoryParameterSource, ParameterStore};
 use orabridge_shared::testkit::put_parameter;
-use run_colors::config::{ColorsSource, Config, RulesLocation};
+use run_colors::config::{ColorsLocation, RulesLocation, RunColorsConfig};
+use run_colors::ports::ConfiguredRules;
 use secrecy::ExposeSecret;
 use serde_json::json;
 use support::*;
@@ -17,31 +20,39 @@ async fn rules_come_from_ssm_or_s3() {
     put_parameter(&fx.ssm, "/mp/rules", &document, false)
         .await
         .expect("parameter");
-    let from_ssm = fx.function_with(
-        fx.config(
-            RulesLocation::Parameter("/mp/rules".into()),
-            ColorsSource::Csv(golden_input()),
-        ),
-        None,
-    );
+    let from_ssm = fx
+        .function_with(
+            fx.config(
+                RulesLocation::Parameter("/mp/rules".into()),
+                ColorsLocation::Csv(golden_input()),
+            ),
+            None,
+        )
+        .expect("the function builds");
     let response = from_ssm
-        .handle(&json!({"asOf": "2026-11-20T16:00:00Z", "dryRun": true}), 0)
+        .handle(lambda_event(
+            json!({"asOf": "2026-11-20T16:00:00Z", "dryRun": true}),
+        ))
         .await
         .expect("rules from SSM");
     assert_eq!(response.manifest.rules.count, 5);
-    let absent = fx.function_with(
-        fx.config(
-            RulesLocation::S3 {
-                bucket: BUCKET.into(),
-                key: "config/absent.json".into(),
-            },
-            ColorsSource::Csv(golden_input()),
-        ),
-        None,
-    );
+    let absent = fx
+        .function_with(
+            fx.config(
+                RulesLocation::S3 {
+                    bucket: BUCKET.into(),
+                    key: "config/absent.json".into(),
+                },
+                ColorsLocation::Csv(golden_input()),
+            ),
+            None,
+        )
+        .expect("the function builds");
     let (kind, message) = error_type(
         absent
-            .handle(&json!({"asOf": "2026-11-20T16:00:00Z", "dryRun": true}), 0)
+            .handle(lambda_event(
+                json!({"asOf": "2026-11-20T16:00:00Z", "dryRun": true}),
+            ))
             .await
             .expect_err("no rules object"),
     );
@@ -59,18 +70,22 @@ async fn rules_come_from_ssm_or_s3() {
         .send()
         .await
         .expect("rules object");
-    let from_s3 = fx.function_with(
-        fx.config(
-            RulesLocation::S3 {
-                bucket: BUCKET.into(),
-                key: "config/rules.json".into(),
-            },
-            ColorsSource::Csv(golden_input()),
-        ),
-        None,
-    );
+    let from_s3 = fx
+        .function_with(
+            fx.config(
+                RulesLocation::S3 {
+                    bucket: BUCKET.into(),
+                    key: "config/rules.json".into(),
+                },
+                ColorsLocation::Csv(golden_input()),
+            ),
+            None,
+        )
+        .expect("the function builds");
     let response = from_s3
-        .handle(&json!({"asOf": "2026-11-20T16:00:00Z", "dryRun": true}), 0)
+        .handle(lambda_event(
+            json!({"asOf": "2026-11-20T16:00:00Z", "dryRun": true}),
+        ))
         .await
         .expect("rules from S3");
     assert_eq!(response.manifest.rules.count, 5);
@@ -87,16 +102,18 @@ async fn invalid_or_missing_rules_stop_the_run_before_any_data() {
     )
     .await
     .expect("parameter");
-    let bad = fx.function_with(
-        fx.config(
-            RulesLocation::Parameter("/mp/bad-rules".into()),
-            // An input that does not exist: the rules must fail first.
-            ColorsSource::Csv("/nonexistent/colors.csv".into()),
-        ),
-        None,
-    );
+    let bad = fx
+        .function_with(
+            fx.config(
+                RulesLocation::Parameter("/mp/bad-rules".into()),
+                // An input that does not exist: the rules must fail first.
+                ColorsLocation::Csv("/nonexistent/colors.csv".into()),
+            ),
+            None,
+        )
+        .expect("the function builds");
     let (kind, message) = error_type(
-        bad.handle(&scheduled("2026-11-20T16:00:00Z"), 0)
+        bad.handle(lambda_event(scheduled("2026-11-20T16:00:00Z")))
             .await
             .expect_err("invalid rules"),
     );
@@ -106,16 +123,18 @@ async fn invalid_or_missing_rules_stop_the_run_before_any_data() {
         "{message}"
     );
 
-    let missing = fx.function_with(
-        fx.config(
-            RulesLocation::Parameter("/mp/no-such-rules".into()),
-            ColorsSource::Csv(golden_input()),
-        ),
-        None,
-    );
+    let missing = fx
+        .function_with(
+            fx.config(
+                RulesLocation::Parameter("/mp/no-such-rules".into()),
+                ColorsLocation::Csv(golden_input()),
+            ),
+            None,
+        )
+        .expect("the function builds");
     let (kind, message) = error_type(
         missing
-            .handle(&scheduled("2026-11-20T16:00:00Z"), 0)
+            .handle(lambda_event(scheduled("2026-11-20T16:00:00Z")))
             .await
             .expect_err("missing rules"),
     );
@@ -157,24 +176,25 @@ async fn the_oracle_source_reads_its_settings_from_ssm_and_fails_naming_the_miss
         ("ORACLE_HOST", "127.0.0.1"),
         ("ORACLE_CALL_TIMEOUT", "5s"),
     ];
-    let settings = Config::settings(env)
+    let settings = RunColorsConfig::settings(env)
         .resolve(Some(&fx.ssm_store()))
         .await
         .expect("the settings from moto's SSM");
-    let source = Config::from_source(&settings).expect("config").source;
-    let ColorsSource::Oracle(oracle) = &source else {
-        panic!("the Oracle source expected, got {source:?}");
+    let colors = RunColorsConfig::from_source(&settings)
+        .expect("config")
+        .colors;
+    let ColorsLocation::Oracle(oracle) = &colors else {
+        panic!("the Oracle source expected, got {colors:?}");
     };
     assert_eq!(oracle.connect.connect_string, "//127.0.0.1:1521/MPPROD");
     assert_eq!(oracle.connect.password.expose_secret(), "pw-from-ssm-7731");
-    let function = fx.function_with(
-        fx.config(RulesLocation::File(sample("run-colors-rules.json")), source),
+    // The init fails, naming the layer, rather than every scheduled run.
+    let Err(err) = fx.function_with(
+        fx.config(RulesLocation::File(sample("run-colors-rules.json")), colors),
         None,
-    );
-    let err = function
-        .handle(&scheduled("2026-11-20T16:00:00Z"), 0)
-        .await
-        .expect_err("no Instant Client on this machine");
+    ) else {
+        panic!("no Instant Client on this machine: the function must not build");
+    };
     let rendered = format!("{:?}", err);
     let (kind, message) = error_type(err);
     assert_eq!(kind, "InstantClientMissing");
@@ -193,7 +213,7 @@ async fn missing_oracle_settings_are_named_with_their_parameter_and_variable() {
         ("ORACLE_HOST", "db"),
         ("ORACLE_PORT", "1521"),
     ];
-    let err = Config::settings(env)
+    let err = RunColorsConfig::settings(env)
         .resolve(Some(&fx.ssm_store()))
         .await
         .expect_err("five parameters missing");
@@ -212,9 +232,9 @@ async fn missing_oracle_settings_are_named_with_their_parameter_and_variable() {
 #[test]
 fn configuration_names_what_is_missing_or_contradictory() {
     let base = [("BUCKET", "b"), ("COLORS_CSV", "/tmp/c.csv")];
-    let err = Config::from_source(base).expect_err("no rules");
+    let err = RunColorsConfig::from_source(base).expect_err("no rules");
     assert!(err.to_string().contains("RULES_PARAM"), "{err}");
-    let both = Config::from_source([
+    let both = RunColorsConfig::from_source([
         ("BUCKET", "b"),
         ("COLORS_CSV", "/tmp/c.csv"),
         ("RULES_PARAM", "/r"),
@@ -222,20 +242,20 @@ fn configuration_names_what_is_missing_or_contradictory() {
     ])
     .expect_err("two rule locations");
     assert!(both.to_string().contains("exactly one"), "{both}");
-    let bad_uri = Config::from_source([
+    let bad_uri = RunColorsConfig::from_source([
         ("BUCKET", "b"),
         ("COLORS_CSV", "c"),
         ("RULES_S3_URI", "rules.json"),
     ])
     .expect_err("bad uri");
     assert!(bad_uri.to_string().contains("s3://bucket/key"), "{bad_uri}");
-    let no_prefix = Config::from_source([("BUCKET", "b"), ("RULES_PARAM", "/r")])
+    let no_prefix = RunColorsConfig::from_source([("BUCKET", "b"), ("RULES_PARAM", "/r")])
         .expect_err("oracle without a prefix");
     assert!(
         no_prefix.to_string().contains("ORACLE_PARAM_PREFIX"),
         "{no_prefix}"
     );
-    let template_plan = Config::settings([
+    let template_plan = RunColorsConfig::settings([
         ("BUCKET", "b"),
         ("RUNS_PREFIX", "mp"),
         ("ORACLE_PARAM_PREFIX", "/orabridge/prod/run-colors/oracle/"),
@@ -254,26 +274,46 @@ fn configuration_names_what_is_missing_or_contradictory() {
         ],
         "the template's variables read the spec's seven parameters"
     );
-    let csv_plan = Config::settings([("COLORS_CSV", "c.csv"), ("ORACLE_PARAM_PREFIX", "/p/")]);
+    let csv_plan =
+        RunColorsConfig::settings([("COLORS_CSV", "c.csv"), ("ORACLE_PARAM_PREFIX", "/p/")]);
     assert!(
         !csv_plan.needs_parameters(),
         "a CSV run reads no Oracle settings"
     );
 }
 
+/// A function whose rules are a file or an S3 object builds no SSM client, and one whose rules
+/// are a file builds no S3 reader for them: only what the run reads is built.
 #[test]
-fn ssm_is_needed_per_run_only_for_parameter_rules() {
-    let needs = |vars: [(&str, &str); 3]| {
-        Config::from_source(vars)
-            .expect("a valid configuration")
-            .needs_parameters()
+fn only_the_configured_rules_location_gets_a_client() {
+    let built = |vars: [(&str, &str); 3]| {
+        let config = RunColorsConfig::from_source(vars).expect("a valid configuration");
+        let (mut ssm, mut s3) = (false, false);
+        let _rules: ConfiguredRules<MemoryParameterSource, MemoryObjectStore> =
+            ConfiguredRules::new(
+                &config.rules,
+                || {
+                    ssm = true;
+                    ParameterStore::new(MemoryParameterSource::new(), DEFAULT_TTL)
+                },
+                |_| {
+                    s3 = true;
+                    MemoryObjectStore::new()
+                },
+            );
+        (ssm, s3)
     };
     let csv = ("COLORS_CSV", "/tmp/c.csv");
-    assert!(!needs([("BUCKET", "b"), csv, ("RULES_FILE", "r.json")]));
-    assert!(!needs([
-        ("BUCKET", "b"),
-        csv,
-        ("RULES_S3_URI", "s3://b/r.json")
-    ]));
-    assert!(needs([("BUCKET", "b"), csv, ("RULES_PARAM", "/r")]));
+    assert_eq!(
+        built([("BUCKET", "b"), csv, ("RULES_FILE", "r.json")]),
+        (false, false)
+    );
+    assert_eq!(
+        built([("BUCKET", "b"), csv, ("RULES_S3_URI", "s3://b/r.json")]),
+        (false, true)
+    );
+    assert_eq!(
+        built([("BUCKET", "b"), csv, ("RULES_PARAM", "/r")]),
+        (true, false)
+    );
 }

@@ -17,7 +17,7 @@ async fn a_scheduled_run_publishes_the_files_then_points_latest_at_them() {
     let fx = fixture().await;
     let function = fx.csv_function(None);
     let response: RunResponse = function
-        .handle(&scheduled("2026-11-20T16:00:00Z"), 0)
+        .handle(lambda_event(scheduled("2026-11-20T16:00:00Z")))
         .await
         .expect("run");
     let run_id = &response.manifest.run_id;
@@ -63,7 +63,7 @@ async fn a_run_removes_what_a_timed_out_invocation_left_in_the_work_dir() {
     let other = fx.work.path().join("not-ours");
     std::fs::create_dir(&other).expect("another folder");
     fx.csv_function(None)
-        .handle(&scheduled("2026-11-20T16:00:00Z"), 0)
+        .handle(lambda_event(scheduled("2026-11-20T16:00:00Z")))
         .await
         .expect("run");
     assert!(!left.exists(), "the leftover run folder is gone");
@@ -75,7 +75,7 @@ async fn a_failure_before_the_pointer_leaves_the_previous_latest_in_place() {
     let fx = fixture().await;
     let first = fx
         .csv_function(None)
-        .handle(&scheduled("2026-11-20T16:00:00Z"), 0)
+        .handle(lambda_event(scheduled("2026-11-20T16:00:00Z")))
         .await
         .expect("first run");
     let before = fx.latest().await;
@@ -84,7 +84,7 @@ async fn a_failure_before_the_pointer_leaves_the_previous_latest_in_place() {
     for step in ["colors.json", "manifest.json", "latest.json"] {
         let err = fx
             .csv_function(Some(step))
-            .handle(&scheduled("2026-11-20T16:15:00Z"), 0)
+            .handle(lambda_event(scheduled("2026-11-20T16:15:00Z")))
             .await
             .expect_err("injected failure");
         let (kind, message) = error_type(err);
@@ -106,7 +106,9 @@ async fn a_dry_run_ranks_but_publishes_nothing() {
     let fx = fixture().await;
     let response = fx
         .csv_function(None)
-        .handle(&json!({"asOf": "2026-11-20T16:00:00Z", "dryRun": true}), 0)
+        .handle(lambda_event(
+            json!({"asOf": "2026-11-20T16:00:00Z", "dryRun": true}),
+        ))
         .await
         .expect("dry run");
     assert!(response.published.is_none());
@@ -124,7 +126,12 @@ async fn events_that_are_neither_schedules_nor_requests_are_refused() {
         json!([1, 2]),
         json!("run"),
     ] {
-        let (kind, _) = error_type(function.handle(&event, 0).await.expect_err("refused"));
+        let (kind, _) = error_type(
+            function
+                .handle(lambda_event(event.clone()))
+                .await
+                .expect_err("refused"),
+        );
         assert_eq!(kind, "InvalidEvent", "{event}");
     }
     assert!(fx.objects().await.is_empty());
@@ -151,12 +158,12 @@ async fn runs_published_out_of_order_leave_the_pointer_on_the_later_one() {
     let fx = fixture().await;
     let function = fx.csv_function(None);
     let later = function
-        .handle(&scheduled("2026-11-20T16:15:00Z"), 0)
+        .handle(lambda_event(scheduled("2026-11-20T16:15:00Z")))
         .await
         .expect("the 16:15 run");
     assert!(later.pointer.as_ref().expect("pointer").moved);
     let earlier = function
-        .handle(&scheduled("2026-11-20T16:00:00Z"), 0)
+        .handle(lambda_event(scheduled("2026-11-20T16:00:00Z")))
         .await
         .expect("the 16:00 run, arriving late");
     let pointer = earlier.pointer.expect("pointer");
@@ -173,14 +180,16 @@ async fn runs_published_out_of_order_leave_the_pointer_on_the_later_one() {
 
     // The same event again (a retry): nothing moves.
     let retried = function
-        .handle(&scheduled("2026-11-20T16:15:00Z"), 0)
+        .handle(lambda_event(scheduled("2026-11-20T16:15:00Z")))
         .await
         .expect("retry");
     assert!(!retried.pointer.expect("pointer").moved);
 
     // Asked for on purpose, the older run takes the pointer.
     let forced = function
-        .handle(&json!({"asOf": "2026-11-20T16:00:00Z", "force": true}), 0)
+        .handle(lambda_event(
+            json!({"asOf": "2026-11-20T16:00:00Z", "force": true}),
+        ))
         .await
         .expect("forced");
     assert!(forced.pointer.expect("pointer").moved);
@@ -249,7 +258,7 @@ async fn a_newer_pointer_written_during_publication_is_kept() {
     for existing in [None, Some("2026-11-20T16:00:00Z")] {
         if let Some(as_of) = existing {
             fx.csv_function(None)
-                .handle(&json!({"asOf": as_of, "force": true}), 0)
+                .handle(lambda_event(json!({"asOf": as_of, "force": true})))
                 .await
                 .expect("an older pointer in place");
         }
@@ -258,14 +267,11 @@ async fn a_newer_pointer_written_during_publication_is_kept() {
             pointer: serde_json::to_vec(&newer).expect("json"),
             raced: Default::default(),
         };
-        let function = run_colors::function::RunColors::new(
-            fx.csv_config(),
-            store,
-            Some(fx.ssm_store()),
-            None::<orabridge_shared::object_store::S3ObjectStore>,
-        );
+        let function = fx
+            .function_over(fx.csv_config(), store)
+            .expect("a CSV function builds");
         let response = function
-            .handle(&scheduled("2026-11-20T16:15:00Z"), 0)
+            .handle(lambda_event(scheduled("2026-11-20T16:15:00Z")))
             .await
             .expect("published");
         let pointer = response.pointer.expect("pointer");

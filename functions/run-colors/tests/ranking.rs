@@ -1,14 +1,22 @@
-//! The run as a whole, on in-memory tables: ranking at every tie-break level, missing values,
-//! invalid rows, exclusions and the shape of the four files.
+//! The run as a whole, on in-memory tables through the function: ranking at every tie-break
+//! level, missing values, invalid rows, exclusions and the shape of the four files.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
+use lambda_runtime::LambdaEvent;
+use orabridge_shared::clock::ManualClock;
 use orabridge_shared::encoding::sha256_hex;
+use orabridge_shared::object_store::{MemoryObjectStore, ObjectStore};
+use orabridge_shared::params::MemoryParameterSource;
+use orabridge_shared::start::Function;
+use run_colors::config::RunColorsConfig;
 use run_colors::emit::Manifest;
+use run_colors::function::{InvocationError, Ports, build};
+use run_colors::ports::ConfiguredRules;
 use run_colors::rules::Rules;
 use run_colors::run::{RunError, RunSettings, run};
 use run_colors::sources::{CsvSource, MemorySource};
-use run_colors::values::parse_timestamp;
 
 const AS_OF: &str = "2026-11-20T16:00:00Z";
 const HEADER: [&str; 6] = ["ID", "CUSIP", "SOURCE", "RANK", "COLOR_DATE", "PRICE"];
@@ -25,37 +33,84 @@ struct Outcome {
     colors: String,
     json: serde_json::Value,
     excluded: String,
-    dir: tempfile::TempDir,
+    /// The published run folder's files, by name.
+    files: BTreeMap<String, Vec<u8>>,
 }
 
 fn run_table(columns: &[&str], rows: Vec<Vec<Option<String>>>, rules_json: &str) -> Outcome {
     try_run(columns, rows, rules_json).expect("test input")
 }
 
+/// Ranks `rows` by `rules_json` through the function `main` serves, composed over memory
+/// ports: the colors a [`MemorySource`], the rules an object in a memory bucket, the run
+/// published to a memory store, as of the function's clock.
 fn try_run(
     columns: &[&str],
     rows: Vec<Vec<Option<String>>>,
     rules_json: &str,
 ) -> Result<Outcome, RunError> {
-    let rules = Rules::parse(rules_json.as_bytes()).expect("test input");
-    let dir = tempfile::tempdir().expect("test input");
-    let mut source = MemorySource::new(columns, rows);
-    let manifest = run(
-        &mut source,
-        &RunSettings {
-            as_of: parse_timestamp(AS_OF).expect("test input"),
-            rules: &rules,
-            rules_document: rules_json.as_bytes(),
-            out_dir: dir.path(),
-        },
-    )?;
-    let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).expect("test input");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(publish_table(columns, rows, rules_json))
+}
+
+async fn publish_table(
+    columns: &[&str],
+    rows: Vec<Vec<Option<String>>>,
+    rules_json: &str,
+) -> Result<Outcome, RunError> {
+    let work = tempfile::tempdir().expect("work dir");
+    let work_dir = work.path().to_str().expect("a UTF-8 path");
+    let config = RunColorsConfig::from_source([
+        ("BUCKET", "runs"),
+        ("RUNS_PREFIX", "mp"),
+        ("RULES_S3_URI", "s3://rules/run-colors.json"),
+        ("COLORS_CSV", "the colors come from the memory source"),
+        ("WORK_DIR", work_dir),
+    ])
+    .expect("configuration");
+    let rules_bucket = MemoryObjectStore::new();
+    rules_bucket
+        .put(
+            "run-colors.json",
+            rules_json.as_bytes().to_vec(),
+            "application/json",
+        )
+        .await
+        .expect("rules object");
+    let runs = MemoryObjectStore::new();
+    let ports = Ports {
+        runs: runs.clone(),
+        rules: ConfiguredRules::<MemoryParameterSource, _>::new(
+            &config.rules,
+            || unreachable!("the rules are an object"),
+            |_| rules_bucket,
+        ),
+        colors: MemorySource::new(columns, rows),
+        clock: ManualClock::at(AS_OF.parse().expect("test input")),
+    };
+    let function = build(config, ports).expect("the function builds");
+    let event = LambdaEvent::new(serde_json::json!({}), lambda_runtime::Context::default());
+    let response = match function.handle(event).await {
+        Ok(response) => response,
+        Err(InvocationError::Run(err)) => return Err(err),
+        Err(other) => panic!("not a run error: {other}"),
+    };
+    let folder = response.published.expect("published").folder;
+    let files: BTreeMap<String, Vec<u8>> = runs
+        .objects()
+        .into_iter()
+        .filter_map(|(key, body)| Some((key.strip_prefix(&folder)?.to_owned(), body)))
+        .collect();
+    let read = |name: &str| String::from_utf8(files[name].clone()).expect("test input");
     Ok(Outcome {
-        manifest,
+        manifest: response.manifest,
         colors: read("colors.csv"),
         json: serde_json::from_str(&read("colors.json")).expect("test input"),
         excluded: read("excluded.csv"),
-        dir,
+        files,
     })
 }
 
@@ -393,7 +448,7 @@ fn an_empty_input_still_publishes_four_consistent_files() {
 }
 
 #[test]
-fn the_manifest_checksums_and_sizes_match_the_files_on_disk() {
+fn the_manifest_checksums_and_sizes_match_the_published_files() {
     let outcome = run_table(
         &HEADER,
         vec![
@@ -402,17 +457,15 @@ fn the_manifest_checksums_and_sizes_match_the_files_on_disk() {
         ],
         "{}",
     );
-    let on_disk: Manifest = serde_json::from_slice(
-        &std::fs::read(outcome.dir.path().join("manifest.json")).expect("test input"),
-    )
-    .expect("test input");
+    let on_disk: Manifest =
+        serde_json::from_slice(&outcome.files["manifest.json"]).expect("test input");
     assert_eq!(on_disk, outcome.manifest);
     let names: Vec<&str> = on_disk.files.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(names, ["colors.csv", "colors.json", "excluded.csv"]);
     for file in &on_disk.files {
-        let bytes = std::fs::read(outcome.dir.path().join(&file.name)).expect("test input");
+        let bytes = &outcome.files[&file.name];
         assert_eq!(file.size, bytes.len() as u64, "{}", file.name);
-        assert_eq!(file.sha256, sha256_hex(&bytes), "{}", file.name);
+        assert_eq!(file.sha256, sha256_hex(bytes), "{}", file.name);
     }
     assert_eq!(on_disk.as_of, AS_OF);
     assert!(on_disk.run_id.starts_with("20261120T160000Z-"));

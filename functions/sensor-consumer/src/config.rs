@@ -7,21 +7,21 @@ use orabridge_shared::config::{ConfigError, ConfigReader, VarSource};
 use orabridge_shared::sensor::ValidationRules;
 use orabridge_shared::settings::SettingsPlan;
 
-use crate::consumer::{DEFAULT_DEADLINE_MARGIN, DEFAULT_WRITE_CONCURRENCY, Settings};
+use crate::consumer::{DEFAULT_DEADLINE_MARGIN, DEFAULT_WRITE_CONCURRENCY, WriteSettings};
 
 /// Everything the consumer reads from its environment.
 #[derive(Debug, Clone)]
-pub struct ConsumerConfig {
+pub struct SensorConsumerConfig {
     /// The data-lake bucket (`BUCKET`, required).
     pub bucket: String,
     /// Where and how to write.
-    pub settings: Settings,
+    pub writes: WriteSettings,
     /// The thresholds document (`THRESHOLDS`, or the parameter `THRESHOLDS_PARAM` names;
     /// `THRESHOLDS_JSON` is its old name).
     pub thresholds: Option<String>,
 }
 
-impl ConsumerConfig {
+impl SensorConsumerConfig {
     /// The settings read as values or parameter references: the thresholds document.
     pub fn settings<V: VarSource>(vars: V) -> SettingsPlan<V> {
         SettingsPlan::new(vars).setting("THRESHOLDS")
@@ -33,7 +33,7 @@ impl ConsumerConfig {
         let reader = ConfigReader::new(vars);
         Ok(Self {
             bucket: reader.string("BUCKET")?,
-            settings: Settings {
+            writes: WriteSettings {
                 prefix: reader.string_or("PREFIX", ""),
                 alert_queue_url: reader.optional_string("ALERT_QUEUE_URL"),
                 rules: ValidationRules {
@@ -65,29 +65,27 @@ mod tests {
 
     #[test]
     fn the_bucket_is_required_and_named_when_missing() {
-        let err = ConsumerConfig::from_source([("PREFIX", "lake")]).unwrap_err();
+        let err = SensorConsumerConfig::from_source([("PREFIX", "lake")]).unwrap_err();
         assert_eq!(err.variable(), "BUCKET");
     }
 
     #[test]
     fn defaults_apply() {
-        let config = ConsumerConfig::from_source([("BUCKET", "b")]).unwrap();
-        assert_eq!(config.settings.prefix, "");
-        assert_eq!(config.settings.alert_queue_url, None);
-        assert_eq!(config.settings.write_concurrency, DEFAULT_WRITE_CONCURRENCY);
-        assert_eq!(config.settings.deadline_margin, DEFAULT_DEADLINE_MARGIN);
-        let err =
-            ConsumerConfig::from_source([("BUCKET", "b"), ("WRITE_CONCURRENCY", "0")]).unwrap_err();
+        let config = SensorConsumerConfig::from_source([("BUCKET", "b")]).unwrap();
+        assert_eq!(config.writes.prefix, "");
+        assert_eq!(config.writes.alert_queue_url, None);
+        assert_eq!(config.writes.write_concurrency, DEFAULT_WRITE_CONCURRENCY);
+        assert_eq!(config.writes.deadline_margin, DEFAULT_DEADLINE_MARGIN);
+        let err = SensorConsumerConfig::from_source([("BUCKET", "b"), ("WRITE_CONCURRENCY", "0")])
+            .unwrap_err();
         assert_eq!(err.variable(), "WRITE_CONCURRENCY");
         assert_eq!(
-            config.settings.rules.max_age,
+            config.writes.rules.max_age,
             Duration::from_secs(30 * 86_400)
         );
-        let config = ConsumerConfig::from_source([("BUCKET", "b"), ("MAX_AGE", "7d")]).unwrap();
-        assert_eq!(
-            config.settings.rules.max_age,
-            Duration::from_secs(7 * 86_400)
-        );
+        let config =
+            SensorConsumerConfig::from_source([("BUCKET", "b"), ("MAX_AGE", "7d")]).unwrap();
+        assert_eq!(config.writes.rules.max_age, Duration::from_secs(7 * 86_400));
     }
 
     #[tokio::test]
@@ -97,13 +95,14 @@ mod tests {
         ssm.put("/prod/thresholds", r#"{"from": "ssm"}"#);
         let store = ParameterStore::new(ssm, Duration::from_secs(60));
         let vars = [("BUCKET", "b"), ("THRESHOLDS_PARAM", "/prod/thresholds")];
-        let settings = ConsumerConfig::settings(vars)
+        let settings = SensorConsumerConfig::settings(vars)
             .resolve(Some(&store))
             .await
             .unwrap();
-        let config = ConsumerConfig::from_source(&settings).unwrap();
+        let config = SensorConsumerConfig::from_source(&settings).unwrap();
         assert_eq!(config.thresholds.as_deref(), Some(r#"{"from": "ssm"}"#));
-        let inline = ConsumerConfig::from_source([("BUCKET", "b"), ("THRESHOLDS_JSON", "{}")]);
+        let inline =
+            SensorConsumerConfig::from_source([("BUCKET", "b"), ("THRESHOLDS_JSON", "{}")]);
         assert_eq!(inline.unwrap().thresholds.as_deref(), Some("{}"));
     }
 }

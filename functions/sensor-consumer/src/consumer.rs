@@ -25,7 +25,7 @@ use crate::thresholds::Thresholds;
 
 /// Where and how the consumer writes.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub struct WriteSettings {
     /// Key prefix inside the bucket (`PREFIX`).
     pub prefix: String,
     /// Where alerts go (`ALERT_QUEUE_URL`); none means no alerts.
@@ -118,12 +118,13 @@ pub struct Consumer<O, Q> {
     store: O,
     queue: Q,
     thresholds: Thresholds,
-    settings: Settings,
+    settings: WriteSettings,
 }
 
 impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
-    /// A consumer writing to `store` and alerting through `queue`.
-    pub fn new(store: O, queue: Q, thresholds: Thresholds, settings: Settings) -> Self {
+    /// A consumer writing to `store` and alerting through `queue` (composed by
+    /// [`crate::build`]).
+    pub(crate) fn new(store: O, queue: Q, thresholds: Thresholds, settings: WriteSettings) -> Self {
         Self {
             store,
             queue,

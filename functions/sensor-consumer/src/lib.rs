@@ -7,7 +7,9 @@
 //! before the invocation's deadline: what is not written by then is reported for redelivery.
 //!
 //! Modules: [`lake`] (messages to objects, no I/O), [`thresholds`] (alert rules),
-//! [`consumer`] (writes and alerts), and the event handling below.
+//! [`consumer`] (writes and alerts), and the event handling below. [`build`] composes the
+//! function from its configuration and ports; `main` and the tests hand it events through
+//! [`Function::handle`], and differ only in the ports they pass.
 
 pub mod config;
 pub mod consumer;
@@ -18,18 +20,86 @@ use std::collections::HashSet;
 
 use aws_lambda_events::event::sqs::SqsBatchResponse;
 use chrono::{DateTime, TimeZone, Utc};
-use lambda_runtime::Context;
+use lambda_runtime::{Context, LambdaEvent};
 use orabridge_shared::batch::{
     BatchRecord, RecordResult, SqsEventRef, SqsRecordRef, batch_response, process_records,
     record_without_message_id,
 };
+use orabridge_shared::clock::Clock;
 use orabridge_shared::lambda::{self, Diagnostic, diagnostic};
 use orabridge_shared::object_store::ObjectStore;
 use orabridge_shared::queue::MessageQueue;
+use orabridge_shared::start::Function;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
+use crate::config::SensorConsumerConfig;
 use crate::consumer::{Consumer, Summary};
 use crate::lake::Message;
+use crate::thresholds::{Thresholds, ThresholdsError};
+
+/// What the consumer is built over: the lake it writes to, the queue its alerts go to, and the
+/// clock that dates each batch (a reading from the future or too far in the past is refused
+/// against it).
+pub struct Ports<O, Q, C> {
+    /// The data-lake bucket.
+    pub lake: O,
+    /// The alert queue (`ALERT_QUEUE_URL`); unused when no alert is configured.
+    pub alerts: Q,
+    /// Wall-clock time.
+    pub clock: C,
+}
+
+/// The composed function: what `main` serves and what the tests invoke.
+pub struct SensorConsumer<O, Q, C> {
+    consumer: Consumer<O, Q>,
+    clock: C,
+}
+
+/// Composes the function from its configuration and ports; fails when the thresholds document
+/// is invalid, so a bad document fails the init rather than every batch.
+pub fn build<O: ObjectStore, Q: MessageQueue, C: Clock>(
+    config: SensorConsumerConfig,
+    ports: Ports<O, Q, C>,
+) -> Result<SensorConsumer<O, Q, C>, ThresholdsError> {
+    let thresholds = match &config.thresholds {
+        Some(document) => Thresholds::parse(document)?,
+        None => Thresholds::default(),
+    };
+    Ok(SensorConsumer {
+        consumer: Consumer::new(ports.lake, ports.alerts, thresholds, config.writes),
+        clock: ports.clock,
+    })
+}
+
+impl<O: ObjectStore, Q: MessageQueue, C> SensorConsumer<O, Q, C> {
+    /// The lake it writes to.
+    pub fn lake(&self) -> &O {
+        self.consumer.store()
+    }
+}
+
+impl<O, Q, C> Function for SensorConsumer<O, Q, C>
+where
+    O: ObjectStore + 'static,
+    Q: MessageQueue + 'static,
+    C: Clock + 'static,
+{
+    // The raw text: a large batch is parsed once, straight into its final type.
+    type Event = Box<RawValue>;
+    type Output = Answer;
+    type Error = InvocationError;
+
+    async fn handle(&self, event: LambdaEvent<Box<RawValue>>) -> Result<Answer, InvocationError> {
+        handle_payload(
+            &self.consumer,
+            event.payload.get(),
+            &event.context,
+            self.clock.wall(),
+        )
+        .await
+    }
+}
 
 /// What the function answers: the partial batch response to an SQS event, the batch's summary
 /// to a direct invocation. Serialized as that answer alone, as Lambda expects it.
@@ -90,7 +160,7 @@ struct Probe {
 /// Handles an SQS batch or a direct invocation, given the event's JSON text and the
 /// invocation's context (its request id, and its deadline: every write is bounded by it less
 /// the consumer's margin).
-pub async fn handle<O: ObjectStore, Q: MessageQueue>(
+async fn handle_payload<O: ObjectStore, Q: MessageQueue>(
     consumer: &Consumer<O, Q>,
     payload: &str,
     context: &Context,

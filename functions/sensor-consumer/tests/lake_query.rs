@@ -11,14 +11,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use lambda_runtime::LambdaEvent;
+use orabridge_shared::clock::{Clock, ManualClock};
 use orabridge_shared::object_store::S3ObjectStore;
 use orabridge_shared::queue::SqsQueue;
-use orabridge_shared::sensor::ValidationRules;
+use orabridge_shared::start::Function;
 use orabridge_shared::testkit::{
     MotoServer, download_objects, installed_tool, sample_event_text, workspace_root,
 };
-use sensor_consumer::consumer::{Consumer, DEFAULT_WRITE_CONCURRENCY, Settings};
-use sensor_consumer::thresholds::Thresholds;
+use sensor_consumer::config::SensorConsumerConfig;
+use sensor_consumer::{Ports, SensorConsumer};
 use serde_json::Value;
 
 const BUCKET: &str = "lake";
@@ -28,18 +30,26 @@ fn event(name: &str) -> String {
     sample_event_text(name).expect("sample event")
 }
 
+type Consumer = SensorConsumer<S3ObjectStore, SqsQueue, ManualClock>;
+
 /// Delivers `event` as sent by SQS at `sent` (each record's `SentTimestamp`, which becomes the
-/// lines' `receivedAt`) and consumed a minute later.
-async fn consume(consumer: &Consumer<S3ObjectStore, SqsQueue>, event: &str, sent: &str) {
+/// lines' `receivedAt`) and consumed a minute later, on `clock`, the consumer's.
+async fn consume(consumer: &Consumer, clock: &ManualClock, event: &str, sent: &str) {
     let sent: DateTime<Utc> = sent.parse().expect("time");
     let mut event: Value = serde_json::from_str(event).expect("event JSON");
     for record in event["Records"].as_array_mut().expect("records") {
         record["attributes"]["SentTimestamp"] = sent.timestamp_millis().to_string().into();
     }
-    let now = sent + chrono::Duration::minutes(1);
+    let consumed = sent + chrono::Duration::minutes(1);
+    let ahead = (consumed - clock.wall())
+        .to_std()
+        .expect("batches in the order sent");
+    clock.advance(ahead);
     let mut context = lambda_runtime::Context::default();
     context.request_id = "lake-query-test".into();
-    let response = sensor_consumer::handle(consumer, &event.to_string(), &context, now)
+    let payload = serde_json::value::to_raw_value(&event).expect("event JSON");
+    let response = consumer
+        .handle(LambdaEvent::new(payload, context))
         .await
         .expect("batch handled");
     let response = serde_json::to_value(response).expect("answer JSON");
@@ -69,34 +79,35 @@ async fn the_athena_view_over_the_demo_batches_keeps_one_line_per_reading_the_fi
         .send()
         .await
         .expect("bucket");
-    let consumer = Consumer::new(
-        S3ObjectStore::new(s3.clone(), BUCKET),
-        SqsQueue::new(orabridge_shared::aws::sqs_client(&sdk)),
-        Thresholds::default(),
-        Settings {
-            prefix: PREFIX.into(),
-            alert_queue_url: None,
-            rules: ValidationRules::default(),
-            write_concurrency: DEFAULT_WRITE_CONCURRENCY,
-            deadline_margin: sensor_consumer::consumer::DEFAULT_DEADLINE_MARGIN,
-        },
-    );
+    // The clock starts at the first batch's consumption; `consume` moves it on.
+    let clock = ManualClock::at("2026-11-20T10:21:00Z".parse().expect("time"));
+    let config = SensorConsumerConfig::from_source([("BUCKET", BUCKET), ("PREFIX", PREFIX)])
+        .expect("configuration");
+    let ports = Ports {
+        lake: S3ObjectStore::new(s3.clone(), BUCKET),
+        alerts: SqsQueue::new(orabridge_shared::aws::sqs_client(&sdk)),
+        clock: clock.clone(),
+    };
+    let consumer = sensor_consumer::build(config, ports).expect("consumer");
     // The demo's batches, as the demo sends them: the mixed batch carries WL-0042's 10:15
     // reading again, under a new message id (a resend), twenty minutes later.
     consume(
         &consumer,
+        &clock,
         &event("sqs-sensor-clean-batch.json"),
         "2026-11-20T10:20:00Z",
     )
     .await;
     consume(
         &consumer,
+        &clock,
         &event("sqs-sensor-mixed-batch.json"),
         "2026-11-20T10:40:00Z",
     )
     .await;
     consume(
         &consumer,
+        &clock,
         &event("sqs-sensor-fifo-batch.json"),
         "2026-11-20T10:45:00Z",
     )

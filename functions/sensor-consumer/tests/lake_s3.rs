@@ -1,31 +1,48 @@
 //! The consumer against real S3 and SQS APIs (moto server), with batches shaped like the ones
-//! in `events/`.
+//! in `events/`. Every consumer is composed by `sensor_consumer::build` from the configuration
+//! `main` reads, and invoked through `Function::handle`, as `main` serves it.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use lambda_runtime::LambdaEvent;
+use orabridge_shared::clock::ManualClock;
 use orabridge_shared::object_store::{MemoryObjectStore, ObjectStore, S3ObjectStore};
 use orabridge_shared::queue::{MemoryQueue, MessageQueue, SqsQueue};
-use orabridge_shared::sensor::ValidationRules;
+use orabridge_shared::start::Function;
 use orabridge_shared::testkit::{MotoServer, read_objects};
-use sensor_consumer::consumer::{Consumer, Settings};
-use sensor_consumer::thresholds::Thresholds;
+use sensor_consumer::config::SensorConsumerConfig;
+use sensor_consumer::{Answer, InvocationError, Ports, SensorConsumer};
 use serde_json::{Value, json};
 
 const BUCKET: &str = "lake";
+
+type Consumer<O, Q> = SensorConsumer<O, Q, ManualClock>;
 
 fn now() -> DateTime<Utc> {
     "2026-11-20T10:20:00Z".parse().expect("time")
 }
 
-fn settings(alert_queue_url: Option<String>) -> Settings {
-    Settings {
-        prefix: "iot".into(),
-        alert_queue_url,
-        rules: ValidationRules::default(),
-        write_concurrency: sensor_consumer::consumer::DEFAULT_WRITE_CONCURRENCY,
-        deadline_margin: sensor_consumer::consumer::DEFAULT_DEADLINE_MARGIN,
-    }
+/// The consumer `main` would build from its variables (`BUCKET`, `PREFIX=iot`, then `vars`)
+/// over `lake` and `alerts`, its clock at [`now`].
+fn consumer<O: ObjectStore, Q: MessageQueue>(
+    lake: O,
+    alerts: Q,
+    vars: &[(&str, &str)],
+) -> Consumer<O, Q> {
+    let mut all = vec![("BUCKET", BUCKET), ("PREFIX", "iot")];
+    all.extend_from_slice(vars);
+    let config = SensorConsumerConfig::from_source(all.as_slice()).expect("configuration");
+    let clock = ManualClock::at(now());
+    sensor_consumer::build(
+        config,
+        Ports {
+            lake,
+            alerts,
+            clock,
+        },
+    )
+    .expect("consumer")
 }
 
 /// The invocation's context as Lambda gives it: a request id, and the deadline `left` from now
@@ -41,6 +58,16 @@ fn context(request_id: &str, left: Option<std::time::Duration>) -> lambda_runtim
             .as_millis() as u64;
     }
     context
+}
+
+/// Invokes the function with the JSON text `payload`, as the runtime hands it over.
+async fn invoke<O: ObjectStore + 'static, Q: MessageQueue + 'static>(
+    consumer: &Consumer<O, Q>,
+    payload: &str,
+    context: lambda_runtime::Context,
+) -> Result<Answer, InvocationError> {
+    let payload = serde_json::from_str(payload).expect("the runtime passes only JSON");
+    consumer.handle(LambdaEvent::new(payload, context)).await
 }
 
 /// An SQS event from (message id, body) pairs; `fifo` adds a MessageGroupId.
@@ -62,12 +89,7 @@ fn sqs_event(records: &[(&str, String)], fifo: bool) -> Value {
 
 /// A consumer over `store` and an in-memory queue, with no thresholds.
 fn memory_consumer(store: &MemoryObjectStore) -> Consumer<MemoryObjectStore, MemoryQueue> {
-    Consumer::new(
-        store.clone(),
-        MemoryQueue::new(),
-        Thresholds::default(),
-        settings(None),
-    )
+    consumer(store.clone(), MemoryQueue::new(), &[])
 }
 
 fn reading(id: &str, kind: &str, ts: &str, values: Value) -> String {
@@ -119,12 +141,15 @@ async fn fixture() -> Fixture {
 }
 
 impl Fixture {
-    fn consumer(&self, bucket: &str, thresholds: Thresholds) -> Consumer<S3ObjectStore, SqsQueue> {
-        Consumer::new(
+    /// A consumer writing to `bucket`, alerting to the fixture's queue by `thresholds`.
+    fn consumer(&self, bucket: &str, thresholds: &str) -> Consumer<S3ObjectStore, SqsQueue> {
+        consumer(
             S3ObjectStore::new(self.s3.clone(), bucket),
             SqsQueue::new(self.sqs.clone()),
-            thresholds,
-            settings(Some(self.alerts_url.clone())),
+            &[
+                ("ALERT_QUEUE_URL", &self.alerts_url),
+                ("THRESHOLDS", thresholds),
+            ],
         )
     }
 
@@ -138,17 +163,16 @@ impl Fixture {
 }
 
 /// Delivers `batch` to the consumer as one SQS event and returns the function's answer.
-async fn deliver<O: ObjectStore, Q: MessageQueue>(
+async fn deliver<O: ObjectStore + 'static, Q: MessageQueue + 'static>(
     consumer: &Consumer<O, Q>,
     batch: &[(&str, String)],
     fifo: bool,
     request_id: &str,
 ) -> Value {
-    let answer = sensor_consumer::handle(
+    let answer = invoke(
         consumer,
         &sqs_event(batch, fifo).to_string(),
-        &context(request_id, None),
-        now(),
+        context(request_id, None),
     )
     .await
     .expect("an SQS event is always handled");
@@ -168,7 +192,7 @@ fn failures(response: &Value) -> Vec<&str> {
 #[tokio::test]
 async fn a_mixed_batch_lands_valid_lines_quarantines_each_bad_message_and_fails_nothing() {
     let f = fixture().await;
-    let consumer = f.consumer(BUCKET, Thresholds::default());
+    let consumer = f.consumer(BUCKET, "{}");
     let response = deliver(&consumer, &mixed_batch(), false, "req").await;
     assert!(failures(&response).is_empty(), "{response}");
 
@@ -258,7 +282,7 @@ async fn a_mixed_batch_lands_valid_lines_quarantines_each_bad_message_and_fails_
 #[tokio::test]
 async fn the_same_batch_delivered_twice_writes_the_same_keys_and_contents() {
     let f = fixture().await;
-    let consumer = f.consumer(BUCKET, Thresholds::default());
+    let consumer = f.consumer(BUCKET, "{}");
     deliver(&consumer, &mixed_batch(), false, "req-1").await;
     let first = f.objects().await;
     deliver(&consumer, &mixed_batch(), false, "req-2").await;
@@ -268,7 +292,7 @@ async fn the_same_batch_delivered_twice_writes_the_same_keys_and_contents() {
 #[tokio::test]
 async fn s3_down_reports_every_message_and_quarantines_none() {
     let mut f = fixture().await;
-    let consumer = f.consumer(BUCKET, Thresholds::default());
+    let consumer = f.consumer(BUCKET, "{}");
     f.moto.stop();
     let response = deliver(&consumer, &mixed_batch(), false, "req").await;
     let mut failed = failures(&response);
@@ -284,7 +308,7 @@ async fn s3_down_reports_every_message_and_quarantines_none() {
 #[tokio::test]
 async fn a_missing_bucket_reports_every_affected_message() {
     let f = fixture().await;
-    let consumer = f.consumer("no-such-bucket", Thresholds::default());
+    let consumer = f.consumer("no-such-bucket", "{}");
     let batch = vec![(
         "m-1",
         reading("F-1", "flow", "2026-11-20T10:00:00Z", json!({"m3s": 1.0})),
@@ -296,8 +320,7 @@ async fn a_missing_bucket_reports_every_affected_message() {
 #[tokio::test]
 async fn readings_over_a_threshold_send_alerts_to_the_alert_queue() {
     let f = fixture().await;
-    let thresholds = Thresholds::parse(r#"{"water_level": {"level_cm": {"gt": 200}}}"#).unwrap();
-    let consumer = f.consumer(BUCKET, thresholds);
+    let consumer = f.consumer(BUCKET, r#"{"water_level": {"level_cm": {"gt": 200}}}"#);
     deliver(&consumer, &mixed_batch(), false, "req").await;
     let received = f
         .sqs
@@ -322,12 +345,7 @@ async fn readings_over_a_threshold_send_alerts_to_the_alert_queue() {
 async fn a_fifo_batch_with_a_failure_in_the_middle_reports_it_and_every_later_record() {
     let store = MemoryObjectStore::new();
     store.refuse_prefix(Some("iot/readings/sensor_type=gate/"));
-    let consumer = Consumer::new(
-        store,
-        MemoryQueue::new(),
-        Thresholds::default(),
-        settings(None),
-    );
+    let consumer = consumer(store, MemoryQueue::new(), &[]);
     let batch = vec![
         (
             "f-1",
@@ -364,14 +382,9 @@ async fn a_direct_invocation_returns_a_summary() {
         serde_json::from_str::<Value>(&reading("F-1", "flow", "2026-11-20T10:00:00Z", json!({"m3s": 1.0}))).unwrap(),
         json!({"sensorId": "bad"}),
     ]});
-    let answer = sensor_consumer::handle(
-        &consumer,
-        &payload.to_string(),
-        &context("req-9", None),
-        now(),
-    )
-    .await
-    .unwrap();
+    let answer = invoke(&consumer, &payload.to_string(), context("req-9", None))
+        .await
+        .unwrap();
     assert!(matches!(answer, sensor_consumer::Answer::Direct(_)));
     let summary = serde_json::to_value(answer).unwrap();
     assert_eq!(summary["accepted"], 1);
@@ -389,7 +402,7 @@ async fn a_direct_invocation_returns_a_summary() {
 #[tokio::test]
 async fn an_unknown_event_is_an_invalid_event_error() {
     let consumer = memory_consumer(&MemoryObjectStore::new());
-    let err = sensor_consumer::handle(&consumer, r#"{"hello": 1}"#, &context("req", None), now())
+    let err = invoke(&consumer, r#"{"hello": 1}"#, context("req", None))
         .await
         .unwrap_err();
     assert_eq!(
@@ -423,7 +436,7 @@ async fn a_record_without_a_message_id_fails_the_batch_naming_the_record() {
         .as_object_mut()
         .expect("record")
         .remove("messageId");
-    let err = sensor_consumer::handle(&consumer, &event.to_string(), &context("req", None), now())
+    let err = invoke(&consumer, &event.to_string(), context("req", None))
         .await
         .unwrap_err();
     assert_eq!(
@@ -497,18 +510,14 @@ async fn writes_run_concurrently_up_to_the_bound_and_a_failure_still_fails_only_
         .collect();
     for (bound, expected_most) in [(1, 1), (8, 8)] {
         let store = CountingStore::default();
-        let consumer = Consumer::new(
+        let consumer = consumer(
             store,
             MemoryQueue::new(),
-            Thresholds::default(),
-            Settings {
-                write_concurrency: bound,
-                ..settings(None)
-            },
+            &[("WRITE_CONCURRENCY", &bound.to_string())],
         );
         let response = deliver(&consumer, &records, false, "req").await;
         assert_eq!(failures(&response), Vec::<&str>::new(), "bound {bound}");
-        let store = consumer.store();
+        let store = consumer.lake();
         assert_eq!(
             store.most.load(std::sync::atomic::Ordering::SeqCst),
             expected_most,
@@ -520,26 +529,16 @@ async fn writes_run_concurrently_up_to_the_bound_and_a_failure_still_fails_only_
 
     // One group's write fails: exactly its message is retried, whatever finished around it.
     let store = CountingStore::default();
-    let consumer_probe = Consumer::new(
-        MemoryObjectStore::new(),
-        MemoryQueue::new(),
-        Thresholds::default(),
-        settings(None),
-    );
+    let consumer_probe = memory_consumer(&MemoryObjectStore::new());
     deliver(&consumer_probe, &records, false, "probe").await;
     let victim = consumer_probe
-        .store()
+        .lake()
         .objects()
         .into_keys()
         .find(|key| key.contains("hour=07"))
         .expect("the 07:00 group");
     store.failing.lock().expect("lock").insert(victim);
-    let consumer = Consumer::new(
-        store,
-        MemoryQueue::new(),
-        Thresholds::default(),
-        settings(None),
-    );
+    let consumer = consumer(store, MemoryQueue::new(), &[]);
     let response = deliver(&consumer, &records, false, "req").await;
     assert_eq!(failures(&response), ["m-07"]);
 }
@@ -548,8 +547,7 @@ async fn writes_run_concurrently_up_to_the_bound_and_a_failure_still_fails_only_
 /// every request `stalled` picks and passes the others at once.
 async fn stalled_consumer(
     f: &Fixture,
-    thresholds: Thresholds,
-    alert_queue_url: Option<String>,
+    vars: &[(&str, &str)],
     stalled: fn(&http::request::Parts) -> bool,
 ) -> (
     Consumer<S3ObjectStore, SqsQueue>,
@@ -567,11 +565,10 @@ async fn stalled_consumer(
         .expect("delay proxy");
     // The clients main builds (the SDK's own timeouts: S3's 60 s attempt), pointed at the proxy.
     let sdk = orabridge_shared::testkit::local_sdk_config(&proxy.url()).await;
-    let consumer = Consumer::new(
+    let consumer = consumer(
         S3ObjectStore::new(orabridge_shared::aws::s3_client(&sdk), BUCKET),
         SqsQueue::new(orabridge_shared::aws::sqs_client(&sdk)),
-        thresholds,
-        settings(alert_queue_url),
+        vars,
     );
     (consumer, proxy)
 }
@@ -585,14 +582,14 @@ async fn stalled_consumer(
 async fn a_stalled_s3_gets_a_partial_answer_before_the_deadline_listing_exactly_the_unwritten() {
     let f = fixture().await;
     // S3 stalls on the rainfall hour's object only; everything else is written at once.
-    let (consumer, _proxy) = stalled_consumer(&f, Thresholds::default(), None, |r| {
+    let (consumer, _proxy) = stalled_consumer(&f, &[], |r| {
         r.method == http::Method::PUT && r.uri.path().contains("rainfall")
     })
     .await;
     let left = std::time::Duration::from_secs(8);
     let started = std::time::Instant::now();
     let event = sqs_event(&mixed_batch(), false).to_string();
-    let answer = sensor_consumer::handle(&consumer, &event, &context("req", Some(left)), now())
+    let answer = invoke(&consumer, &event, context("req", Some(left)))
         .await
         .expect("an SQS event is always handled");
     let elapsed = started.elapsed();
@@ -627,16 +624,20 @@ async fn a_stalled_s3_gets_a_partial_answer_before_the_deadline_listing_exactly_
 #[tokio::test]
 async fn a_stalled_alert_queue_fails_only_the_messages_whose_alert_was_not_sent() {
     let f = fixture().await;
-    let thresholds = Thresholds::parse(r#"{"water_level": {"level_cm": {"gt": 200}}}"#).unwrap();
+    let vars = [
+        (
+            "THRESHOLDS",
+            r#"{"water_level": {"level_cm": {"gt": 200}}}"#,
+        ),
+        ("ALERT_QUEUE_URL", f.alerts_url.as_str()),
+    ];
     // Every SQS call stalls (the JSON protocol posts to the root); S3 answers at once.
-    let (consumer, _proxy) = stalled_consumer(&f, thresholds, Some(f.alerts_url.clone()), |r| {
-        r.headers.contains_key("x-amz-target")
-    })
-    .await;
+    let (consumer, _proxy) =
+        stalled_consumer(&f, &vars, |r| r.headers.contains_key("x-amz-target")).await;
     let left = std::time::Duration::from_secs(8);
     let started = std::time::Instant::now();
     let event = sqs_event(&mixed_batch(), false).to_string();
-    let answer = sensor_consumer::handle(&consumer, &event, &context("req", Some(left)), now())
+    let answer = invoke(&consumer, &event, context("req", Some(left)))
         .await
         .expect("handled");
     assert!(started.elapsed() < left);
@@ -664,12 +665,16 @@ async fn alerts_reach_a_fifo_queue_grouped_by_sensor_and_deduplicated_by_reading
     let fifo_url = orabridge_shared::testkit::create_queue(&f.sqs, "alerts.fifo")
         .await
         .expect("FIFO queue");
-    let thresholds = Thresholds::parse(r#"{"water_level": {"level_cm": {"gt": 100}}}"#).unwrap();
-    let consumer = Consumer::new(
+    let consumer = consumer(
         S3ObjectStore::new(f.s3.clone(), BUCKET),
         SqsQueue::new(f.sqs.clone()),
-        thresholds,
-        settings(Some(fifo_url.clone())),
+        &[
+            (
+                "THRESHOLDS",
+                r#"{"water_level": {"level_cm": {"gt": 100}}}"#,
+            ),
+            ("ALERT_QUEUE_URL", &fifo_url),
+        ],
     );
     let response = deliver(&consumer, &mixed_batch(), false, "req").await;
     assert!(failures(&response).is_empty(), "{response}");
@@ -721,7 +726,7 @@ async fn alerts_reach_a_fifo_queue_grouped_by_sensor_and_deduplicated_by_reading
 #[tokio::test]
 async fn a_stalled_first_object_holds_back_no_other_write() {
     let f = fixture().await;
-    let (consumer, _proxy) = stalled_consumer(&f, Thresholds::default(), None, |r| {
+    let (consumer, _proxy) = stalled_consumer(&f, &[], |r| {
         r.method == http::Method::PUT && r.uri.path().contains("flow")
     })
     .await;
@@ -750,7 +755,7 @@ async fn a_stalled_first_object_holds_back_no_other_write() {
         .collect();
     let left = std::time::Duration::from_secs(8);
     let event = sqs_event(&records, false).to_string();
-    let answer = sensor_consumer::handle(&consumer, &event, &context("req", Some(left)), now())
+    let answer = invoke(&consumer, &event, context("req", Some(left)))
         .await
         .expect("handled");
     let response = serde_json::to_value(answer).expect("answer JSON");

@@ -589,7 +589,12 @@ async fn closing_through_lambda(lambda_endpoint: &str, lambda_log: &Path) -> Res
         .map_err(|e| anyhow::anyhow!("registering {arn}: {e}"))?;
     let date =
         finance_closing::closing::ClosingDate::parse(DATE).map_err(|e| anyhow::anyhow!("{e}"))?;
-    finance_closing::trigger::Trigger::new(&restate.ingress_url(), None)?
+    let ingress = restate.ingress_url();
+    let config = finance_closing::config::TriggerConfig::from_source([(
+        "RESTATE_INGRESS_URL",
+        ingress.as_str(),
+    )])?;
+    finance_closing::trigger::build(config)?
         .start(date)
         .await
         .map_err(|e| anyhow::anyhow!("starting the closing: {e}"))?;

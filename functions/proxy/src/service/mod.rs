@@ -50,65 +50,71 @@ pub struct Proxy<S, H, Q, C, I = DynamoDbIdempotencyStore> {
     idempotency: Option<Idempotency<I>>,
 }
 
-/// The endpoints and key, as read from SSM for one request.
-struct Settings {
-    upstreams: Vec<Upstream>,
-    key: SecretString,
-    age: Duration,
+/// What the proxy is built over. `I` keeps the idempotency records of ingestion (DynamoDB in
+/// the Lambda, memory in tests).
+pub struct Ports<S, H, Q, C, I = DynamoDbIdempotencyStore> {
+    /// Where the endpoints and the key are read (SSM in the Lambda).
+    pub parameters: S,
+    /// The HTTP client to the upstreams.
+    pub upstreams: H,
+    /// Where ingestion sends the readings (`SENSOR_QUEUE_URL`).
+    pub queue: Q,
+    /// The clock of the parameter cache's TTL, the breakers' cool-downs and reading ages.
+    pub clock: C,
+    /// The idempotency records: when given, ingestion honours `Idempotency-Key`
+    /// (`IDEMPOTENCY_TABLE` in the Lambda).
+    pub idempotency: Option<I>,
 }
 
-impl<S, H, Q, C> Proxy<S, H, Q, C>
+/// Composes the proxy from its configuration and ports: what `main` serves and what the tests
+/// invoke ([`Function::handle`](orabridge_shared::start::Function::handle)).
+pub fn build<S, H, Q, C, I>(
+    config: ProxyConfig,
+    ports: Ports<S, H, Q, C, I>,
+) -> Proxy<S, H, Q, C, I>
 where
     S: ParameterSource,
     H: UpstreamClient,
     Q: MessageQueue,
     C: Clock + Clone,
+    I: IdempotencyStore,
 {
-    /// Builds the proxy from its configuration and ports, without idempotency records (see
-    /// [`Proxy::with_idempotency`]).
-    pub fn new(config: ProxyConfig, source: S, client: H, queue: Q, clock: C) -> Self {
-        let params = ParameterStore::with_clock(source, config.param_ttl, clock.clone());
-        let breakers = CircuitBreakers::new(
-            config.breaker_failures,
-            config.breaker_cool_down,
-            clock.clone(),
-        );
-        let rules = ValidationRules {
-            max_age: config.max_reading_age,
-            ..ValidationRules::default()
-        };
-        Self {
-            config,
-            params,
-            breakers,
-            clock,
-            last_forced_refresh: std::sync::Mutex::new(None),
-            client,
-            queue,
-            rules,
-            idempotency: None,
-        }
+    let idempotency = ports.idempotency.map(|store| {
+        Idempotency::new(
+            store,
+            &config.idempotency_scope,
+            config.idempotency_expires_after,
+        )
+    });
+    let params =
+        ParameterStore::with_clock(ports.parameters, config.param_ttl, ports.clock.clone());
+    let breakers = CircuitBreakers::new(
+        config.breaker_failures,
+        config.breaker_cool_down,
+        ports.clock.clone(),
+    );
+    let rules = ValidationRules {
+        max_age: config.max_reading_age,
+        ..ValidationRules::default()
+    };
+    Proxy {
+        config,
+        params,
+        breakers,
+        clock: ports.clock,
+        last_forced_refresh: std::sync::Mutex::new(None),
+        client: ports.upstreams,
+        queue: ports.queue,
+        rules,
+        idempotency,
     }
 }
 
-impl<S, H, Q, C, I> Proxy<S, H, Q, C, I> {
-    /// The same proxy, honouring `Idempotency-Key` on ingestion with records in `idempotency`.
-    pub fn with_idempotency<J: IdempotencyStore>(
-        self,
-        idempotency: Idempotency<J>,
-    ) -> Proxy<S, H, Q, C, J> {
-        Proxy {
-            config: self.config,
-            params: self.params,
-            breakers: self.breakers,
-            clock: self.clock,
-            last_forced_refresh: self.last_forced_refresh,
-            client: self.client,
-            queue: self.queue,
-            rules: self.rules,
-            idempotency: Some(idempotency),
-        }
-    }
+/// The endpoints and key, as read from SSM for one request.
+struct UpstreamSettings {
+    upstreams: Vec<Upstream>,
+    key: SecretString,
+    age: Duration,
 }
 
 impl<S, H, Q, C, I> Proxy<S, H, Q, C, I>
@@ -134,8 +140,8 @@ where
         &self.config
     }
 
-    /// Serves one request. Never fails: every error becomes the contract's JSON answer.
-    pub async fn handle(&self, request: ProxyRequest) -> ProxyResponse {
+    /// Answers one request. Never fails: every error becomes the contract's JSON answer.
+    pub async fn respond(&self, request: ProxyRequest) -> ProxyResponse {
         let result = match route(request.method.as_str(), &request.path) {
             Route::Forward => self.forward(&request).await,
             Route::Health => self.health(request.budget).await,
@@ -174,7 +180,7 @@ where
         &self,
         deadline: tokio::time::Instant,
         force_refresh: bool,
-    ) -> Result<Settings, ProxyError> {
+    ) -> Result<UpstreamSettings, ProxyError> {
         tokio::time::timeout_at(deadline, self.settings(force_refresh))
             .await
             .unwrap_or(Err(ProxyError::Upstream(ForwardError::DeadlineExceeded {
@@ -201,7 +207,7 @@ where
         }
     }
 
-    async fn settings(&self, force_refresh: bool) -> Result<Settings, ProxyError> {
+    async fn settings(&self, force_refresh: bool) -> Result<UpstreamSettings, ProxyError> {
         let names = [
             self.config.upstream_param.as_str(),
             self.config.internal_key_param.as_str(),
@@ -223,7 +229,7 @@ where
         let key = values.remove(names[1]).ok_or_else(|| missing(names[1]))?;
         let upstreams = parse_upstreams(list.expose(), self.config.allow_plain_http)
             .map_err(ProxyError::UpstreamList)?;
-        Ok(Settings {
+        Ok(UpstreamSettings {
             upstreams,
             age: list.age().max(key.age()),
             key: key.secret().clone(),

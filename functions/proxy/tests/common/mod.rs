@@ -1,6 +1,6 @@
 //! Shared helpers for the proxy tests: invocation events built from the sample events in
-//! `events/`, served through [`proxy::apigw::handle_event`] (the function `main` serves), and
-//! a proxy wired to real loopback upstreams with a manual clock.
+//! `events/`, served through `Function::handle` (what `main` serves), and a proxy composed by
+//! [`proxy::build`] over real loopback upstreams and a manual clock.
 
 #![allow(dead_code)]
 
@@ -11,10 +11,10 @@ use orabridge_shared::clock::{Clock, ManualClock};
 use orabridge_shared::idempotency::IdempotencyStore;
 use orabridge_shared::params::{MemoryParameterSource, ParameterSource};
 use orabridge_shared::queue::{MemoryQueue, MessageQueue};
-use proxy::Proxy;
-use proxy::apigw::handle_event;
+use orabridge_shared::start::Function;
 use proxy::client::{HyperClient, UpstreamClient};
 use proxy::config::ProxyConfig;
+use proxy::{Ports, Proxy};
 use serde_json::Value;
 
 pub const UPSTREAM_PARAM: &str = "/munbon/oracle-api-endpoint";
@@ -56,8 +56,26 @@ pub fn proxy_full<S: ParameterSource, Q: MessageQueue>(
     clock: &ManualClock,
     config: ProxyConfig,
 ) -> Proxy<S, HyperClient, Q, ManualClock> {
+    proxy_built(source, queue, clock, config, None)
+}
+
+/// A proxy as `main` composes it, over these ports and the upstream client `main` builds.
+pub fn proxy_built<S: ParameterSource, Q: MessageQueue, I: IdempotencyStore>(
+    source: S,
+    queue: Q,
+    clock: &ManualClock,
+    config: ProxyConfig,
+    idempotency: Option<I>,
+) -> Proxy<S, HyperClient, Q, ManualClock, I> {
     let client = HyperClient::new(config.connect_timeout, config.response_limit).expect("client");
-    Proxy::new(config, source, client, queue, clock.clone())
+    let ports = Ports {
+        parameters: source,
+        upstreams: client,
+        queue,
+        clock: clock.clone(),
+        idempotency,
+    };
+    proxy::build(config, ports)
 }
 
 /// A proxy reading `upstreams` and the key from an in-memory parameter source.
@@ -112,14 +130,15 @@ pub fn sample(name: &str) -> Value {
 /// Serves `event` through the function `main` serves, and reads its answer back.
 pub async fn invoke<S, H, Q, C, I>(proxy: &Proxy<S, H, Q, C, I>, event: Event) -> Answer
 where
-    S: ParameterSource,
-    H: UpstreamClient,
-    Q: MessageQueue,
-    C: Clock + Clone,
-    I: IdempotencyStore,
+    S: ParameterSource + 'static,
+    H: UpstreamClient + 'static,
+    Q: MessageQueue + 'static,
+    C: Clock + Clone + 'static,
+    I: IdempotencyStore + 'static,
 {
     let raw = serde_json::value::RawValue::from_string(event.json.to_string()).expect("raw");
-    let answer = handle_event(proxy, LambdaEvent::new(raw, event.context))
+    let answer = proxy
+        .handle(LambdaEvent::new(raw, event.context))
         .await
         .expect("an API Gateway event is always answered");
     read_answer(&serde_json::to_value(answer).expect("the answer serialises"))

@@ -6,15 +6,18 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use lambda_runtime::Diagnostic;
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use orabridge_shared::clock::ManualClock;
 use orabridge_shared::object_store::{
     ConditionalPutError, ConditionalStore, ObjectReadError, ObjectStore, ObjectStoreError,
     Precondition, S3ObjectStore, Tagged,
 };
 use orabridge_shared::params::{DEFAULT_TTL, ParameterStore, SsmParameterSource};
+pub use orabridge_shared::start::Function;
 use orabridge_shared::testkit::{MotoServer, read_objects};
-use run_colors::config::{ColorsSource, Config, RulesLocation};
-use run_colors::function::{InvocationError, RunColors};
+use run_colors::config::{ColorsLocation, RulesLocation, RunColorsConfig};
+use run_colors::function::{InvocationError, Ports, RunColors};
+use run_colors::ports::ConfiguredRules;
 use serde_json::json;
 
 pub const BUCKET: &str = "market-pulse";
@@ -114,15 +117,18 @@ pub async fn fixture() -> Fixture {
     }
 }
 
-pub type Function = RunColors<Failing, SsmParameterSource, S3ObjectStore>;
+/// The function as `main` composes it, over moto's S3 and SSM and a clock at the epoch (the
+/// events give their time), publishing to `S`.
+pub type TestFunction<S = Failing> =
+    RunColors<S, ConfiguredRules<SsmParameterSource, S3ObjectStore>, ColorsLocation, ManualClock>;
 
 impl Fixture {
-    pub fn config(&self, rules: RulesLocation, source: ColorsSource) -> Config {
-        Config {
+    pub fn config(&self, rules: RulesLocation, colors: ColorsLocation) -> RunColorsConfig {
+        RunColorsConfig {
             bucket: BUCKET.into(),
             prefix: PREFIX.into(),
             rules,
-            source,
+            colors,
             work_dir: self.work.path().to_owned(),
         }
     }
@@ -131,32 +137,50 @@ impl Fixture {
         ParameterStore::new(SsmParameterSource::new(self.ssm.clone()), DEFAULT_TTL)
     }
 
-    pub fn function_with(&self, config: Config, fail_on: Option<&'static str>) -> Function {
-        // As `main` builds it: a store for the rules bucket when the rules are in S3.
-        let rules_bucket = config
-            .rules_bucket()
-            .map(|bucket| S3ObjectStore::new(self.s3.clone(), bucket));
-        RunColors::new(
-            config,
-            Failing {
-                inner: S3ObjectStore::new(self.s3.clone(), BUCKET),
-                suffix: fail_on,
-            },
-            Some(self.ssm_store()),
-            rules_bucket,
-        )
+    /// The function `run_colors::function::build` composes from `config`, its runs bucket
+    /// failing at keys ending with `fail_on`.
+    pub fn function_with(
+        &self,
+        config: RunColorsConfig,
+        fail_on: Option<&'static str>,
+    ) -> Result<TestFunction, InvocationError> {
+        let runs = Failing {
+            inner: S3ObjectStore::new(self.s3.clone(), BUCKET),
+            suffix: fail_on,
+        };
+        self.function_over(config, runs)
+    }
+
+    /// The function `run_colors::function::build` composes from `config`, publishing to `runs`.
+    pub fn function_over<S: ConditionalStore>(
+        &self,
+        config: RunColorsConfig,
+        runs: S,
+    ) -> Result<TestFunction<S>, InvocationError> {
+        let ports = Ports {
+            runs,
+            rules: ConfiguredRules::new(
+                &config.rules,
+                || self.ssm_store(),
+                |bucket| S3ObjectStore::new(self.s3.clone(), bucket),
+            ),
+            colors: config.colors.clone(),
+            clock: ManualClock::at(chrono::DateTime::UNIX_EPOCH),
+        };
+        run_colors::function::build(config, ports)
     }
 
     /// The golden CSV ranked with the example rules.
-    pub fn csv_config(&self) -> Config {
+    pub fn csv_config(&self) -> RunColorsConfig {
         self.config(
             RulesLocation::File(sample("run-colors-rules.json")),
-            ColorsSource::Csv(golden_input()),
+            ColorsLocation::Csv(golden_input()),
         )
     }
 
-    pub fn csv_function(&self, fail_on: Option<&'static str>) -> Function {
+    pub fn csv_function(&self, fail_on: Option<&'static str>) -> TestFunction {
         self.function_with(self.csv_config(), fail_on)
+            .expect("a CSV function builds")
     }
 
     pub async fn objects(&self) -> BTreeMap<String, Vec<u8>> {
@@ -173,6 +197,11 @@ impl Fixture {
             .expect("work dir")
             .count()
     }
+}
+
+/// `payload` as the runtime hands it to the function.
+pub fn lambda_event(payload: serde_json::Value) -> LambdaEvent<serde_json::Value> {
+    LambdaEvent::new(payload, lambda_runtime::Context::default())
 }
 
 pub fn scheduled(time: &str) -> serde_json::Value {

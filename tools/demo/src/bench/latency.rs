@@ -17,11 +17,11 @@ use orabridge_shared::aws;
 use orabridge_shared::object_store::S3ObjectStore;
 use orabridge_shared::queue::SqsQueue;
 use orabridge_shared::sensor::{SENSOR_TYPES, ValidationRules};
+use orabridge_shared::start::Function;
 use orabridge_shared::testkit::latency::DelayProxy;
 use orabridge_shared::testkit::{MotoServer, create_queue, local_sdk_config, workspace_root};
 use run_colors::emit::Manifest;
-use sensor_consumer::consumer::{Consumer, DEFAULT_WRITE_CONCURRENCY, Settings};
-use sensor_consumer::thresholds::Thresholds;
+use sensor_consumer::consumer::DEFAULT_WRITE_CONCURRENCY;
 use serde_json::json;
 
 use super::batch_throughput::{NOW, batch};
@@ -64,22 +64,15 @@ impl Work {
         let started;
         match self {
             Work::Consume(event, write_concurrency) => {
-                let settings = Settings {
-                    prefix: "lake".into(),
-                    alert_queue_url: None,
-                    rules: ValidationRules::default(),
-                    write_concurrency: *write_concurrency,
-                    deadline_margin: sensor_consumer::consumer::DEFAULT_DEADLINE_MARGIN,
-                };
-                let consumer = Consumer::new(
+                let consumer = super::sensor_consumer(
                     S3ObjectStore::new(side.s3.clone(), BUCKET),
                     SqsQueue::new(side.sqs.clone()),
-                    Thresholds::default(),
-                    settings,
-                );
+                    *write_concurrency,
+                    now,
+                )?;
+                let event = super::bench_event(event)?;
                 started = Instant::now();
-                let response =
-                    sensor_consumer::handle(&consumer, event, &super::bench_context(), now).await?;
+                let response = consumer.handle(event).await?;
                 ensure!(response.failed() == 0, "unexpected failures: {response:?}");
             }
             Work::Ingest(body) => {

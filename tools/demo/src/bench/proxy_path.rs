@@ -3,7 +3,7 @@
 //! Both paths run in this process against one real HTTP upstream on loopback, interleaved
 //! (direct, proxy, direct, proxy, ...) so machine noise lands on both alike. The proxy path is
 //! what the Lambda runtime runs per invocation: the API Gateway event JSON, as the runtime
-//! hands it over, goes through `proxy::apigw::handle_event` (the function `main` serves;
+//! hands it over, goes through `Function::handle` (what `main` serves;
 //! parameters already cached, as in a warm container), is forwarded, and the answer is
 //! serialized back to JSON. Only the Runtime API's own HTTP hop is left out: Lambda adds it to
 //! every function alike.
@@ -20,11 +20,11 @@ use lambda_runtime::{Context, LambdaEvent};
 use orabridge_shared::clock::SystemClock;
 use orabridge_shared::params::MemoryParameterSource;
 use orabridge_shared::queue::MemoryQueue;
+use orabridge_shared::start::Function;
 use orabridge_shared::testkit::{
     self,
     upstream::{Behavior, LoopbackUpstream},
 };
-use proxy::Proxy;
 use proxy::client::{HyperClient, UpstreamClient, UpstreamRequest};
 use proxy::config::ProxyConfig;
 use serde_json::value::RawValue;
@@ -54,8 +54,14 @@ pub async fn run() -> anyhow::Result<()> {
     source
         .put(&config.upstream_param, &upstream.url())
         .put(&config.internal_key_param, "bench-key");
-    let client = HyperClient::new(config.connect_timeout, config.response_limit)?;
-    let proxy = Proxy::new(config, source, client, MemoryQueue::new(), SystemClock);
+    let ports: proxy::Ports<_, _, _, _> = proxy::Ports {
+        parameters: source,
+        upstreams: HyperClient::new(config.connect_timeout, config.response_limit)?,
+        queue: MemoryQueue::new(),
+        clock: SystemClock,
+        idempotency: None,
+    };
+    let proxy = proxy::build(config, ports);
 
     let event_path = testkit::sample_event_path("proxy-v2-get.json");
     let event = std::fs::read_to_string(&event_path)
@@ -82,8 +88,9 @@ pub async fn run() -> anyhow::Result<()> {
 
         let started = Instant::now();
         let raw: Box<RawValue> = serde_json::from_str(&event)?;
-        let response =
-            proxy::apigw::handle_event(&proxy, LambdaEvent::new(raw, Context::default())).await?;
+        let response = proxy
+            .handle(LambdaEvent::new(raw, Context::default()))
+            .await?;
         let json = serde_json::to_vec(&response)?;
         std::hint::black_box(&json);
         let proxy_time = started.elapsed();
