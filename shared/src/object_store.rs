@@ -309,8 +309,8 @@ impl S3ObjectStore {
     }
 }
 
-/// An in-memory store for tests. Clones share state; it can be taken down or told to refuse
-/// keys under a prefix.
+/// An in-memory store for tests. Clones share state; the test kit's `FaultyStore` makes it
+/// misbehave.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryObjectStore {
     state: Arc<Mutex<MemoryStoreState>>,
@@ -319,23 +319,6 @@ pub struct MemoryObjectStore {
 #[derive(Debug, Default)]
 struct MemoryStoreState {
     objects: BTreeMap<String, Vec<u8>>,
-    refuse_prefix: Option<String>,
-    puts: usize,
-}
-
-impl MemoryStoreState {
-    /// Counts a put and refuses it when its key is under the refused prefix.
-    fn admit(&mut self, key: &str) -> Result<(), ObjectStoreError> {
-        self.puts += 1;
-        if self
-            .refuse_prefix
-            .as_deref()
-            .is_some_and(|prefix| key.starts_with(prefix))
-        {
-            return Err(ObjectStoreError::new(key, "store refused the write"));
-        }
-        Ok(())
-    }
 }
 
 /// The in-memory store's entity tag: a digest of the content, quoted as S3 quotes its own.
@@ -360,16 +343,6 @@ impl MemoryObjectStore {
     pub fn objects(&self) -> BTreeMap<String, Vec<u8>> {
         self.state().objects.clone()
     }
-
-    /// How many puts were attempted.
-    pub fn puts(&self) -> usize {
-        self.state().puts
-    }
-
-    /// Refuses puts of keys starting with `prefix` (`Some("")` refuses everything).
-    pub fn refuse_prefix(&self, prefix: Option<&str>) {
-        self.state().refuse_prefix = prefix.map(str::to_owned);
-    }
 }
 
 impl ObjectStore for MemoryObjectStore {
@@ -379,9 +352,7 @@ impl ObjectStore for MemoryObjectStore {
         body: Vec<u8>,
         _content_type: &str,
     ) -> Result<(), ObjectStoreError> {
-        let mut state = self.state();
-        state.admit(key)?;
-        state.objects.insert(key.to_owned(), body);
+        self.state().objects.insert(key.to_owned(), body);
         Ok(())
     }
 }
@@ -403,7 +374,6 @@ impl ConditionalStore for MemoryObjectStore {
     ) -> Result<(), ConditionalPutError> {
         // One lock for the check and the write: S3 applies a condition atomically too.
         let mut state = self.state();
-        state.admit(key)?;
         let holds = match (precondition, state.objects.get(key)) {
             (Precondition::Absent, existing) => existing.is_none(),
             (Precondition::Unchanged(etag), Some(existing)) => memory_etag(existing) == etag,

@@ -490,7 +490,7 @@ class TemplateTest(unittest.TestCase):
                 self.assertEqual(filled, sample)
 
     def test_run_colors_sets_its_ephemeral_storage(self):
-        # Its size against the largest run is measured in tools/run-colors-cli/tests/staging.rs.
+        # Its size against the largest run is measured in tools/run-colors-cli/tests/integration/staging.rs.
         rule = AWS_RULES["ephemeral_storage"]
         size = self.function("RunColorsFunction")["EphemeralStorage"]["Size"]
         self.assertTrue(rule["range_mb"][0] <= size <= rule["range_mb"][1], rule["url"])

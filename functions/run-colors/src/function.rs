@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::RunColorsConfig;
 use crate::emit::Manifest;
-use crate::ports::{OpenColors, RulesSource};
+use crate::ports::{ColorsError, OpenColors, RulesSource};
 use crate::publish::{self, Latest, PointerUpdate, PublishError, RunLayout};
 use crate::rules::{Rules, RulesError};
 use crate::run::{self, RunError, RunSettings};
@@ -136,6 +136,15 @@ pub enum InvocationError {
     /// The staging folder could not be created.
     #[error("staging the run under {0} failed")]
     Staging(PathBuf, #[source] std::io::Error),
+}
+
+impl From<ColorsError> for InvocationError {
+    fn from(error: ColorsError) -> Self {
+        match error {
+            ColorsError::Source(error) => InvocationError::Run(RunError::from(error)),
+            ColorsError::Oracle(error) => InvocationError::Oracle(error),
+        }
+    }
 }
 
 impl From<InvocationError> for Diagnostic {

@@ -7,11 +7,10 @@ use std::future::Future;
 use std::path::PathBuf;
 
 use orabridge_shared::object_store::ObjectReader;
+use orabridge_shared::oracle::OracleError;
 use orabridge_shared::params::{GetOptions, ParameterSource, ParameterStore};
 
 use crate::config::{ColorsLocation, RulesLocation};
-use crate::function::InvocationError;
-use crate::run::RunError;
 use crate::sources::oracle::OracleColors;
 use crate::sources::{CsvSource, MemorySource, Record, RecordSource, SourceError};
 
@@ -95,6 +94,17 @@ impl<P: ParameterSource + 'static, R: ObjectReader> RulesSource for ConfiguredRu
     }
 }
 
+/// Why the colors could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ColorsError {
+    /// The source could not be opened (a missing or unreadable CSV file).
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// Oracle could not be reached or queried, or its client is missing.
+    #[error(transparent)]
+    Oracle(#[from] OracleError),
+}
+
 /// Opens a run's colors. Called once per run, on the blocking pool: Oracle's calls block.
 pub trait OpenColors: Send + Sync + 'static {
     /// The rows, in source order.
@@ -102,12 +112,12 @@ pub trait OpenColors: Send + Sync + 'static {
 
     /// Fails the init when the source cannot work in this process at all (the Oracle source
     /// without the Instant Client layer), rather than every scheduled run.
-    fn check(&self) -> Result<(), InvocationError> {
+    fn check(&self) -> Result<(), ColorsError> {
         Ok(())
     }
 
     /// Opens the source for one run.
-    fn open(&self) -> Result<Self::Records, InvocationError>;
+    fn open(&self) -> Result<Self::Records, ColorsError>;
 }
 
 /// The colors of a [`ColorsLocation`]: a CSV file's rows or the Oracle table's.
@@ -123,18 +133,16 @@ pub enum LocatedColors {
 impl OpenColors for ColorsLocation {
     type Records = LocatedColors;
 
-    fn check(&self) -> Result<(), InvocationError> {
+    fn check(&self) -> Result<(), ColorsError> {
         match self {
             ColorsLocation::Csv(_) => Ok(()),
             ColorsLocation::Oracle(_) => Ok(orabridge_shared::oracle::load_client()?),
         }
     }
 
-    fn open(&self) -> Result<LocatedColors, InvocationError> {
+    fn open(&self) -> Result<LocatedColors, ColorsError> {
         match self {
-            ColorsLocation::Csv(path) => Ok(LocatedColors::Csv(
-                CsvSource::open(path).map_err(RunError::from)?,
-            )),
+            ColorsLocation::Csv(path) => Ok(LocatedColors::Csv(CsvSource::open(path)?)),
             ColorsLocation::Oracle(oracle) => {
                 Ok(LocatedColors::Oracle(OracleColors::open(oracle)?))
             }
@@ -176,7 +184,7 @@ impl RecordSource for LocatedColors {
 impl OpenColors for MemorySource {
     type Records = MemorySource;
 
-    fn open(&self) -> Result<MemorySource, InvocationError> {
+    fn open(&self) -> Result<MemorySource, ColorsError> {
         Ok(self.clone())
     }
 }

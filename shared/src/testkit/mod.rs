@@ -735,6 +735,8 @@ fn redacted(url: &str) -> String {
         .join(" ")
 }
 
+mod faulty_store;
+pub use faulty_store::{FaultyStore, ReadPlan, WriteCall, WritePlan};
 pub mod latency;
 mod rng;
 pub use rng::TestRng;

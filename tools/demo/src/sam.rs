@@ -288,7 +288,7 @@ pub async fn run(options: Options) -> Result<bool> {
 /// others, such as `PG_PASSWORD` in `postgres`). `postgres` carries `PG_SSLMODE` too: the
 /// template deploys verify-full, and the machine's PostgreSQL has a certificate no CA vouches
 /// for; verify-full itself runs against the test kit's TLS-only cluster (finance-closing's
-/// tests/tls.rs).
+/// tests/integration/tls.rs).
 fn env_vars_json(
     moto: &MotoServer,
     seeded: &Seeded,

@@ -129,8 +129,8 @@ fn kept_reason(ours: &Latest, pointed: &Latest) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use orabridge_shared::object_store::{MemoryObjectStore, ObjectReader, ObjectStore, Tagged};
-    use orabridge_shared::object_store::{ObjectReadError, ObjectStoreError};
+    use orabridge_shared::object_store::{MemoryObjectStore, ObjectReader, ObjectStore};
+    use orabridge_shared::testkit::{FaultyStore, ReadPlan, WritePlan};
 
     fn pointing_at(run_id: &str, as_of: &str) -> Latest {
         Latest {
@@ -184,95 +184,41 @@ mod tests {
         );
     }
 
-    /// A store whose reads all fail, as S3's do (403) for a missing key to a role without
-    /// s3:ListBucket.
-    struct Unreadable(MemoryObjectStore);
-
-    impl ObjectStore for Unreadable {
-        async fn put(&self, key: &str, body: Vec<u8>, kind: &str) -> Result<(), ObjectStoreError> {
-            self.0.put(key, body, kind).await
-        }
-    }
-
-    impl ConditionalStore for Unreadable {
-        async fn get_tagged(&self, key: &str) -> Result<Option<Tagged>, ObjectReadError> {
-            Err(ObjectReadError::Failed {
-                key: key.to_owned(),
-                source: "AccessDenied".into(),
-            })
-        }
-
-        async fn put_if(
-            &self,
-            key: &str,
-            body: Vec<u8>,
-            kind: &str,
-            precondition: Precondition<'_>,
-        ) -> Result<(), ConditionalPutError> {
-            self.0.put_if(key, body, kind, precondition).await
-        }
-    }
-
     #[tokio::test]
     async fn a_pointer_that_cannot_be_read_is_created_only_if_absent() {
-        let store = Unreadable(MemoryObjectStore::new());
+        // Every read fails, as S3's do (403) for a missing key to a role without s3:ListBucket.
+        let store = FaultyStore::new(MemoryObjectStore::new()).on_read(|_| ReadPlan::Fail);
         let ours = pointing_at("ours", "2026-11-20T16:15:00Z");
         let first = move_pointer(&store, "latest.json", &ours, false)
             .await
             .unwrap();
         assert!(first.moved, "{first:?}");
-        assert_eq!(current(&store.0).await, ours);
+        assert_eq!(current(store.inner()).await, ours);
         // Now one exists and still cannot be read: the read's error, nothing overwritten.
         let later = pointing_at("later", "2026-11-20T16:30:00Z");
         let err = move_pointer(&store, "latest.json", &later, false)
             .await
             .unwrap_err();
         assert!(matches!(err, PublishFailure::Read(_)), "{err}");
-        assert_eq!(current(&store.0).await, ours);
-    }
-
-    /// A store whose first conditional write lands but answers 412, as when the SDK retries a
-    /// write whose answer was lost.
-    struct LostAnswer(MemoryObjectStore, std::sync::atomic::AtomicBool);
-
-    impl ObjectStore for LostAnswer {
-        async fn put(&self, key: &str, body: Vec<u8>, kind: &str) -> Result<(), ObjectStoreError> {
-            self.0.put(key, body, kind).await
-        }
-    }
-
-    impl ConditionalStore for LostAnswer {
-        async fn get_tagged(&self, key: &str) -> Result<Option<Tagged>, ObjectReadError> {
-            self.0.get_tagged(key).await
-        }
-
-        async fn put_if(
-            &self,
-            key: &str,
-            body: Vec<u8>,
-            kind: &str,
-            precondition: Precondition<'_>,
-        ) -> Result<(), ConditionalPutError> {
-            self.0.put_if(key, body, kind, precondition).await?;
-            if self.1.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                Ok(())
-            } else {
-                Err(ConditionalPutError::Changed {
-                    key: key.to_owned(),
-                })
-            }
-        }
+        assert_eq!(current(store.inner()).await, ours);
     }
 
     #[tokio::test]
     async fn a_write_that_landed_but_lost_its_answer_counts_as_moved() {
-        let store = LostAnswer(MemoryObjectStore::new(), Default::default());
+        // The first conditional write lands but answers 412, as when the SDK retries a write
+        // whose answer was lost.
+        let store = FaultyStore::new(MemoryObjectStore::new()).on_write(|call| {
+            match call.conditional && call.earlier == 0 {
+                true => WritePlan::LandsButAnswersChanged,
+                false => WritePlan::Pass,
+            }
+        });
         let ours = pointing_at("ours", "2026-11-20T16:15:00Z");
         let update = move_pointer(&store, "latest.json", &ours, false)
             .await
             .unwrap();
         assert!(update.moved, "{update:?}");
-        assert_eq!(current(&store.0).await, ours);
+        assert_eq!(current(store.inner()).await, ours);
     }
 
     #[tokio::test]
@@ -291,85 +237,39 @@ mod tests {
     }
 
     /// A store where another run writes `theirs` to the pointer between this run's read and its
-    /// conditional write, `races` times.
-    struct Racing {
-        inner: MemoryObjectStore,
-        theirs: Vec<Latest>,
-        races: std::sync::Mutex<usize>,
-    }
-
-    impl ObjectStore for Racing {
-        async fn put(
-            &self,
-            key: &str,
-            body: Vec<u8>,
-            content_type: &str,
-        ) -> Result<(), ObjectStoreError> {
-            self.inner.put(key, body, content_type).await
-        }
-    }
-
-    impl ConditionalStore for Racing {
-        async fn get_tagged(&self, key: &str) -> Result<Option<Tagged>, ObjectReadError> {
-            self.inner.get_tagged(key).await
-        }
-
-        async fn put_if(
-            &self,
-            key: &str,
-            body: Vec<u8>,
-            content_type: &str,
-            precondition: Precondition<'_>,
-        ) -> Result<(), ConditionalPutError> {
-            let race = {
-                let mut races = self.races.lock().unwrap();
-                let race = *races;
-                *races += 1;
-                race
-            };
-            if let Some(theirs) = self.theirs.get(race) {
-                let body = serde_json::to_vec(theirs).unwrap();
-                self.inner.put(key, body, content_type).await?;
+    /// conditional write, once per entry.
+    fn racing(theirs: Vec<Latest>) -> FaultyStore<MemoryObjectStore> {
+        FaultyStore::new(MemoryObjectStore::new()).on_write(move |call| {
+            match theirs.get(call.earlier).filter(|_| call.conditional) {
+                Some(theirs) => WritePlan::RacedBy(serde_json::to_vec(theirs).unwrap()),
+                None => WritePlan::Pass,
             }
-            self.inner
-                .put_if(key, body, content_type, precondition)
-                .await
-        }
+        })
     }
 
     #[tokio::test]
     async fn a_writer_that_raced_in_is_never_overwritten_unseen() {
         let ours = pointing_at("ours", "2026-11-20T16:15:00Z");
         // A newer run lands between our read and our write: we see it and keep it.
-        let store = Racing {
-            inner: MemoryObjectStore::new(),
-            theirs: vec![pointing_at("newer", "2026-11-20T16:30:00Z")],
-            races: Default::default(),
-        };
+        let store = racing(vec![pointing_at("newer", "2026-11-20T16:30:00Z")]);
         let update = move_pointer(&store, "latest.json", &ours, false)
             .await
             .unwrap();
         assert!(!update.moved);
         assert_eq!(update.current.run_id, "newer");
         // An older one lands instead: we read again and still move past it.
-        let store = Racing {
-            inner: MemoryObjectStore::new(),
-            theirs: vec![pointing_at("older", "2026-11-20T16:00:00Z")],
-            races: Default::default(),
-        };
+        let store = racing(vec![pointing_at("older", "2026-11-20T16:00:00Z")]);
         let update = move_pointer(&store, "latest.json", &ours, false)
             .await
             .unwrap();
         assert!(update.moved);
-        assert_eq!(current(&store.inner).await, ours);
+        assert_eq!(current(store.inner()).await, ours);
         // Someone wins every race: the publication fails rather than write blindly.
-        let store = Racing {
-            inner: MemoryObjectStore::new(),
-            theirs: (0..POINTER_ATTEMPTS)
+        let store = racing(
+            (0..POINTER_ATTEMPTS)
                 .map(|i| pointing_at(&format!("older-{i}"), "2026-11-20T16:00:00Z"))
                 .collect(),
-            races: Default::default(),
-        };
+        );
         let err = move_pointer(&store, "latest.json", &ours, false)
             .await
             .unwrap_err();

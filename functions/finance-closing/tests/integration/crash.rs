@@ -13,7 +13,7 @@ use finance_closing::store::PostgresStore;
 use orabridge_shared::testkit::{self, RestateServer, free_port, http_request};
 use serde_json::{Value, json};
 
-mod common;
+use crate::common;
 
 /// Kills the service on drop, so a failing test leaves no process behind.
 struct Service(Child);

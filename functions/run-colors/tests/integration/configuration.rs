@@ -2,10 +2,11 @@
 //! from SSM or S3, invalid or missing rules stopping the run before any data is read, the
 //! Oracle settings from SSM, and configuration errors that name what to fix.
 
-mod support;
+use crate::support;
 
 use orabridge_shared::object_store::MemoryObjectStore;
 use orabridge_shared::params::{DEFAULT_TTL, MemoryParameterSource, ParameterStore};
+use orabridge_shared::start::Function;
 use orabridge_shared::testkit::put_parameter;
 use run_colors::config::{ColorsLocation, RulesLocation, RunColorsConfig};
 use run_colors::ports::ConfiguredRules;

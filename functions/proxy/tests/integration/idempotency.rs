@@ -6,7 +6,7 @@
 //! still being processed, 422 when the key is reused with a different payload, and a retry of a
 //! completed request gets the first answer again.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -22,7 +22,7 @@ use orabridge_shared::testkit::{self, RestateServer, http_request};
 use restate_sdk::prelude::HttpServer;
 use serde_json::{Value, json};
 
-mod common;
+use crate::common;
 
 /// The daily trigger `main` builds from `vars`.
 fn daily_trigger(vars: &[(&str, &str)]) -> Trigger {

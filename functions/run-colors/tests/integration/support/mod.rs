@@ -3,18 +3,16 @@
 // Each test crate uses its own part of this module.
 #![allow(dead_code)]
 
+pub mod memory_run;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use orabridge_shared::clock::ManualClock;
-use orabridge_shared::object_store::{
-    ConditionalPutError, ConditionalStore, ObjectReadError, ObjectStore, ObjectStoreError,
-    Precondition, S3ObjectStore, Tagged,
-};
+use orabridge_shared::object_store::{ConditionalStore, S3ObjectStore};
 use orabridge_shared::params::{DEFAULT_TTL, ParameterStore, SsmParameterSource};
-pub use orabridge_shared::start::Function;
-use orabridge_shared::testkit::{MotoServer, read_objects};
+use orabridge_shared::testkit::{FaultyStore, MotoServer, read_objects};
 use run_colors::config::{ColorsLocation, RulesLocation, RunColorsConfig};
 use run_colors::function::{InvocationError, Ports, RunColors};
 use run_colors::ports::ConfiguredRules;
@@ -30,67 +28,6 @@ pub fn sample(name: &str) -> PathBuf {
 
 pub fn golden_input() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/input.csv")
-}
-
-/// An S3 store that refuses keys ending with `suffix` while armed: a failure injected at an
-/// exact step of the publication.
-#[derive(Clone)]
-pub struct Failing {
-    pub inner: S3ObjectStore,
-    pub suffix: Option<&'static str>,
-}
-
-impl Failing {
-    /// The injected failure, when `key` is the armed one.
-    fn refuse(&self, key: &str) -> Result<(), ObjectStoreError> {
-        match self.suffix {
-            Some(suffix) if key.ends_with(suffix) => {
-                Err(ObjectStoreError::new(key, "injected failure"))
-            }
-            _ => Ok(()),
-        }
-    }
-}
-
-impl ObjectStore for Failing {
-    async fn put(
-        &self,
-        key: &str,
-        body: Vec<u8>,
-        content_type: &str,
-    ) -> Result<(), ObjectStoreError> {
-        self.refuse(key)?;
-        self.inner.put(key, body, content_type).await
-    }
-
-    async fn put_file(
-        &self,
-        key: &str,
-        path: &Path,
-        content_type: &str,
-    ) -> Result<(), ObjectStoreError> {
-        self.refuse(key)?;
-        self.inner.put_file(key, path, content_type).await
-    }
-}
-
-impl ConditionalStore for Failing {
-    async fn get_tagged(&self, key: &str) -> Result<Option<Tagged>, ObjectReadError> {
-        self.inner.get_tagged(key).await
-    }
-
-    async fn put_if(
-        &self,
-        key: &str,
-        body: Vec<u8>,
-        content_type: &str,
-        precondition: Precondition<'_>,
-    ) -> Result<(), ConditionalPutError> {
-        self.refuse(key)?;
-        self.inner
-            .put_if(key, body, content_type, precondition)
-            .await
-    }
 }
 
 pub struct Fixture {
@@ -119,7 +56,7 @@ pub async fn fixture() -> Fixture {
 
 /// The function as `main` composes it, over moto's S3 and SSM and a clock at the epoch (the
 /// events give their time), publishing to `S`.
-pub type TestFunction<S = Failing> =
+pub type TestFunction<S = FaultyStore<S3ObjectStore>> =
     RunColors<S, ConfiguredRules<SsmParameterSource, S3ObjectStore>, ColorsLocation, ManualClock>;
 
 impl Fixture {
@@ -144,10 +81,8 @@ impl Fixture {
         config: RunColorsConfig,
         fail_on: Option<&'static str>,
     ) -> Result<TestFunction, InvocationError> {
-        let runs = Failing {
-            inner: S3ObjectStore::new(self.s3.clone(), BUCKET),
-            suffix: fail_on,
-        };
+        let runs = FaultyStore::new(S3ObjectStore::new(self.s3.clone(), BUCKET))
+            .refusing(move |key| fail_on.is_some_and(|suffix| key.ends_with(suffix)));
         self.function_over(config, runs)
     }
 

@@ -1,6 +1,6 @@
 //! `POST /ingest/sensor-data` against a real SQS API (moto server).
 
-mod common;
+use crate::common;
 
 use aws_sdk_sqs::Client as Sqs;
 use common::*;

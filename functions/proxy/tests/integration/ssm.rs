@@ -1,7 +1,7 @@
 //! Endpoints and key from a real SSM API (moto server): changes picked up after the TTL,
 //! stale values served while SSM is down, and a clear 503 when nothing is cached.
 
-mod common;
+use crate::common;
 
 use common::*;
 use orabridge_shared::clock::ManualClock;

@@ -6,7 +6,7 @@
 //! console's test event (no headers, no Host), cookies, and the events that cannot become a
 //! request (answered 400) or make the handling panic (answered 500).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Failover, circuit breaking and deadlines against real loopback upstreams.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

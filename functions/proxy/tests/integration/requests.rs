@@ -1,6 +1,6 @@
 //! What reaches the upstream and what comes back: paths, headers, the key, bodies, routes.
 
-mod common;
+use crate::common;
 
 use common::*;
 use orabridge_shared::logging::{self, CapturedLogs, LogFormat, LogSettings};

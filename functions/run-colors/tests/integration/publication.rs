@@ -3,10 +3,11 @@
 //! run visible; events that are neither schedules nor requests are refused and nothing is
 //! published.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 
+use orabridge_shared::start::Function;
 use run_colors::function::RunResponse;
 use run_colors::values::parse_timestamp;
 use serde_json::json;
@@ -205,52 +206,7 @@ async fn runs_published_out_of_order_leave_the_pointer_on_the_later_one() {
 /// https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html).
 #[tokio::test]
 async fn a_newer_pointer_written_during_publication_is_kept() {
-    use orabridge_shared::object_store::{
-        ConditionalPutError, ConditionalStore, ObjectReadError, ObjectStore, ObjectStoreError,
-        Precondition, Tagged,
-    };
-
-    /// The runs bucket, where another run writes its pointer just before this run's first
-    /// conditional write reaches S3.
-    struct Interloper {
-        inner: orabridge_shared::object_store::S3ObjectStore,
-        pointer: Vec<u8>,
-        raced: std::sync::atomic::AtomicBool,
-    }
-
-    impl ObjectStore for Interloper {
-        async fn put(&self, key: &str, body: Vec<u8>, kind: &str) -> Result<(), ObjectStoreError> {
-            self.inner.put(key, body, kind).await
-        }
-
-        async fn put_file(
-            &self,
-            key: &str,
-            path: &Path,
-            kind: &str,
-        ) -> Result<(), ObjectStoreError> {
-            self.inner.put_file(key, path, kind).await
-        }
-    }
-
-    impl ConditionalStore for Interloper {
-        async fn get_tagged(&self, key: &str) -> Result<Option<Tagged>, ObjectReadError> {
-            self.inner.get_tagged(key).await
-        }
-
-        async fn put_if(
-            &self,
-            key: &str,
-            body: Vec<u8>,
-            kind: &str,
-            precondition: Precondition<'_>,
-        ) -> Result<(), ConditionalPutError> {
-            if !self.raced.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                self.inner.put(key, self.pointer.clone(), kind).await?;
-            }
-            self.inner.put_if(key, body, kind, precondition).await
-        }
-    }
+    use orabridge_shared::testkit::{FaultyStore, WritePlan};
 
     let fx = fixture().await;
     let newer = json!({"run_id": "20261120T163000Z-other", "as_of": "2026-11-20T16:30:00Z",
@@ -262,11 +218,17 @@ async fn a_newer_pointer_written_during_publication_is_kept() {
                 .await
                 .expect("an older pointer in place");
         }
-        let store = Interloper {
-            inner: orabridge_shared::object_store::S3ObjectStore::new(fx.s3.clone(), BUCKET),
-            pointer: serde_json::to_vec(&newer).expect("json"),
-            raced: Default::default(),
-        };
+        // Another run writes its pointer just before this run's first conditional write
+        // reaches S3.
+        let pointer = serde_json::to_vec(&newer).expect("json");
+        let store = FaultyStore::new(orabridge_shared::object_store::S3ObjectStore::new(
+            fx.s3.clone(),
+            BUCKET,
+        ))
+        .on_write(move |call| match call.conditional && call.earlier == 0 {
+            true => WritePlan::RacedBy(pointer.clone()),
+            false => WritePlan::Pass,
+        });
         let function = fx
             .function_over(fx.csv_config(), store)
             .expect("a CSV function builds");

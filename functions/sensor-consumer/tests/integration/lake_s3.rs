@@ -10,7 +10,7 @@ use orabridge_shared::clock::ManualClock;
 use orabridge_shared::object_store::{MemoryObjectStore, ObjectStore, S3ObjectStore};
 use orabridge_shared::queue::{MemoryQueue, MessageQueue, SqsQueue};
 use orabridge_shared::start::Function;
-use orabridge_shared::testkit::{MotoServer, read_objects};
+use orabridge_shared::testkit::{FaultyStore, MotoServer, read_objects};
 use sensor_consumer::config::SensorConsumerConfig;
 use sensor_consumer::{Answer, InvocationError, Ports, SensorConsumer};
 use serde_json::{Value, json};
@@ -343,8 +343,8 @@ async fn readings_over_a_threshold_send_alerts_to_the_alert_queue() {
 
 #[tokio::test]
 async fn a_fifo_batch_with_a_failure_in_the_middle_reports_it_and_every_later_record() {
-    let store = MemoryObjectStore::new();
-    store.refuse_prefix(Some("iot/readings/sensor_type=gate/"));
+    let store = FaultyStore::new(MemoryObjectStore::new())
+        .refusing(|key| key.starts_with("iot/readings/sensor_type=gate/"));
     let consumer = consumer(store, MemoryQueue::new(), &[]);
     let batch = vec![
         (
@@ -450,36 +450,12 @@ async fn a_record_without_a_message_id_fails_the_batch_naming_the_record() {
     assert!(store.objects().is_empty(), "nothing written");
 }
 
-/// A store that counts the writes in flight and keeps each open for a few scheduler turns, so
-/// writes that overlap are seen overlapping; the first `fail_first` keys (in order) fail.
-#[derive(Default)]
-struct CountingStore {
-    inner: MemoryObjectStore,
-    in_flight: std::sync::atomic::AtomicUsize,
-    most: std::sync::atomic::AtomicUsize,
-    failing: std::sync::Mutex<std::collections::HashSet<String>>,
-}
-
-impl ObjectStore for CountingStore {
-    async fn put(
-        &self,
-        key: &str,
-        body: Vec<u8>,
-        content_type: &str,
-    ) -> Result<(), orabridge_shared::object_store::ObjectStoreError> {
-        use std::sync::atomic::Ordering;
-        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        self.most.fetch_max(now, Ordering::SeqCst);
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        self.in_flight.fetch_sub(1, Ordering::SeqCst);
-        if self.failing.lock().expect("lock").contains(key) {
-            return Err(orabridge_shared::object_store::ObjectStoreError::new(
-                key,
-                std::io::Error::other("S3 said 503 SlowDown"),
-            ));
-        }
-        self.inner.put(key, body, content_type).await
-    }
+/// A memory store that keeps each write open for a few scheduler turns, so writes that
+/// overlap are seen overlapping, and refuses the keys in `failing`.
+fn counting_store(failing: Option<String>) -> FaultyStore<MemoryObjectStore> {
+    FaultyStore::new(MemoryObjectStore::new())
+        .holding_writes(std::time::Duration::from_millis(5))
+        .refusing(move |key| failing.as_deref() == Some(key))
 }
 
 /// 40 sensors of one type over 40 hours: 40 group objects, plus 5 poison messages.
@@ -509,9 +485,8 @@ async fn writes_run_concurrently_up_to_the_bound_and_a_failure_still_fails_only_
         .map(|(id, b)| (id.as_str(), b.clone()))
         .collect();
     for (bound, expected_most) in [(1, 1), (8, 8)] {
-        let store = CountingStore::default();
         let consumer = consumer(
-            store,
+            counting_store(None),
             MemoryQueue::new(),
             &[("WRITE_CONCURRENCY", &bound.to_string())],
         );
@@ -519,16 +494,15 @@ async fn writes_run_concurrently_up_to_the_bound_and_a_failure_still_fails_only_
         assert_eq!(failures(&response), Vec::<&str>::new(), "bound {bound}");
         let store = consumer.lake();
         assert_eq!(
-            store.most.load(std::sync::atomic::Ordering::SeqCst),
+            store.most_in_flight(),
             expected_most,
             "at most {bound} writes in flight, and that many when there is work for them"
         );
         // 40 hourly groups and 5 quarantine objects, all written.
-        assert_eq!(store.inner.objects().len(), 45, "bound {bound}");
+        assert_eq!(store.inner().objects().len(), 45, "bound {bound}");
     }
 
     // One group's write fails: exactly its message is retried, whatever finished around it.
-    let store = CountingStore::default();
     let consumer_probe = memory_consumer(&MemoryObjectStore::new());
     deliver(&consumer_probe, &records, false, "probe").await;
     let victim = consumer_probe
@@ -537,8 +511,7 @@ async fn writes_run_concurrently_up_to_the_bound_and_a_failure_still_fails_only_
         .into_keys()
         .find(|key| key.contains("hour=07"))
         .expect("the 07:00 group");
-    store.failing.lock().expect("lock").insert(victim);
-    let consumer = consumer(store, MemoryQueue::new(), &[]);
+    let consumer = consumer(counting_store(Some(victim)), MemoryQueue::new(), &[]);
     let response = deliver(&consumer, &records, false, "req").await;
     assert_eq!(failures(&response), ["m-07"]);
 }
