@@ -218,53 +218,8 @@ pub async fn send_all<Q: MessageQueue>(
             .buffer_unordered(in_flight)
             .collect()
             .await;
-        for (batch, answer) in answers {
-            let answer = match answer {
-                Call::Answered(answer) => answer,
-                Call::NotStarted => {
-                    report.not_started += batch.len();
-                    report.late.extend(batch.iter().map(|m| m.id.clone()));
-                    refused.extend(batch.iter().cloned());
-                    continue;
-                }
-                Call::Abandoned => {
-                    tracing::warn!(
-                        messages = batch.len(),
-                        "queue batch call abandoned at the deadline"
-                    );
-                    report.abandoned += batch.len();
-                    report.late.extend(batch.iter().map(|m| m.id.clone()));
-                    refused.extend(batch.iter().cloned());
-                    continue;
-                }
-            };
-            match answer {
-                Ok(outcomes) => {
-                    for outcome in outcomes {
-                        match outcome {
-                            SendOutcome::Sent { id, message_id } => {
-                                report.sent.push((id, message_id))
-                            }
-                            SendOutcome::Failed {
-                                id,
-                                code,
-                                sender_fault,
-                            } => {
-                                tracing::warn!(entry = %id, code = %code, sender_fault, "queue refused a message");
-                                refused.extend(batch.iter().find(|m| m.id == id).cloned());
-                            }
-                        }
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(
-                        error = &error as &dyn std::error::Error,
-                        "queue batch call failed"
-                    );
-                    refused.extend(batch.iter().cloned());
-                    report.last_error = Some(error);
-                }
-            }
+        for (batch, call) in answers {
+            report.account(batch, call, &mut refused);
         }
         pending = refused;
         let now = tokio::time::Instant::now();
@@ -278,6 +233,61 @@ pub async fn send_all<Q: MessageQueue>(
     }
     report.failed = pending.into_iter().map(|m| m.id).collect();
     report
+}
+
+impl SendReport {
+    /// Records what became of one batch call; the messages to send again go to `refused`.
+    fn account(
+        &mut self,
+        batch: &[OutgoingMessage],
+        call: Call,
+        refused: &mut Vec<OutgoingMessage>,
+    ) {
+        let answer = match call {
+            Call::Answered(answer) => answer,
+            Call::NotStarted => {
+                self.not_started += batch.len();
+                self.late.extend(batch.iter().map(|m| m.id.clone()));
+                refused.extend(batch.iter().cloned());
+                return;
+            }
+            Call::Abandoned => {
+                tracing::warn!(
+                    messages = batch.len(),
+                    "queue batch call abandoned at the deadline"
+                );
+                self.abandoned += batch.len();
+                self.late.extend(batch.iter().map(|m| m.id.clone()));
+                refused.extend(batch.iter().cloned());
+                return;
+            }
+        };
+        match answer {
+            Ok(outcomes) => {
+                for outcome in outcomes {
+                    match outcome {
+                        SendOutcome::Sent { id, message_id } => self.sent.push((id, message_id)),
+                        SendOutcome::Failed {
+                            id,
+                            code,
+                            sender_fault,
+                        } => {
+                            tracing::warn!(entry = %id, code = %code, sender_fault, "queue refused a message");
+                            refused.extend(batch.iter().find(|m| m.id == id).cloned());
+                        }
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::warn!(
+                    error = &error as &dyn std::error::Error,
+                    "queue batch call failed"
+                );
+                refused.extend(batch.iter().cloned());
+                self.last_error = Some(error);
+            }
+        }
+    }
 }
 
 /// What became of one batch call.

@@ -99,6 +99,19 @@ impl Reading {
     }
 }
 
+/// What is wrong with a reading so far, field by field.
+#[derive(Default)]
+struct Violations(Vec<Violation>);
+
+impl Violations {
+    fn fail(&mut self, field: &str, reason: impl Into<String>) {
+        self.0.push(Violation {
+            field: field.to_owned(),
+            reason: reason.into(),
+        });
+    }
+}
+
 /// Validates one reading against the schema at time `now`. Takes the reading by value so a
 /// valid one keeps its fields without a copy (this runs once per message on the hot path).
 pub fn validate(
@@ -106,145 +119,150 @@ pub fn validate(
     now: DateTime<Utc>,
     rules: &ValidationRules,
 ) -> Result<Reading, Vec<Violation>> {
-    let mut violations = Vec::new();
-    let mut fail = |field: &str, reason: String| {
-        violations.push(Violation {
-            field: field.to_owned(),
-            reason,
-        })
-    };
+    let mut violations = Violations::default();
     let Value::Object(fields) = value else {
-        fail("reading", "must be a JSON object".into());
-        return Err(violations);
+        violations.fail("reading", "must be a JSON object");
+        return Err(violations.0);
     };
+    let sensor_id = check_sensor_id(fields.get("sensorId"), &mut violations);
+    let sensor_type = check_sensor_type(fields.get("sensorType"), &mut violations);
+    let timestamp = check_timestamp(fields.get("timestamp"), now, rules, &mut violations);
+    check_values(fields.get("values"), &mut violations);
+    if let Some(location) = fields.get("location") {
+        check_location(location, &mut violations);
+    }
+    match fields.get("zone") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(zone)) if zone.chars().count() <= 64 => {}
+        Some(_) => violations.fail("zone", "must be a string of at most 64 characters"),
+    }
+    match (sensor_id, sensor_type, timestamp) {
+        (true, Some(sensor_type), Some(timestamp)) if violations.0.is_empty() => Ok(Reading {
+            fields,
+            sensor_type,
+            timestamp,
+        }),
+        _ => Err(violations.0),
+    }
+}
 
-    let sensor_id = match fields.get("sensorId") {
+/// Whether `sensorId` is 1-64 characters of A-Z, a-z, 0-9, `_`, `.`, `-`.
+fn check_sensor_id(id: Option<&Value>, violations: &mut Violations) -> bool {
+    match id {
         Some(Value::String(id))
             if (1..=64).contains(&id.len())
                 && id
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)) =>
         {
-            Some(())
+            return true;
         }
-        Some(Value::String(_)) => {
-            fail(
-                "sensorId",
-                "must be 1-64 characters of A-Z, a-z, 0-9, _ . -".into(),
-            );
-            None
-        }
-        Some(_) => {
-            fail("sensorId", "must be a string".into());
-            None
-        }
-        None => {
-            fail("sensorId", "is required".into());
-            None
-        }
-    };
+        Some(Value::String(_)) => violations.fail(
+            "sensorId",
+            "must be 1-64 characters of A-Z, a-z, 0-9, _ . -",
+        ),
+        Some(_) => violations.fail("sensorId", "must be a string"),
+        None => violations.fail("sensorId", "is required"),
+    }
+    false
+}
 
-    let sensor_type = match fields.get("sensorType") {
+/// The known sensor type `sensorType` names.
+fn check_sensor_type(kind: Option<&Value>, violations: &mut Violations) -> Option<&'static str> {
+    match kind {
         Some(Value::String(kind)) if SENSOR_TYPES.contains(&kind.as_str()) => {
             SENSOR_TYPES.into_iter().find(|known| known == kind)
         }
         Some(_) => {
-            fail(
+            violations.fail(
                 "sensorType",
                 format!("must be one of {}", SENSOR_TYPES.join(", ")),
             );
             None
         }
         None => {
-            fail("sensorType", "is required".into());
+            violations.fail("sensorType", "is required");
             None
         }
-    };
+    }
+}
 
-    let timestamp = match fields.get("timestamp") {
-        Some(Value::String(text)) => match DateTime::parse_from_rfc3339(text) {
-            Ok(parsed) => {
-                let parsed = parsed.with_timezone(&Utc);
-                let ahead = parsed.signed_duration_since(now);
-                let behind = now.signed_duration_since(parsed);
-                if ahead.to_std().is_ok_and(|d| d > rules.max_future) {
-                    fail(
-                        "timestamp",
-                        format!(
-                            "is more than {} s in the future",
-                            rules.max_future.as_secs()
-                        ),
-                    );
-                    None
-                } else if behind.to_std().is_ok_and(|d| d > rules.max_age) {
-                    fail(
-                        "timestamp",
-                        format!("is more than {} days old", rules.max_age.as_secs() / 86_400),
-                    );
-                    None
-                } else {
-                    Some(parsed)
-                }
-            }
-            Err(_) => {
-                fail("timestamp", "must be an RFC 3339 date-time".into());
-                None
-            }
-        },
+/// `timestamp` as UTC, when it is an RFC 3339 date-time within the rules' window around `now`.
+fn check_timestamp(
+    timestamp: Option<&Value>,
+    now: DateTime<Utc>,
+    rules: &ValidationRules,
+    violations: &mut Violations,
+) -> Option<DateTime<Utc>> {
+    let text = match timestamp {
+        Some(Value::String(text)) => text,
         Some(_) => {
-            fail("timestamp", "must be an RFC 3339 string".into());
-            None
+            violations.fail("timestamp", "must be an RFC 3339 string");
+            return None;
         }
         None => {
-            fail("timestamp", "is required".into());
-            None
+            violations.fail("timestamp", "is required");
+            return None;
         }
     };
+    let Ok(parsed) = DateTime::parse_from_rfc3339(text) else {
+        violations.fail("timestamp", "must be an RFC 3339 date-time");
+        return None;
+    };
+    let parsed = parsed.with_timezone(&Utc);
+    let ahead = parsed.signed_duration_since(now);
+    let behind = now.signed_duration_since(parsed);
+    if ahead.to_std().is_ok_and(|d| d > rules.max_future) {
+        violations.fail(
+            "timestamp",
+            format!(
+                "is more than {} s in the future",
+                rules.max_future.as_secs()
+            ),
+        );
+        None
+    } else if behind.to_std().is_ok_and(|d| d > rules.max_age) {
+        violations.fail(
+            "timestamp",
+            format!("is more than {} days old", rules.max_age.as_secs() / 86_400),
+        );
+        None
+    } else {
+        Some(parsed)
+    }
+}
 
-    match fields.get("values") {
+/// `values`: an object of 1 to 32 finite numbers.
+fn check_values(values: Option<&Value>, violations: &mut Violations) {
+    match values {
         Some(Value::Object(values)) if (1..=32).contains(&values.len()) => {
             for (name, value) in values {
                 if !value.as_f64().is_some_and(f64::is_finite) {
-                    fail(&format!("values.{name}"), "must be a finite number".into());
+                    violations.fail(&format!("values.{name}"), "must be a finite number");
                 }
             }
         }
-        Some(Value::Object(_)) => fail("values", "must hold 1 to 32 numbers".into()),
-        Some(_) => fail("values", "must be an object of numbers".into()),
-        None => fail("values", "is required".into()),
+        Some(Value::Object(_)) => violations.fail("values", "must hold 1 to 32 numbers"),
+        Some(_) => violations.fail("values", "must be an object of numbers"),
+        None => violations.fail("values", "is required"),
     }
+}
 
-    if let Some(location) = fields.get("location") {
-        match location.as_object() {
-            Some(location) => {
-                for (axis, limit) in [("lat", 90.0), ("lng", 180.0)] {
-                    match location.get(axis).and_then(Value::as_f64) {
-                        Some(v) if (-limit..=limit).contains(&v) => {}
-                        Some(_) => fail(
-                            &format!("location.{axis}"),
-                            format!("must be within ±{limit}"),
-                        ),
-                        None => fail(&format!("location.{axis}"), "must be a number".into()),
-                    }
-                }
-            }
-            None => fail("location", "must be an object with lat and lng".into()),
+/// `location`: `lat` within ±90 and `lng` within ±180.
+fn check_location(location: &Value, violations: &mut Violations) {
+    let Some(location) = location.as_object() else {
+        violations.fail("location", "must be an object with lat and lng");
+        return;
+    };
+    for (axis, limit) in [("lat", 90.0), ("lng", 180.0)] {
+        match location.get(axis).and_then(Value::as_f64) {
+            Some(v) if (-limit..=limit).contains(&v) => {}
+            Some(_) => violations.fail(
+                &format!("location.{axis}"),
+                format!("must be within ±{limit}"),
+            ),
+            None => violations.fail(&format!("location.{axis}"), "must be a number"),
         }
-    }
-
-    match fields.get("zone") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(zone)) if zone.chars().count() <= 64 => {}
-        Some(_) => fail("zone", "must be a string of at most 64 characters".into()),
-    }
-
-    match (sensor_id, sensor_type, timestamp) {
-        (Some(()), Some(sensor_type), Some(timestamp)) if violations.is_empty() => Ok(Reading {
-            fields,
-            sensor_type,
-            timestamp,
-        }),
-        _ => Err(violations),
     }
 }
 

@@ -1,10 +1,13 @@
-"""run-colors stays in pieces a reader can hold: no source file over 450 lines, no function
-over 80: an engine whose one function runs to hundreds of lines, and whose files grow past a
-thousand with micro-optimisations, is one nobody can review.
+"""The code stays in pieces a reader can hold: no function over 80 lines in any crate, and in
+run-colors no source file over 450 lines either: an engine whose one function runs to hundreds
+of lines, and whose files grow past a thousand with micro-optimisations, is one nobody can
+review.
 
-Counted over `functions/run-colors` and `tools/run-colors-cli`, tests included. A function's
+Functions are counted over every crate (`functions/`, `shared/`, `tools/`, `fuzz/`), tests
+included; file lengths over `functions/run-colors` and `tools/run-colors-cli`. A function's
 length runs from its `fn` line to its closing brace, found by counting braces outside comments,
-strings and character literals.
+strings and character literals. A function may stay longer only where its length is its
+clearest shape, named in `LONG_BY_DESIGN` with the reason.
 
 Run with the other Python checks by `make test`, or alone:
 `.venv/bin/python -m unittest tools.tests.test_code_shape`
@@ -18,8 +21,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CRATES = [ROOT / "functions" / "run-colors", ROOT / "tools" / "run-colors-cli"]
+EVERY_CRATE = [ROOT / "functions", ROOT / "shared", ROOT / "tools", ROOT / "fuzz"]
 MAX_FILE_LINES = 450
 MAX_FUNCTION_LINES = 80
+LONG_BY_DESIGN = {
+    "functions/proxy/src/error.rs public": "a table: one arm per error, each the status, code "
+    "and message its client sees, read best in one place",
+}
 
 FN = re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?(?:const\s+)?(?:async\s+)?(?:unsafe\s+)?fn\s+(\w+)")
 LINE_COMMENT = re.compile(r"//.*$")
@@ -53,8 +61,18 @@ def functions(text: str) -> list[tuple[str, int, int]]:
     return found
 
 
-def sources() -> list[Path]:
-    return sorted(path for crate in CRATES for path in crate.rglob("*.rs") if "target" not in path.parts)
+def sources(crates: list[Path] = CRATES) -> list[Path]:
+    return sorted(path for crate in crates for path in crate.rglob("*.rs") if "target" not in path.parts)
+
+
+def long_functions() -> dict[str, int]:
+    """`path name` of every function over the limit in any crate, with its length."""
+    return {
+        f"{path.relative_to(ROOT)} {name}": n
+        for path in sources(EVERY_CRATE)
+        for name, _, n in functions(path.read_text())
+        if n > MAX_FUNCTION_LINES
+    }
 
 
 class CodeShape(unittest.TestCase):
@@ -68,14 +86,14 @@ class CodeShape(unittest.TestCase):
         }
         self.assertEqual(long, {})
 
-    def test_no_run_colors_function_is_longer_than_80_lines(self) -> None:
-        long = [
-            f"{path.relative_to(ROOT)}:{line} {name} ({n} lines)"
-            for path in sources()
-            for name, line, n in functions(path.read_text())
-            if n > MAX_FUNCTION_LINES
-        ]
-        self.assertEqual(long, [])
+    def test_no_function_in_any_crate_is_longer_than_80_lines(self) -> None:
+        self.assertGreater(len(sources(EVERY_CRATE)), 150)
+        long = {name: n for name, n in long_functions().items() if name not in LONG_BY_DESIGN}
+        self.assertEqual(long, {})
+
+    def test_every_function_long_by_design_still_is(self) -> None:
+        # A stale entry would let a function grow back past the limit unseen.
+        self.assertEqual(set(LONG_BY_DESIGN) - set(long_functions()), set())
 
     def test_function_lengths_are_counted_from_fn_to_its_closing_brace(self) -> None:
         text = (

@@ -152,49 +152,7 @@ impl ServiceConfig {
     pub fn from_source(vars: impl VarSource) -> Result<ServiceConfig, ConfigError> {
         let reader = ConfigReader::new(vars);
         let erp = match reader.string_or("ERP_BACKEND", "oracle").as_str() {
-            "oracle" => {
-                let procedure = reader.string("CLOSING_PROCEDURE")?;
-                let user = reader.string("ORACLE_USER")?;
-                // SCHEMA.PACKAGE.PROCEDURE names the owner; otherwise the tables are the user's.
-                let results_owner = reader
-                    .optional_string("CLOSING_RESULT_OWNER")
-                    .unwrap_or_else(|| {
-                        let parts: Vec<&str> = procedure.split('.').collect();
-                        if parts.len() == 3 {
-                            parts[0].to_owned()
-                        } else {
-                            user.clone()
-                        }
-                    });
-                ErpConfig::Oracle {
-                    connect: ConnectOptions {
-                        connect_string: reader.string("ORACLE_CONNECT_STRING")?,
-                        password: reader.secret("ORACLE_PASSWORD").map_err(|_| {
-                            ConfigError::Missing {
-                                name: "ORACLE_PASSWORD (or ORACLE_PASSWORD_PARAM)".into(),
-                            }
-                        })?,
-                        username: user,
-                        call_timeout: reader
-                            .positive_duration_or("ORACLE_CALL_TIMEOUT", Duration::from_secs(60))?,
-                        connect_timeout: oracle::connect_timeout(&reader)?,
-                    },
-                    procedure,
-                    results_owner,
-                    date_argument: match reader.optional_string("CLOSING_DATE_ARGUMENT") {
-                        None => DateArgument::Date,
-                        Some(text) => {
-                            DateArgument::parse(&text).ok_or_else(|| ConfigError::Malformed {
-                                name: "CLOSING_DATE_ARGUMENT".into(),
-                                reason: format!(
-                                    "expected `date` or `text:<Oracle format model>` such as \
-                                     text:YYYY-MM-DD, got {text:?}"
-                                ),
-                            })?
-                        }
-                    },
-                }
-            }
+            "oracle" => oracle_erp(&reader)?,
             "simulated" => ErpConfig::Simulated {
                 schema: reader.string_or("SIMULATOR_SCHEMA", "erp_simulator"),
                 job_duration: reader
@@ -228,18 +186,62 @@ impl ServiceConfig {
             poll_interval: reader.positive_duration_or("POLL_INTERVAL", Duration::from_secs(60))?,
             max_duration: reader
                 .positive_duration_or("MAX_DURATION", Duration::from_secs(8 * 3600))?,
-            retry: {
-                let default = RetryPolicy::default();
-                RetryPolicy {
-                    initial_delay: reader
-                        .positive_duration_or("RETRY_INITIAL_DELAY", default.initial_delay)?,
-                    max_delay: reader.positive_duration_or("RETRY_MAX_DELAY", default.max_delay)?,
-                    max_duration: reader
-                        .positive_duration_or("RETRY_MAX_DURATION", default.max_duration)?,
-                }
-            },
+            retry: retry_policy(&reader)?,
         })
     }
+}
+
+/// The Oracle ERP's settings: the procedure, the login and the date argument.
+fn oracle_erp(reader: &ConfigReader<impl VarSource>) -> Result<ErpConfig, ConfigError> {
+    let procedure = reader.string("CLOSING_PROCEDURE")?;
+    let user = reader.string("ORACLE_USER")?;
+    // SCHEMA.PACKAGE.PROCEDURE names the owner; otherwise the tables are the user's.
+    let results_owner = reader
+        .optional_string("CLOSING_RESULT_OWNER")
+        .unwrap_or_else(|| {
+            let parts: Vec<&str> = procedure.split('.').collect();
+            if parts.len() == 3 {
+                parts[0].to_owned()
+            } else {
+                user.clone()
+            }
+        });
+    Ok(ErpConfig::Oracle {
+        connect: ConnectOptions {
+            connect_string: reader.string("ORACLE_CONNECT_STRING")?,
+            password: reader
+                .secret("ORACLE_PASSWORD")
+                .map_err(|_| ConfigError::Missing {
+                    name: "ORACLE_PASSWORD (or ORACLE_PASSWORD_PARAM)".into(),
+                })?,
+            username: user,
+            call_timeout: reader
+                .positive_duration_or("ORACLE_CALL_TIMEOUT", Duration::from_secs(60))?,
+            connect_timeout: oracle::connect_timeout(reader)?,
+        },
+        procedure,
+        results_owner,
+        date_argument: match reader.optional_string("CLOSING_DATE_ARGUMENT") {
+            None => DateArgument::Date,
+            Some(text) => DateArgument::parse(&text).ok_or_else(|| ConfigError::Malformed {
+                name: "CLOSING_DATE_ARGUMENT".into(),
+                reason: format!(
+                    "expected `date` or `text:<Oracle format model>` such as \
+                     text:YYYY-MM-DD, got {text:?}"
+                ),
+            })?,
+        },
+    })
+}
+
+/// How steps retry transient failures (`RETRY_*`, each more than zero).
+fn retry_policy(reader: &ConfigReader<impl VarSource>) -> Result<RetryPolicy, ConfigError> {
+    let default = RetryPolicy::default();
+    Ok(RetryPolicy {
+        initial_delay: reader.positive_duration_or("RETRY_INITIAL_DELAY", default.initial_delay)?,
+        max_delay: reader.positive_duration_or("RETRY_MAX_DELAY", default.max_delay)?,
+        max_duration: reader.positive_duration_or("RETRY_MAX_DURATION", default.max_duration)?,
+    })
 }
 
 #[cfg(test)]

@@ -401,39 +401,13 @@ impl<E: Erp, S: ClosingStore, D: DurableSteps> Run<'_, E, S, D> {
                 }
                 continue;
             }
-            let attempt = jobs
-                .iter()
-                .filter_map(|seen| date.attempt_of(&seen.job))
-                .chain([self.recorded_attempt])
-                .max()
-                .unwrap_or(0)
-                + 1;
-            let job = blocked
-                .take()
-                .filter(|job| {
-                    jobs.iter()
-                        .any(|seen| seen.job == *job && seen.state == JobState::Disabled)
-                })
-                .unwrap_or_else(|| date.job_name(attempt));
+            let job = self.next_job(&jobs, blocked.take());
             // A cancel asked for before anything runs: nothing is submitted.
             if self.steps.cancel_requested().await? {
                 return self.cancelled_before_submit().await;
             }
             self.follow_job(&job);
-            let submitted = self
-                .steps
-                .run("submit", || {
-                    let job = &job;
-                    async move {
-                        let submission = flow.erp.submit(job, date).await.map_err(erp_error)?;
-                        if submission != Submission::Blocked {
-                            count(counter!("ClosingStarted"));
-                        }
-                        Ok(submission)
-                    }
-                })
-                .await?;
-            if submitted == Submission::Blocked {
+            if self.submit(&job).await? == Submission::Blocked {
                 blocked = Some(job);
                 continue;
             }
@@ -448,6 +422,41 @@ impl<E: Erp, S: ClosingStore, D: DurableSteps> Run<'_, E, S, D> {
             "the jobs of {date} kept being started by someone else: {SETTLE_ROUNDS} rounds of \
              settling them did not leave the date free for a new attempt"
         )))
+    }
+
+    /// The job to submit next: the one a submit left DISABLED (`blocked`) while the ERP still
+    /// shows it so, else a new attempt numbered after every attempt the ERP or the store knows.
+    fn next_job(&self, jobs: &[JobSeen], blocked: Option<String>) -> String {
+        let date = self.date;
+        let attempt = jobs
+            .iter()
+            .filter_map(|seen| date.attempt_of(&seen.job))
+            .chain([self.recorded_attempt])
+            .max()
+            .unwrap_or(0)
+            + 1;
+        blocked
+            .filter(|job| {
+                jobs.iter()
+                    .any(|seen| seen.job == *job && seen.state == JobState::Disabled)
+            })
+            .unwrap_or_else(|| date.job_name(attempt))
+    }
+
+    /// Submits `job` (the journal's `submit` step), counting a closing started unless the ERP
+    /// left it blocked.
+    async fn submit(&self, job: &str) -> Result<Submission, Ended> {
+        let (flow, date) = (self.flow, self.date);
+        Ok(self
+            .steps
+            .run("submit", || async move {
+                let submission = flow.erp.submit(job, date).await.map_err(erp_error)?;
+                if submission != Submission::Blocked {
+                    count(counter!("ClosingStarted"));
+                }
+                Ok(submission)
+            })
+            .await?)
     }
 
     /// Ends the closing as cancelled before any job of this run was submitted.

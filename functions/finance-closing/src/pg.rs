@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+/// The connection pool [`pool`] builds, for callers outside this crate.
+pub use deadpool_postgres::Pool;
+use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod};
 use orabridge_shared::postgres::{PgTlsError, TlsSettings, apply_timeouts, tls_connector};
 
 /// A PostgreSQL operation that failed.

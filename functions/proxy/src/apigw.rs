@@ -182,7 +182,6 @@ pub fn into_request(
     context: &Context,
     margin: Duration,
 ) -> Result<ProxyRequest, BadEvent> {
-    let unreadable = BadEvent::Unreadable;
     let now = SystemTime::now();
     let now_ms = now
         .duration_since(UNIX_EPOCH)
@@ -192,81 +191,11 @@ pub fn into_request(
     let budget = budget(deadline, now_ms, margin);
     let deadline = deadline.map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
     let mut request = match format {
-        Format::V1 => {
-            let event: ApiGatewayProxyRequest = serde_json::from_str(raw).map_err(unreadable)?;
-            let ordered: V1Query = serde_json::from_str(raw).map_err(unreadable)?;
-            let parameters = match ordered.multi_value {
-                Some(parameters) if !parameters.is_empty() => parameters,
-                _ => ordered.single_value.unwrap_or_default(),
-            };
-            let mut headers = event.multi_value_headers;
-            for (name, value) in &event.headers {
-                if !headers.contains_key(name) {
-                    headers.append(name.clone(), value.clone());
-                }
-            }
-            let identity = event.request_context.identity;
-            let caller = identity
-                .api_key_id
-                .filter(|id| !id.is_empty())
-                .map(Caller::ApiKey)
-                .or_else(|| {
-                    let claims = event.request_context.authorizer.fields.get("claims")?;
-                    let sub = claims.get("sub")?.as_str()?;
-                    Some(Caller::Jwt(sub.to_owned()))
-                });
-            let path = resource_path(event.resource.as_deref(), &event.path_parameters)
-                .or(event.path)
-                .unwrap_or_else(|| "/".to_owned());
-            ProxyRequest {
-                method: event.http_method,
-                path,
-                query: Some(encode_query(&parameters)).filter(|query| !query.is_empty()),
-                body: body(event.body, event.is_base64_encoded)?,
-                client: ClientContext {
-                    request_id: event.request_context.request_id.unwrap_or_default(),
-                    source_ip: identity.source_ip,
-                    trace_id: None,
-                    caller,
-                },
-                headers,
-                budget,
-                deadline,
-            }
-        }
-        Format::V2 => {
-            let event: ApiGatewayV2httpRequest = serde_json::from_str(raw).map_err(unreadable)?;
-            let context = event.request_context;
-            let path = event.raw_path.or(context.http.path).unwrap_or_default();
-            let mut headers = event.headers;
-            let cookies = event.cookies.unwrap_or_default();
-            if !cookies.is_empty() {
-                let cookie =
-                    HeaderValue::from_str(&cookies.join("; ")).map_err(|_| BadEvent::Cookies)?;
-                headers.insert(http::header::COOKIE, cookie);
-            }
-            let caller = context
-                .authorizer
-                .and_then(|authorizer| authorizer.jwt)
-                .and_then(|jwt| jwt.claims.get("sub").cloned())
-                .map(Caller::Jwt);
-            ProxyRequest {
-                method: context.http.method,
-                path: without_stage(path, context.stage.as_deref()),
-                query: event.raw_query_string.filter(|query| !query.is_empty()),
-                body: body(event.body, event.is_base64_encoded)?,
-                client: ClientContext {
-                    request_id: context.request_id.unwrap_or_default(),
-                    source_ip: context.http.source_ip,
-                    trace_id: None,
-                    caller,
-                },
-                headers,
-                budget,
-                deadline,
-            }
-        }
+        Format::V1 => v1_request(raw)?,
+        Format::V2 => v2_request(raw)?,
     };
+    request.budget = budget;
+    request.deadline = deadline;
     request.client.trace_id = request
         .headers
         .get("x-amzn-trace-id")
@@ -277,6 +206,84 @@ pub fn into_request(
         request.path.push('/');
     }
     Ok(request)
+}
+
+/// A REST API (payload 1.0) event as the proxy's request, its time not yet set.
+fn v1_request(raw: &str) -> Result<ProxyRequest, BadEvent> {
+    let unreadable = BadEvent::Unreadable;
+    let event: ApiGatewayProxyRequest = serde_json::from_str(raw).map_err(unreadable)?;
+    let ordered: V1Query = serde_json::from_str(raw).map_err(unreadable)?;
+    let parameters = match ordered.multi_value {
+        Some(parameters) if !parameters.is_empty() => parameters,
+        _ => ordered.single_value.unwrap_or_default(),
+    };
+    let mut headers = event.multi_value_headers;
+    for (name, value) in &event.headers {
+        if !headers.contains_key(name) {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    let identity = event.request_context.identity;
+    let caller = identity
+        .api_key_id
+        .filter(|id| !id.is_empty())
+        .map(Caller::ApiKey)
+        .or_else(|| {
+            let claims = event.request_context.authorizer.fields.get("claims")?;
+            let sub = claims.get("sub")?.as_str()?;
+            Some(Caller::Jwt(sub.to_owned()))
+        });
+    let path = resource_path(event.resource.as_deref(), &event.path_parameters)
+        .or(event.path)
+        .unwrap_or_else(|| "/".to_owned());
+    Ok(ProxyRequest {
+        method: event.http_method,
+        path,
+        query: Some(encode_query(&parameters)).filter(|query| !query.is_empty()),
+        body: body(event.body, event.is_base64_encoded)?,
+        client: ClientContext {
+            request_id: event.request_context.request_id.unwrap_or_default(),
+            source_ip: identity.source_ip,
+            trace_id: None,
+            caller,
+        },
+        headers,
+        budget: Duration::ZERO,
+        deadline: None,
+    })
+}
+
+/// An HTTP API (payload 2.0) event as the proxy's request, its time not yet set.
+fn v2_request(raw: &str) -> Result<ProxyRequest, BadEvent> {
+    let event: ApiGatewayV2httpRequest = serde_json::from_str(raw).map_err(BadEvent::Unreadable)?;
+    let context = event.request_context;
+    let path = event.raw_path.or(context.http.path).unwrap_or_default();
+    let mut headers = event.headers;
+    let cookies = event.cookies.unwrap_or_default();
+    if !cookies.is_empty() {
+        let cookie = HeaderValue::from_str(&cookies.join("; ")).map_err(|_| BadEvent::Cookies)?;
+        headers.insert(http::header::COOKIE, cookie);
+    }
+    let caller = context
+        .authorizer
+        .and_then(|authorizer| authorizer.jwt)
+        .and_then(|jwt| jwt.claims.get("sub").cloned())
+        .map(Caller::Jwt);
+    Ok(ProxyRequest {
+        method: context.http.method,
+        path: without_stage(path, context.stage.as_deref()),
+        query: event.raw_query_string.filter(|query| !query.is_empty()),
+        body: body(event.body, event.is_base64_encoded)?,
+        client: ClientContext {
+            request_id: context.request_id.unwrap_or_default(),
+            source_ip: context.http.source_ip,
+            trace_id: None,
+            caller,
+        },
+        headers,
+        budget: Duration::ZERO,
+        deadline: None,
+    })
 }
 
 /// The path of a REST API request to one of the template's own resources, rebuilt from the

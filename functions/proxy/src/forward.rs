@@ -120,7 +120,11 @@ pub async fn forward<H: UpstreamClient, C: Clock>(
     response_limit: usize,
     deadline: Instant,
 ) -> Result<Forwarded, ForwardError> {
-    let idempotent = is_idempotent(&request.method);
+    let rules = Rules {
+        idempotent: is_idempotent(&request.method),
+        response_limit,
+        deadline,
+    };
     let mut attempts: Vec<Attempt> = Vec::with_capacity(upstreams.len());
     for upstream in upstreams {
         let remaining = deadline.saturating_duration_since(Instant::now());
@@ -138,94 +142,165 @@ pub async fn forward<H: UpstreamClient, C: Clock>(
         {
             counter!("Failover").increment(1);
         }
-        let budget = per_attempt.min(remaining);
-        let started = Instant::now();
-        let result = client
-            .send(
-                UpstreamRequest {
-                    method: request.method.clone(),
-                    url: format!("{}{}", upstream.base, request.path_and_query),
-                    headers: request.headers.clone(),
-                    body: request.body.clone(),
-                },
-                budget,
-            )
-            .await;
-        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-        histogram!("UpstreamLatency").record(elapsed_ms);
-        counter!("UpstreamRequest", "upstream" => upstream.role.clone()).increment(1);
-        match result {
-            Ok(response) if is_gateway_error(response.status) => {
-                let status = response.status.as_u16();
-                breakers.record_failure(&upstream.base);
-                tracing::warn!(upstream = %upstream.role, status, elapsed_ms, "upstream answered with a gateway error");
-                attempts.push(attempt(upstream, AttemptOutcome::Status(status)));
-                if !idempotent {
-                    // It reached the upstream and may have run: hand its answer back as is.
-                    return Ok(Forwarded {
-                        role: upstream.role.clone(),
-                        response,
-                        attempts,
-                    });
-                }
-            }
-            Ok(response)
-                if crate::response::lambda_payload_size(&response.headers, &response.body)
-                    > response_limit =>
-            {
-                // The upstream answered, but Lambda would refuse the answer: neither a success
-                // nor a failure of the upstream (see `record_inconclusive`).
-                breakers.record_inconclusive(&upstream.base);
-                tracing::warn!(upstream = %upstream.role, bytes = response.body.len(), elapsed_ms, "upstream answer too large for a Lambda response");
-                attempts.push(attempt(upstream, AttemptOutcome::TooLarge));
-                return Err(ForwardError::ResponseTooLarge { attempts });
-            }
-            Ok(response) => {
-                breakers.record_success(&upstream.base);
-                tracing::info!(upstream = %upstream.role, status = response.status.as_u16(), elapsed_ms, "upstream answered");
-                attempts.push(attempt(
-                    upstream,
-                    AttemptOutcome::Status(response.status.as_u16()),
-                ));
+        let (result, elapsed_ms) =
+            send_once(client, upstream, request, per_attempt.min(remaining)).await;
+        let next = match result {
+            Ok(response) => settle_answer(breakers, upstream, response, elapsed_ms, &rules),
+            Err(error) => settle_error(breakers, upstream, &error, elapsed_ms, &rules),
+        };
+        attempts.push(attempt(upstream, next.outcome));
+        match next.step {
+            Step::TryNext => {}
+            Step::Answer(response) => {
                 return Ok(Forwarded {
                     role: upstream.role.clone(),
                     response,
                     attempts,
                 });
             }
-            Err(error) => {
-                let outcome = match &error {
-                    SendError::Connect(_) => AttemptOutcome::Connect,
-                    SendError::Timeout(_) => AttemptOutcome::Timeout,
-                    SendError::ResponseTooLarge { .. } => AttemptOutcome::TooLarge,
-                    SendError::Failed(_) => AttemptOutcome::Failed,
-                };
-                tracing::warn!(upstream = %upstream.role, error = &error as &dyn std::error::Error, elapsed_ms, "upstream attempt failed");
-                attempts.push(attempt(upstream, outcome.clone()));
-                match outcome {
-                    // The upstream answered; its answer just does not fit in a Lambda response.
-                    AttemptOutcome::TooLarge => {
-                        breakers.record_inconclusive(&upstream.base);
-                        return Err(ForwardError::ResponseTooLarge { attempts });
-                    }
-                    AttemptOutcome::Timeout => {
-                        breakers.record_failure(&upstream.base);
-                        if !idempotent || Instant::now() >= deadline {
-                            return Err(ForwardError::DeadlineExceeded { attempts });
-                        }
-                    }
-                    AttemptOutcome::Failed if !idempotent => {
-                        breakers.record_failure(&upstream.base);
-                        return Err(ForwardError::AllFailed { attempts });
-                    }
-                    _ => {
-                        breakers.record_failure(&upstream.base);
-                    }
-                }
-            }
+            Step::DeadlineExceeded => return Err(ForwardError::DeadlineExceeded { attempts }),
+            Step::AllFailed => return Err(ForwardError::AllFailed { attempts }),
+            Step::ResponseTooLarge => return Err(ForwardError::ResponseTooLarge { attempts }),
         }
     }
     Err(ForwardError::AllFailed { attempts })
+}
+
+/// What every attempt of one request is judged by.
+struct Rules {
+    /// Whether the method may be sent again after it may have run.
+    idempotent: bool,
+    /// The largest answer a Lambda response may carry.
+    response_limit: usize,
+    /// When the whole request must end.
+    deadline: Instant,
+}
+
+/// What one attempt came to, and what the request does next.
+struct Next {
+    outcome: AttemptOutcome,
+    step: Step,
+}
+
+enum Step {
+    /// Move on to the next upstream.
+    TryNext,
+    /// Hand this answer back.
+    Answer(UpstreamResponse),
+    DeadlineExceeded,
+    AllFailed,
+    ResponseTooLarge,
+}
+
+/// Sends `request` to `upstream` within `budget`, recording its latency; the result and the
+/// milliseconds it took.
+async fn send_once<H: UpstreamClient>(
+    client: &H,
+    upstream: &Upstream,
+    request: &OutgoingRequest,
+    budget: Duration,
+) -> (Result<UpstreamResponse, SendError>, f64) {
+    let started = Instant::now();
+    let result = client
+        .send(
+            UpstreamRequest {
+                method: request.method.clone(),
+                url: format!("{}{}", upstream.base, request.path_and_query),
+                headers: request.headers.clone(),
+                body: request.body.clone(),
+            },
+            budget,
+        )
+        .await;
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    histogram!("UpstreamLatency").record(elapsed_ms);
+    counter!("UpstreamRequest", "upstream" => upstream.role.clone()).increment(1);
+    (result, elapsed_ms)
+}
+
+/// Judges an upstream's answer: a gateway error moves an idempotent request on; an answer too
+/// large for Lambda ends it; anything else is the answer.
+fn settle_answer<C: Clock>(
+    breakers: &CircuitBreakers<C>,
+    upstream: &Upstream,
+    response: UpstreamResponse,
+    elapsed_ms: f64,
+    rules: &Rules,
+) -> Next {
+    let status = response.status.as_u16();
+    if is_gateway_error(response.status) {
+        breakers.record_failure(&upstream.base);
+        tracing::warn!(upstream = %upstream.role, status, elapsed_ms, "upstream answered with a gateway error");
+        // A request that is not idempotent reached the upstream and may have run: its answer
+        // goes back as is.
+        let step = match rules.idempotent {
+            true => Step::TryNext,
+            false => Step::Answer(response),
+        };
+        return Next {
+            outcome: AttemptOutcome::Status(status),
+            step,
+        };
+    }
+    if crate::response::lambda_payload_size(&response.headers, &response.body)
+        > rules.response_limit
+    {
+        // The upstream answered, but Lambda would refuse the answer: neither a success nor a
+        // failure of the upstream (see `record_inconclusive`).
+        breakers.record_inconclusive(&upstream.base);
+        tracing::warn!(upstream = %upstream.role, bytes = response.body.len(), elapsed_ms, "upstream answer too large for a Lambda response");
+        return Next {
+            outcome: AttemptOutcome::TooLarge,
+            step: Step::ResponseTooLarge,
+        };
+    }
+    breakers.record_success(&upstream.base);
+    tracing::info!(upstream = %upstream.role, status, elapsed_ms, "upstream answered");
+    Next {
+        outcome: AttemptOutcome::Status(status),
+        step: Step::Answer(response),
+    }
+}
+
+/// Judges a failed attempt: a connect error moves any request on; a timeout or another failure
+/// moves only an idempotent one on (the request may have run); an answer too large ends it.
+fn settle_error<C: Clock>(
+    breakers: &CircuitBreakers<C>,
+    upstream: &Upstream,
+    error: &SendError,
+    elapsed_ms: f64,
+    rules: &Rules,
+) -> Next {
+    let outcome = match error {
+        SendError::Connect(_) => AttemptOutcome::Connect,
+        SendError::Timeout(_) => AttemptOutcome::Timeout,
+        SendError::ResponseTooLarge { .. } => AttemptOutcome::TooLarge,
+        SendError::Failed(_) => AttemptOutcome::Failed,
+    };
+    tracing::warn!(upstream = %upstream.role, error = error as &dyn std::error::Error, elapsed_ms, "upstream attempt failed");
+    let step = match outcome {
+        // The upstream answered; its answer just does not fit in a Lambda response.
+        AttemptOutcome::TooLarge => {
+            breakers.record_inconclusive(&upstream.base);
+            Step::ResponseTooLarge
+        }
+        AttemptOutcome::Timeout => {
+            breakers.record_failure(&upstream.base);
+            match !rules.idempotent || Instant::now() >= rules.deadline {
+                true => Step::DeadlineExceeded,
+                false => Step::TryNext,
+            }
+        }
+        AttemptOutcome::Failed if !rules.idempotent => {
+            breakers.record_failure(&upstream.base);
+            Step::AllFailed
+        }
+        _ => {
+            breakers.record_failure(&upstream.base);
+            Step::TryNext
+        }
+    };
+    Next { outcome, step }
 }
 
 fn attempt(upstream: &Upstream, outcome: AttemptOutcome) -> Attempt {

@@ -12,6 +12,7 @@ use orabridge_shared::sensor::{
     validate,
 };
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 /// The most readings one request may carry; more is refused with 413 before anything is
 /// validated or queued. A thousand readings is a hundred `SendMessageBatch` calls, which the
@@ -87,38 +88,7 @@ pub async fn ingest<Q: MessageQueue>(
     if items.is_empty() {
         return Err(IngestError::Empty);
     }
-    let mut invalid = Vec::new();
-    let mut messages = Vec::with_capacity(items.len());
-    for (index, item) in items.into_iter().enumerate() {
-        match parse_reading(item).and_then(|item| validate(item, now, rules)) {
-            Ok(reading) => {
-                // A FIFO queue orders per sensor and drops a reading sent twice within five
-                // minutes; a standard queue gets neither key.
-                let (sensor_id, reading_id) = (reading.sensor_id().to_owned(), reading.id());
-                let body = serde_json::Value::Object(reading.fields).to_string();
-                if body.len() > MAX_READING_BYTES {
-                    let violations = vec![Violation {
-                        field: "reading".into(),
-                        reason: format!(
-                            "is larger than SQS's {MAX_READING_BYTES}-byte message limit"
-                        ),
-                    }];
-                    invalid.push(InvalidReading { index, violations });
-                } else {
-                    messages.push(OutgoingMessage::new(index.to_string(), body).for_queue(
-                        queue_url,
-                        &sensor_id,
-                        &reading_id,
-                    ));
-                }
-            }
-            Err(violations) => invalid.push(InvalidReading { index, violations }),
-        }
-    }
-    if !invalid.is_empty() {
-        return Err(IngestError::Invalid(invalid));
-    }
-
+    let messages = messages(items, queue_url, now, rules)?;
     let count = messages.len();
     // One retry: a transient refusal of part of a batch usually clears on the next call.
     let options = SendOptions {
@@ -156,6 +126,48 @@ pub async fn ingest<Q: MessageQueue>(
         failed,
         source: report.last_error,
     })
+}
+
+/// Every reading of `items` validated at `now` as one message for `queue_url`, identified by
+/// its position; [`IngestError::Invalid`] listing every invalid one when any is.
+fn messages(
+    items: Vec<&RawValue>,
+    queue_url: &str,
+    now: DateTime<Utc>,
+    rules: &ValidationRules,
+) -> Result<Vec<OutgoingMessage>, IngestError> {
+    let mut invalid = Vec::new();
+    let mut messages = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        match parse_reading(item).and_then(|item| validate(item, now, rules)) {
+            Ok(reading) => {
+                // A FIFO queue orders per sensor and drops a reading sent twice within five
+                // minutes; a standard queue gets neither key.
+                let (sensor_id, reading_id) = (reading.sensor_id().to_owned(), reading.id());
+                let body = serde_json::Value::Object(reading.fields).to_string();
+                if body.len() > MAX_READING_BYTES {
+                    let violations = vec![Violation {
+                        field: "reading".into(),
+                        reason: format!(
+                            "is larger than SQS's {MAX_READING_BYTES}-byte message limit"
+                        ),
+                    }];
+                    invalid.push(InvalidReading { index, violations });
+                } else {
+                    messages.push(OutgoingMessage::new(index.to_string(), body).for_queue(
+                        queue_url,
+                        &sensor_id,
+                        &reading_id,
+                    ));
+                }
+            }
+            Err(violations) => invalid.push(InvalidReading { index, violations }),
+        }
+    }
+    match invalid.is_empty() {
+        true => Ok(messages),
+        false => Err(IngestError::Invalid(invalid)),
+    }
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use orabridge_shared::sensor::ValidationRules;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::lake::{Alert, LakeBatch, Plan};
+use crate::lake::{Alert, LakeBatch, Plan, PlannedObject, Quarantined};
 use crate::thresholds::Thresholds;
 
 /// Where and how the consumer writes.
@@ -156,8 +156,6 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
     /// Writes a batch's plan and sends its alerts, starting nothing after `cut_off` and
     /// abandoning what still runs then; returns the ids to retry and the summary.
     pub async fn write(&self, plan: Plan, cut_off: Option<Instant>) -> (HashSet<String>, Summary) {
-        let mut failed = HashSet::new();
-        let mut out_of_time = HashSet::new();
         let mut summary = Summary {
             received: plan.message_ids.len(),
             accepted: plan.accepted,
@@ -165,45 +163,59 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
             ..Summary::default()
         };
         let ids = &plan.message_ids;
+        let (writes, mut groups) = object_writes(plan.quarantined, plan.objects);
+        let outcomes = self.put_all(writes, cut_off).await;
+        let mut failures = Failures::default();
+        let mut alerts = Vec::new();
+        for (write, key, outcome) in outcomes {
+            let late = matches!(outcome, Err(WriteFailure::OutOfTime));
+            match (write, outcome) {
+                (Write::Quarantine { .. }, Ok(())) => summary.quarantined += 1,
+                (Write::Quarantine { message }, Err(error)) => {
+                    tracing::error!(messageId = %ids[message], object = %key, error = &error as &dyn std::error::Error, "quarantine write failed; message will be retried");
+                    failures.add(ids, [message], late);
+                }
+                (Write::Group { object }, Ok(())) => {
+                    summary.objects.push(key);
+                    alerts.append(&mut groups[object].alerts);
+                }
+                (Write::Group { object }, Err(error)) => {
+                    let messages = &groups[object].messages;
+                    tracing::error!(object = %key, messages = messages.len(), error = &error as &dyn std::error::Error, "group write failed; its messages will be retried");
+                    failures.add(ids, messages.iter().copied(), late);
+                }
+            }
+        }
+        summary.alerts = self
+            .send_alerts(
+                &alerts,
+                ids,
+                cut_off,
+                &mut failures.ids,
+                &mut failures.out_of_time,
+            )
+            .await;
+        summary.failed = failures.ids.len();
+        summary.out_of_time = failures.out_of_time.len();
+        count(&summary);
+        (failures.ids, summary)
+    }
 
-        // Every object of the batch is written concurrently, at most `write_concurrency` at a
-        // time: in production each is an S3 PUT over the network, and written one after another
-        // their round trips add up (97 % of a 2,000-message batch's time with 20 ms per request:
-        // BENCHMARKS.md, "with production latency"). A write
-        // starts as soon as any other ends (`buffer_unordered`: with `buffered`, one stalled
-        // PUT would hold back every write queued behind the bound until the cut-off); the
-        // outcomes are put back in the plan's order, and nothing is acknowledged until all of
-        // them are in.
+    /// Writes every object of the batch concurrently, at most `write_concurrency` at a time,
+    /// and hands back the outcomes in the plan's order: quarantine objects, then groups by
+    /// sensor type and hour, so alerts go out in the order of their readings' groups.
+    ///
+    /// In production each write is an S3 PUT over the network, and written one after another
+    /// their round trips add up (97 % of a 2,000-message batch's time with 20 ms per request:
+    /// BENCHMARKS.md, "with production latency"). A write starts as soon as any other ends
+    /// (`buffer_unordered`: with `buffered`, one stalled PUT would hold back every write queued
+    /// behind the bound until the cut-off); nothing is acknowledged until all of them are in.
+    async fn put_all(
+        &self,
+        writes: Vec<ObjectWrite>,
+        cut_off: Option<Instant>,
+    ) -> Vec<(Write, String, Result<(), WriteFailure>)> {
         let store = &self.store;
-        let mut groups = Vec::with_capacity(plan.objects.len());
-        let mut writes = Vec::with_capacity(plan.quarantined.len() + plan.objects.len());
-        for quarantined in plan.quarantined {
-            let body = quarantined.document.to_string().into_bytes();
-            writes.push((
-                Write::Quarantine {
-                    message: quarantined.message,
-                },
-                quarantined.key,
-                body,
-                "application/json",
-            ));
-        }
-        for mut object in plan.objects {
-            // The write carries the key and body; the group keeps its messages and alerts.
-            let (key, body) = (
-                std::mem::take(&mut object.key),
-                std::mem::take(&mut object.body),
-            );
-            writes.push((
-                Write::Group {
-                    object: groups.len(),
-                },
-                key,
-                body,
-                "application/x-ndjson",
-            ));
-            groups.push(object);
-        }
         // Made into a Vec first: a stream over a mapping closure is not `Send` (see send_all).
         let puts: Vec<_> = writes
             .into_iter()
@@ -215,54 +227,11 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
             .buffer_unordered(self.settings.write_concurrency.max(1))
             .collect()
             .await;
-        // The plan's order: quarantine objects, then groups by sensor type and hour, so alerts
-        // go out in the order of their readings' groups.
         outcomes.sort_by_key(|(write, _, _)| match write {
             Write::Quarantine { message } => (0, *message),
             Write::Group { object } => (1, *object),
         });
-
-        let mut alerts = Vec::new();
-        for (write, key, outcome) in outcomes {
-            let late = matches!(outcome, Err(WriteFailure::OutOfTime));
-            match (write, outcome) {
-                (Write::Quarantine { .. }, Ok(())) => summary.quarantined += 1,
-                (Write::Quarantine { message }, Err(error)) => {
-                    tracing::error!(messageId = %ids[message], object = %key, error = &error as &dyn std::error::Error, "quarantine write failed; message will be retried");
-                    failed.insert(ids[message].clone());
-                    if late {
-                        out_of_time.insert(message);
-                    }
-                }
-                (Write::Group { object }, Ok(())) => {
-                    summary.objects.push(key);
-                    alerts.append(&mut groups[object].alerts);
-                }
-                (Write::Group { object }, Err(error)) => {
-                    let messages = &groups[object].messages;
-                    tracing::error!(object = %key, messages = messages.len(), error = &error as &dyn std::error::Error, "group write failed; its messages will be retried");
-                    failed.extend(messages.iter().map(|&i| ids[i].clone()));
-                    if late {
-                        out_of_time.extend(messages.iter().copied());
-                    }
-                }
-            }
-        }
-
-        summary.alerts = self
-            .send_alerts(&alerts, ids, cut_off, &mut failed, &mut out_of_time)
-            .await;
-        summary.failed = failed.len();
-        summary.out_of_time = out_of_time.len();
-        counter!("Received").increment(summary.received as u64);
-        counter!("Accepted").increment(summary.accepted as u64);
-        counter!("Quarantined").increment(summary.quarantined as u64);
-        counter!("Failed").increment(summary.failed as u64);
-        counter!("OutOfTime").increment(summary.out_of_time as u64);
-        counter!("Duplicates").increment(summary.duplicates as u64);
-        counter!("ObjectsWritten").increment(summary.objects.len() as u64);
-        counter!("AlertsSent").increment(summary.alerts as u64);
-        (failed, summary)
+        outcomes
     }
 
     /// Sends alerts, none after `cut_off`; a message whose alert could not be sent is retried
@@ -309,4 +278,68 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
         out_of_time.extend(report.late.iter().filter_map(alert).map(|a| a.message));
         report.sent.len()
     }
+}
+
+/// One object to write: what it is, its key, its body and its content type.
+type ObjectWrite = (Write, String, Vec<u8>, &'static str);
+
+/// The batch's object writes, quarantine objects first, and the groups whose messages and
+/// alerts each group write stands for.
+fn object_writes(
+    quarantined: Vec<Quarantined>,
+    objects: Vec<PlannedObject>,
+) -> (Vec<ObjectWrite>, Vec<PlannedObject>) {
+    let mut groups = Vec::with_capacity(objects.len());
+    let mut writes = Vec::with_capacity(quarantined.len() + objects.len());
+    for quarantined in quarantined {
+        let body = quarantined.document.to_string().into_bytes();
+        let write = Write::Quarantine {
+            message: quarantined.message,
+        };
+        writes.push((write, quarantined.key, body, "application/json"));
+    }
+    for mut object in objects {
+        // The write carries the key and body; the group keeps its messages and alerts.
+        let (key, body) = (
+            std::mem::take(&mut object.key),
+            std::mem::take(&mut object.body),
+        );
+        let write = Write::Group {
+            object: groups.len(),
+        };
+        writes.push((write, key, body, "application/x-ndjson"));
+        groups.push(object);
+    }
+    (writes, groups)
+}
+
+/// The messages to retry, and which of them for want of time.
+#[derive(Default)]
+struct Failures {
+    ids: HashSet<String>,
+    out_of_time: HashSet<usize>,
+}
+
+impl Failures {
+    /// Fails `messages` (positions in `ids`); `late` when their write ran out of time.
+    fn add(&mut self, ids: &[String], messages: impl IntoIterator<Item = usize>, late: bool) {
+        for message in messages {
+            self.ids.insert(ids[message].clone());
+            if late {
+                self.out_of_time.insert(message);
+            }
+        }
+    }
+}
+
+/// Counts what the batch came to, as CloudWatch metrics.
+fn count(summary: &Summary) {
+    counter!("Received").increment(summary.received as u64);
+    counter!("Accepted").increment(summary.accepted as u64);
+    counter!("Quarantined").increment(summary.quarantined as u64);
+    counter!("Failed").increment(summary.failed as u64);
+    counter!("OutOfTime").increment(summary.out_of_time as u64);
+    counter!("Duplicates").increment(summary.duplicates as u64);
+    counter!("ObjectsWritten").increment(summary.objects.len() as u64);
+    counter!("AlertsSent").increment(summary.alerts as u64);
 }

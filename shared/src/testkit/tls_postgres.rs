@@ -117,6 +117,54 @@ fn certificates() -> Result<(String, String, String), rcgen::Error> {
     ))
 }
 
+/// `program` from PostgreSQL's `bin` directory, run as the server's user `owner` when the tests
+/// run as root (PostgreSQL refuses to run as root).
+fn server_command(bin: &Path, program: &str, owner: Option<(u32, u32)>) -> Command {
+    let program = bin.join(program);
+    match owner {
+        Some((uid, gid)) => {
+            let mut command = Command::new("setpriv");
+            command
+                .arg(format!("--reuid={uid}"))
+                .arg(format!("--regid={gid}"))
+                .arg("--clear-groups")
+                .arg(program);
+            command
+        }
+        None => Command::new(program),
+    }
+}
+
+/// Runs `initdb` for a cluster in `data` whose `postgres` user has the password in
+/// `password_file`, logging in by SCRAM only.
+fn init_cluster(
+    mut initdb: Command,
+    data: &Path,
+    password_file: &Path,
+) -> Result<(), TestkitError> {
+    let initdb = initdb
+        .arg("--pgdata")
+        .arg(data)
+        .args([
+            "--username=postgres",
+            "--auth=scram-sha-256",
+            "--encoding=UTF8",
+        ])
+        .args(["--no-sync", "--no-instructions"])
+        .arg(format!("--pwfile={}", password_file.display()))
+        .output()
+        .map_err(io_error("initdb"))?;
+    if !initdb.status.success() {
+        return Err(TestkitError::NotReady {
+            tool: "initdb",
+            address: data.display().to_string(),
+            waited: Duration::ZERO,
+            log_tail: String::from_utf8_lossy(&initdb.stderr).into_owned(),
+        });
+    }
+    Ok(())
+}
+
 impl TlsPostgres {
     /// Makes the cluster and starts it; ready when a `verify-full` login succeeds.
     pub async fn start() -> Result<TlsPostgres, TestkitError> {
@@ -139,41 +187,8 @@ impl TlsPostgres {
             0o600,
             owner,
         )?;
-        let as_server_user = |program: &str| {
-            let program = bin.join(program);
-            match owner {
-                Some((uid, gid)) => {
-                    let mut command = Command::new("setpriv");
-                    command
-                        .arg(format!("--reuid={uid}"))
-                        .arg(format!("--regid={gid}"))
-                        .arg("--clear-groups")
-                        .arg(program);
-                    command
-                }
-                None => Command::new(program),
-            }
-        };
-        let initdb = as_server_user("initdb")
-            .arg("--pgdata")
-            .arg(&data)
-            .args([
-                "--username=postgres",
-                "--auth=scram-sha-256",
-                "--encoding=UTF8",
-            ])
-            .args(["--no-sync", "--no-instructions"])
-            .arg(format!("--pwfile={}", password_file.display()))
-            .output()
-            .map_err(io_error("initdb"))?;
-        if !initdb.status.success() {
-            return Err(TestkitError::NotReady {
-                tool: "initdb",
-                address: data.display().to_string(),
-                waited: Duration::ZERO,
-                log_tail: String::from_utf8_lossy(&initdb.stderr).into_owned(),
-            });
-        }
+        let as_server_user = |program: &str| server_command(&bin, program, owner);
+        init_cluster(as_server_user("initdb"), &data, &password_file)?;
         let (ca, chain, key) = certificates().map_err(|err| TestkitError::Spawn {
             tool: "the test certificates",
             source: std::io::Error::other(err),

@@ -171,8 +171,44 @@ fn check_zip(zips: &Path, function: &str, dir: &Path, runtime: &Runtime) -> Resu
     if !zip.is_file() {
         bail!("{} is not built: run `make build` first", zip.display());
     }
-    let out = dir.join(function);
-    std::fs::create_dir_all(&out)?;
+    let bootstrap = unpack_bootstrap(&zip, function, &dir.join(function))?;
+    let elf = read_elf(&std::fs::read(&bootstrap)?)
+        .with_context(|| format!("{function}: bootstrap is not a 64-bit ELF executable"))?;
+    if elf.machine != runtime.elf_machine {
+        bail!(
+            "{function}: bootstrap is built for {}, not {}",
+            machine_name(elf.machine),
+            runtime.architecture
+        );
+    }
+    let needed = needed_glibc(&version_needs(function, &bootstrap)?);
+    if needed.is_empty() && elf.dynamic {
+        bail!(
+            "{function}: bootstrap is dynamically linked but readelf shows no GLIBC_ version it \
+             needs (no version section?): its C library needs cannot be checked"
+        );
+    }
+    match check_glibc(&needed, &runtime.glibc) {
+        Ok(highest_glibc) => Ok(Checked {
+            bootstrap,
+            zip_bytes: std::fs::metadata(&zip)?.len(),
+            highest_glibc,
+        }),
+        Err(too_new) => bail!(
+            "{function}: bootstrap needs {} but {} has glibc {} ({}): it would fail to start with \"version `{}' not found\"",
+            too_new.join(", "),
+            runtime.runtime,
+            runtime.glibc,
+            runtime.glibc_url,
+            too_new[0]
+        ),
+    }
+}
+
+/// Unpacks `bootstrap` from `zip` into `out`, refusing one the zip does not make readable and
+/// executable by all; made executable here (the unpacking drops the mode).
+fn unpack_bootstrap(zip: &Path, function: &str, out: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(out)?;
     // Python's zipfile: no unzip needed on the machine. It drops the file modes, so the mode
     // the zip gives `bootstrap` (what Lambda runs, which must be executable) is read first.
     let unpacked = std::process::Command::new("python3")
@@ -183,8 +219,8 @@ fn check_zip(zips: &Path, function: &str, dir: &Path, runtime: &Runtime) -> Resu
              print(oct((z.getinfo('bootstrap').external_attr >> 16) & 0o777))\n\
              z.extract('bootstrap', sys.argv[2])",
         ])
-        .arg(&zip)
-        .arg(&out)
+        .arg(zip)
+        .arg(out)
         .output()
         .context("python3 (zipfile)")?;
     if !unpacked.status.success() {
@@ -213,19 +249,15 @@ fn check_zip(zips: &Path, function: &str, dir: &Path, runtime: &Runtime) -> Resu
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755))?;
     }
-    let elf = read_elf(&std::fs::read(&bootstrap)?)
-        .with_context(|| format!("{function}: bootstrap is not a 64-bit ELF executable"))?;
-    if elf.machine != runtime.elf_machine {
-        bail!(
-            "{function}: bootstrap is built for {}, not {}",
-            machine_name(elf.machine),
-            runtime.architecture
-        );
-    }
+    Ok(bootstrap)
+}
+
+/// `readelf -V`'s listing of the symbol versions `bootstrap` needs.
+fn version_needs(function: &str, bootstrap: &Path) -> Result<String> {
     // The C locale: readelf's messages, which the parse reads, are translated in others.
     let readelf = std::process::Command::new("readelf")
         .args(["-V", "--wide"])
-        .arg(&bootstrap)
+        .arg(bootstrap)
         .env("LC_ALL", "C")
         .env_remove("LANGUAGE")
         .output()
@@ -236,28 +268,7 @@ fn check_zip(zips: &Path, function: &str, dir: &Path, runtime: &Runtime) -> Resu
             String::from_utf8_lossy(&readelf.stderr).trim()
         );
     }
-    let needed = needed_glibc(&String::from_utf8_lossy(&readelf.stdout));
-    if needed.is_empty() && elf.dynamic {
-        bail!(
-            "{function}: bootstrap is dynamically linked but readelf shows no GLIBC_ version it \
-             needs (no version section?): its C library needs cannot be checked"
-        );
-    }
-    match check_glibc(&needed, &runtime.glibc) {
-        Ok(highest_glibc) => Ok(Checked {
-            bootstrap,
-            zip_bytes: std::fs::metadata(&zip)?.len(),
-            highest_glibc,
-        }),
-        Err(too_new) => bail!(
-            "{function}: bootstrap needs {} but {} has glibc {} ({}): it would fail to start with \"version `{}' not found\"",
-            too_new.join(", "),
-            runtime.runtime,
-            runtime.glibc,
-            runtime.glibc_url,
-            too_new[0]
-        ),
-    }
+    Ok(String::from_utf8_lossy(&readelf.stdout).into_owned())
 }
 
 /// What a function answered through the harness: its response, or its error report.
@@ -279,25 +290,21 @@ fn outcome_of(answer: &str) -> Result<Outcome> {
     ))
 }
 
-/// Checks every zip under `zips`, then runs the demo's plan on them under qemu-user. True when
-/// every check and every answer was as expected.
-pub async fn run(zips: &Path) -> Result<bool> {
-    let runtime = runtime()?;
-    let (root, state_dir) = crate::workspace_and_state_dir()?;
-    let unpacked = tempfile::tempdir()?;
-    println!(
-        "orabridge arm64: the zips of `make build` ({}, {}); each function's stderr in {}",
-        runtime.runtime,
-        runtime.architecture,
-        state_dir.join("arm64-<function>.log").display()
-    );
+/// Checks every function's zip under `zips`, unpacking them into `dir`, and empties the
+/// functions' logs under `state_dir`; each function's `bootstrap`.
+fn check_zips(
+    zips: &Path,
+    dir: &Path,
+    runtime: &Runtime,
+    state_dir: &Path,
+) -> Result<std::collections::HashMap<&'static str, PathBuf>> {
     for function in FUNCTIONS {
         // Appended to by every invocation of this run only.
         std::fs::remove_file(state_dir.join(format!("arm64-{function}.log"))).ok();
     }
     let mut binaries = std::collections::HashMap::new();
     for function in FUNCTIONS {
-        let checked = check_zip(zips, function, unpacked.path(), &runtime)?;
+        let checked = check_zip(zips, function, dir, runtime)?;
         println!(
             "  ✓ {function:<16} {:>6.2} MB zip: {} ELF, highest glibc symbol {} (≤ {} on {})",
             checked.zip_bytes as f64 / 1e6,
@@ -308,13 +315,29 @@ pub async fn run(zips: &Path) -> Result<bool> {
         );
         binaries.insert(function, checked.bootstrap);
     }
+    Ok(binaries)
+}
+
+/// Checks every zip under `zips`, then runs the demo's plan on them under qemu-user. True when
+/// every check and every answer was as expected.
+pub async fn run(zips: &Path) -> Result<bool> {
+    let runtime = runtime()?;
+    let (root, state_dir) = crate::stack::workspace_and_state_dir()?;
+    let unpacked = tempfile::tempdir()?;
+    println!(
+        "orabridge arm64: the zips of `make build` ({}, {}); each function's stderr in {}",
+        runtime.runtime,
+        runtime.architecture,
+        state_dir.join("arm64-<function>.log").display()
+    );
+    let binaries = check_zips(zips, unpacked.path(), &runtime, &state_dir)?;
 
     let moto = MotoServer::start().await?;
     let restate = RestateServer::start().await?;
     testkit::postgres().await?;
-    let (_unified_api, endpoints) = crate::start_unified_api().await?;
-    let seeded = crate::seed(&moto, &crate::proxy_parameters(&endpoints)).await?;
-    let env = crate::function_env(&moto, Some(&restate), &seeded);
+    let (_unified_api, endpoints) = crate::stack::start_unified_api().await?;
+    let seeded = crate::stack::seed(&moto, &crate::stack::proxy_parameters(&endpoints)).await?;
+    let env = crate::stack::function_env(&moto, Some(&restate), &seeded);
     println!("  ✓ local stack       moto, restate-server, PostgreSQL, the Unified API stand-in");
 
     let started = Instant::now();
@@ -336,31 +359,33 @@ pub async fn run(zips: &Path) -> Result<bool> {
     );
     let steps: Vec<&Step> = PLAN.iter().collect();
     let started = Instant::now();
-    let as_expected = crate::run_steps(&steps, &root, &state_dir, async |step, event_file| {
-        let subject = coldstart::Subject {
-            name: step.function.to_owned(),
-            event: std::fs::read(event_file)?,
-            env: env.clone(),
-            runner: qemu(),
-            stderr_log: Some(state_dir.join(format!("arm64-{}.log", step.function))),
-        };
-        let binary = binaries.get(step.function).with_context(|| {
-            format!(
-                "the plan runs {}, which make build does not zip",
-                step.function
-            )
-        })?;
-        let sample = coldstart::measure(binary, &subject).await?;
-        outcome_of(&sample.answer)
-    })
-    .await?;
+    let as_expected =
+        crate::demo::run_steps(&steps, &root, &state_dir, async |step, event_file| {
+            let subject = coldstart::Subject {
+                name: step.function.to_owned(),
+                event: std::fs::read(event_file)?,
+                env: env.clone(),
+                runner: qemu(),
+                stderr_log: Some(state_dir.join(format!("arm64-{}.log", step.function))),
+            };
+            let binary = binaries.get(step.function).with_context(|| {
+                format!(
+                    "the plan runs {}, which make build does not zip",
+                    step.function
+                )
+            })?;
+            let sample = coldstart::measure(binary, &subject).await?;
+            outcome_of(&sample.answer)
+        })
+        .await?;
     println!(
         "\n{as_expected} of {} invocations answered as the demo expects ({:.0} s)",
         steps.len(),
         started.elapsed().as_secs_f64()
     );
     let side_effects =
-        crate::side_effects(&steps, &moto, &seeded, Some((&root, &service, &restate))).await?;
+        crate::demo::side_effects(&steps, &moto, &seeded, Some((&root, &service, &restate)))
+            .await?;
     Ok(as_expected == steps.len() && side_effects)
 }
 
@@ -369,12 +394,12 @@ pub async fn run(zips: &Path) -> Result<bool> {
 /// emulated: qemu's times say nothing of Graviton's.
 pub async fn starts(zips: &Path) -> Result<bool> {
     let runtime = runtime()?;
-    let (root, state_dir) = crate::workspace_and_state_dir()?;
+    let (root, state_dir) = crate::stack::workspace_and_state_dir()?;
     let unpacked = tempfile::tempdir()?;
     let moto = MotoServer::start().await?;
-    let (_unified_api, endpoints) = crate::start_unified_api().await?;
-    let seeded = crate::seed(&moto, &crate::proxy_parameters(&endpoints)).await?;
-    let env = crate::function_env(&moto, None, &seeded);
+    let (_unified_api, endpoints) = crate::stack::start_unified_api().await?;
+    let seeded = crate::stack::seed(&moto, &crate::stack::proxy_parameters(&endpoints)).await?;
+    let env = crate::stack::function_env(&moto, None, &seeded);
     let events = [
         ("proxy", "proxy-v2-get.json", false),
         ("sensor-consumer", "sqs-sensor-mixed-batch.json", true),
@@ -403,7 +428,7 @@ pub async fn starts(zips: &Path) -> Result<bool> {
             let checked = check_zip(zips, function, unpacked.path(), &runtime)?;
             let mut path = root.join("events").join(event);
             if fresh {
-                path = crate::with_fresh_readings(&path, &state_dir)?;
+                path = crate::stack::with_fresh_readings(&path, &state_dir)?;
             }
             let subject = coldstart::Subject {
                 name: function.to_owned(),
@@ -427,7 +452,7 @@ pub async fn starts(zips: &Path) -> Result<bool> {
                     checked.zip_bytes as f64 / 1e6,
                     checked.highest_glibc,
                     sample.first_answer.as_secs_f64() * 1000.0,
-                    crate::answer_summary(&sample.answer)
+                    crate::stack::answer_summary(&sample.answer)
                 );
             }
             Err(err) => {

@@ -22,13 +22,14 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 use bytes::Bytes;
-use orabridge_shared::testkit::upstream::Behavior;
+use orabridge_shared::testkit::upstream::{Behavior, LoopbackUpstream};
 use orabridge_shared::testkit::{self, MotoServer, RestateServer};
 use sha2::Digest;
 
+use crate::closing;
 use crate::emulator::{Outcome, ProcessGroup};
 use crate::plan::{PLAN, Step};
-use crate::{BUCKET, Seeded, closing};
+use crate::stack::{BUCKET, Seeded};
 
 /// Where the template puts each function's parameters with its defaults (`SsmRoot`, `Stage`).
 const SSM_PREFIX: &str = "/orabridge/dev";
@@ -156,9 +157,48 @@ fn append_log(log: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The SSM parameters the template's functions read, under the tier's stage prefix: the Unified
+/// API stand-in's endpoints, the rules, the Restate ingress, and placeholders for what the local
+/// services do not check (PostgreSQL trusts loopback, the simulated ERP needs no Oracle
+/// password).
+fn ssm_parameters(
+    root: &Path,
+    endpoints: &str,
+    restate: &RestateServer,
+) -> Result<Vec<(String, String, bool)>> {
+    let rules = std::fs::read_to_string(root.join("events/run-colors-rules.json"))?;
+    let ingress = restate.ingress_url();
+    let parameters = [
+        ("proxy/upstreams", endpoints, false),
+        ("proxy/internal-key", "sam-internal-key", true),
+        (
+            "sensor-consumer/thresholds",
+            r#"{"water_level":{"level_cm":{"gt":200}}}"#,
+            false,
+        ),
+        ("run-colors/rules", rules.as_str(), false),
+        ("finance-closing/restate-ingress-url", &ingress, false),
+        ("finance-closing/restate-token", "sam-local-token", true),
+        (
+            "finance-closing/pg-password",
+            "unused-with-trust-auth",
+            true,
+        ),
+        (
+            "finance-closing/oracle-password",
+            "unused-with-the-simulated-erp",
+            true,
+        ),
+    ];
+    Ok(parameters
+        .into_iter()
+        .map(|(name, value, secure)| (format!("{SSM_PREFIX}/{name}"), value.to_owned(), secure))
+        .collect())
+}
+
 /// Runs the whole tier; answers whether everything was as expected.
 pub async fn run(options: Options) -> Result<bool> {
-    let (root, state_dir) = crate::workspace_and_state_dir()?;
+    let (root, state_dir) = crate::stack::workspace_and_state_dir()?;
     let state_dir = state_dir.join("sam");
     std::fs::create_dir_all(&state_dir)?;
     let log = state_dir.join("sam.log");
@@ -172,44 +212,13 @@ pub async fn run(options: Options) -> Result<bool> {
     println!("  ✓ restate-server    ingress {}", restate.ingress_url());
     testkit::postgres().await?;
     println!("  ✓ PostgreSQL        {}", testkit::postgres_url_redacted());
-    let (unified_api, endpoints) = crate::start_unified_api().await?;
+    let (unified_api, endpoints) = crate::stack::start_unified_api().await?;
     println!(
         "  ✓ Unified API       stand-in at {} (primary in SSM refuses connections)",
         unified_api.url()
     );
-    let rules = std::fs::read_to_string(root.join("events/run-colors-rules.json"))?;
-    let parameters: Vec<(String, String, bool)> = [
-        ("proxy/upstreams", endpoints.as_str(), false),
-        ("proxy/internal-key", "sam-internal-key", true),
-        (
-            "sensor-consumer/thresholds",
-            r#"{"water_level":{"level_cm":{"gt":200}}}"#,
-            false,
-        ),
-        ("run-colors/rules", rules.as_str(), false),
-        (
-            "finance-closing/restate-ingress-url",
-            &restate.ingress_url(),
-            false,
-        ),
-        ("finance-closing/restate-token", "sam-local-token", true),
-        // The local PostgreSQL trusts loopback connections; the function still reads its
-        // password parameter as in AWS. The simulated ERP needs no Oracle password.
-        (
-            "finance-closing/pg-password",
-            "unused-with-trust-auth",
-            true,
-        ),
-        (
-            "finance-closing/oracle-password",
-            "unused-with-the-simulated-erp",
-            true,
-        ),
-    ]
-    .into_iter()
-    .map(|(name, value, secure)| (format!("{SSM_PREFIX}/{name}"), value.to_owned(), secure))
-    .collect();
-    let seeded = crate::seed(&moto, &parameters).await?;
+    let parameters = ssm_parameters(&root, &endpoints, &restate)?;
+    let seeded = crate::stack::seed(&moto, &parameters).await?;
     let postgres: serde_json::Map<String, serde_json::Value> = testkit::postgres_env()?
         .into_iter()
         .map(|(name, value)| (name, value.into()))
@@ -244,33 +253,8 @@ pub async fn run(options: Options) -> Result<bool> {
         service.address()
     );
 
-    println!("\nsam local invoke (a container per invocation, about 10 s each)");
-    let steps: Vec<&Step> = PLAN.iter().collect();
-    let as_expected = crate::run_steps(&steps, &root, &state_dir, async |step, event_file| {
-        sam.invoke(logical_id(step.function)?, event_file, &log)
-            .await
-    })
-    .await?;
-    println!(
-        "  {as_expected} of {} invocations answered as the demo expects",
-        steps.len()
-    );
-    let left_behind = crate::side_effects(
-        &steps,
-        &moto,
-        &seeded,
-        Some((root.as_path(), &service, &restate)),
-    )
-    .await?;
-
-    // The alarms in template.yaml read these custom metrics; the functions' output must carry
-    // them as EMF, the way CloudWatch receives them.
-    const ALARM_METRICS: [&str; 4] = ["Failover", "ReadingsEnqueued", "Accepted", "RunPublished"];
-    let metrics_seen = report(
-        "EMF metrics the alarms read",
-        emf_metrics_in(&log, &ALARM_METRICS)
-            .map(|()| format!("{} in the functions' output", ALARM_METRICS.join(", "))),
-    );
+    let invoked =
+        invoke_checks(&sam, &root, &state_dir, &moto, &seeded, &service, &restate).await?;
 
     println!("\nsam local start-api (SAM's REST API emulation in front of the proxy)");
     let api = start_api_checks(&sam, &state_dir, &unified_api, &moto, &seeded).await?;
@@ -281,7 +265,46 @@ pub async fn run(options: Options) -> Result<bool> {
     let direct = start_lambda_checks(&sam, &root, &state_dir).await?;
 
     println!("\nSAM's logs: {}", state_dir.display());
-    Ok(as_expected == steps.len() && left_behind && metrics_seen && api && direct)
+    Ok(invoked && api && direct)
+}
+
+/// `sam local invoke` of the demo's plan, what the functions left behind, and the EMF metrics
+/// the alarms read in the functions' output.
+async fn invoke_checks(
+    sam: &Sam,
+    root: &Path,
+    state_dir: &Path,
+    moto: &MotoServer,
+    seeded: &Seeded,
+    service: &closing::ClosingService,
+    restate: &RestateServer,
+) -> Result<bool> {
+    // The functions' output, which SAM writes to the log the tier opened.
+    let log = &state_dir.join("sam.log");
+    println!("\nsam local invoke (a container per invocation, about 10 s each)");
+    let steps: Vec<&Step> = PLAN.iter().collect();
+    let as_expected = crate::demo::run_steps(&steps, root, state_dir, async |step, event_file| {
+        sam.invoke(logical_id(step.function)?, event_file, log)
+            .await
+    })
+    .await?;
+    println!(
+        "  {as_expected} of {} invocations answered as the demo expects",
+        steps.len()
+    );
+    let left_behind =
+        crate::demo::side_effects(&steps, moto, seeded, Some((root, service, restate))).await?;
+
+    // The alarms in template.yaml read these custom metrics; the functions' output must carry
+    // them as EMF, the way CloudWatch receives them.
+    const ALARM_METRICS: [&str; 4] = ["Failover", "ReadingsEnqueued", "Accepted", "RunPublished"];
+    let metrics_seen = report(
+        "EMF metrics the alarms read",
+        emf_metrics_in(log, &ALARM_METRICS)
+            .map(|()| format!("{} in the functions' output", ALARM_METRICS.join(", "))),
+    );
+
+    Ok(as_expected == steps.len() && left_behind && metrics_seen)
 }
 
 /// The `--env-vars` document: values for variables the template declares (SAM ignores the
@@ -341,7 +364,7 @@ fn report(name: &str, check: Result<String>) -> bool {
 async fn start_api_checks(
     sam: &Sam,
     state_dir: &Path,
-    unified_api: &testkit::upstream::LoopbackUpstream,
+    unified_api: &LoopbackUpstream,
     moto: &MotoServer,
     seeded: &Seeded,
 ) -> Result<bool> {
@@ -354,158 +377,170 @@ async fn start_api_checks(
 
     all &= report(
         "GET with a query string",
-        async {
-            let (status, headers, _) = http(
-                "GET",
-                &format!("{base}/api/v1/orders?status=open&limit=5&tag=a%20b"),
-                &[],
-                Bytes::new(),
-            )
-            .await?;
-            ensure!(status == 200, "status {status}");
-            ensure!(
-                headers.get("x-upstream").and_then(|v| v.to_str().ok())
-                    == Some("unified-api-stand-in"),
-                "not answered by the stand-in: {headers:?}"
-            );
-            let forwarded = unified_api
-                .requests()
-                .last()
-                .map(|r| r.path_and_query.clone())
-                .unwrap_or_default();
-            // The event's order, RFC 3986-encoded: a REST API event carries the values decoded, so
-            // the proxy encodes them again (a space as %20). SAM's emulator writes every event with
-            // its keys sorted (`json.dumps(event, sort_keys=True)` in samcli's
-            // local_apigw_service.py), so here the event's order is alphabetical, where lambda_http
-            // alone gave a random one.
-            ensure!(
-                forwarded == "/api/v1/orders?limit=5&status=open&tag=a%20b",
-                "the stand-in received {forwarded:?}"
-            );
-            Ok(format!("200 from the stand-in, which received {forwarded}"))
-        }
-        .await,
+        query_string_is_forwarded(&base, unified_api).await,
     );
 
     all &= report(
         "POST of a random binary body",
-        async {
-            unified_api.set_behavior(Behavior::Echo);
-            let body = random_bytes(64 * 1024);
-            // API Gateway turns a base64 proxy answer back into bytes when the request's Accept
-            // header names a binary media type ("Return binary media from a Lambda proxy
-            // integration", API Gateway Developer Guide); SAM's emulation does the same.
-            let answer = http(
-                "POST",
-                &format!("{base}/api/v1/blobs"),
-                &[
-                    ("content-type", "application/octet-stream"),
-                    ("accept", "application/octet-stream"),
-                ],
-                body.clone(),
-            )
-            .await;
-            unified_api.set_behavior(crate::unified_api_behavior());
-            let (status, _, echoed) = answer?;
-            let received = unified_api.requests().last().map(|r| r.body.clone());
-            ensure!(status == 200, "status {status}");
-            ensure!(
-                received.as_ref() == Some(&body),
-                "the upstream received other bytes"
-            );
-            ensure!(
-                echoed == body,
-                "the answer's {} bytes differ from the body sent",
-                echoed.len()
-            );
-            Ok(format!(
-                "{} bytes through API Gateway and back, byte for byte",
-                body.len()
-            ))
-        }
-        .await,
+        binary_body_round_trips(&base, unified_api).await,
     );
 
     all &= report(
         "a path that tries to leave /api/v1/",
-        async {
-            let (status, error) = get_json(&format!("{base}/api/v1/%2e%2e/admin")).await?;
-            ensure!(
-                status == 400 && error["error"] == "bad_request",
-                "{status} {error}"
-            );
-            Ok("400 bad_request".to_owned())
-        }
-        .await,
+        path_escape_is_refused(&base).await,
     );
 
     all &= report(
         "a route the API does not have",
-        async {
-            // A REST API answers a path it has no resource for itself, without invoking the
-            // function: 403 {"message":"Missing Authentication Token"} (AWS Knowledge Center,
-            // "API Gateway 403 Missing Authentication Token"). SAM's emulation does too, so the
-            // proxy's own JSON 404 is reached only by direct invocation (the plan's
-            // proxy-v2-unknown-route.json above).
-            let (status, answer) = get_json(&format!("{base}/api/v2/orders")).await?;
-            ensure!(
-                status == 403 && answer["message"] == "Missing Authentication Token",
-                "{status} {answer}"
-            );
-            Ok(format!(
-                "{status} {answer}, answered by the API, not the proxy"
-            ))
-        }
-        .await,
+        missing_route_is_the_apis(&base).await,
     );
 
-    all &= report(
-        "GET /health",
-        async {
-            let (status, health) = get_json(&format!("{base}/health")).await?;
-            ensure!(
-                status == 200 && health["upstream"] == "secondary",
-                "{status} {health}"
-            );
-            Ok("200, healthy upstream: secondary".to_owned())
-        }
-        .await,
-    );
+    all &= report("GET /health", health_names_the_secondary(&base).await);
 
     all &= report(
         "POST /ingest/sensor-data",
-        async {
-            let readings = fresh_readings(2);
-            let (status, _, body) = http(
-                "POST",
-                &format!("{base}/ingest/sensor-data"),
-                &[("content-type", "application/json")],
-                Bytes::from(readings.to_string()),
-            )
-            .await?;
-            let answer = serde_json::from_slice::<serde_json::Value>(&body).unwrap_or_default();
-            ensure!(status == 202, "{status} {answer}");
-            let ids: Vec<String> = answer["messageIds"]
-                .as_array()
-                .map(|ids| {
-                    ids.iter()
-                        .filter_map(|id| id.as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let queued = queued_message_ids(moto, &seeded.sensor_queue_url).await?;
-            ensure!(
-                ids.len() == 2 && ids.iter().all(|id| queued.contains(id)),
-                "answered {ids:?}, the queue holds {queued:?}"
-            );
-            Ok(format!(
-                "202, both readings on the queue in moto ({})",
-                ids.join(", ")
-            ))
-        }
-        .await,
+        readings_reach_the_queue(&base, moto, seeded).await,
     );
     Ok(all)
+}
+
+/// The start-api check "GET with a query string".
+async fn query_string_is_forwarded(base: &str, unified_api: &LoopbackUpstream) -> Result<String> {
+    let (status, headers, _) = http(
+        "GET",
+        &format!("{base}/api/v1/orders?status=open&limit=5&tag=a%20b"),
+        &[],
+        Bytes::new(),
+    )
+    .await?;
+    ensure!(status == 200, "status {status}");
+    ensure!(
+        headers.get("x-upstream").and_then(|v| v.to_str().ok()) == Some("unified-api-stand-in"),
+        "not answered by the stand-in: {headers:?}"
+    );
+    let forwarded = unified_api
+        .requests()
+        .last()
+        .map(|r| r.path_and_query.clone())
+        .unwrap_or_default();
+    // The event's order, RFC 3986-encoded: a REST API event carries the values decoded, so
+    // the proxy encodes them again (a space as %20). SAM's emulator writes every event with
+    // its keys sorted (`json.dumps(event, sort_keys=True)` in samcli's
+    // local_apigw_service.py), so here the event's order is alphabetical, where lambda_http
+    // alone gave a random one.
+    ensure!(
+        forwarded == "/api/v1/orders?limit=5&status=open&tag=a%20b",
+        "the stand-in received {forwarded:?}"
+    );
+    Ok(format!("200 from the stand-in, which received {forwarded}"))
+}
+
+/// The start-api check "POST of a random binary body".
+async fn binary_body_round_trips(base: &str, unified_api: &LoopbackUpstream) -> Result<String> {
+    unified_api.set_behavior(Behavior::Echo);
+    let body = random_bytes(64 * 1024);
+    // API Gateway turns a base64 proxy answer back into bytes when the request's Accept
+    // header names a binary media type ("Return binary media from a Lambda proxy
+    // integration", API Gateway Developer Guide); SAM's emulation does the same.
+    let answer = http(
+        "POST",
+        &format!("{base}/api/v1/blobs"),
+        &[
+            ("content-type", "application/octet-stream"),
+            ("accept", "application/octet-stream"),
+        ],
+        body.clone(),
+    )
+    .await;
+    unified_api.set_behavior(crate::stack::unified_api_behavior());
+    let (status, _, echoed) = answer?;
+    let received = unified_api.requests().last().map(|r| r.body.clone());
+    ensure!(status == 200, "status {status}");
+    ensure!(
+        received.as_ref() == Some(&body),
+        "the upstream received other bytes"
+    );
+    ensure!(
+        echoed == body,
+        "the answer's {} bytes differ from the body sent",
+        echoed.len()
+    );
+    Ok(format!(
+        "{} bytes through API Gateway and back, byte for byte",
+        body.len()
+    ))
+}
+
+/// The start-api check "a path that tries to leave /api/v1/".
+async fn path_escape_is_refused(base: &str) -> Result<String> {
+    let (status, error) = get_json(&format!("{base}/api/v1/%2e%2e/admin")).await?;
+    ensure!(
+        status == 400 && error["error"] == "bad_request",
+        "{status} {error}"
+    );
+    Ok("400 bad_request".to_owned())
+}
+
+/// The start-api check "a route the API does not have".
+async fn missing_route_is_the_apis(base: &str) -> Result<String> {
+    // A REST API answers a path it has no resource for itself, without invoking the
+    // function: 403 {"message":"Missing Authentication Token"} (AWS Knowledge Center,
+    // "API Gateway 403 Missing Authentication Token"). SAM's emulation does too, so the
+    // proxy's own JSON 404 is reached only by direct invocation (the plan's
+    // proxy-v2-unknown-route.json above).
+    let (status, answer) = get_json(&format!("{base}/api/v2/orders")).await?;
+    ensure!(
+        status == 403 && answer["message"] == "Missing Authentication Token",
+        "{status} {answer}"
+    );
+    Ok(format!(
+        "{status} {answer}, answered by the API, not the proxy"
+    ))
+}
+
+/// The start-api check "GET /health".
+async fn health_names_the_secondary(base: &str) -> Result<String> {
+    let (status, health) = get_json(&format!("{base}/health")).await?;
+    ensure!(
+        status == 200 && health["upstream"] == "secondary",
+        "{status} {health}"
+    );
+    Ok("200, healthy upstream: secondary".to_owned())
+}
+
+/// The start-api check "POST /ingest/sensor-data".
+async fn readings_reach_the_queue(
+    base: &str,
+    moto: &MotoServer,
+    seeded: &Seeded,
+) -> Result<String> {
+    let readings = fresh_readings(2);
+    let (status, _, body) = http(
+        "POST",
+        &format!("{base}/ingest/sensor-data"),
+        &[("content-type", "application/json")],
+        Bytes::from(readings.to_string()),
+    )
+    .await?;
+    let answer = serde_json::from_slice::<serde_json::Value>(&body).unwrap_or_default();
+    ensure!(status == 202, "{status} {answer}");
+    let ids: Vec<String> = answer["messageIds"]
+        .as_array()
+        .map(|ids| {
+            ids.iter()
+                .filter_map(|id| id.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let queued = queued_message_ids(moto, &seeded.sensor_queue_url).await?;
+    ensure!(
+        ids.len() == 2 && ids.iter().all(|id| queued.contains(id)),
+        "answered {ids:?}, the queue holds {queued:?}"
+    );
+    Ok(format!(
+        "202, both readings on the queue in moto ({})",
+        ids.join(", ")
+    ))
 }
 
 async fn start_lambda_checks(sam: &Sam, root: &Path, state_dir: &Path) -> Result<bool> {
@@ -527,7 +562,7 @@ async fn start_lambda_checks(sam: &Sam, root: &Path, state_dir: &Path) -> Result
             .context("the plan has no step for the event")?;
         let mut event_file = root.join("events").join(event);
         if step.fresh_readings {
-            event_file = crate::with_fresh_readings(&event_file, state_dir)?;
+            event_file = crate::stack::with_fresh_readings(&event_file, state_dir)?;
         }
         let payload = std::fs::read(&event_file)?;
         let check = async {

@@ -110,18 +110,35 @@ where
             Decision::InFlight => return Err(ProxyError::IdempotencyInFlight),
             Decision::PayloadMismatch => return Err(ProxyError::IdempotencyKeyReused),
         };
-        let answer = match enqueue().await {
-            Ok(answer) => answer,
-            // Part of the readings is on the queue: the answer saying which is what a retry
-            // under this key must get, so nothing is enqueued twice.
+        self.settle(idempotency, claimed, enqueue().await, &client.request_id)
+            .await
+    }
+
+    /// Settles a claimed key with the enqueue's `outcome`: the answer is kept for retries when
+    /// readings reached the queue (all of them, or some: the answer saying which is what a
+    /// retry must get, so nothing is enqueued twice); otherwise the key is given back, so the
+    /// client may retry under it.
+    async fn settle(
+        &self,
+        idempotency: &Idempotency<I>,
+        claimed: Claimed,
+        outcome: Result<serde_json::Value, ProxyError>,
+        request_id: &str,
+    ) -> Result<ProxyResponse, ProxyError> {
+        match outcome {
+            Ok(answer) => {
+                let response = ProxyResponse::json(StatusCode::ACCEPTED, &answer);
+                self.store_answer(idempotency, claimed, StatusCode::ACCEPTED, answer)
+                    .await;
+                Ok(response)
+            }
             Err(ProxyError::Ingest(error)) if error.enqueued_any() => {
                 let error = ProxyError::Ingest(error);
-                let body = error.body(&client.request_id);
+                let body = error.body(request_id);
                 self.store_answer(idempotency, claimed, error.public().0, body)
                     .await;
-                return Err(error);
+                Err(error)
             }
-            // Nothing was enqueued: the key is given back, so the client may retry it.
             Err(error) => {
                 if let Err(release) = idempotency.release(claimed).await {
                     tracing::error!(
@@ -129,13 +146,9 @@ where
                         "idempotency key not released; retries under it answer 409 until the invocation's deadline"
                     );
                 }
-                return Err(error);
+                Err(error)
             }
-        };
-        let response = ProxyResponse::json(StatusCode::ACCEPTED, &answer);
-        self.store_answer(idempotency, claimed, StatusCode::ACCEPTED, answer)
-            .await;
-        Ok(response)
+        }
     }
 
     /// Keeps the answer of a claimed request for its retries. A failure here is logged and

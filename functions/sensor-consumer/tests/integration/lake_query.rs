@@ -56,6 +56,66 @@ async fn consume(consumer: &Consumer, clock: &ManualClock, event: &str, sent: &s
     assert_eq!(response["batchItemFailures"], serde_json::json!([]));
 }
 
+/// The consumer `main` would build, over moto's S3, fed the demo's batches as the demo sends
+/// them: the mixed batch carries WL-0042's 10:15 reading again, under a new message id (a
+/// resend), twenty minutes later.
+async fn consume_the_demo_batches(s3: &aws_sdk_s3::Client, sqs: aws_sdk_sqs::Client) {
+    // The clock starts at the first batch's consumption; `consume` moves it on.
+    let clock = ManualClock::at("2026-11-20T10:21:00Z".parse().expect("time"));
+    let config = SensorConsumerConfig::from_source([("BUCKET", BUCKET), ("PREFIX", PREFIX)])
+        .expect("configuration");
+    let ports = Ports {
+        lake: S3ObjectStore::new(s3.clone(), BUCKET),
+        alerts: SqsQueue::new(sqs),
+        clock: clock.clone(),
+    };
+    let consumer = sensor_consumer::build(config, ports).expect("consumer");
+    for (batch, sent) in [
+        ("sqs-sensor-clean-batch.json", "2026-11-20T10:20:00Z"),
+        ("sqs-sensor-mixed-batch.json", "2026-11-20T10:40:00Z"),
+        ("sqs-sensor-fifo-batch.json", "2026-11-20T10:45:00Z"),
+    ] {
+        consume(&consumer, &clock, &event(batch), sent).await;
+    }
+}
+
+/// The first arrival (`receivedAt`, then `messageId`) of each reading among `lines`.
+fn first_arrivals(lines: &[Value]) -> BTreeMap<String, (String, String)> {
+    let mut first_arrival: BTreeMap<String, (String, String)> = BTreeMap::new();
+    for line in lines {
+        let id = line["readingId"].as_str().expect("readingId").to_owned();
+        let arrival = (
+            line["receivedAt"].as_str().expect("receivedAt").to_owned(),
+            line["messageId"].as_str().expect("messageId").to_owned(),
+        );
+        let kept = first_arrival.entry(id).or_insert_with(|| arrival.clone());
+        if arrival < *kept {
+            *kept = arrival;
+        }
+    }
+    first_arrival
+}
+
+/// The template's Glue table and Athena view over the lake under `lake`, run in DuckDB by
+/// `tools/lake_query.py`.
+async fn query_the_lake(python: &Path, lake: &Path) -> Value {
+    let output = tokio::process::Command::new(python)
+        .arg(workspace_root().join("tools/lake_query.py"))
+        .arg("--lake")
+        .arg(lake)
+        .arg("--template")
+        .arg(workspace_root().join("template.yaml"))
+        .output()
+        .await
+        .expect("run tools/lake_query.py");
+    assert!(
+        output.status.success(),
+        "lake_query.py failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON result")
+}
+
 fn lake_lines(dir: &Path, keys: &[String]) -> Vec<Value> {
     keys.iter()
         .flat_map(|key| {
@@ -79,39 +139,7 @@ async fn the_athena_view_over_the_demo_batches_keeps_one_line_per_reading_the_fi
         .send()
         .await
         .expect("bucket");
-    // The clock starts at the first batch's consumption; `consume` moves it on.
-    let clock = ManualClock::at("2026-11-20T10:21:00Z".parse().expect("time"));
-    let config = SensorConsumerConfig::from_source([("BUCKET", BUCKET), ("PREFIX", PREFIX)])
-        .expect("configuration");
-    let ports = Ports {
-        lake: S3ObjectStore::new(s3.clone(), BUCKET),
-        alerts: SqsQueue::new(orabridge_shared::aws::sqs_client(&sdk)),
-        clock: clock.clone(),
-    };
-    let consumer = sensor_consumer::build(config, ports).expect("consumer");
-    // The demo's batches, as the demo sends them: the mixed batch carries WL-0042's 10:15
-    // reading again, under a new message id (a resend), twenty minutes later.
-    consume(
-        &consumer,
-        &clock,
-        &event("sqs-sensor-clean-batch.json"),
-        "2026-11-20T10:20:00Z",
-    )
-    .await;
-    consume(
-        &consumer,
-        &clock,
-        &event("sqs-sensor-mixed-batch.json"),
-        "2026-11-20T10:40:00Z",
-    )
-    .await;
-    consume(
-        &consumer,
-        &clock,
-        &event("sqs-sensor-fifo-batch.json"),
-        "2026-11-20T10:45:00Z",
-    )
-    .await;
+    consume_the_demo_batches(&s3, orabridge_shared::aws::sqs_client(&sdk)).await;
 
     let dir = tempfile::tempdir().expect("temp dir");
     let lake = dir.path().join(PREFIX);
@@ -119,38 +147,13 @@ async fn the_athena_view_over_the_demo_batches_keeps_one_line_per_reading_the_fi
         .await
         .expect("the lake's objects");
     let lines = lake_lines(dir.path(), &keys);
-    let mut first_arrival: BTreeMap<String, (String, String)> = BTreeMap::new();
-    for line in &lines {
-        let id = line["readingId"].as_str().expect("readingId").to_owned();
-        let arrival = (
-            line["receivedAt"].as_str().expect("receivedAt").to_owned(),
-            line["messageId"].as_str().expect("messageId").to_owned(),
-        );
-        let kept = first_arrival.entry(id).or_insert_with(|| arrival.clone());
-        if arrival < *kept {
-            *kept = arrival;
-        }
-    }
+    let first_arrival = first_arrivals(&lines);
     assert!(
         first_arrival.len() < lines.len(),
         "the sample batches must hold a reading twice for this test to mean anything"
     );
 
-    let output = tokio::process::Command::new(&python)
-        .arg(workspace_root().join("tools/lake_query.py"))
-        .arg("--lake")
-        .arg(&lake)
-        .arg("--template")
-        .arg(workspace_root().join("template.yaml"))
-        .output()
-        .await
-        .expect("run tools/lake_query.py");
-    assert!(
-        output.status.success(),
-        "lake_query.py failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let result: Value = serde_json::from_slice(&output.stdout).expect("JSON result");
+    let result = query_the_lake(&python, &lake).await;
     assert_eq!(result["readings"], lines.len(), "the table sees every line");
     let rows = result["deduplicated"].as_array().expect("rows");
     let ids: BTreeSet<&str> = rows

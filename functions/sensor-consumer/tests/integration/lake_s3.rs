@@ -227,7 +227,12 @@ async fn a_mixed_batch_lands_valid_lines_quarantines_each_bad_message_and_fails_
     );
     assert_eq!(lines[0]["messageId"], "m-01");
     assert_eq!(lines[0]["zone"], "Z1", "original fields kept");
+    each_bad_message_is_quarantined_with_its_reasons(&objects);
+}
 
+/// The mixed batch's five bad messages, each in a quarantine object of its own with every
+/// reason and its SQS attributes.
+fn each_bad_message_is_quarantined_with_its_reasons(objects: &BTreeMap<String, String>) {
     let quarantined: BTreeMap<&str, Value> = objects
         .iter()
         .filter(|(k, _)| k.starts_with("iot/quarantine/date=2026-11-20/"))

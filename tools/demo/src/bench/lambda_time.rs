@@ -124,62 +124,12 @@ impl Steps {
     }
 }
 
-/// Runs one simulated closing and the durable-step rounds, and prints the table; `Err` when the
-/// measurement itself failed.
-pub async fn run() -> anyhow::Result<()> {
-    testkit::postgres().await.context("PostgreSQL")?;
-    let restate = RestateServer::start().await?;
-    let (config, tls) = testkit::postgres_config()?;
-    let pool = pool(config, &tls, 4)?;
-    let schema = format!("fc_bench_{}", std::process::id());
-    let job = Duration::from_secs(20);
-    let poll = Duration::from_millis(200);
-    let store = PostgresStore::new(pool.clone(), &schema)?;
-    store.migrate(&["gl_balances".to_owned()]).await?;
-    let erp = SimulatedErp::new(pool.clone(), &schema, job)?;
-    erp.migrate().await?;
-    let meter = Arc::new(Meter::default());
-    let workflow = FinanceClosing::new(
-        erp,
-        store,
-        vec!["gl_balances".to_owned()],
-        Timing {
-            poll_interval: poll,
-            max_duration: Duration::from_secs(600),
-            retry: RetryPolicy::default(),
-        },
-    );
-    let address = serve(
-        Endpoint::builder().bind(workflow).bind(Steps).build(),
-        Arc::clone(&meter),
-    )
-    .await?;
-    restate
-        .register(&format!("http://{address}"), true)
-        .await
-        .map_err(|err| anyhow::anyhow!("registering the bench endpoint: {err}"))?;
-
-    let started = Instant::now();
-    let (status, body) = http_request(
-        "POST",
-        &format!("{}/FinanceClosing/2026-11-20/run", restate.ingress_url()),
-        Some(&json!({})),
-        &[],
-    )
-    .await
-    .map_err(|err| anyhow::anyhow!("starting the closing: {err}"))?;
-    ensure!(status == 200, "the closing answered {status} {body}");
-    let wall = started.elapsed();
-    let active = Duration::from_micros(meter.open_micros.load(Ordering::Relaxed));
-    let requests = meter.requests.load(Ordering::Relaxed);
-    let polls = (job.as_secs_f64() / poll.as_secs_f64()).round();
-    let per_poll = active.as_secs_f64() / polls;
-    let six_hours = per_poll * 360.0;
-
+/// The median cost of one durable step, in seconds.
+async fn durable_step_cost(restate: &RestateServer) -> anyhow::Result<f64> {
     // One durable step: STEPS steps in one invocation against none. In request-response mode
     // each step's result must be acknowledged before the handler goes on, so each is a
     // suspension and a fresh request that replays the journal: the cost per step grows with
-    // the journal; 100 steps is about the journal of the simulated closing above (~100 polls).
+    // the journal; 100 steps is about the journal of `run`'s simulated closing (~100 polls).
     let mut step_costs = Vec::new();
     for _ in 0..5 {
         let mut times = Vec::new();
@@ -199,7 +149,75 @@ pub async fn run() -> anyhow::Result<()> {
         step_costs.push((times[1].saturating_sub(times[0])).as_secs_f64() / f64::from(STEPS));
     }
     step_costs.sort_by(f64::total_cmp);
-    let step = step_costs[step_costs.len() / 2];
+    Ok(step_costs[step_costs.len() / 2])
+}
+
+/// The workflow over the simulated ERP (jobs of `job`) and the store in `schema`, polling every
+/// `poll`, with the durable-step service, served behind `meter` and registered with `restate`.
+async fn serve_closing(
+    restate: &RestateServer,
+    pool: &finance_closing::pg::Pool,
+    schema: &str,
+    job: Duration,
+    poll: Duration,
+    meter: Arc<Meter>,
+) -> anyhow::Result<()> {
+    let store = PostgresStore::new(pool.clone(), schema)?;
+    store.migrate(&["gl_balances".to_owned()]).await?;
+    let erp = SimulatedErp::new(pool.clone(), schema, job)?;
+    erp.migrate().await?;
+    let workflow = FinanceClosing::new(
+        erp,
+        store,
+        vec!["gl_balances".to_owned()],
+        Timing {
+            poll_interval: poll,
+            max_duration: Duration::from_secs(600),
+            retry: RetryPolicy::default(),
+        },
+    );
+    let address = serve(
+        Endpoint::builder().bind(workflow).bind(Steps).build(),
+        meter,
+    )
+    .await?;
+    restate
+        .register(&format!("http://{address}"), true)
+        .await
+        .map_err(|err| anyhow::anyhow!("registering the bench endpoint: {err}"))
+}
+
+/// Runs one simulated closing and the durable-step rounds, and prints the table; `Err` when the
+/// measurement itself failed.
+pub async fn run() -> anyhow::Result<()> {
+    testkit::postgres().await.context("PostgreSQL")?;
+    let restate = RestateServer::start().await?;
+    let (config, tls) = testkit::postgres_config()?;
+    let pool = pool(config, &tls, 4)?;
+    let schema = format!("fc_bench_{}", std::process::id());
+    let job = Duration::from_secs(20);
+    let poll = Duration::from_millis(200);
+    let meter = Arc::new(Meter::default());
+    serve_closing(&restate, &pool, &schema, job, poll, Arc::clone(&meter)).await?;
+
+    let started = Instant::now();
+    let (status, body) = http_request(
+        "POST",
+        &format!("{}/FinanceClosing/2026-11-20/run", restate.ingress_url()),
+        Some(&json!({})),
+        &[],
+    )
+    .await
+    .map_err(|err| anyhow::anyhow!("starting the closing: {err}"))?;
+    ensure!(status == 200, "the closing answered {status} {body}");
+    let wall = started.elapsed();
+    let active = Duration::from_micros(meter.open_micros.load(Ordering::Relaxed));
+    let requests = meter.requests.load(Ordering::Relaxed);
+    let polls = (job.as_secs_f64() / poll.as_secs_f64()).round();
+    let per_poll = active.as_secs_f64() / polls;
+    let six_hours = per_poll * 360.0;
+
+    let step = durable_step_cost(&restate).await?;
 
     println!("### finance-closing: compute per closing and the cost of a durable step\n");
     println!(

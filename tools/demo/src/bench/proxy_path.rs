@@ -41,6 +41,48 @@ fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
+/// Prints both paths' percentiles and the added latency per round, against the targets.
+fn print_table(mut direct_samples: Vec<Duration>, mut proxy_samples: Vec<Duration>) {
+    let mut added: Vec<f64> = proxy_samples
+        .iter()
+        .zip(&direct_samples)
+        .map(|(p, d)| micros(*p) - micros(*d))
+        .collect();
+    added.sort_by(f64::total_cmp);
+    direct_samples.sort();
+    proxy_samples.sort();
+
+    println!(
+        "### proxy: added latency over a direct call (loopback upstream, parameters cached)\n"
+    );
+    println!("{SAMPLES} interleaved samples per path after {WARMUP} warm-up rounds.\n");
+    println!("| path | p50 (µs) | p90 (µs) | p99 (µs) |");
+    println!("|---|---:|---:|---:|");
+    for (name, samples) in [
+        ("direct call", &direct_samples),
+        ("through the proxy", &proxy_samples),
+    ] {
+        println!(
+            "| {name} | {:.1} | {:.1} | {:.1} |",
+            micros(percentile(samples, 0.50)),
+            micros(percentile(samples, 0.90)),
+            micros(percentile(samples, 0.99))
+        );
+    }
+    let at = |p: f64| added[((added.len() as f64 - 1.0) * p).round() as usize];
+    println!(
+        "| **added** (per-round difference) | **{:.1}** | **{:.1}** | **{:.1}** |",
+        at(0.50),
+        at(0.90),
+        at(0.99)
+    );
+    println!(
+        "\nTargets: added p50 ≤ 100 µs ({}), added p99 ≤ 1000 µs ({}).",
+        if at(0.50) <= 100.0 { "met" } else { "missed" },
+        if at(0.99) <= 1000.0 { "met" } else { "missed" }
+    );
+}
+
 /// Measures both paths and prints the table; `Ok` whether or not the targets were met (the table
 /// says), `Err` when the measurement itself failed.
 pub async fn run() -> anyhow::Result<()> {
@@ -104,43 +146,6 @@ pub async fn run() -> anyhow::Result<()> {
             proxy_samples.push(proxy_time);
         }
     }
-    let mut added: Vec<f64> = proxy_samples
-        .iter()
-        .zip(&direct_samples)
-        .map(|(p, d)| micros(*p) - micros(*d))
-        .collect();
-    added.sort_by(f64::total_cmp);
-    direct_samples.sort();
-    proxy_samples.sort();
-
-    println!(
-        "### proxy: added latency over a direct call (loopback upstream, parameters cached)\n"
-    );
-    println!("{SAMPLES} interleaved samples per path after {WARMUP} warm-up rounds.\n");
-    println!("| path | p50 (µs) | p90 (µs) | p99 (µs) |");
-    println!("|---|---:|---:|---:|");
-    for (name, samples) in [
-        ("direct call", &direct_samples),
-        ("through the proxy", &proxy_samples),
-    ] {
-        println!(
-            "| {name} | {:.1} | {:.1} | {:.1} |",
-            micros(percentile(samples, 0.50)),
-            micros(percentile(samples, 0.90)),
-            micros(percentile(samples, 0.99))
-        );
-    }
-    let at = |p: f64| added[((added.len() as f64 - 1.0) * p).round() as usize];
-    println!(
-        "| **added** (per-round difference) | **{:.1}** | **{:.1}** | **{:.1}** |",
-        at(0.50),
-        at(0.90),
-        at(0.99)
-    );
-    println!(
-        "\nTargets: added p50 ≤ 100 µs ({}), added p99 ≤ 1000 µs ({}).",
-        if at(0.50) <= 100.0 { "met" } else { "missed" },
-        if at(0.99) <= 1000.0 { "met" } else { "missed" }
-    );
+    print_table(direct_samples, proxy_samples);
     Ok(())
 }
