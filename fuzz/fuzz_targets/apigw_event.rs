@@ -1,7 +1,7 @@
 //! Any invocation event to the proxy, composed by `proxy::build` and invoked through
-//! `Function::handle` (what `main` serves): answered in its payload format or refused as not from API
-//! Gateway, within the memory bound, never a panic (libFuzzer aborts on a panic even where the
-//! handler would have caught it, so a caught panic is a finding too).
+//! `Function::handle` (what `main` serves): answered in its payload format or refused as not
+//! from API Gateway, within the memory bound, never a panic (libFuzzer aborts on a panic even
+//! where the handler would have caught it, so a caught panic is a finding too).
 
 #![no_main]
 

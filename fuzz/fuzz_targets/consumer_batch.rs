@@ -1,9 +1,8 @@
 //! Any event to the sensor consumer, composed by `sensor_consumer::build` and invoked through
 //! `Function::handle` (what its `main` serves): the input as the whole event (when it is JSON:
 //! the runtime refuses any other payload before the handler runs), and as the body of one SQS
-//! record. Every message is
-//! validated, quarantined or written, and the answer names only real message ids; never a
-//! panic, never over the memory bound.
+//! record. Every message is validated, quarantined or written, and the answer names only real
+//! message ids; never a panic, never over the memory bound.
 
 #![no_main]
 
@@ -45,7 +44,10 @@ fn consumer() -> SensorConsumer<MemoryObjectStore, MemoryQueue, ManualClock> {
 }
 
 /// `payload` as the runtime hands it over, with `context`.
-fn lambda_event(payload: &str, context: &Context) -> Option<LambdaEvent<Box<serde_json::value::RawValue>>> {
+fn lambda_event(
+    payload: &str,
+    context: &Context,
+) -> Option<LambdaEvent<Box<serde_json::value::RawValue>>> {
     let payload = serde_json::from_str(payload).ok()?;
     Some(LambdaEvent::new(payload, context.clone()))
 }

@@ -1,6 +1,7 @@
 //! The one place that builds AWS SDK clients.
 //!
-//! Functions load the SDK configuration once at start-up with [`load_sdk_config`] and build the
+//! Functions load the SDK configuration once, through [`Start::sdk`](crate::start::Start::sdk)
+//! (which calls [`load_sdk_config`] on first use), and build the
 //! clients they need from it, so every client honours the same region, credentials and endpoint
 //! override. `AWS_ENDPOINT_URL` (and the per-service `AWS_ENDPOINT_URL_S3`, ...) are read by the
 //! SDK itself; this module adds what the SDK does not do on its own: path-style S3 addressing when

@@ -138,6 +138,24 @@ impl<S: VarSource> ConfigReader<S> {
         })
     }
 
+    /// Refuses `name` when it is set: a setting this function reads only from the parameter
+    /// `parameter_variable` names, at run time, so that changing it needs no redeploy. Given
+    /// directly it would be silently ignored; the error names the variable to set instead and
+    /// never carries the value.
+    pub fn parameter_only(&self, name: &str, parameter_variable: &str) -> Result<(), ConfigError> {
+        match self.raw(name) {
+            None => Ok(()),
+            Some(_) => Err(ConfigError::Malformed {
+                name: name.to_owned(),
+                reason: format!(
+                    "is not read: this function reads it at run time from the parameter \
+                     {parameter_variable} names, so a change needs no redeploy; set \
+                     {parameter_variable} instead"
+                ),
+            }),
+        }
+    }
+
     /// The value of `name` as a string; [`ConfigError::Missing`] when unset.
     pub fn string(&self, name: &str) -> Result<String, ConfigError> {
         self.raw(name).ok_or_else(|| missing(name))

@@ -23,7 +23,6 @@ use serde::de::DeserializeOwned;
 
 use crate::config::ProcessEnv;
 use crate::metrics::{Collector, MetricsError};
-use crate::params::{ParameterStore, SsmParameterSource};
 use crate::settings::{Settings, SettingsError, SettingsPlan};
 
 /// A composed function: what `main` serves and what the tests invoke, event by event.
@@ -84,11 +83,6 @@ impl Start {
             .map_err(StartError::Sdk)
     }
 
-    /// A parameter store over SSM, for a function that also reads parameters after start-up.
-    pub async fn parameter_store(&self) -> Result<ParameterStore<SsmParameterSource>, StartError> {
-        Ok(crate::aws::ssm_parameter_store(self.sdk().await?))
-    }
-
     /// Resolves `plan`: every parameter it references in one batched read, none (and no SDK)
     /// when it references none.
     pub async fn settings(
@@ -96,7 +90,7 @@ impl Start {
         plan: SettingsPlan<ProcessEnv>,
     ) -> Result<Settings<ProcessEnv>, StartError> {
         let store = match plan.needs_parameters() {
-            true => Some(self.parameter_store().await?),
+            true => Some(crate::aws::ssm_parameter_store(self.sdk().await?)),
             false => None,
         };
         Ok(plan.resolve(store.as_ref()).await?)
@@ -114,5 +108,25 @@ impl Start {
             }),
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The only test in this binary that installs the process-wide recorder.
+    #[tokio::test]
+    async fn settings_without_parameter_references_need_no_sdk() {
+        let start = Start::new("start-test").expect("the first recorder of this process");
+        let settings = start
+            .settings(SettingsPlan::new(ProcessEnv))
+            .await
+            .expect("no parameter to read");
+        drop(settings);
+        assert!(
+            !start.sdk.initialized(),
+            "a plan without references loads no SDK configuration"
+        );
     }
 }

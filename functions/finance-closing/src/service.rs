@@ -41,7 +41,7 @@ where
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
-pub enum StartError {
+pub enum ServiceStartError {
     /// PostgreSQL could not be prepared.
     #[error("preparing PostgreSQL failed")]
     Store(#[from] StoreError),
@@ -54,7 +54,7 @@ pub enum StartError {
 }
 
 /// The endpoint for `config`: its PostgreSQL store migrated and its ERP ready.
-pub async fn from_config(config: &ServiceConfig) -> Result<Endpoint, StartError> {
+pub async fn from_config(config: &ServiceConfig) -> Result<Endpoint, ServiceStartError> {
     let pg = &config.postgres;
     let mut pg_config = tokio_postgres::Config::new();
     pg_config
@@ -92,7 +92,7 @@ pub async fn from_config(config: &ServiceConfig) -> Result<Endpoint, StartError>
                 results_owner,
                 date_argument.clone(),
             )
-            .map_err(StartError::OracleSettings)?;
+            .map_err(ServiceStartError::OracleSettings)?;
             Ok(build(config, ServicePorts { erp, store }))
         }
     }

@@ -62,6 +62,10 @@ impl ProxyConfig {
     /// Reads the configuration; the error names the variable at fault.
     pub fn from_source(vars: impl VarSource) -> Result<Self, ConfigError> {
         let reader = ConfigReader::new(vars);
+        // The endpoints and the key are re-read from SSM while the function runs, so an
+        // endpoint change or a key rotation needs no redeploy: neither is taken as a value.
+        reader.parameter_only("UPSTREAM", "UPSTREAM_PARAM")?;
+        reader.parameter_only("INTERNAL_KEY", "INTERNAL_KEY_PARAM")?;
         let config = Self {
             upstream_param: reader.string_or("UPSTREAM_PARAM", "/munbon/oracle-api-endpoint"),
             internal_key_param: reader.string_or("INTERNAL_KEY_PARAM", "/munbon/internal-key"),
@@ -136,5 +140,20 @@ mod tests {
         assert_eq!(err.variable(), "BREAKER_FAILURES");
         let err = ProxyConfig::from_source([("IDEMPOTENCY_EXPIRES_AFTER", "0s")]).unwrap_err();
         assert_eq!(err.variable(), "IDEMPOTENCY_EXPIRES_AFTER");
+    }
+
+    #[test]
+    fn an_upstream_or_key_given_as_a_value_is_refused_naming_the_parameter_variable() {
+        let err = ProxyConfig::from_source([("UPSTREAM", "https://10.0.0.1")]).unwrap_err();
+        assert_eq!(err.variable(), "UPSTREAM");
+        assert!(err.to_string().contains("set UPSTREAM_PARAM"), "{err}");
+        let key = "k-8d1f0c2e-live-secret";
+        let err = ProxyConfig::from_source([("INTERNAL_KEY", key)]).unwrap_err();
+        assert_eq!(err.variable(), "INTERNAL_KEY");
+        assert!(err.to_string().contains("set INTERNAL_KEY_PARAM"), "{err}");
+        assert!(
+            !format!("{err} {err:?}").contains(key),
+            "the key never in the error"
+        );
     }
 }

@@ -70,6 +70,9 @@ impl RunColorsConfig {
     /// that is missing or malformed.
     pub fn from_source(vars: impl VarSource) -> Result<RunColorsConfig, ConfigError> {
         let reader = ConfigReader::new(vars);
+        // The rules are read at the start of every run, so a change needs no redeploy: the
+        // document is not taken as a value.
+        reader.parameter_only("RULES", "RULES_PARAM")?;
         let rules = match (
             reader.optional_string("RULES_PARAM"),
             reader.optional_string("RULES_FILE"),

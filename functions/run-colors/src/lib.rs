@@ -24,3 +24,5 @@ pub mod rules;
 pub mod run;
 pub mod sources;
 pub mod values;
+
+pub use function::{Ports, build};

@@ -39,7 +39,8 @@ pub enum WritePlan {
     /// between a read and a conditional write).
     RacedBy(Vec<u8>),
     /// The write lands, but its answer says the precondition failed: what a caller sees when
-    /// the SDK retried a conditional write whose first answer was lost.
+    /// the SDK retried a conditional write whose first answer was lost. A plain write has no
+    /// precondition to fail: it just lands.
     LandsButAnswersChanged,
 }
 
@@ -80,7 +81,10 @@ impl<S> FaultyStore<S> {
         }
     }
 
-    /// Decides every write with `rule`.
+    /// Decides every write with `rule`, in place of any earlier write rule ([`refusing`]
+    /// included).
+    ///
+    /// [`refusing`]: Self::refusing
     pub fn on_write(
         mut self,
         rule: impl Fn(&WriteCall) -> WritePlan + Send + Sync + 'static,
@@ -89,7 +93,8 @@ impl<S> FaultyStore<S> {
         self
     }
 
-    /// Refuses the writes of keys for which `refused` holds.
+    /// Refuses the writes of keys for which `refused` holds, in place of any earlier write
+    /// rule.
     pub fn refusing(self, refused: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
         self.on_write(move |call| match refused(&call.key) {
             true => WritePlan::Refuse,
@@ -103,8 +108,9 @@ impl<S> FaultyStore<S> {
         self
     }
 
-    /// Keeps every write open for `hold` before it reaches `inner`, so writes that overlap are
-    /// seen overlapping ([`most_in_flight`](Self::most_in_flight)).
+    /// Keeps every write open for `hold` before it reaches `inner` (a refused one before it
+    /// fails), so writes that overlap are seen overlapping
+    /// ([`most_in_flight`](Self::most_in_flight)).
     pub fn holding_writes(mut self, hold: Duration) -> Self {
         self.hold_writes = Some(hold);
         self
@@ -171,7 +177,7 @@ impl<S: ObjectStore> FaultyStore<S> {
         write: impl Future<Output = Result<(), ObjectStoreError>>,
     ) -> Result<(), ObjectStoreError> {
         match self.plan(key, false) {
-            WritePlan::Refuse => Err(Self::refused(key)),
+            WritePlan::Refuse => self.held(async { Err(Self::refused(key)) }).await,
             WritePlan::RacedBy(theirs) => {
                 self.inner.put(key, theirs, content_type).await?;
                 self.held(write).await
@@ -225,7 +231,7 @@ impl<S: ConditionalStore> ConditionalStore for FaultyStore<S> {
         let write = self.inner.put_if(key, body, content_type, precondition);
         match self.plan(key, true) {
             WritePlan::Pass => self.held(write).await,
-            WritePlan::Refuse => Err(Self::refused(key).into()),
+            WritePlan::Refuse => self.held(async { Err(Self::refused(key).into()) }).await,
             WritePlan::RacedBy(theirs) => {
                 self.inner.put(key, theirs, content_type).await?;
                 self.held(write).await

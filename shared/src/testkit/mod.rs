@@ -3,7 +3,7 @@
 //! [`MotoServer`] and [`RestateServer`] start the pinned tools that `make setup` installs
 //! (`.venv/bin/moto_server`, the restate-server binary under `node_modules/`) on free loopback ports, wait
 //! until they answer, and kill them when dropped. [`postgres`] connects to the PostgreSQL the
-//! machine already runs. A missing tool or service is an error naming the fix, never a silent
+//! machine already runs. [`FaultyStore`] makes any object store misbehave on cue. A missing tool or service is an error naming the fix, never a silent
 //! skip: a test that passes because its service was absent proves nothing.
 //!
 //! Only compiled with the `testkit` feature; no Lambda binary depends on it.

@@ -9,7 +9,7 @@ use orabridge_shared::params::{DEFAULT_TTL, MemoryParameterSource, ParameterStor
 use orabridge_shared::start::Function;
 use orabridge_shared::testkit::put_parameter;
 use run_colors::config::{ColorsLocation, RulesLocation, RunColorsConfig};
-use run_colors::ports::ConfiguredRules;
+use run_colors::ports::{ColorsError, ConfiguredRules, LocatedColors, OpenColors};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use support::*;
@@ -190,17 +190,66 @@ async fn the_oracle_source_reads_its_settings_from_ssm_and_fails_naming_the_miss
     assert_eq!(oracle.connect.connect_string, "//127.0.0.1:1521/MPPROD");
     assert_eq!(oracle.connect.password.expose_secret(), "pw-from-ssm-7731");
     // The init fails, naming the layer, rather than every scheduled run.
-    let Err(err) = fx.function_with(
-        fx.config(RulesLocation::File(sample("run-colors-rules.json")), colors),
-        None,
-    ) else {
+    let config = fx.config(
+        RulesLocation::File(sample("run-colors-rules.json")),
+        colors.clone(),
+    );
+    let Err(err) = fx.function_with(config.clone(), None) else {
         panic!("no Instant Client on this machine: the function must not build");
     };
+    let (kind, message) = error_type(err);
+    assert_eq!(kind, "InstantClientMissing");
+    assert!(message.contains("OracleInstantClientLayer"), "{message}");
+
+    // A run that meets Oracle's failure when it opens the colors (the layer loaded at init, the
+    // database then unreachable or the library gone): the same error type, no password in it,
+    // nothing published.
+    let function = fx
+        .function_reading(config, fx.runs(), OpenedAtRunTime(colors))
+        .expect("no init check");
+    let err = function
+        .handle(lambda_event(scheduled("2026-11-20T16:00:00Z")))
+        .await
+        .expect_err("no Instant Client on this machine");
     let rendered = format!("{:?}", err);
     let (kind, message) = error_type(err);
     assert_eq!(kind, "InstantClientMissing");
     assert!(message.contains("OracleInstantClientLayer"), "{message}");
     assert!(!message.contains("pw-from-ssm-7731") && !rendered.contains("pw-from-ssm-7731"));
+    assert!(fx.objects().await.is_empty(), "nothing published");
+}
+
+/// The configured colors without the init's check, as a run meets them.
+struct OpenedAtRunTime(ColorsLocation);
+
+impl OpenColors for OpenedAtRunTime {
+    type Records = LocatedColors;
+
+    fn open(&self) -> Result<LocatedColors, ColorsError> {
+        self.0.open()
+    }
+}
+
+#[tokio::test]
+async fn a_colors_file_that_cannot_be_opened_fails_the_run_naming_it_and_publishes_nothing() {
+    let fx = fixture().await;
+    let function = fx
+        .function_with(
+            fx.config(
+                RulesLocation::File(sample("run-colors-rules.json")),
+                ColorsLocation::Csv("/nonexistent/colors.csv".into()),
+            ),
+            None,
+        )
+        .expect("the function builds");
+    let (kind, message) = error_type(
+        function
+            .handle(lambda_event(scheduled("2026-11-20T16:00:00Z")))
+            .await
+            .expect_err("no such file"),
+    );
+    assert_eq!(kind, "RunFailed");
+    assert!(message.contains("/nonexistent/colors.csv"), "{message}");
     assert!(fx.objects().await.is_empty(), "nothing published");
 }
 
@@ -250,6 +299,15 @@ fn configuration_names_what_is_missing_or_contradictory() {
     ])
     .expect_err("bad uri");
     assert!(bad_uri.to_string().contains("s3://bucket/key"), "{bad_uri}");
+    let inline = RunColorsConfig::from_source([
+        ("BUCKET", "b"),
+        ("COLORS_CSV", "c"),
+        ("RULES_FILE", "r.json"),
+        ("RULES", r#"{"rules": []}"#),
+    ])
+    .expect_err("a document given as a value");
+    assert_eq!(inline.variable(), "RULES");
+    assert!(inline.to_string().contains("set RULES_PARAM"), "{inline}");
     let no_prefix = RunColorsConfig::from_source([("BUCKET", "b"), ("RULES_PARAM", "/r")])
         .expect_err("oracle without a prefix");
     assert!(

@@ -1,6 +1,6 @@
 //! What the function's end-to-end tests share: moto server (S3 and SSM) with the runs bucket,
 //! the function built over it with a failure injected at a chosen key, and the sample events.
-// Each test crate uses its own part of this module.
+// Each test module uses its own part of this module.
 #![allow(dead_code)]
 
 pub mod memory_run;
@@ -15,7 +15,7 @@ use orabridge_shared::params::{DEFAULT_TTL, ParameterStore, SsmParameterSource};
 use orabridge_shared::testkit::{FaultyStore, MotoServer, read_objects};
 use run_colors::config::{ColorsLocation, RulesLocation, RunColorsConfig};
 use run_colors::function::{InvocationError, Ports, RunColors};
-use run_colors::ports::ConfiguredRules;
+use run_colors::ports::{ConfiguredRules, OpenColors};
 use serde_json::json;
 
 pub const BUCKET: &str = "market-pulse";
@@ -55,9 +55,9 @@ pub async fn fixture() -> Fixture {
 }
 
 /// The function as `main` composes it, over moto's S3 and SSM and a clock at the epoch (the
-/// events give their time), publishing to `S`.
-pub type TestFunction<S = FaultyStore<S3ObjectStore>> =
-    RunColors<S, ConfiguredRules<SsmParameterSource, S3ObjectStore>, ColorsLocation, ManualClock>;
+/// events give their time), publishing to `S` and reading the colors through `K`.
+pub type TestFunction<S = FaultyStore<S3ObjectStore>, K = ColorsLocation> =
+    RunColors<S, ConfiguredRules<SsmParameterSource, S3ObjectStore>, K, ManualClock>;
 
 impl Fixture {
     pub fn config(&self, rules: RulesLocation, colors: ColorsLocation) -> RunColorsConfig {
@@ -92,6 +92,18 @@ impl Fixture {
         config: RunColorsConfig,
         runs: S,
     ) -> Result<TestFunction<S>, InvocationError> {
+        let colors = config.colors.clone();
+        self.function_reading(config, runs, colors)
+    }
+
+    /// The function `run_colors::function::build` composes from `config`, publishing to `runs`
+    /// and reading the colors through `colors`.
+    pub fn function_reading<S: ConditionalStore, K: OpenColors>(
+        &self,
+        config: RunColorsConfig,
+        runs: S,
+        colors: K,
+    ) -> Result<TestFunction<S, K>, InvocationError> {
         let ports = Ports {
             runs,
             rules: ConfiguredRules::new(
@@ -99,10 +111,15 @@ impl Fixture {
                 || self.ssm_store(),
                 |bucket| S3ObjectStore::new(self.s3.clone(), bucket),
             ),
-            colors: config.colors.clone(),
+            colors,
             clock: ManualClock::at(chrono::DateTime::UNIX_EPOCH),
         };
         run_colors::function::build(config, ports)
+    }
+
+    /// A store over the runs bucket that refuses nothing.
+    pub fn runs(&self) -> FaultyStore<S3ObjectStore> {
+        FaultyStore::new(S3ObjectStore::new(self.s3.clone(), BUCKET))
     }
 
     /// The golden CSV ranked with the example rules.
