@@ -82,13 +82,28 @@ pub enum ConfigError {
         /// What was expected, with the offending value when it is not a secret.
         reason: String,
     },
+    /// The variable is set, but this function does not read it as a value: it reads the
+    /// setting at run time from the parameter another variable names.
+    #[error(
+        "{name} is not read: this function reads it at run time from the parameter \
+         {parameter_variable} names, so a change needs no redeploy; set {parameter_variable} \
+         instead"
+    )]
+    ParameterOnly {
+        /// The variable's name.
+        name: String,
+        /// The variable that names the parameter.
+        parameter_variable: String,
+    },
 }
 
 impl ConfigError {
     /// The name of the variable this error is about.
     pub fn variable(&self) -> &str {
         match self {
-            ConfigError::Missing { name } | ConfigError::Malformed { name, .. } => name,
+            ConfigError::Missing { name }
+            | ConfigError::Malformed { name, .. }
+            | ConfigError::ParameterOnly { name, .. } => name,
         }
     }
 }
@@ -145,13 +160,9 @@ impl<S: VarSource> ConfigReader<S> {
     pub fn parameter_only(&self, name: &str, parameter_variable: &str) -> Result<(), ConfigError> {
         match self.raw(name) {
             None => Ok(()),
-            Some(_) => Err(ConfigError::Malformed {
+            Some(_) => Err(ConfigError::ParameterOnly {
                 name: name.to_owned(),
-                reason: format!(
-                    "is not read: this function reads it at run time from the parameter \
-                     {parameter_variable} names, so a change needs no redeploy; set \
-                     {parameter_variable} instead"
-                ),
+                parameter_variable: parameter_variable.to_owned(),
             }),
         }
     }

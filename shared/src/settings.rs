@@ -2,9 +2,9 @@
 //!
 //! One vocabulary for every function: a setting `X` is either set directly (`X=...`, for local
 //! runs and tests) or referenced (`X_PARAM=/path/in/ssm`, the usual case in AWS, where secrets
-//! and endpoints live in Parameter Store). `X_PARAM` always names the parameter that holds `X`.
-//! Most settings are read once, here, at start-up; the few a function re-reads while it runs,
-//! so that changing them needs no redeploy (the proxy's `UPSTREAM_PARAM` and
+//! and endpoints live in Parameter Store). `X_PARAM` always names the parameter that holds
+//! `X`. Most settings are read once, here, at start-up; the few a function re-reads while it
+//! runs, so that changing them needs no redeploy (the proxy's `UPSTREAM_PARAM` and
 //! `INTERNAL_KEY_PARAM`, run-colors' `RULES_PARAM`), are read by the function itself, and their
 //! `X` given as a value is refused rather than ignored
 //! ([`ConfigReader::parameter_only`](crate::config::ConfigReader::parameter_only)). Some settings also have a default parameter (run-colors

@@ -24,9 +24,12 @@ CRATES = [ROOT / "functions" / "run-colors", ROOT / "tools" / "run-colors-cli"]
 EVERY_CRATE = [ROOT / "functions", ROOT / "shared", ROOT / "tools", ROOT / "fuzz"]
 MAX_FILE_LINES = 450
 MAX_FUNCTION_LINES = 80
+# `path name`: (the most lines it may have, why it is one function).
 LONG_BY_DESIGN = {
-    "functions/proxy/src/error.rs public": "a table: one arm per error, each the status, code "
-    "and message its client sees, read best in one place",
+    "functions/proxy/src/error.rs public": (
+        82,
+        "a table: one arm per error, each the status, code and message its client sees",
+    ),
 }
 
 FN = re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?(?:const\s+)?(?:async\s+)?(?:unsafe\s+)?fn\s+(\w+)")
@@ -88,7 +91,11 @@ class CodeShape(unittest.TestCase):
 
     def test_no_function_in_any_crate_is_longer_than_80_lines(self) -> None:
         self.assertGreater(len(sources(EVERY_CRATE)), 150)
-        long = {name: n for name, n in long_functions().items() if name not in LONG_BY_DESIGN}
+        long = {
+            name: n
+            for name, n in long_functions().items()
+            if n > LONG_BY_DESIGN.get(name, (MAX_FUNCTION_LINES, ""))[0]
+        }
         self.assertEqual(long, {})
 
     def test_every_function_long_by_design_still_is(self) -> None:

@@ -197,9 +197,11 @@ async fn the_oracle_source_reads_its_settings_from_ssm_and_fails_naming_the_miss
     let Err(err) = fx.function_with(config.clone(), None) else {
         panic!("no Instant Client on this machine: the function must not build");
     };
+    let rendered = format!("{:?}", err);
     let (kind, message) = error_type(err);
     assert_eq!(kind, "InstantClientMissing");
     assert!(message.contains("OracleInstantClientLayer"), "{message}");
+    assert!(!message.contains("pw-from-ssm-7731") && !rendered.contains("pw-from-ssm-7731"));
 
     // A run that meets Oracle's failure when it opens the colors (the layer loaded at init, the
     // database then unreachable or the library gone): the same error type, no password in it,
