@@ -186,15 +186,7 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
                 }
             }
         }
-        summary.alerts = self
-            .send_alerts(
-                &alerts,
-                ids,
-                cut_off,
-                &mut failures.ids,
-                &mut failures.out_of_time,
-            )
-            .await;
+        summary.alerts = self.send_alerts(&alerts, ids, cut_off, &mut failures).await;
         summary.failed = failures.ids.len();
         summary.out_of_time = failures.out_of_time.len();
         count(&summary);
@@ -242,8 +234,7 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
         alerts: &[Alert],
         ids: &[String],
         cut_off: Option<Instant>,
-        failed: &mut HashSet<String>,
-        out_of_time: &mut HashSet<usize>,
+        failures: &mut Failures,
     ) -> usize {
         let Some(queue_url) = self.settings.alert_queue_url.as_deref() else {
             return 0;
@@ -268,14 +259,16 @@ impl<O: ObjectStore, Q: MessageQueue> Consumer<O, Q> {
         };
         let report = send_all(&self.queue, queue_url, messages, options).await;
         let alert = |id: &String| id.parse::<usize>().ok().and_then(|i| alerts.get(i));
-        failed.extend(
+        failures.ids.extend(
             report
                 .failed
                 .iter()
                 .filter_map(alert)
                 .map(|a| ids[a.message].clone()),
         );
-        out_of_time.extend(report.late.iter().filter_map(alert).map(|a| a.message));
+        failures
+            .out_of_time
+            .extend(report.late.iter().filter_map(alert).map(|a| a.message));
         report.sent.len()
     }
 }
