@@ -23,6 +23,7 @@ use serde::de::DeserializeOwned;
 
 use crate::config::ProcessEnv;
 use crate::metrics::{Collector, MetricsError};
+use crate::params::{ParameterStore, SsmParameterSource};
 use crate::settings::{Settings, SettingsError, SettingsPlan};
 
 /// A composed function: what `main` serves and what the tests invoke, event by event.
@@ -63,6 +64,8 @@ pub enum StartError {
 pub struct Start {
     metrics: &'static Collector,
     sdk: tokio::sync::OnceCell<SdkConfig>,
+    /// The store [`Start::settings`] read through, kept for [`Start::take_parameter_store`].
+    parameters: std::sync::Mutex<Option<ParameterStore<SsmParameterSource>>>,
 }
 
 impl Start {
@@ -72,6 +75,7 @@ impl Start {
         Ok(Self {
             metrics: crate::lambda::init(function)?,
             sdk: tokio::sync::OnceCell::new(),
+            parameters: std::sync::Mutex::new(None),
         })
     }
 
@@ -93,7 +97,19 @@ impl Start {
             true => Some(crate::aws::ssm_parameter_store(self.sdk().await?)),
             false => None,
         };
-        Ok(plan.resolve(store.as_ref()).await?)
+        let settings = plan.resolve(store.as_ref()).await?;
+        *self.parameters.lock().unwrap_or_else(|p| p.into_inner()) = store;
+        Ok(settings)
+    }
+
+    /// The SSM parameter store [`Start::settings`] read through, if it needed one: a function
+    /// that reads more parameters after start-up reuses its client instead of building a
+    /// second one.
+    pub fn take_parameter_store(&self) -> Option<ParameterStore<SsmParameterSource>> {
+        self.parameters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     /// Serves `function` until the runtime stops: one invocation at a time, each in the
@@ -127,6 +143,10 @@ mod tests {
         assert!(
             !start.sdk.initialized(),
             "a plan without references loads no SDK configuration"
+        );
+        assert!(
+            start.take_parameter_store().is_none(),
+            "nor a parameter store"
         );
     }
 }

@@ -47,7 +47,12 @@ async fn lambda() -> Result<(), lambda_runtime::Error> {
         runs: S3ObjectStore::new(s3.clone(), config.bucket.clone()),
         rules: ConfiguredRules::new(
             &config.rules,
-            || aws::ssm_parameter_store(sdk),
+            // The store the settings were read through, when there was one: one SSM client.
+            || {
+                start
+                    .take_parameter_store()
+                    .unwrap_or_else(|| aws::ssm_parameter_store(sdk))
+            },
             |bucket| S3ObjectStore::new(s3.clone(), bucket),
         ),
         colors: config.colors.clone(),
