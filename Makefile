@@ -129,21 +129,23 @@ lint: setup $(DENY_STAMP) ## rustfmt, clippy (warnings denied), cargo deny, cfn-
 fmt: ## Format the code
 	cargo fmt --all
 
-# The demo runner and the functions it serves, compiled where cargo's progress shows: one
-# package at a time, as `cargo lambda watch` builds each function (its own features), so the
-# emulator finds them built. $(1): the functions.
-demo_build = @tools/step.sh "compiling the demo runner and $(1) (cargo prints its progress)" \
-	  "about 9 min the first time for all four, seconds after" \
-	  bash -c 'for package in orabridge-demo $(1); do cargo build --locked -p $$package; done'
+# The demo serves the binaries of the workspace's test build, the one `make test` compiles: a
+# function built on its own (`cargo build -p`) resolves other features (no test kit, no tokio
+# test-util), so the dependency tree would compile twice. The demo runner is run from that build
+# too (`cargo run` would resolve features anew). $(1): the demo's arguments.
+demo_run = @tools/step.sh "compiling the workspace, as make test does (cargo prints its progress)" \
+	  "about 9 min the first time, seconds after" \
+	  bash -c "cargo test --workspace --locked --no-run 2>&1 | sed '/^ *Executable /d'"; \
+	target=$$(cargo metadata --locked --format-version 1 --no-deps | \
+	  $(PYTHON) -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])'); \
+	tools/step.sh "demo: every function's binary against cargo-lambda's Lambda emulator" "about 40 s" \
+	  "$$target/debug/orabridge-demo" demo $(1)
 
 demo: setup ## Run the suite locally on its embedded defaults and print what happened
-	$(call demo_build,$(FUNCTIONS))
-	@tools/step.sh "demo: running every function under cargo lambda watch" "about 40 s" \
-	  cargo run --quiet --locked -p orabridge-demo -- demo
+	$(call demo_run,)
 
 $(addprefix invoke-,$(FUNCTIONS)): invoke-%: setup ## Start the local stack and invoke one function with its sample events
-	$(call demo_build,$*)
-	cargo run --quiet --locked -p orabridge-demo -- demo --only $*
+	$(call demo_run,--only $*)
 
 # `make bench` needs moto (proxy memory, cold starts), pandas and polars (the run-colors
 # comparison), restate-server (finance-closing's compute) and PostgreSQL, not the deploy and lint

@@ -51,7 +51,10 @@ print(f"  ✓ {out.name}: the same {len(zipped):,} bytes")
 PY
 done
 step "the zips checked, then run under qemu-user against the local stack"
-cargo run --locked --quiet -p orabridge-demo -- arm64 --zips "$target/lambda"
+# The harness is the workspace's test build (what `make test` compiles); `cargo run -p
+# orabridge-demo` would resolve features anew and compile the dependency tree once more.
+cargo test --workspace --no-run --locked --quiet
+"$target/debug/orabridge-demo" arm64 --zips "$target/lambda"
 now=$(date +%s)
 echo "test-arm64: ... $((now - last)) s"
 echo "test-arm64: passed in $((now - started)) s"

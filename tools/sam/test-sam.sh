@@ -39,5 +39,10 @@ cleanup() {
 trap cleanup EXIT
 
 step "the suite under sam local invoke, start-api and start-lambda"
-cargo run --locked -p orabridge-demo -- sam --template "$out/build/template.yaml" --image "$image"
+# The harness and the closing service it starts are the workspace's test build (what `make test`
+# and `make demo` compile); `cargo run -p orabridge-demo` would resolve features anew.
+cargo test --workspace --no-run --locked --quiet
+target=$(cargo metadata --locked --format-version 1 --no-deps |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+"$target/debug/orabridge-demo" sam --template "$out/build/template.yaml" --image "$image"
 echo "test-sam: passed in $(( $(date +%s) - started )) s"

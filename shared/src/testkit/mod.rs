@@ -376,6 +376,12 @@ pub async fn create_queue(
     Ok(created.queue_url().unwrap_or_default().to_owned())
 }
 
+/// Creates the S3 bucket `name` (moto's, in the test kit's region).
+pub async fn create_bucket(s3: &aws_sdk_s3::Client, name: &str) -> Result<(), aws_sdk_s3::Error> {
+    s3.create_bucket().bucket(name).send().await?;
+    Ok(())
+}
+
 /// Every object under `prefix` of `bucket`, by key, read whole. One listing page (up to 1,000
 /// objects), which is what a test's bucket holds.
 pub async fn read_objects(

@@ -9,9 +9,7 @@ use orabridge_shared::testkit::MotoServer;
 async fn objects_read_back_and_a_missing_key_differs_from_a_missing_bucket() {
     let moto = MotoServer::start().await.expect("moto server");
     let s3 = orabridge_shared::aws::s3_client(&moto.sdk_config().await);
-    s3.create_bucket()
-        .bucket("rules")
-        .send()
+    orabridge_shared::testkit::create_bucket(&s3, "rules")
         .await
         .expect("bucket");
     let store = S3ObjectStore::new(s3.clone(), "rules");

@@ -102,9 +102,7 @@ async fn the_delay_proxy_carries_aws_calls_to_moto_holds_each_one_and_counts_the
         .await
         .expect("proxy");
     let s3 = orabridge_shared::aws::s3_client(&testkit::local_sdk_config(&proxy.url()).await);
-    s3.create_bucket()
-        .bucket("delayed")
-        .send()
+    orabridge_shared::testkit::create_bucket(&s3, "delayed")
         .await
         .expect("bucket");
     let started = std::time::Instant::now();

@@ -5,7 +5,7 @@
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -31,21 +31,10 @@ impl Drop for ClosingService {
 }
 
 impl ClosingService {
-    /// Resets the demo's schemas, builds and starts the service on a free loopback port,
-    /// logging to `log`.
-    pub async fn start(root: &Path, log: &Path) -> Result<Self> {
-        let status = Command::new("cargo")
-            .args(["build", "--quiet", "--locked", "-p", "finance-closing"])
-            .current_dir(root)
-            .status()
-            .context("building finance-closing")?;
-        if !status.success() {
-            bail!("cargo build -p finance-closing failed");
-        }
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| root.join("target"));
-        Self::start_binary(&target.join("debug/finance-closing"), &[], log).await
+    /// Resets the demo's schemas and starts the service from its binary in `binaries` (see
+    /// [`crate::built`]) on a free loopback port, logging to `log`.
+    pub async fn start(binaries: &Path, log: &Path) -> Result<Self> {
+        Self::start_binary(&crate::built::binary(binaries, "finance-closing")?, &[], log).await
     }
 
     /// Resets the demo's schemas and starts `binary` (under `runner`, a program and its

@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
@@ -145,10 +144,7 @@ impl Process {
             // Only what Lambda sets: this machine's own variables (SSL_CERT_FILE pointing at
             // the system's CA bundle, say) would measure work a Lambda never does.
             .env_clear()
-            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-            .env("LANG", "en_US.UTF-8")
-            .env("TZ", ":UTC")
-            .envs(lambda_env(address, &subject.name))
+            .envs(lambda_env(&address.to_string(), &subject.name))
             .envs(subject.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -220,15 +216,19 @@ pub fn command_under(runner: &[String], binary: &Path) -> std::process::Command 
     }
 }
 
-/// The variables the Lambda service sets for every function.
-fn lambda_env(address: SocketAddr, name: &str) -> Vec<(&'static str, String)> {
+/// The variables the Lambda service sets for every function (a process started with these
+/// alone sees what a Lambda sees), its Runtime API at `runtime_api` (`host:port[/path]`).
+pub fn lambda_env(runtime_api: &str, name: &str) -> Vec<(&'static str, String)> {
     vec![
-        ("AWS_LAMBDA_RUNTIME_API", address.to_string()),
+        ("PATH", "/usr/local/bin:/usr/bin:/bin".to_owned()),
+        ("LANG", "en_US.UTF-8".to_owned()),
+        ("TZ", ":UTC".to_owned()),
+        ("AWS_LAMBDA_RUNTIME_API", runtime_api.to_owned()),
         ("AWS_LAMBDA_FUNCTION_NAME", name.to_owned()),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".to_owned()),
         ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}")),
-        ("AWS_LAMBDA_LOG_STREAM_NAME", "cold-start".to_owned()),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", "local".to_owned()),
         ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
         ("_HANDLER", "bootstrap".to_owned()),
     ]

@@ -1,13 +1,14 @@
-//! The `demo` command (`make demo`, `make invoke-<function>`): the local stack, every function
-//! served by `cargo lambda watch` and invoked with its sample events, each answer checked
-//! against the plan, then what the functions left behind (the lake, the published run, the
-//! simulated closing) read back.
+//! The `demo` command (`make demo`, `make invoke-<function>`): the local stack, every function's
+//! binary polling cargo-lambda's Lambda emulator and invoked with its sample events, each answer
+//! checked against the plan, then what the functions left behind (the lake, the published run,
+//! the simulated closing) read back.
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use orabridge_shared::testkit::{self, MotoServer, RestateServer};
 
+use crate::built;
 use crate::closing;
 use crate::emulator::{self, LambdaEmulator};
 use crate::plan::{PLAN, Step};
@@ -39,19 +40,26 @@ pub(crate) async fn run(only: Option<&str>) -> Result<bool> {
         "  ✓ seeded            SSM {UPSTREAM_PARAM}, {INTERNAL_KEY_PARAM} (SecureString); bucket {BUCKET}; queues {SENSOR_QUEUE}, {ALERT_QUEUE}"
     );
 
-    let env_file = state_dir.join("functions.env");
-    write_env_file(&env_file, &moto, Some(&restate), &seeded)?;
-    let emulator =
-        LambdaEmulator::start(&root, &env_file, &state_dir.join("lambda-emulator.log")).await?;
+    let binaries = built::current(&root)?;
+    let mut functions: Vec<&'static str> = PLAN
+        .iter()
+        .map(|step| step.function)
+        .filter(|f| only.is_none_or(|only| only == *f))
+        .collect();
+    functions.dedup();
+    let env = function_env(&moto, Some(&restate), &seeded);
+    let emulator = LambdaEmulator::start(&root, &binaries, &functions, &env, &state_dir).await?;
     println!(
-        "  ✓ Lambda emulator   cargo lambda watch on {}",
-        emulator.address()
+        "  ✓ Lambda emulator   cargo lambda watch on {}, serving {} from {}",
+        emulator.address(),
+        functions.join(", "),
+        binaries.display()
     );
 
     // The workflow the finance-closing trigger starts must be registered before it is invoked.
     let closing_service = if only.is_none_or(|f| f == "finance-closing") {
         let service =
-            closing::ClosingService::start(&root, &state_dir.join("finance-closing.log")).await?;
+            closing::ClosingService::start(&binaries, &state_dir.join("finance-closing.log")).await?;
         service.register(&restate).await?;
         println!(
             "  ✓ FinanceClosing    workflow served at {} (SIMULATED ERP), registered with restate-server",
@@ -62,7 +70,7 @@ pub(crate) async fn run(only: Option<&str>) -> Result<bool> {
         None
     };
 
-    println!("\ninvocations (the first one of each function compiles it; that can take a minute)");
+    println!("\ninvocations");
     let steps: Vec<&Step> = PLAN
         .iter()
         .filter(|step| only.is_none_or(|f| step.function == f))
@@ -74,7 +82,7 @@ pub(crate) async fn run(only: Option<&str>) -> Result<bool> {
     println!(
         "\n{as_expected} of {} invocations answered as this build should. Function logs: {}",
         steps.len(),
-        emulator.log_path().display()
+        emulator.log_dir().join("lambda-<function>.log").display()
     );
     let side_effects_as_expected = side_effects(
         &steps,

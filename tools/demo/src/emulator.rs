@@ -1,20 +1,26 @@
-//! The Lambda runtime emulator (`cargo lambda watch`) as a child process group, and
-//! invocations through `cargo lambda invoke`.
+//! cargo-lambda's Lambda emulator (`cargo lambda watch --only-lambda-apis`) with the functions'
+//! binaries polling it, each a child process group, and invocations through `cargo lambda
+//! invoke`.
 //!
-//! `cargo lambda watch` runs each function with `cargo run` on its first invocation, so it is
-//! started in its own process group and the whole group is stopped on drop: killing only the
-//! emulator could leave a function process behind.
+//! The emulator only serves the Runtime and Invoke APIs here: the functions are the binaries
+//! `cargo test --workspace` builds (see [`crate::built`]), so `make demo` compiles nothing the
+//! tests do not. Every process leads its own group and the whole group is stopped on drop, so
+//! nothing it spawned is left behind.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::fs::File;
 use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use orabridge_shared::testkit;
+
+use crate::built;
 
 /// What one invocation returned.
 #[derive(Debug)]
@@ -105,6 +111,11 @@ impl ProcessGroup {
     pub fn log_path(&self) -> &Path {
         &self.log_path
     }
+
+    /// How the process ended, if it has.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
 }
 
 impl Drop for ProcessGroup {
@@ -129,26 +140,27 @@ impl Drop for ProcessGroup {
     }
 }
 
+/// cargo-lambda's Lambda emulator serving only its APIs (`cargo lambda watch
+/// --only-lambda-apis`), with each function's process polling it under the function's name.
 pub struct LambdaEmulator {
     process: ProcessGroup,
     address: SocketAddr,
+    functions: HashMap<&'static str, Mutex<ProcessGroup>>,
 }
 
 impl LambdaEmulator {
-    /// Starts `cargo lambda watch`, which builds each function (debug) when first invoked.
-    pub async fn start(root: &Path, env_file: &Path, log_path: &Path) -> Result<Self> {
+    /// Starts the emulator, then each of `functions` from its binary in `binaries`, with `env`
+    /// on top of the variables Lambda sets and its output in `<state_dir>/lambda-<function>.log`.
+    pub async fn start(
+        root: &Path,
+        binaries: &Path,
+        functions: &[&'static str],
+        env: &[(String, String)],
+        state_dir: &Path,
+    ) -> Result<Self> {
         let address = SocketAddr::from(([127, 0, 0, 1], testkit::free_port()));
         let cargo_lambda = cargo_lambda()?;
         let mut command = Command::new(&cargo_lambda);
-        // Under `cargo test`/`cargo run` this process inherits the variables cargo sets for one
-        // package (CARGO_MANIFEST_DIR, CARGO_PKG_NAME, ...). Build scripts such as ring's track
-        // them with rerun-if-env-changed, so passing them on to the emulator's own cargo would
-        // rebuild half the dependency tree on every run, and again for the next outer build.
-        for (name, _) in std::env::vars_os() {
-            if is_package_scoped_cargo_var(&name.to_string_lossy()) {
-                command.env_remove(&name);
-            }
-        }
         command
             .current_dir(root)
             // cargo-lambda re-enters itself as `cargo lambda ...`, so its folder must be on PATH.
@@ -156,33 +168,71 @@ impl LambdaEmulator {
             .args([
                 "lambda",
                 "watch",
-                "--ignore-changes",
+                "--only-lambda-apis",
                 "--invoke-address",
                 "127.0.0.1",
             ])
             .arg("--invoke-port")
-            .arg(address.port().to_string())
-            .arg("--env-file")
-            .arg(env_file);
-        let mut process =
-            ProcessGroup::spawn("cargo lambda watch", &mut command, log_path, "TERM")?;
+            .arg(address.port().to_string());
+        let mut process = ProcessGroup::spawn(
+            "cargo lambda watch",
+            &mut command,
+            &state_dir.join("lambda-emulator.log"),
+            "TERM",
+        )?;
         process
             .wait_until_listening(address, Duration::from_secs(60))
             .await?;
-        Ok(Self { process, address })
+        let mut started = HashMap::new();
+        for &function in functions {
+            let mut command = Command::new(built::binary(binaries, function)?);
+            command
+                // What Lambda sets, not this machine's environment.
+                .env_clear()
+                .envs(crate::coldstart::lambda_env(
+                    &format!("http://{address}/.rt/{function}"),
+                    function,
+                ))
+                .envs(env.iter().map(|(name, value)| (name, value)));
+            let log = state_dir.join(format!("lambda-{function}.log"));
+            let process = ProcessGroup::spawn(function, &mut command, &log, "TERM")?;
+            started.insert(function, Mutex::new(process));
+        }
+        Ok(Self {
+            process,
+            address,
+            functions: started,
+        })
     }
 
     pub fn address(&self) -> SocketAddr {
         self.address
     }
 
-    pub fn log_path(&self) -> &Path {
-        self.process.log_path()
+    /// Where the functions' and the emulator's logs are.
+    pub fn log_dir(&self) -> &Path {
+        self.process.log_path().parent().unwrap_or(Path::new("."))
     }
 
-    /// Invokes `function` with the event in `event_file`.
+    /// Invokes `function` with the event in `event_file`. A function that has exited, or does
+    /// not answer within [`INVOKE_TIMEOUT`], fails the invocation naming its log.
     pub async fn invoke(&self, function: &str, event_file: &Path) -> Result<Outcome> {
-        let output = tokio::process::Command::new(cargo_lambda()?)
+        let process = self
+            .functions
+            .get(function)
+            .with_context(|| format!("{function} was not started with the emulator"))?;
+        let exited = |process: &Mutex<ProcessGroup>| -> Result<()> {
+            let mut process = process.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+            match process.exited() {
+                Some(status) => bail!(
+                    "{function} exited ({status}); see {}",
+                    process.log_path().display()
+                ),
+                None => Ok(()),
+            }
+        };
+        exited(process)?;
+        let invocation = tokio::process::Command::new(cargo_lambda()?)
             .args([
                 "lambda",
                 "invoke",
@@ -195,9 +245,13 @@ impl LambdaEmulator {
             .arg("--data-file")
             .arg(event_file)
             .args(["--output-format", "json"])
-            .output()
-            .await
-            .context("running `cargo lambda invoke`")?;
+            .kill_on_drop(true)
+            .output();
+        let Ok(output) = tokio::time::timeout(INVOKE_TIMEOUT, invocation).await else {
+            exited(process)?;
+            bail!("{function} did not answer within {INVOKE_TIMEOUT:?}");
+        };
+        let output = output.context("running `cargo lambda invoke`")?;
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
         if output.status.success() {
@@ -205,11 +259,16 @@ impl LambdaEmulator {
                 .with_context(|| format!("{function} returned non-JSON output: {stdout}"))?;
             return Ok(Outcome::Response(value));
         }
+        exited(process)?;
         parse_error(&stderr).with_context(|| {
             format!("`cargo lambda invoke {function}` failed without a function error:\n{stderr}")
         })
     }
 }
+
+/// How long one invocation may take in the demo (the closing's trigger, the slowest, answers in
+/// about a second).
+pub const INVOKE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The pinned cargo-lambda from `make setup`, whatever the caller's PATH says.
 fn cargo_lambda() -> Result<PathBuf> {
@@ -217,22 +276,6 @@ fn cargo_lambda() -> Result<PathBuf> {
         "cargo-lambda",
         ".venv/bin/cargo-lambda",
     )?)
-}
-
-/// Variables cargo sets for the package it is building or running, as opposed to the user's
-/// own cargo configuration (CARGO_HOME, CARGO_TARGET_DIR, ...), which must be kept.
-fn is_package_scoped_cargo_var(name: &str) -> bool {
-    ["CARGO_PKG_", "CARGO_CRATE_", "CARGO_BIN_"]
-        .iter()
-        .any(|prefix| name.starts_with(prefix))
-        || matches!(
-            name,
-            "CARGO_MANIFEST_DIR"
-                | "CARGO_MANIFEST_PATH"
-                | "CARGO_MANIFEST_LINKS"
-                | "CARGO_PRIMARY_PACKAGE"
-                | "CARGO_TARGET_TMPDIR"
-        )
 }
 
 /// PATH with the folder of `tool` in front.
@@ -280,21 +323,6 @@ mod tests {
                 assert_eq!(message, "run-colors is not built yet");
             }
             other => panic!("unexpected {other:?}"),
-        }
-    }
-
-    #[test]
-    fn package_scoped_cargo_variables_are_dropped_and_user_settings_kept() {
-        for dropped in [
-            "CARGO_MANIFEST_DIR",
-            "CARGO_PKG_NAME",
-            "CARGO_CRATE_NAME",
-            "CARGO_BIN_EXE_x",
-        ] {
-            assert!(is_package_scoped_cargo_var(dropped), "{dropped}");
-        }
-        for kept in ["CARGO_HOME", "CARGO_TARGET_DIR", "CARGO_BUILD_JOBS", "PATH"] {
-            assert!(!is_package_scoped_cargo_var(kept), "{kept}");
         }
     }
 

@@ -1,10 +1,11 @@
 //! `orabridge-demo`: the suite on one machine, on its embedded defaults.
 //!
 //! `make demo` starts the local stack with the test kit (moto server for SSM/SQS/S3,
-//! restate-server, the PostgreSQL check), seeds what the functions read, serves every function
-//! through the Lambda runtime emulator (`cargo lambda watch`), invokes each with its sample
-//! events from `events/` and prints a short summary. Everything it started is stopped when it
-//! ends, on Ctrl-C too. `make invoke-<function>` does the same for one function.
+//! restate-server, the PostgreSQL check), seeds what the functions read, starts every function's
+//! binary against cargo-lambda's Lambda emulator (`cargo lambda watch --only-lambda-apis`),
+//! invokes each with its sample events from `events/` and prints a short summary. The binaries
+//! are the debug build `cargo test --workspace` makes (see [`built`]). Everything it started is
+//! stopped when it ends, on Ctrl-C too. `make invoke-<function>` does the same for one function.
 //!
 //! Each step of the plan states what this build of the function is expected to answer; the demo
 //! exits non-zero when an answer differs, so it doubles as an end-to-end smoke test.
@@ -16,6 +17,7 @@
 
 mod arm64;
 mod bench;
+mod built;
 mod closing;
 mod coldstart;
 mod demo;

@@ -245,8 +245,9 @@ pub async fn run(options: Options) -> Result<bool> {
         ),
     };
 
+    let binaries = crate::built::current(&root)?;
     let service =
-        closing::ClosingService::start(&root, &state_dir.join("finance-closing.log")).await?;
+        closing::ClosingService::start(&binaries, &state_dir.join("finance-closing.log")).await?;
     service.register(&restate).await?;
     println!(
         "  ✓ FinanceClosing    workflow served at {} (SIMULATED ERP), registered",

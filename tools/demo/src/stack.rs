@@ -151,10 +151,7 @@ pub(crate) async fn seed(
             .await
             .with_context(|| format!("seeding SSM parameter {name}"))?;
     }
-    orabridge_shared::aws::s3_client(&sdk)
-        .create_bucket()
-        .bucket(BUCKET)
-        .send()
+    testkit::create_bucket(&orabridge_shared::aws::s3_client(&sdk), BUCKET)
         .await
         .context("creating the demo bucket")?;
     let sqs = orabridge_shared::aws::sqs_client(&sdk);
@@ -226,29 +223,6 @@ pub(crate) fn root_path(relative: &str) -> String {
         .join(relative)
         .to_string_lossy()
         .into_owned()
-}
-
-/// Writes [`function_env`] as the emulator's env file.
-pub(crate) fn write_env_file(
-    path: &Path,
-    moto: &MotoServer,
-    restate: Option<&RestateServer>,
-    seeded: &Seeded,
-) -> Result<PathBuf> {
-    let lines: Vec<String> = function_env(moto, restate, seeded)
-        .into_iter()
-        .map(|(name, value)| {
-            if value.contains('{') {
-                // Single quotes: the env-file format would otherwise stop at the first brace.
-                format!("{name}='{value}'")
-            } else {
-                format!("{name}={value}")
-            }
-        })
-        .collect();
-    std::fs::write(path, lines.join("\n") + "\n")
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(path.to_path_buf())
 }
 
 /// A short form of an answer for the table.

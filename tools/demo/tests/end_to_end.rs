@@ -1,6 +1,8 @@
-//! Tier (c): the built function binaries, run by the Lambda runtime emulator
-//! (`cargo lambda watch`), answer every sample event the way this build should. This is the
-//! `make demo` plan run as a test, so the demo cannot silently rot.
+//! Tier (c): the built function binaries, polling cargo-lambda's Lambda emulator (`cargo lambda
+//! watch --only-lambda-apis`), answer every sample event the way this build should. This is the
+//! `make demo` plan run as a test, so the demo cannot silently rot. The binaries are the ones
+//! `cargo test --workspace` builds beside this test; run alone (`cargo test -p orabridge-demo`),
+//! the demo builds them first.
 
 use std::process::Command;
 

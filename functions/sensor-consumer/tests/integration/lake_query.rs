@@ -134,9 +134,7 @@ async fn the_athena_view_over_the_demo_batches_keeps_one_line_per_reading_the_fi
     let moto = MotoServer::start().await.expect("moto server");
     let sdk = moto.sdk_config().await;
     let s3 = orabridge_shared::aws::s3_client(&sdk);
-    s3.create_bucket()
-        .bucket(BUCKET)
-        .send()
+    orabridge_shared::testkit::create_bucket(&s3, BUCKET)
         .await
         .expect("bucket");
     consume_the_demo_batches(&s3, orabridge_shared::aws::sqs_client(&sdk)).await;

@@ -123,9 +123,7 @@ async fn fixture() -> Fixture {
     let moto = MotoServer::start().await.expect("moto server");
     let sdk = moto.sdk_config().await;
     let s3 = orabridge_shared::aws::s3_client(&sdk);
-    s3.create_bucket()
-        .bucket(BUCKET)
-        .send()
+    orabridge_shared::testkit::create_bucket(&s3, BUCKET)
         .await
         .expect("bucket");
     let sqs = orabridge_shared::aws::sqs_client(&sdk);

@@ -233,7 +233,7 @@ pub async fn run(delay: Duration) -> anyhow::Result<()> {
     let pass_through = DelayProxy::start(&moto.endpoint(), Duration::ZERO).await?;
     let direct = Side::new(&local_sdk_config(&pass_through.url()).await);
     let delayed = Side::new(&local_sdk_config(&proxy.url()).await);
-    direct.s3.create_bucket().bucket(BUCKET).send().await?;
+    orabridge_shared::testkit::create_bucket(&direct.s3, BUCKET).await?;
 
     let mut work = Vec::new();
     for (messages, poison) in [(2_000, 1), (2_000, 5), (10_000, 1), (10_000, 5)] {

@@ -1,0 +1,116 @@
+//! The function binaries the demo and the SAM tier serve: the debug build `cargo test
+//! --workspace` makes, so `make demo` and `make test` share one build.
+//!
+//! A function built on its own (`cargo build -p proxy`, as `cargo lambda watch` builds one)
+//! resolves the workspace's features without the test kit's and tokio's test utilities, so most
+//! of the dependency tree compiles a second time under other features. Serving the test build's
+//! binaries instead is measured in the README (a fresh clone's first `make demo` and `make
+//! test`). The production artifacts are unaffected: `make build` and SAM build each function in
+//! release, on the default members' features.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// The folder holding the functions' binaries, brought up to date first by the build `make
+/// demo` and `make test` run (`cargo test --workspace --no-run`), into the target folder this
+/// program was built in. When they already built it, cargo compiles nothing.
+pub fn current(root: &Path) -> Result<PathBuf> {
+    let program = std::env::current_exe().context("locating this program")?;
+    let folder = program
+        .parent()
+        .context("this program has no folder")?
+        .to_path_buf();
+    let target_dir = match (folder.file_name(), folder.parent()) {
+        (Some(profile), Some(target_dir)) if profile == "debug" => target_dir.to_path_buf(),
+        _ => bail!(
+            "{} is not a debug build: the demo serves the debug build's function binaries (make demo)",
+            program.display()
+        ),
+    };
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command
+        .current_dir(root)
+        .args(["test", "--workspace", "--no-run", "--locked", "--quiet"])
+        .arg("--target-dir")
+        .arg(&target_dir);
+    // Under `cargo test` this process inherits the variables cargo sets for one package. Build
+    // scripts such as ring's track them with rerun-if-env-changed, so passing them on would
+    // rebuild half the dependency tree here, and again for the next outer build.
+    for (name, _) in std::env::vars_os() {
+        if is_package_scoped_cargo_var(&name.to_string_lossy()) {
+            command.env_remove(&name);
+        }
+    }
+    let status = command.status().context("running cargo")?;
+    if !status.success() {
+        bail!("`cargo test --workspace --no-run` failed ({status}); its output is above");
+    }
+    Ok(folder)
+}
+
+/// The binary of `function` in `folder`, or an error saying what builds it.
+pub fn binary(folder: &Path, function: &str) -> Result<PathBuf> {
+    let path = folder.join(function);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        bail!(
+            "{} is not built: `cargo test --workspace --no-run` builds it (make demo runs it)",
+            path.display()
+        )
+    }
+}
+
+/// Variables cargo sets for the package it is building or running, as opposed to the user's
+/// own cargo configuration (CARGO_HOME, CARGO_TARGET_DIR, ...), which must be kept.
+fn is_package_scoped_cargo_var(name: &str) -> bool {
+    ["CARGO_PKG_", "CARGO_CRATE_", "CARGO_BIN_"]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+        || matches!(
+            name,
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_MANIFEST_LINKS"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_TARGET_TMPDIR"
+        )
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_scoped_cargo_variables_are_dropped_and_user_settings_kept() {
+        for dropped in [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_PKG_NAME",
+            "CARGO_CRATE_NAME",
+            "CARGO_BIN_EXE_x",
+        ] {
+            assert!(is_package_scoped_cargo_var(dropped), "{dropped}");
+        }
+        for kept in ["CARGO_HOME", "CARGO_TARGET_DIR", "CARGO_BUILD_JOBS", "PATH"] {
+            assert!(!is_package_scoped_cargo_var(kept), "{kept}");
+        }
+    }
+
+
+    #[test]
+    fn a_missing_binary_is_named_with_what_builds_it() {
+        let folder = tempfile::tempdir().expect("a temporary folder");
+        let err = binary(folder.path(), "proxy").expect_err("nothing is built there");
+        let message = err.to_string();
+        assert!(message.contains("proxy is not built"), "{message}");
+        assert!(message.contains("cargo test --workspace --no-run"), "{message}");
+        std::fs::write(folder.path().join("proxy"), b"").expect("a stand-in binary");
+        assert_eq!(
+            binary(folder.path(), "proxy").expect("now it is there"),
+            folder.path().join("proxy")
+        );
+    }
+}
