@@ -10,8 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 functions=(proxy sensor-consumer run-colors finance-closing)
-target=$(cargo metadata --locked --format-version 1 --no-deps |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+target=$(tools/target-dir.sh)
 mb() { awk -v b="$1" 'BEGIN { printf "%.2f MB", b / 1000000 }'; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

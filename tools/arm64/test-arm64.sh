@@ -23,8 +23,7 @@ bash tools/arm64/qemu.sh
 step "make build: the arm64 release zips (cargo lambda, zig; about 10 minutes from nothing on 2 cores)"
 make --no-print-directory build
 
-target=$(cargo metadata --locked --format-version 1 --no-deps |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+target=$(tools/target-dir.sh)
 
 # `make deploy` builds through SAM, whose rust-cargolambda builder runs this per function at the
 # workspace root (aws-lambda-builders, workflows/rust_cargo/actions.py): with the workspace's

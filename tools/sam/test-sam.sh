@@ -42,7 +42,6 @@ step "the suite under sam local invoke, start-api and start-lambda"
 # The harness and the closing service it starts are the workspace's test build (what `make test`
 # and `make demo` compile); `cargo run -p orabridge-demo` would resolve features anew.
 cargo test --workspace --no-run --locked --quiet
-target=$(cargo metadata --locked --format-version 1 --no-deps |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+target=$(tools/target-dir.sh)
 "$target/debug/orabridge-demo" sam --template "$out/build/template.yaml" --image "$image"
 echo "test-sam: passed in $(( $(date +%s) - started )) s"

@@ -14,27 +14,26 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 /// The folder holding the functions' binaries, brought up to date first by the build `make
-/// demo` and `make test` run (`cargo test --workspace --no-run`), into the target folder this
-/// program was built in. When they already built it, cargo compiles nothing.
+/// demo` and `make test` run (`cargo test --workspace --no-run`), with the caller's cargo
+/// configuration, so into the folder this program was built in. When they already built it,
+/// cargo compiles nothing. cargo puts a function's binary there because the function has
+/// integration tests (a test below holds every served function to that).
 pub fn current(root: &Path) -> Result<PathBuf> {
     let program = std::env::current_exe().context("locating this program")?;
     let folder = program
         .parent()
         .context("this program has no folder")?
         .to_path_buf();
-    let target_dir = match (folder.file_name(), folder.parent()) {
-        (Some(profile), Some(target_dir)) if profile == "debug" => target_dir.to_path_buf(),
-        _ => bail!(
+    if folder.file_name().is_none_or(|profile| profile != "debug") {
+        bail!(
             "{} is not a debug build: the demo serves the debug build's function binaries (make demo)",
             program.display()
-        ),
-    };
+        );
+    }
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     command
         .current_dir(root)
-        .args(["test", "--workspace", "--no-run", "--locked", "--quiet"])
-        .arg("--target-dir")
-        .arg(&target_dir);
+        .args(["test", "--workspace", "--no-run", "--locked", "--quiet"]);
     // Under `cargo test` this process inherits the variables cargo sets for one package. Build
     // scripts such as ring's track them with rerun-if-env-changed, so passing them on would
     // rebuild half the dependency tree here, and again for the next outer build.
@@ -79,7 +78,6 @@ fn is_package_scoped_cargo_var(name: &str) -> bool {
         )
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +97,15 @@ mod tests {
         }
     }
 
+    #[test]
+    fn every_function_the_demo_serves_has_integration_tests_so_the_test_build_makes_its_binary() {
+        // cargo builds a package's binaries in `cargo test` only for its integration tests.
+        let root = orabridge_shared::testkit::workspace_root();
+        for step in crate::plan::PLAN {
+            let tests = root.join("functions").join(step.function).join("tests");
+            assert!(tests.is_dir(), "{} has no tests/", step.function);
+        }
+    }
 
     #[test]
     fn a_missing_binary_is_named_with_what_builds_it() {
@@ -106,7 +113,10 @@ mod tests {
         let err = binary(folder.path(), "proxy").expect_err("nothing is built there");
         let message = err.to_string();
         assert!(message.contains("proxy is not built"), "{message}");
-        assert!(message.contains("cargo test --workspace --no-run"), "{message}");
+        assert!(
+            message.contains("cargo test --workspace --no-run"),
+            "{message}"
+        );
         std::fs::write(folder.path().join("proxy"), b"").expect("a stand-in binary");
         assert_eq!(
             binary(folder.path(), "proxy").expect("now it is there"),

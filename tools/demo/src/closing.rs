@@ -34,7 +34,12 @@ impl ClosingService {
     /// Resets the demo's schemas and starts the service from its binary in `binaries` (see
     /// [`crate::built`]) on a free loopback port, logging to `log`.
     pub async fn start(binaries: &Path, log: &Path) -> Result<Self> {
-        Self::start_binary(&crate::built::binary(binaries, "finance-closing")?, &[], log).await
+        Self::start_binary(
+            &crate::built::binary(binaries, "finance-closing")?,
+            &[],
+            log,
+        )
+        .await
     }
 
     /// Resets the demo's schemas and starts `binary` (under `runner`, a program and its

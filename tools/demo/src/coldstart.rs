@@ -217,7 +217,8 @@ pub fn command_under(runner: &[String], binary: &Path) -> std::process::Command 
 }
 
 /// The variables the Lambda service sets for every function (a process started with these
-/// alone sees what a Lambda sees), its Runtime API at `runtime_api` (`host:port[/path]`).
+/// alone sees what a Lambda sees), its Runtime API at `runtime_api` (`host:port` as Lambda
+/// gives it, or a URL with a path).
 pub fn lambda_env(runtime_api: &str, name: &str) -> Vec<(&'static str, String)> {
     vec![
         ("PATH", "/usr/local/bin:/usr/bin:/bin".to_owned()),

@@ -41,25 +41,14 @@ pub(crate) async fn run(only: Option<&str>) -> Result<bool> {
     );
 
     let binaries = built::current(&root)?;
-    let mut functions: Vec<&'static str> = PLAN
-        .iter()
-        .map(|step| step.function)
-        .filter(|f| only.is_none_or(|only| only == *f))
-        .collect();
-    functions.dedup();
     let env = function_env(&moto, Some(&restate), &seeded);
-    let emulator = LambdaEmulator::start(&root, &binaries, &functions, &env, &state_dir).await?;
-    println!(
-        "  ✓ Lambda emulator   cargo lambda watch on {}, serving {} from {}",
-        emulator.address(),
-        functions.join(", "),
-        binaries.display()
-    );
+    let emulator = start_emulator(&root, &binaries, only, &env, &state_dir).await?;
 
     // The workflow the finance-closing trigger starts must be registered before it is invoked.
     let closing_service = if only.is_none_or(|f| f == "finance-closing") {
         let service =
-            closing::ClosingService::start(&binaries, &state_dir.join("finance-closing.log")).await?;
+            closing::ClosingService::start(&binaries, &state_dir.join("finance-closing.log"))
+                .await?;
         service.register(&restate).await?;
         println!(
             "  ✓ FinanceClosing    workflow served at {} (SIMULATED ERP), registered with restate-server",
@@ -97,6 +86,31 @@ pub(crate) async fn run(only: Option<&str>) -> Result<bool> {
         "stopping the Lambda emulator, the Unified API stand-in, restate-server and moto server"
     );
     Ok(as_expected == steps.len() && side_effects_as_expected)
+}
+
+/// cargo-lambda's emulator with the plan's functions (`only` one of them, when given) from
+/// `binaries`, each polling it with `env`.
+async fn start_emulator(
+    root: &Path,
+    binaries: &Path,
+    only: Option<&str>,
+    env: &[(String, String)],
+    state_dir: &Path,
+) -> Result<LambdaEmulator> {
+    let mut functions: Vec<&'static str> = PLAN
+        .iter()
+        .map(|step| step.function)
+        .filter(|f| only.is_none_or(|only| only == *f))
+        .collect();
+    functions.dedup();
+    let emulator = LambdaEmulator::start(root, binaries, &functions, env, state_dir).await?;
+    println!(
+        "  ✓ Lambda emulator   cargo lambda watch on {}, serving {} from {}",
+        emulator.address(),
+        functions.join(", "),
+        binaries.display()
+    );
+    Ok(emulator)
 }
 
 /// Invokes each step's function with its sample event through `invoke`, prints each answer with

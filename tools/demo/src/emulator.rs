@@ -44,8 +44,8 @@ impl fmt::Display for Outcome {
 }
 
 /// A child process that leads its own process group, with its output in a log file. Dropping it
-/// signals the whole group, so processes it spawned (function processes under `cargo lambda
-/// watch`, SAM's helpers) stop with it, then reaps it.
+/// signals the whole group, so processes it spawned (SAM's helpers, say) stop with it, then
+/// reaps it.
 pub struct ProcessGroup {
     child: Child,
     log_path: PathBuf,
@@ -187,13 +187,19 @@ impl LambdaEmulator {
         for &function in functions {
             let mut command = Command::new(built::binary(binaries, function)?);
             command
-                // What Lambda sets, not this machine's environment.
+                // Lambda's variables, not this machine's environment; a log level asked for
+                // (`RUST_LOG=debug make demo`) still reaches the functions.
                 .env_clear()
                 .envs(crate::coldstart::lambda_env(
-                    &format!("http://{address}/.rt/{function}"),
+                    &runtime_api(address, function),
                     function,
                 ))
-                .envs(env.iter().map(|(name, value)| (name, value)));
+                .envs(env.iter().map(|(name, value)| (name, value)))
+                .envs(
+                    ["RUST_LOG", "AWS_LAMBDA_LOG_LEVEL"]
+                        .into_iter()
+                        .filter_map(|name| Some((name, std::env::var_os(name)?))),
+                );
             let log = state_dir.join(format!("lambda-{function}.log"));
             let process = ProcessGroup::spawn(function, &mut command, &log, "TERM")?;
             started.insert(function, Mutex::new(process));
@@ -249,7 +255,11 @@ impl LambdaEmulator {
             .output();
         let Ok(output) = tokio::time::timeout(INVOKE_TIMEOUT, invocation).await else {
             exited(process)?;
-            bail!("{function} did not answer within {INVOKE_TIMEOUT:?}");
+            let log = process
+                .lock()
+                .map(|process| process.log_path().display().to_string())
+                .unwrap_or_default();
+            bail!("{function} did not answer within {INVOKE_TIMEOUT:?}; see {log}");
         };
         let output = output.context("running `cargo lambda invoke`")?;
         let stdout = String::from_utf8_lossy(&output.stdout);
@@ -264,6 +274,12 @@ impl LambdaEmulator {
             format!("`cargo lambda invoke {function}` failed without a function error:\n{stderr}")
         })
     }
+}
+
+/// Where `function` finds its Runtime API on cargo-lambda's emulator: a URL, since the runtime
+/// client accepts a bare `host:port` only without a path.
+fn runtime_api(address: SocketAddr, function: &str) -> String {
+    format!("http://{address}/.rt/{function}")
 }
 
 /// How long one invocation may take in the demo (the closing's trigger, the slowest, answers in
@@ -324,6 +340,23 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_runtime_api_on_the_emulator_is_a_url_the_runtime_client_accepts() {
+        let address = SocketAddr::from(([127, 0, 0, 1], 9000));
+        let api = runtime_api(address, "run-colors");
+        // lambda_runtime_api_client reads AWS_LAMBDA_RUNTIME_API as an http::Uri and keeps
+        // its path as the base of every call.
+        let uri: http::Uri = api.parse().expect("a URI");
+        assert_eq!(uri.authority().map(|a| a.as_str()), Some("127.0.0.1:9000"));
+        assert_eq!(uri.path(), "/.rt/run-colors");
+        // The same path without a scheme is not one: the runtime panics on it.
+        assert!(
+            "127.0.0.1:9000/.rt/run-colors"
+                .parse::<http::Uri>()
+                .is_err()
+        );
     }
 
     #[test]
