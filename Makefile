@@ -91,7 +91,7 @@ test: setup $(FUZZ_STAMP) ## Run every test (starts moto server and restate-serv
 	@tools/step.sh "test: compiling and running the Rust tests (cargo prints its progress)" \
 	  "about 2 min after make demo, which compiles the same build; 8 min from a bare machine" \
 	  cargo test --workspace --locked
-	@tools/step.sh "test: the deployment checks in tools/tests/" "about 1 min" \
+	@tools/step.sh "test: the deployment checks in tools/tests/" "about 15 s" \
 	  $(VENV)/bin/python -m unittest discover --start-directory tools/tests
 	@tools/step.sh "test: the fuzz tier's short pass, 20 s a target (the first run compiles the targets)" \
 	  "about 14 min the first time (a build of its own, instrumented), 2 min after" bash tools/fuzz.sh 20
@@ -140,8 +140,9 @@ fmt: ## Format the code
 demo_run = @tools/step.sh "compiling the workspace, as make test does (cargo prints its progress)" \
 	  "$(FIRST_BUILD_TIME)" \
 	  bash -c "set -o pipefail; cargo test --workspace --locked --no-run 2>&1 | sed '/^ *Executable /d'"; \
+	target=$$(tools/target-dir.sh); \
 	tools/step.sh "demo: every function's binary against cargo-lambda's Lambda emulator" "about 10 s" \
-	  "$$(tools/target-dir.sh)/debug/orabridge-demo" demo $(1)
+	  "$$target/debug/orabridge-demo" demo $(1)
 
 demo: setup ## Run the suite locally on its embedded defaults and print what happened
 	$(call demo_run,)

@@ -46,7 +46,39 @@ pub fn current(root: &Path) -> Result<PathBuf> {
     if !status.success() {
         bail!("`cargo test --workspace --no-run` failed ({status}); its output is above");
     }
+    // Both sides resolved: the program's own path has its links resolved already.
+    let built_into = target_directory(root)?.join("debug");
+    let built_into = built_into.canonicalize().unwrap_or(built_into);
+    if built_into != folder.canonicalize().unwrap_or_else(|_| folder.clone()) {
+        bail!(
+            "this program runs from {}, but cargo builds the functions into {}: run the \
+             orabridge-demo there (make demo does)",
+            folder.display(),
+            built_into.display()
+        );
+    }
     Ok(folder)
+}
+
+/// cargo's target folder for the workspace at `root`, as `cargo metadata` resolves it.
+fn target_directory(root: &Path) -> Result<PathBuf> {
+    let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .current_dir(root)
+        .args(["metadata", "--locked", "--format-version", "1", "--no-deps"])
+        .output()
+        .context("running cargo metadata")?;
+    if !output.status.success() {
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&output.stdout).context("reading cargo metadata")?;
+    metadata["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .context("cargo metadata names no target_directory")
 }
 
 /// The binary of `function` in `folder`, or an error saying what builds it.
@@ -103,7 +135,16 @@ mod tests {
         let root = orabridge_shared::testkit::workspace_root();
         for step in crate::plan::PLAN {
             let tests = root.join("functions").join(step.function).join("tests");
-            assert!(tests.is_dir(), "{} has no tests/", step.function);
+            let has_test_target = std::fs::read_dir(&tests)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|entry| entry.path())
+                .any(|path| {
+                    path.extension().is_some_and(|ext| ext == "rs")
+                        || path.join("main.rs").is_file()
+                });
+            assert!(has_test_target, "{} has no integration test", step.function);
         }
     }
 
