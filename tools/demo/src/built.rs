@@ -24,16 +24,21 @@ pub fn current(root: &Path) -> Result<PathBuf> {
         .parent()
         .context("this program has no folder")?
         .to_path_buf();
-    if folder.file_name().is_none_or(|profile| profile != "debug") {
+    // Checked before building: run from a copy, a release build or another target folder, the
+    // binaries beside this program are not the ones the build below brings up to date. Both
+    // sides resolved: the program's own path has its links resolved already.
+    let built_into = target_directory(root)?.join("debug");
+    let built_into = built_into.canonicalize().unwrap_or(built_into);
+    if built_into != folder.canonicalize().unwrap_or_else(|_| folder.clone()) {
         bail!(
-            "{} is not a debug build: the demo serves the debug build's function binaries (make demo)",
-            program.display()
+            "this program runs from {}, but cargo builds the functions into {}: run the \
+             orabridge-demo there (make demo does)",
+            folder.display(),
+            built_into.display()
         );
     }
-    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    command
-        .current_dir(root)
-        .args(["test", "--workspace", "--no-run", "--locked", "--quiet"]);
+    let mut command = cargo(root);
+    command.args(["test", "--workspace", "--no-run", "--locked", "--quiet"]);
     // Under `cargo test` this process inherits the variables cargo sets for one package. Build
     // scripts such as ring's track them with rerun-if-env-changed, so passing them on would
     // rebuild half the dependency tree here, and again for the next outer build.
@@ -46,24 +51,19 @@ pub fn current(root: &Path) -> Result<PathBuf> {
     if !status.success() {
         bail!("`cargo test --workspace --no-run` failed ({status}); its output is above");
     }
-    // Both sides resolved: the program's own path has its links resolved already.
-    let built_into = target_directory(root)?.join("debug");
-    let built_into = built_into.canonicalize().unwrap_or(built_into);
-    if built_into != folder.canonicalize().unwrap_or_else(|_| folder.clone()) {
-        bail!(
-            "this program runs from {}, but cargo builds the functions into {}: run the \
-             orabridge-demo there (make demo does)",
-            folder.display(),
-            built_into.display()
-        );
-    }
     Ok(folder)
+}
+
+/// The cargo that runs this program (`CARGO` under cargo), or the one on PATH, in `root`.
+fn cargo(root: &Path) -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.current_dir(root);
+    command
 }
 
 /// cargo's target folder for the workspace at `root`, as `cargo metadata` resolves it.
 fn target_directory(root: &Path) -> Result<PathBuf> {
-    let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .current_dir(root)
+    let output = cargo(root)
         .args(["metadata", "--locked", "--format-version", "1", "--no-deps"])
         .output()
         .context("running cargo metadata")?;
